@@ -1,0 +1,1 @@
+"""Language out: sentencepiece tokenizer and the autoregressive plan-to-text decoder (issue #5)."""

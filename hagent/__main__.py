@@ -1,0 +1,7 @@
+"""`python -m hagent` runs the command line."""
+
+import sys
+
+from hagent.cli import main
+
+sys.exit(main())

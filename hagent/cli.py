@@ -1,0 +1,200 @@
+"""The `hagent` command line: collect, train, eval, run, chat, scenarios, show.
+
+Every command takes `--config FILE` (TOML) and `--set a.b=value` overrides; a bad config prints
+one `location: message` line per problem and exits 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from hagent.config import ConfigError, HagentConfig, load_config, save_config
+
+EXIT_USAGE = 2
+
+# Commands whose capability has not landed yet: what they will do and which issue brings them.
+PENDING = {
+    "train": ("train the H-JEPA levels, critic, hazard head and plan decoder on collected data", 3),
+    "eval": ("evaluate a checkpoint on held-out seeds: success, SPL, violations, planning ms", 3),
+    "run": ('run the agent on one world with an instruction, e.g. hagent run "go to the red ball"', 6),
+    "chat": ("open the Textual chat UI to instruct the agent and watch it plan", 6),
+    "scenarios": ("run scenario files (TOML) and print a pass/fail table", 7),
+}
+
+
+class CliError(Exception):
+    """A user-facing error: printed as one line, exit status 2."""
+
+
+def _config_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("configuration")
+    g.add_argument("--config", metavar="FILE", help="TOML config file (sections: world, collect, data, ...)")
+    g.add_argument(
+        "--set",
+        metavar="KEY=VALUE",
+        action="append",
+        default=[],
+        dest="overrides",
+        help="override one config value, e.g. --set collect.max_steps=64 (repeatable; wins over flags and --config)",
+    )
+
+
+def _resolve(args: argparse.Namespace, flags: dict[str, object]) -> HagentConfig:
+    """Config file, then explicit flags, then --set overrides (last wins)."""
+    from_flags = [f"{key}={_toml_literal(value)}" for key, value in flags.items() if value is not None]
+    return load_config(args.config, [*from_flags, *args.overrides])
+
+
+def _toml_literal(value: object) -> str:
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return str(value)
+
+
+# -- commands ----------------------------------------------------------------------------
+
+
+def cmd_collect(args: argparse.Namespace) -> int:
+    from hagent.data import collect
+
+    cfg = _resolve(
+        args,
+        {
+            "world.spec": args.world,
+            "seed": args.seed,
+            "collect.episodes": args.episodes,
+            "collect.workers": args.workers,
+            "collect.max_steps": args.max_steps,
+        },
+    )
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise CliError(f"--out {out}: exists and is not a directory")
+    start = time.perf_counter()
+    before = _steps_already(out)
+    manifest = collect(cfg.world.spec, out, cfg.collect, cfg.seed, progress=not args.quiet)
+    elapsed = time.perf_counter() - start
+    save_config(cfg, out)
+    new_steps = manifest.steps - before
+    print(
+        f"collected {manifest.episodes} episodes, {manifest.steps} steps of {cfg.world.spec} "
+        f"in {elapsed:.1f}s ({new_steps / max(elapsed, 1e-9):.0f} steps/s this run, "
+        f"{cfg.collect.workers} worker{'s' if cfg.collect.workers > 1 else ''}) -> {out}"
+    )
+    return 0
+
+
+def _steps_already(out: Path) -> int:
+    from hagent.data import DatasetError, read_manifest
+
+    if not (out / "manifest.json").exists():
+        return 0
+    try:
+        return read_manifest(out).steps
+    except DatasetError:
+        return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from hagent.render import LEGEND, render_text
+    from hagent.worlds import make_world
+
+    cfg = _resolve(args, {"world.spec": args.world, "seed": args.seed})
+    world = make_world(cfg.world.spec, seed=cfg.seed)
+    obs, _ = world.reset()
+    color = sys.stdout.isatty() and not args.no_color
+    print(render_text(obs, color=color))
+    print(f"world {cfg.world.spec}  seed {cfg.seed}  mission: {obs['mission']}")
+    print(LEGEND)
+    return 0
+
+
+def _pending(name: str) -> Callable[[argparse.Namespace], int]:
+    what, issue = PENDING[name]
+
+    def handler(args: argparse.Namespace) -> int:
+        raise CliError(f"hagent {name} is not available yet: it will {what} (planned in issue #{issue})")
+
+    return handler
+
+
+# -- parser --------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for `hagent` and its subcommands."""
+    from hagent.worlds import KNOWN_FORMS, SPEC_EXAMPLES
+
+    worlds_help = "world spec; forms: " + ", ".join(KNOWN_FORMS) + "; e.g. " + ", ".join(SPEC_EXAMPLES)
+    parser = argparse.ArgumentParser(
+        prog="hagent",
+        description="hagent: hierarchical, objective-driven agents (H-JEPA world models + MPC planning).",
+        epilog="Run `hagent COMMAND --help` for each command's options.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = sub.add_parser(
+        "collect",
+        help="collect reward-free exploration data from a world",
+        description="Run a goal-agnostic exploration policy (no task, no reward) and write sharded "
+        "safetensors plus manifest.json to --out. Re-running the same command resumes an interrupted run.",
+    )
+    p.add_argument("--world", metavar="SPEC", help=worlds_help + " (default: rooms:3x3)")
+    p.add_argument("--episodes", type=int, metavar="N", help="episodes to collect (default 200)")
+    p.add_argument("--out", required=True, metavar="DIR", help="dataset directory to write")
+    p.add_argument("--seed", type=int, metavar="S", help="master seed (default 0)")
+    p.add_argument("--workers", type=int, metavar="W", help="worker processes (default 1)")
+    p.add_argument("--max-steps", type=int, metavar="N", help="steps per episode (default 128)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    _config_options(p)
+    p.set_defaults(handler=cmd_collect)
+
+    p = sub.add_parser(
+        "show",
+        help="draw a world's first observation and its mission",
+        description="Build a world from its spec and seed and print its first observation as text.",
+    )
+    p.add_argument("--world", metavar="SPEC", help=worlds_help + " (default: rooms:3x3)")
+    p.add_argument("--seed", type=int, metavar="S", help="world seed (default 0)")
+    p.add_argument("--no-color", action="store_true", help="plain text, no ANSI colours")
+    _config_options(p)
+    p.set_defaults(handler=cmd_show)
+
+    for name, (what, issue) in PENDING.items():
+        p = sub.add_parser(
+            name,
+            help=f"{what} [not available yet]",
+            description=f"{what[0].upper()}{what[1:]}. Not available yet: planned in issue #{issue}; "
+            "running it exits with status 2.",
+        )
+        _config_options(p)
+        p.set_defaults(handler=_pending(name))
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `hagent` console script; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    from hagent.data import DatasetError
+    from hagent.worlds import WorldSpecError
+
+    try:
+        return args.handler(args)
+    except ConfigError as err:
+        for line in err.lines:
+            print(line, file=sys.stderr)
+        return EXIT_USAGE
+    except (CliError, WorldSpecError, DatasetError) as err:
+        print(f"hagent {args.command}: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print(f"hagent {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except OSError as err:
+        print(f"hagent {args.command}: {err.strerror or err}: {err.filename or ''}".rstrip(": "), file=sys.stderr)
+        return EXIT_USAGE

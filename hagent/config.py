@@ -1,0 +1,175 @@
+"""Typed configuration: pydantic models for every part, loaded from TOML plus `--set` overrides.
+
+Every default lives here. A constructor takes its own config section, never the root.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+
+class ConfigError(ValueError):
+    """A config file or override is invalid; `lines` holds one `location: message` per problem."""
+
+    def __init__(self, lines: list[str]):
+        self.lines = list(lines)
+        super().__init__("\n".join(self.lines))
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
+
+
+class WorldConfig(_Frozen):
+    """Which world to build (see `hagent.make_world`)."""
+
+    spec: str = "rooms:3x3"
+    """World spec: `rooms:RxC[?lava=N&...]`, `babyai:<Level>` or `minigrid:<EnvId>`."""
+
+    @field_validator("spec")
+    @classmethod
+    def _known_spec(cls, spec: str) -> str:
+        from hagent.worlds import parse_spec  # local: worlds imports minigrid, which is slow
+
+        parse_spec(spec)  # raises ValueError with the known forms
+        return spec
+
+
+class ExploreConfig(_Frozen):
+    """The goal-agnostic exploration policy used to collect reward-free data."""
+
+    p_random: float = Field(0.3, ge=0.0, le=1.0)
+    """Probability that a new segment is a random walk instead of a walk to a random target."""
+    p_object: float = Field(0.5, ge=0.0, le=1.0)
+    """Probability that a walk targets an object (to pick it up) rather than a free cell."""
+    p_interact: float = Field(0.05, ge=0.0, le=1.0)
+    """Per-step probability of a random pickup, drop or toggle, whatever is in front."""
+    p_drop: float = Field(0.5, ge=0.0, le=1.0)
+    """Probability of dropping the carried object at the end of a walk."""
+    random_walk_steps: int = Field(8, ge=1)
+    """Length of one random-walk segment, in steps."""
+
+
+class CollectConfig(_Frozen):
+    """`hagent collect`: how much reward-free data to gather and how to store it."""
+
+    episodes: int = Field(200, ge=1)
+    """Number of episodes to collect."""
+    max_steps: int = Field(128, ge=1)
+    """Steps per episode; an episode ends earlier only when the world terminates it."""
+    workers: int = Field(1, ge=1, le=256)
+    """Worker processes collecting in parallel."""
+    shard_episodes: int = Field(64, ge=1)
+    """Episodes per shard file."""
+    explore: ExploreConfig = ExploreConfig()
+    """The exploration policy."""
+
+
+class DataConfig(_Frozen):
+    """How training reads the offline dataset."""
+
+    window: int = Field(8, ge=1)
+    """Observations per training window (T)."""
+    batch_size: int = Field(64, ge=1)
+    """Windows per batch (B)."""
+
+
+_DEVICE = re.compile(r"^(auto|cpu|cuda(:\d+)?|mps)$")
+
+
+class HagentConfig(_Frozen):
+    """The root config: one section per part."""
+
+    seed: int = Field(0, ge=0)
+    """Master seed; every random choice derives from it."""
+    device: str = "auto"
+    """Torch device: `auto`, `cpu`, `cuda`, `cuda:N` or `mps`."""
+    world: WorldConfig = WorldConfig()
+    """The world."""
+    collect: CollectConfig = CollectConfig()
+    """Reward-free data collection."""
+    data: DataConfig = DataConfig()
+    """Offline data loading."""
+
+    @field_validator("device")
+    @classmethod
+    def _known_device(cls, device: str) -> str:
+        if not _DEVICE.match(device):
+            raise ValueError("expected 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'")
+        return device
+
+
+def parse_override(text: str) -> tuple[list[str], Any]:
+    """Split `a.b=value` into its key path and value; the value is read as TOML, else as a string."""
+    key, sep, raw = text.partition("=")
+    key = key.strip()
+    if not sep or not key:
+        raise ConfigError([f"--set {text}: expected KEY=VALUE, e.g. collect.episodes=50"])
+    path = key.split(".")
+    if any(not part or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", part) for part in path):
+        raise ConfigError([f"--set {text}: bad key {key!r}; use dotted names like collect.episodes"])
+    try:
+        value = tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw  # bare words such as rooms:3x3 are strings
+    return path, value
+
+
+def _apply(tree: dict[str, Any], path: list[str], value: Any, text: str) -> None:
+    node = tree
+    for i, part in enumerate(path[:-1]):
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            raise ConfigError([f"--set {text}: {'.'.join(path[: i + 1])} is not a section"])
+        node = child
+    node[path[-1]] = value
+
+
+def load_config(path: str | Path | None = None, overrides: list[str] = ()) -> HagentConfig:
+    """Build the resolved config from an optional TOML file and `a.b=value` overrides.
+
+    Raises `ConfigError` listing every problem as `location: message`.
+    """
+    tree: dict[str, Any] = {}
+    if path is not None:
+        path = Path(path)
+        try:
+            tree = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError([f"{path}: no such config file"]) from None
+        except (OSError, UnicodeDecodeError) as err:
+            raise ConfigError([f"{path}: cannot read: {err}"]) from None
+        except tomllib.TOMLDecodeError as err:
+            raise ConfigError([f"{path}: invalid TOML: {err}"]) from None
+    for text in overrides:
+        key_path, value = parse_override(text)
+        _apply(tree, key_path, value, text)
+    try:
+        return HagentConfig.model_validate(tree)
+    except ValidationError as err:
+        raise ConfigError(format_validation_error(err)) from None
+
+
+def format_validation_error(err: ValidationError) -> list[str]:
+    """One `location: message` line per pydantic error."""
+    lines = []
+    for problem in err.errors():
+        loc = ".".join(str(part) for part in problem["loc"]) or "config"
+        msg = problem["msg"].removeprefix("Value error, ")
+        lines.append(f"{loc}: {msg}")
+    return lines
+
+
+def save_config(config: HagentConfig, directory: str | Path) -> Path:
+    """Write the resolved config as `config.json` in `directory`, atomically."""
+    from hagent.io import atomic_write_text
+
+    target = Path(directory) / "config.json"
+    atomic_write_text(target, json.dumps(config.model_dump(mode="json"), indent=2) + "\n")
+    return target

@@ -1,0 +1,471 @@
+"""Worlds: fully observed gymnasium environments built from a spec string.
+
+`make_world("rooms:3x3", seed=0)` returns a `World`, a `gymnasium.Env` whose observation is
+`{"image": uint8 [W, H, 3], "direction": int, "mission": str}`; `image[x, y]` holds minigrid's
+(object, colour, state) code for the cell, with the agent's own cell marked as
+(agent, red, heading), as in minigrid's FullyObsWrapper.
+
+A world also exposes a symbolic view (`World.symbolic()`) and its own judgement of success and
+violations (`World.judge()`). Per DESIGN.md ("no peeking") these are for training labels and
+scoring only; the agent's planning code never reads them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import re
+from collections import deque
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+import gymnasium as gym
+import minigrid  # noqa: F401  (registers the MiniGrid-* and BabyAI-* environment ids)
+import numpy as np
+from gymnasium import spaces
+from minigrid.core.constants import COLOR_NAMES, COLOR_TO_IDX, IDX_TO_COLOR, OBJECT_TO_IDX
+from minigrid.core.world_object import Lava
+from minigrid.envs.babyai.core.roomgrid_level import RejectSampling, RoomGridLevel
+from minigrid.envs.babyai.core.verifier import (
+    GoToInstr,
+    ObjDesc,
+    OpenInstr,
+    PickupInstr,
+    PutNextInstr,
+)
+from minigrid.minigrid_env import MiniGridEnv
+
+KNOWN_FORMS = (
+    "rooms:RxC[?lava=N&objects=N&size=N&open=P&task=goto|pickup|open|putnext|any]",
+    "babyai:<Level>",
+    "minigrid:<EnvId>",
+)
+SPEC_EXAMPLES = ("rooms:3x3", "rooms:3x3?lava=4", "babyai:GoToLocal", "minigrid:MiniGrid-LavaCrossingS9N1-v0")
+ROOMS_TASKS = ("goto", "pickup", "open", "putnext", "any")
+MAX_ROOMS_SIDE = 8
+
+# Minigrid's action ids, named once for the whole project.
+LEFT, RIGHT, FORWARD, PICKUP, DROP, TOGGLE, DONE = range(7)
+ACTION_NAMES = ("left", "right", "forward", "pickup", "drop", "toggle", "done")
+
+_EMPTY_CODE = np.array([OBJECT_TO_IDX["empty"], 0, 0], dtype=np.uint8)
+_AGENT = OBJECT_TO_IDX["agent"]
+_RED = COLOR_TO_IDX["red"]
+
+
+class WorldSpecError(ValueError):
+    """A world spec that names no known world; the message lists the known forms."""
+
+    def __init__(self, spec: str, reason: str):
+        forms = ", ".join(KNOWN_FORMS)
+        super().__init__(f"unknown world spec {spec!r}: {reason} (known forms: {forms})")
+        self.world_spec = spec
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class RoomsParams:
+    """Parameters of a `rooms:RxC` world."""
+
+    rows: int
+    cols: int
+    lava: int = 0
+    objects: int | None = None  # None: two per room
+    size: int = 7
+    open: float = 0.5
+    task: str = "goto"
+
+
+@dataclass(frozen=True)
+class WorldSpec:
+    """A parsed world spec: `family` is rooms, babyai or minigrid; `env_id` names a gym id."""
+
+    text: str
+    family: str
+    env_id: str | None = None
+    rooms: RoomsParams | None = None
+
+
+def parse_spec(spec: str) -> WorldSpec:
+    """Parse and validate a world spec string; raise `WorldSpecError` listing the known forms."""
+    if not isinstance(spec, str):
+        raise WorldSpecError(repr(spec), "a world spec is a string")
+    family, sep, rest = spec.strip().partition(":")
+    if not sep or not rest:
+        raise WorldSpecError(spec, "expected FAMILY:NAME")
+    match family:
+        case "rooms":
+            return WorldSpec(spec, "rooms", rooms=_parse_rooms(spec, rest))
+        case "babyai":
+            env_id = f"BabyAI-{rest}-v0"
+            if not re.fullmatch(r"[A-Za-z0-9]+", rest) or env_id not in gym.registry:
+                raise WorldSpecError(spec, f"no BabyAI level {rest!r} (e.g. GoToLocal, GoTo, PickupLoc)")
+            return WorldSpec(spec, "babyai", env_id=env_id)
+        case "minigrid":
+            if not rest.startswith("MiniGrid-") or rest not in gym.registry:
+                raise WorldSpecError(spec, f"no minigrid environment {rest!r}")
+            return WorldSpec(spec, "minigrid", env_id=rest)
+        case _:
+            raise WorldSpecError(spec, f"unknown family {family!r}")
+
+
+def _parse_rooms(spec: str, rest: str) -> RoomsParams:
+    shape, _, query = rest.partition("?")
+    m = re.fullmatch(r"(\d+)x(\d+)", shape)
+    if not m:
+        raise WorldSpecError(spec, "rooms size must look like 3x3")
+    rows, cols = int(m.group(1)), int(m.group(2))
+    if not (1 <= rows <= MAX_ROOMS_SIDE and 1 <= cols <= MAX_ROOMS_SIDE):
+        raise WorldSpecError(spec, f"rooms per side must be 1..{MAX_ROOMS_SIDE}")
+    params: dict[str, Any] = {}
+    for item in filter(None, query.split("&")):
+        key, eq, value = item.partition("=")
+        try:
+            match key:
+                case "lava" | "objects" | "size":
+                    params[key] = int(value)
+                case "open":
+                    params[key] = float(value)
+                case "task":
+                    if value not in ROOMS_TASKS:
+                        raise ValueError
+                    params[key] = value
+                case _:
+                    raise WorldSpecError(spec, f"unknown option {key!r} (lava, objects, size, open, task)")
+        except ValueError:
+            raise WorldSpecError(spec, f"bad value for {key}: {value!r}") from None
+        if not eq:
+            raise WorldSpecError(spec, f"option {key!r} needs a value")
+    p = RoomsParams(rows=rows, cols=cols, **params)
+    if not 5 <= p.size <= 12:
+        raise WorldSpecError(spec, "size (cells per room side, walls included) must be 5..12")
+    if not 0.0 <= p.open <= 1.0:
+        raise WorldSpecError(spec, "open is a probability in 0..1")
+    inner = (p.size - 2) ** 2 * rows * cols
+    if p.lava < 0 or p.lava > inner // 6:
+        raise WorldSpecError(spec, f"lava must be 0..{inner // 6} for this size")
+    if p.objects is not None and not 1 <= p.objects <= inner // 6:
+        raise WorldSpecError(spec, f"objects must be 1..{inner // 6} for this size")
+    return p
+
+
+class RoomsEnv(RoomGridLevel):
+    """R×C rooms with a door between every pair of neighbours, coloured objects and optional lava.
+
+    Doors start open with probability `open`, never locked. Lava cells never cut any free cell
+    off from the agent. The mission is a BabyAI instruction, verified by BabyAI's own verifier.
+    """
+
+    def __init__(self, params: RoomsParams, **kwargs: Any):
+        self.params = params
+        super().__init__(room_size=params.size, num_rows=params.rows, num_cols=params.cols, **kwargs)
+
+    def gen_mission(self) -> None:
+        p = self.params
+        self.place_agent()
+        for j in range(self.num_rows):
+            for i in range(self.num_cols):
+                for wall in (0, 1):  # right and down; left and up are the neighbours' right and down
+                    if self.get_room(i, j).neighbors[wall] is not None:
+                        door, _ = self.add_door(i, j, wall, self._rand_elem(COLOR_NAMES), locked=False)
+                        door.is_open = self._rand_float(0, 1) < p.open
+        n_objects = p.objects if p.objects is not None else 2 * self.num_rows * self.num_cols
+        objs = self.add_distractors(num_distractors=n_objects, all_unique=False)
+        self._add_lava(p.lava)
+        self.instrs = self._rand_instr(objs)
+
+    def _rand_instr(self, objs: list) -> Any:
+        task = self.params.task
+        if task == "any":
+            task = self._rand_elem(["goto", "pickup", "open", "putnext"])
+        match task:
+            case "goto":
+                obj = self._rand_elem(objs)
+                return GoToInstr(ObjDesc(obj.type, obj.color))
+            case "pickup":
+                obj = self._rand_elem(objs)
+                return PickupInstr(ObjDesc(obj.type, obj.color))
+            case "open":
+                doors = [d for row in self.room_grid for r in row for d in r.doors if d and not d.is_open]
+                if not doors:
+                    raise RejectSampling("no closed door to open")
+                door = self._rand_elem(doors)
+                return OpenInstr(ObjDesc("door", door.color))
+            case "putnext":
+                if len(objs) < 2:
+                    raise RejectSampling("putnext needs two objects")
+                a, b = self._rand_subset(objs, 2)
+                return PutNextInstr(ObjDesc(a.type, a.color), ObjDesc(b.type, b.color))
+        raise AssertionError(task)
+
+    def _add_lava(self, count: int) -> None:
+        ax, ay = self.agent_pos
+        keep_clear = {(int(ax), int(ay)), tuple(int(v) for v in self.front_pos)}
+        placed, tries = 0, 0
+        while placed < count:
+            tries += 1
+            if tries > 200 * (count + 1):
+                raise RejectSampling("could not place lava without blocking paths")
+            room = self.get_room(self._rand_int(0, self.num_cols), self._rand_int(0, self.num_rows))
+            x = self._rand_int(room.top[0] + 1, room.top[0] + room.size[0] - 1)
+            y = self._rand_int(room.top[1] + 1, room.top[1] + room.size[1] - 1)
+            if (x, y) in keep_clear or self.grid.get(x, y) is not None:
+                continue
+            self.grid.set(x, y, Lava())
+            if self._all_free_cells_reachable():
+                placed += 1
+            else:
+                self.grid.set(x, y, None)
+
+    def _all_free_cells_reachable(self) -> bool:
+        """Every non-wall, non-lava cell reachable from the agent (objects and doors count as passable)."""
+        grid = self.grid
+        blocked = {"wall", "lava"}
+        free = {
+            (x, y)
+            for x in range(grid.width)
+            for y in range(grid.height)
+            if (c := grid.get(x, y)) is None or c.type not in blocked
+        }
+        start = (int(self.agent_pos[0]), int(self.agent_pos[1]))
+        seen, queue = {start}, deque([start])
+        while queue:
+            x, y = queue.popleft()
+            for nxt in ((x + 1, y), (x - 1, y), (x, y + 1), (x, y - 1)):
+                if nxt in free and nxt not in seen:
+                    seen.add(nxt)
+                    queue.append(nxt)
+        return seen == free
+
+
+EVENT_KINDS = ("opened", "closed", "picked_up", "dropped", "entered")
+
+
+class Event(NamedTuple):
+    """Something a step changed: `Event("opened", "red", "door")`, `Event("entered", "", "lava")`."""
+
+    kind: str
+    color: str
+    obj: str
+
+    def __str__(self) -> str:
+        what = f"{self.color} {self.obj}".strip()
+        return f"{self.kind.replace('_', ' ')} {what}"
+
+    @property
+    def flag(self) -> int:
+        """This event's bit in a per-step event mask."""
+        return 1 << EVENT_KINDS.index(self.kind)
+
+
+class AgentLabels(NamedTuple):
+    """Cheap per-step labels for training heads: read from the world, never by the planner."""
+
+    agent: tuple[int, int]
+    heading: int
+    room: tuple[int, int] | None
+    carrying: tuple[str, str] | None  # (kind, colour)
+    on_lava: bool
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    """An object in the symbolic view."""
+
+    kind: str
+    color: str
+    cell: tuple[int, int] | None  # None when carried
+
+
+@dataclass(frozen=True)
+class DoorInfo:
+    """A door in the symbolic view."""
+
+    color: str
+    cell: tuple[int, int]
+    is_open: bool
+    is_locked: bool
+
+
+@dataclass(frozen=True)
+class SymbolicState:
+    """The world's own symbolic description of a state: for labels and scoring only."""
+
+    agent: tuple[int, int]
+    heading: int  # 0 east, 1 south, 2 west, 3 north
+    room: tuple[int, int] | None  # (col, row) for room worlds
+    carrying: ObjectInfo | None
+    objects: tuple[ObjectInfo, ...]
+    doors: tuple[DoorInfo, ...]
+    lava: tuple[tuple[int, int], ...]
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """The world's verdict on the episode so far."""
+
+    success: bool
+    violations: tuple[str, ...]
+
+
+class World(gym.Wrapper):
+    """A fully observed minigrid world with a symbolic view and its own judgement.
+
+    Stray `print`s from BabyAI's level generator are kept off stdout. Each `step`'s info carries
+    `events`: what changed (doors opened or closed, objects picked up or dropped, lava entered).
+    """
+
+    def __init__(self, env: MiniGridEnv, spec: WorldSpec, seed: int | None = None):
+        super().__init__(env)
+        self.world_spec = spec
+        self._first_seed = seed
+        base: MiniGridEnv = env.unwrapped
+        self._base = base
+        # Only the agent changes a RoomGrid level, and only in the cell it faces, so the grid's
+        # code can be patched cell by cell; other minigrid envs (moving obstacles) are re-encoded.
+        self._incremental = isinstance(base, RoomGridLevel)
+        self._code: np.ndarray | None = None
+        self._success = False
+        self._violations: list[str] = []
+        self.observation_space = spaces.Dict(
+            {
+                "image": spaces.Box(0, 255, (base.width, base.height, 3), dtype=np.uint8),
+                "direction": spaces.Discrete(4),
+                "mission": base.observation_space["mission"],
+            }
+        )
+        self.action_space = base.action_space
+
+    # -- gymnasium interface -------------------------------------------------------------
+    def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[dict, dict]:
+        if seed is None and self._first_seed is not None:
+            seed, self._first_seed = self._first_seed, None  # make_world(spec, seed).reset() is seeded
+        with contextlib.redirect_stdout(io.StringIO()):
+            _, info = self.env.reset(seed=seed, options=options)
+        self._first_seed = None
+        self._code = self._base.grid.encode()
+        self._success = False
+        self._violations = []
+        return self._observe(), info
+
+    def step(self, action: int) -> tuple[dict, float, bool, bool, dict]:
+        base = self._base
+        front = tuple(int(v) for v in base.front_pos)
+        before_cell = base.grid.get(*front)
+        door_was_open = before_cell.is_open if before_cell is not None and before_cell.type == "door" else None
+        carried_before = base.carrying
+        _, reward, terminated, truncated, info = self.env.step(action)
+        action = int(action)
+
+        events: list[Event] = []
+        if self._incremental:
+            if action in (PICKUP, DROP, TOGGLE):
+                cell = base.grid.get(*front)
+                self._code[front] = _EMPTY_CODE if cell is None else cell.encode()
+        else:
+            self._code = base.grid.encode()
+        if door_was_open is not None and action == TOGGLE and before_cell.is_open != door_was_open:
+            events.append(Event("opened" if before_cell.is_open else "closed", before_cell.color, "door"))
+        if base.carrying is not carried_before:
+            if carried_before is not None:
+                events.append(Event("dropped", carried_before.color, carried_before.type))
+            if base.carrying is not None:
+                events.append(Event("picked_up", base.carrying.color, base.carrying.type))
+        here = base.grid.get(*base.agent_pos)
+        if here is not None and here.type == "lava":
+            events.append(Event("entered", "", "lava"))
+            self._violations.append("entered lava")
+        if terminated and reward > 0:
+            self._success = True
+        info = dict(info, events=tuple(events))
+        return self._observe(), reward, terminated, truncated, info
+
+    def render(self) -> Any:
+        return self.env.render()
+
+    # -- observation ---------------------------------------------------------------------
+    def _observe(self) -> dict:
+        base = self._base
+        image = self._code.copy()
+        x, y = base.agent_pos
+        image[x, y] = (_AGENT, _RED, base.agent_dir)
+        return {"image": image, "direction": int(base.agent_dir), "mission": base.mission}
+
+    # -- labels and scoring (never for planning) -----------------------------------------
+    def symbolic(self) -> SymbolicState:
+        """The symbolic view of the current state. Labels and scoring only: planners never call it."""
+        base = self._base
+        objects, doors, lava = [], [], []
+        grid = base.grid
+        for y in range(grid.height):
+            for x in range(grid.width):
+                c = grid.get(x, y)
+                if c is None or c.type in ("wall", "floor", "goal"):
+                    continue
+                if c.type == "door":
+                    doors.append(DoorInfo(c.color, (x, y), bool(c.is_open), bool(c.is_locked)))
+                elif c.type == "lava":
+                    lava.append((x, y))
+                else:
+                    objects.append(ObjectInfo(c.type, c.color, (x, y)))
+        carrying = base.carrying
+        ax, ay = (int(v) for v in base.agent_pos)
+        return SymbolicState(
+            agent=(ax, ay),
+            heading=int(base.agent_dir),
+            room=self.room_of((ax, ay)),
+            carrying=None if carrying is None else ObjectInfo(carrying.type, carrying.color, None),
+            objects=tuple(objects),
+            doors=tuple(doors),
+            lava=tuple(lava),
+        )
+
+    def agent_labels(self) -> AgentLabels:
+        """The agent's own labels (cell, heading, room, carried object, on lava). Labels only."""
+        base = self._base
+        cell = (int(base.agent_pos[0]), int(base.agent_pos[1]))
+        here = base.grid.get(*cell)
+        carrying = base.carrying
+        return AgentLabels(
+            agent=cell,
+            heading=int(base.agent_dir),
+            room=self.room_of(cell),
+            carrying=None if carrying is None else (carrying.type, carrying.color),
+            on_lava=here is not None and here.type == "lava",
+        )
+
+    def room_of(self, cell: tuple[int, int]) -> tuple[int, int] | None:
+        """(col, row) of the room holding `cell` in room worlds, else None."""
+        base = self._base
+        if not isinstance(base, RoomGridLevel):
+            return None
+        step = base.room_size - 1
+        return (min(cell[0] // step, base.num_cols - 1), min(cell[1] // step, base.num_rows - 1))
+
+    def judge(self) -> Judgement:
+        """Whether the mission succeeded and which violations happened this episode. Scoring only."""
+        return Judgement(success=self._success, violations=tuple(self._violations))
+
+
+def make_world(spec: str = "rooms:3x3", seed: int | None = None, render_mode: str | None = None) -> World:
+    """Build a world from its spec; the first `reset()` uses `seed`.
+
+    >>> world = make_world("rooms:3x3", seed=0)
+    >>> obs, info = world.reset()
+    >>> obs["image"].shape
+    (19, 19, 3)
+    """
+    parsed = parse_spec(spec)
+    match parsed.family:
+        case "rooms":
+            env = RoomsEnv(parsed.rooms, render_mode=render_mode)
+        case _:
+            with contextlib.redirect_stdout(io.StringIO()):
+                env = gym.make(parsed.env_id, render_mode=render_mode).unwrapped
+            env.spec = None  # the World, not gym's registry, is how this env is rebuilt
+    return World(env, parsed, seed=seed)
+
+
+def color_name(index: int) -> str:
+    """Minigrid colour name for a colour index."""
+    return IDX_TO_COLOR[int(index)]
