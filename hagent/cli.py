@@ -59,7 +59,7 @@ def _toml_literal(value: object) -> str:
 
 
 def cmd_collect(args: argparse.Namespace) -> int:
-    from hagent.data import collect
+    from hagent.collect import collect
 
     cfg = _resolve(
         args,
@@ -89,7 +89,7 @@ def cmd_collect(args: argparse.Namespace) -> int:
 
 
 def _steps_already(out: Path) -> int:
-    from hagent.data import DatasetError, read_manifest
+    from hagent.collect import DatasetError, read_manifest
 
     if not (out / "manifest.json").exists():
         return 0
@@ -180,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the `hagent` console script; returns the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    from hagent.data import DatasetError
+    from hagent.collect import DatasetError
     from hagent.worlds import WorldSpecError
 
     try:

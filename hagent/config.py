@@ -122,8 +122,12 @@ def parse_override(text: str) -> tuple[list[str], Any]:
 
 
 def _apply(tree: dict[str, Any], path: list[str], value: Any, text: str) -> None:
-    node = tree
+    node, model = tree, HagentConfig
     for i, part in enumerate(path[:-1]):
+        field = model.model_fields.get(part) if model is not None else None
+        model = field.annotation if field is not None and isinstance(field.annotation, type) else None
+        if field is not None and not (model and issubclass(model, BaseModel)):
+            raise ConfigError([f"--set {text}: {'.'.join(path[: i + 1])} is not a section"])
         child = node.setdefault(part, {})
         if not isinstance(child, dict):
             raise ConfigError([f"--set {text}: {'.'.join(path[: i + 1])} is not a section"])

@@ -1,0 +1,282 @@
+"""Reward-free data collection into atomic safetensors shards, described by a manifest.
+
+A dataset directory holds `shard-NNNNN.safetensors` files and a `manifest.json` that lists the
+finished shards. Shards and the manifest are written atomically and the manifest is rewritten
+after each shard, so an interrupted run leaves a readable dataset of whole shards; running the
+same command again resumes it.
+
+Per step a shard stores the observation (`image [N, W, H, 3]`, `direction [N]`), the action taken
+from it (`action [N]`, -1 on an episode's last observation) and symbolic labels for label-using
+heads (`agent`, `room`, `carrying`, `on_lava`, `events`). Labels never reach a planner.
+`hagent.data` loads a dataset as training windows.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing as mp
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from minigrid.core.constants import COLOR_TO_IDX, OBJECT_TO_IDX
+from pydantic import BaseModel, ConfigDict, ValidationError
+from safetensors.numpy import save_file
+from tqdm import tqdm
+
+from hagent.config import CollectConfig, ExploreConfig
+from hagent.explore import Explorer
+from hagent.io import atomic_write_text, atomic_write_with
+from hagent.worlds import AgentLabels, World, make_world
+
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+STEP_KEYS = ("image", "direction", "action", "agent", "room", "carrying", "on_lava", "events")
+
+
+class DatasetError(ValueError):
+    """A dataset directory that can't be read or doesn't match what was asked of it."""
+
+
+class ShardRecord(BaseModel):
+    """One finished shard, as listed in the manifest."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    file: str
+    first_episode: int
+    episodes: int
+    steps: int
+    observations: int
+
+
+class Manifest(BaseModel):
+    """What a dataset directory holds; only shards listed here are ever read."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    format_version: int
+    world: str
+    seed: int
+    max_steps: int
+    shard_episodes: int
+    episodes_requested: int
+    explore: ExploreConfig
+    image_shape: tuple[int, int, int]
+    complete: bool
+    shards: tuple[ShardRecord, ...]
+
+    @property
+    def episodes(self) -> int:
+        """Episodes held in finished shards."""
+        return sum(s.episodes for s in self.shards)
+
+    @property
+    def steps(self) -> int:
+        """Environment steps (transitions) held in finished shards."""
+        return sum(s.steps for s in self.shards)
+
+
+# -- collection ------------------------------------------------------------------------------
+
+
+def episode_seed(seed: int, episode: int) -> int:
+    """The world seed of episode `episode` in a dataset collected with master seed `seed`."""
+    return int(np.random.SeedSequence([seed, episode]).generate_state(1)[0])
+
+
+def collect_episode(world: World, seed: int, episode: int, max_steps: int, explore: ExploreConfig) -> dict[str, np.ndarray]:
+    """Run one exploration episode; return per-step arrays of length L+1 (L = steps taken).
+
+    The episode runs `max_steps` steps unless the world truncates it or the agent enters lava.
+    """
+    rng = np.random.default_rng([seed, episode, 1])
+    explorer = Explorer(explore, rng)
+    obs, _ = world.reset(seed=episode_seed(seed, episode))
+    rows: dict[str, list] = {k: [] for k in STEP_KEYS}
+
+    def record(obs: dict, labels: AgentLabels, action: int, events: int) -> None:
+        rows["image"].append(obs["image"])
+        rows["direction"].append(obs["direction"])
+        rows["action"].append(action)
+        rows["agent"].append(labels.agent)
+        rows["room"].append(labels.room if labels.room is not None else (-1, -1))
+        carrying = labels.carrying
+        rows["carrying"].append(
+            (OBJECT_TO_IDX[carrying[0]], COLOR_TO_IDX[carrying[1]]) if carrying else (0, -1)
+        )
+        rows["on_lava"].append(labels.on_lava)
+        rows["events"].append(events)
+
+    labels = world.agent_labels()
+    for _ in range(max_steps):
+        action = explorer.act(obs)
+        next_obs, _, _, truncated, info = world.step(action)
+        record(obs, labels, action, sum(e.flag for e in info["events"]))
+        obs, labels = next_obs, world.agent_labels()
+        # The data is task-free: reaching the mission's goal does not end an episode (that would
+        # leak the task into the data); entering lava does, as it would in the world.
+        if truncated or labels.on_lava:
+            break
+    record(obs, labels, -1, 0)
+    return {
+        "image": np.stack(rows["image"]).astype(np.uint8),
+        "direction": np.asarray(rows["direction"], dtype=np.int8),
+        "action": np.asarray(rows["action"], dtype=np.int8),
+        "agent": np.asarray(rows["agent"], dtype=np.int16),
+        "room": np.asarray(rows["room"], dtype=np.int16),
+        "carrying": np.asarray(rows["carrying"], dtype=np.int16),
+        "on_lava": np.asarray(rows["on_lava"], dtype=np.uint8),
+        "events": np.asarray(rows["events"], dtype=np.uint8),
+    }
+
+
+@dataclass(frozen=True)
+class _ShardJob:
+    out: Path
+    index: int
+    world: str
+    seed: int
+    first_episode: int
+    episodes: int
+    max_steps: int
+    explore: ExploreConfig
+
+
+def _shard_name(index: int) -> str:
+    return f"shard-{index:05d}.safetensors"
+
+
+def _collect_shard(job: _ShardJob, tick: Callable[[], None]) -> ShardRecord:
+    world = make_world(job.world)
+    episodes = []
+    for e in range(job.first_episode, job.first_episode + job.episodes):
+        episodes.append(collect_episode(world, job.seed, e, job.max_steps, job.explore))
+        tick()
+    lengths = np.array([len(ep["action"]) for ep in episodes], dtype=np.int64)
+    arrays = {k: np.concatenate([ep[k] for ep in episodes]) for k in STEP_KEYS}
+    arrays["episode_offsets"] = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    arrays["episode_index"] = np.arange(job.first_episode, job.first_episode + job.episodes, dtype=np.int64)
+    name = _shard_name(job.index)
+    atomic_write_with(job.out / name, lambda tmp: save_file(arrays, str(tmp), metadata={"format_version": str(FORMAT_VERSION)}))
+    return ShardRecord(
+        file=name,
+        first_episode=job.first_episode,
+        episodes=job.episodes,
+        steps=int(lengths.sum() - job.episodes),
+        observations=int(lengths.sum()),
+    )
+
+
+_progress_queue = None
+
+
+def _init_worker(queue) -> None:
+    global _progress_queue
+    _progress_queue = queue
+
+
+def _run_job(job: _ShardJob) -> ShardRecord:
+    return _collect_shard(job, lambda: _progress_queue.put(1))
+
+
+def collect(
+    world: str,
+    out: str | Path,
+    cfg: CollectConfig,
+    seed: int,
+    progress: bool = True,
+) -> Manifest:
+    """Collect `cfg.episodes` reward-free episodes of `world` into `out`; resume if `out` holds a
+    partial run of the same settings. Returns the final manifest."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    probe = make_world(world, seed=episode_seed(seed, 0))
+    probe_obs, _ = probe.reset()
+    image_shape = tuple(int(v) for v in probe_obs["image"].shape)
+    manifest = Manifest(
+        format_version=FORMAT_VERSION,
+        world=world,
+        seed=seed,
+        max_steps=cfg.max_steps,
+        shard_episodes=cfg.shard_episodes,
+        episodes_requested=cfg.episodes,
+        explore=cfg.explore,
+        image_shape=image_shape,
+        complete=False,
+        shards=(),
+    )
+    if (out / MANIFEST).exists():
+        previous = read_manifest(out)
+        same = previous.model_dump(exclude={"complete", "shards", "episodes_requested"}) == manifest.model_dump(
+            exclude={"complete", "shards", "episodes_requested"}
+        )
+        if not same:
+            raise DatasetError(f"{out} already holds a dataset collected with other settings; choose another --out")
+        manifest = manifest.model_copy(update={"shards": previous.shards})
+    done = {(s.first_episode, s.episodes) for s in manifest.shards}
+    jobs = []
+    for index, first in enumerate(range(0, cfg.episodes, cfg.shard_episodes)):
+        count = min(cfg.shard_episodes, cfg.episodes - first)
+        if (first, count) in done:
+            continue
+        jobs.append(_ShardJob(out, index, world, seed, first, count, cfg.max_steps, cfg.explore))
+    already = cfg.episodes - sum(job.episodes for job in jobs)
+
+    bar = tqdm(total=cfg.episodes, initial=already, unit="ep", desc=f"collect {world}", disable=not progress, dynamic_ncols=True)
+
+    def finish(record: ShardRecord) -> None:
+        nonlocal manifest
+        kept = [s for s in manifest.shards if s.first_episode != record.first_episode]
+        shards = tuple(sorted((*kept, record), key=lambda s: s.first_episode))
+        manifest = manifest.model_copy(update={"shards": shards})
+        _write_manifest(out, manifest)
+        bar.set_postfix(steps=manifest.steps)
+
+    try:
+        if cfg.workers == 1 or len(jobs) <= 1:
+            for job in jobs:
+                finish(_collect_shard(job, lambda: bar.update(1)))
+        else:
+            ctx = mp.get_context("spawn")
+            queue = ctx.Queue()
+            with ctx.Pool(min(cfg.workers, len(jobs)), initializer=_init_worker, initargs=(queue,)) as pool:
+                pending = pool.imap_unordered(_run_job, jobs)
+                finished = 0
+                while finished < len(jobs):
+                    while not queue.empty():
+                        bar.update(queue.get())
+                    try:
+                        record = pending.next(timeout=0.1)
+                    except mp.TimeoutError:
+                        continue
+                    finish(record)
+                    finished += 1
+                while not queue.empty():
+                    bar.update(queue.get())
+    finally:
+        bar.close()
+    manifest = manifest.model_copy(update={"complete": manifest.episodes >= cfg.episodes})
+    _write_manifest(out, manifest)
+    return manifest
+
+
+def _write_manifest(out: Path, manifest: Manifest) -> None:
+    atomic_write_text(out / MANIFEST, json.dumps(manifest.model_dump(mode="json"), indent=2) + "\n")
+
+
+def read_manifest(directory: str | Path) -> Manifest:
+    """Read and validate a dataset's manifest; raise `DatasetError` with a readable reason."""
+    path = Path(directory) / MANIFEST
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise DatasetError(f"{directory}: no {MANIFEST}; is this a dataset made by `hagent collect`?") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise DatasetError(f"{path}: unreadable manifest: {err}") from None
+    if isinstance(raw, dict) and raw.get("format_version") != FORMAT_VERSION:
+        raise DatasetError(f"{path}: format version {raw.get('format_version')!r}, this hagent reads {FORMAT_VERSION}")
+    try:
+        return Manifest.model_validate(raw)
+    except ValidationError as err:
+        first = err.errors()[0]
+        raise DatasetError(f"{path}: invalid manifest: {'.'.join(map(str, first['loc']))}: {first['msg']}") from None

@@ -1,0 +1,50 @@
+"""The command line: every command has --help; pending ones say so and exit 2."""
+
+import pytest
+
+from hagent.cli import PENDING, main
+
+COMMANDS = ["collect", "train", "eval", "run", "chat", "scenarios", "show"]
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_help(command: str, capsys: pytest.CaptureFixture) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main([command, "--help"])
+    assert exit_.value.code == 0
+    assert "--config" in capsys.readouterr().out
+
+
+def test_top_level_help_lists_commands(capsys: pytest.CaptureFixture) -> None:
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    assert all(c in out for c in COMMANDS)
+
+
+@pytest.mark.parametrize("command", sorted(PENDING))
+def test_pending_commands_say_so(command: str, capsys: pytest.CaptureFixture) -> None:
+    assert main([command]) == 2
+    err = capsys.readouterr().err
+    assert "not available yet" in err and f"issue #{PENDING[command][1]}" in err
+
+
+def test_show_draws_the_world(capsys: pytest.CaptureFixture) -> None:
+    assert main(["show", "--world", "rooms:2x2?lava=2", "--seed", "1"]) == 0
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    assert len(lines[0]) == 2 * 13  # 13 cells, two characters each
+    assert "~~" in out and "mission:" in out
+    assert sum(line.count(g) for line in lines[:13] for g in (">>", "<<", "vv", "^^")) == 1
+
+
+def test_unknown_world_is_a_clear_error(capsys: pytest.CaptureFixture) -> None:
+    assert main(["show", "--world", "babyai:Nope"]) == 2
+    assert "no BabyAI level 'Nope'" in capsys.readouterr().err
+
+
+def test_collect_into_a_file_is_an_error(tmp_path, capsys: pytest.CaptureFixture) -> None:
+    target = tmp_path / "file"
+    target.write_text("x")
+    assert main(["collect", "--out", str(target), "--episodes", "1"]) == 2
+    assert "not a directory" in capsys.readouterr().err
