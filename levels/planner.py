@@ -1,8 +1,8 @@
 """Planners (the actor, Mode 2): search action sequences that minimize the cost of imagined futures.
 
-A planner knows nothing of worlds. It gets a start state, a `rollout` function (the level's
-predictor) and a `cost` function (the composed cost modules), and returns a `Plan`. It never
-sees the world's symbolic state or success signal, only what those two functions return.
+A planner knows nothing of worlds. It gets a start state, a `WorldModel` (the level's predictor)
+and an `Objective` (the composed cost modules: step costs plus a cost-to-go), and returns a
+`Plan`. It never sees the world's symbolic state or success signal, only what those return.
 
 Continuous actions: `CEMPlanner`, `MPPIPlanner`. Discrete actions: `CategoricalCEMPlanner`,
 `BeamPlanner`. All take a `torch.Generator` so plans are reproducible.
@@ -16,16 +16,22 @@ import torch
 from pydantic import BaseModel, ConfigDict, Field
 
 
-class RolloutFn(Protocol):
-    """Imagine the future: `s0 [N, D]`, `actions [N, H]` (discrete) or `[N, H, A]` → states `[N, H, D]`."""
+class WorldModel(Protocol):
+    """A level's predictor: one imagined step, `s [N, D]`, `a [N]` (discrete) or `[N, A]` → `s' [N, D]`."""
 
-    def __call__(self, s0: torch.Tensor, actions: torch.Tensor) -> torch.Tensor: ...
+    def predict(self, s: torch.Tensor, a: torch.Tensor) -> torch.Tensor: ...
 
 
-class CostFn(Protocol):
-    """Per-step cost of predicted states: `states [N, H, D]`, `actions` → `[N, H]` (lower is better)."""
+class Objective(Protocol):
+    """What a plan minimizes: a cost per imagined step plus a cost-to-go after the last one."""
 
-    def __call__(self, states: torch.Tensor, actions: torch.Tensor) -> torch.Tensor: ...
+    def step_cost(self, s: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
+        """Cost of arriving in `s [N, D]` by action `a`: `[N]`."""
+        ...
+
+    def terminal_cost(self, s: torch.Tensor) -> torch.Tensor:
+        """Estimated cost-to-go from the horizon's last state `s [N, D]`: `[N]`."""
+        ...
 
 
 class Plan(NamedTuple):
@@ -33,8 +39,9 @@ class Plan(NamedTuple):
 
     actions: torch.Tensor  # [H] long (discrete) or [H, A] float (continuous)
     states: torch.Tensor  # [H, D] predicted states after each action
-    costs: torch.Tensor  # [H] per-step cost along the plan
-    total: float  # summed cost
+    costs: torch.Tensor  # [H] step costs along the plan
+    terminal: float  # cost-to-go after the last step
+    total: float  # sum of step costs plus terminal
     calls: int  # predictor calls spent (one per imagined transition)
 
 
@@ -42,15 +49,33 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
 
 
-def _evaluate(s0: torch.Tensor, actions: torch.Tensor, rollout: RolloutFn, cost: CostFn) -> tuple[torch.Tensor, torch.Tensor]:
-    """Roll out and cost `actions [N, H, ...]` from `s0 [D]`: states [N, H, D], step costs [N, H]."""
-    states = rollout(s0.expand(len(actions), -1), actions)
-    return states, cost(states, actions)
+def imagine(model: WorldModel, s0: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+    """Roll the predictor: `s0 [N, D]`, `actions [N, H, ...]` → states `[N, H, D]`."""
+    states, s = [], s0
+    for t in range(actions.shape[1]):
+        s = model.predict(s, actions[:, t])
+        states.append(s)
+    return torch.stack(states, 1)
 
 
-def _plan_from(s0: torch.Tensor, actions: torch.Tensor, rollout: RolloutFn, cost: CostFn, calls: int) -> Plan:
-    states, steps = _evaluate(s0, actions[None], rollout, cost)
-    return Plan(actions, states[0], steps[0], float(steps[0].sum()), calls + actions.shape[0])
+def _evaluate(model: WorldModel, objective: Objective, s0: torch.Tensor, actions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Imagine and cost `actions [N, H, ...]` from `s0 [D]`: states [N, H, D], step costs [N, H], terminal [N]."""
+    n, h = actions.shape[:2]
+    states = imagine(model, s0.expand(n, -1), actions)
+    flat = states.reshape(n * h, -1)
+    steps = objective.step_cost(flat, actions.reshape(n * h, *actions.shape[2:])).reshape(n, h)
+    return states, steps, objective.terminal_cost(states[:, -1])
+
+
+def _totals(model: WorldModel, objective: Objective, s0: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+    _, steps, terminal = _evaluate(model, objective, s0, actions)
+    return steps.sum(1) + terminal
+
+
+def _plan_from(model: WorldModel, objective: Objective, s0: torch.Tensor, actions: torch.Tensor, calls: int) -> Plan:
+    states, steps, terminal = _evaluate(model, objective, s0, actions[None])
+    total = float(steps[0].sum() + terminal[0])
+    return Plan(actions, states[0], steps[0], float(terminal[0]), total, calls + actions.shape[0])
 
 
 # -- continuous actions ----------------------------------------------------------------------
@@ -86,7 +111,7 @@ class CEMPlanner:
         """Forget the warm start (new episode)."""
         self._mean = None
 
-    def plan(self, s0: torch.Tensor, rollout: RolloutFn, cost: CostFn, generator: torch.Generator) -> Plan:
+    def plan(self, s0: torch.Tensor, model: WorldModel, objective: Objective, generator: torch.Generator) -> Plan:
         """Plan from `s0 [D]`."""
         c = self.cfg
         mean = self._warm_mean(s0)
@@ -96,12 +121,12 @@ class CEMPlanner:
             noise = torch.randn((c.samples, c.horizon, self.action_dim), generator=generator, dtype=s0.dtype)
             actions = (mean + std * noise).clamp(-c.action_bound, c.action_bound)
             actions[0] = mean  # keep the incumbent in the race
-            _, steps = _evaluate(s0, actions, rollout, cost)
+            total = _totals(model, objective, s0, actions)
             calls += c.samples * c.horizon
-            elite = actions[steps.sum(1).topk(c.elites, largest=False).indices]
+            elite = actions[total.topk(c.elites, largest=False).indices]
             mean, std = elite.mean(0), elite.std(0).clamp_min(c.min_std)
         self._mean = mean
-        return _plan_from(s0, mean, rollout, cost, calls)
+        return _plan_from(model, objective, s0, mean, calls)
 
     def _warm_mean(self, s0: torch.Tensor) -> torch.Tensor:
         c = self.cfg
@@ -138,7 +163,7 @@ class MPPIPlanner:
         """Forget the warm start (new episode)."""
         self._mean = None
 
-    def plan(self, s0: torch.Tensor, rollout: RolloutFn, cost: CostFn, generator: torch.Generator) -> Plan:
+    def plan(self, s0: torch.Tensor, model: WorldModel, objective: Objective, generator: torch.Generator) -> Plan:
         """Plan from `s0 [D]`."""
         c = self.cfg
         if self._mean is None:
@@ -150,13 +175,12 @@ class MPPIPlanner:
             noise = c.noise_std * torch.randn((c.samples, c.horizon, self.action_dim), generator=generator, dtype=s0.dtype)
             noise[0] = 0  # the current mean is always evaluated
             actions = (mean + noise).clamp(-c.action_bound, c.action_bound)
-            _, steps = _evaluate(s0, actions, rollout, cost)
+            total = _totals(model, objective, s0, actions)
             calls += c.samples * c.horizon
-            total = steps.sum(1)
             weights = torch.softmax(-(total - total.min()) / c.temperature, dim=0)  # [N]
             mean = (weights[:, None, None] * actions).sum(0)
         self._mean = mean
-        return _plan_from(s0, mean, rollout, cost, calls)
+        return _plan_from(model, objective, s0, mean, calls)
 
 
 # -- discrete actions ------------------------------------------------------------------------
@@ -190,7 +214,7 @@ class CategoricalCEMPlanner:
         """Forget the warm start (new episode)."""
         self._probs = None
 
-    def plan(self, s0: torch.Tensor, rollout: RolloutFn, cost: CostFn, generator: torch.Generator) -> Plan:
+    def plan(self, s0: torch.Tensor, model: WorldModel, objective: Objective, generator: torch.Generator) -> Plan:
         """Plan from `s0 [D]`."""
         c, a = self.cfg, self.num_actions
         uniform = torch.full((c.horizon, a), 1.0 / a)
@@ -200,9 +224,8 @@ class CategoricalCEMPlanner:
             actions = torch.multinomial(probs, c.samples, replacement=True, generator=generator).T  # [N, H]
             if best is not None:
                 actions[0] = best
-            _, steps = _evaluate(s0, actions, rollout, cost)
+            total = _totals(model, objective, s0, actions)
             calls += c.samples * c.horizon
-            total = steps.sum(1)
             order = total.argsort()
             if total[order[0]] < best_cost:
                 best, best_cost = actions[order[0]].clone(), float(total[order[0]])
@@ -212,7 +235,7 @@ class CategoricalCEMPlanner:
             probs = probs.clamp_min(c.min_prob)
             probs = probs / probs.sum(1, keepdim=True)
         self._probs = probs
-        return _plan_from(s0, best, rollout, cost, calls)
+        return _plan_from(model, objective, s0, best, calls)
 
 
 class BeamConfig(_Frozen):
@@ -225,10 +248,10 @@ class BeamConfig(_Frozen):
 
 
 class BeamPlanner:
-    """Expand every kept partial sequence by every action, keep the `width` cheapest so far.
+    """Grow sequences one action at a time, keeping the `width` best by cost so far plus cost-to-go.
 
-    Exact (exhaustive) while width >= A**depth; then a heuristic that ranks by cost-so-far, so
-    the cost's last step should carry cost-to-go (e.g. a critic) for long horizons.
+    With the objective's terminal cost as the heuristic this is a beam-limited A*: exact
+    (exhaustive) while width >= A**depth. Each depth costs one batched predictor call.
     """
 
     def __init__(self, cfg: BeamConfig, num_actions: int):
@@ -237,19 +260,25 @@ class BeamPlanner:
     def reset(self) -> None:
         """Beam search keeps no state between plans."""
 
-    def plan(self, s0: torch.Tensor, rollout: RolloutFn, cost: CostFn, generator: torch.Generator) -> Plan:
+    def plan(self, s0: torch.Tensor, model: WorldModel, objective: Objective, generator: torch.Generator) -> Plan:
         """Plan from `s0 [D]`. `generator` breaks ties reproducibly."""
         c, a = self.cfg, self.num_actions
-        seqs = torch.zeros((1, 0), dtype=torch.long)
+        seqs = torch.zeros((1, 0), dtype=torch.long)  # [n, depth]
+        states = s0[None]  # [n, D]: the last imagined state of each kept sequence
+        spent = torch.zeros(1)  # [n]: step costs so far
         calls = 0
         for depth in range(1, c.horizon + 1):
             n = len(seqs)
-            seqs = torch.cat([seqs.repeat_interleave(a, 0), torch.arange(a).repeat(n)[:, None]], dim=1)  # [n*A, depth]
-            _, steps = _evaluate(s0, seqs, rollout, cost)
-            calls += len(seqs) * depth
-            # Rank by the cost of the whole prefix; a tiny random jitter breaks exact ties.
-            score = steps.sum(1) + 1e-9 * torch.rand(len(seqs), generator=generator)
+            actions = torch.arange(a).repeat(n)  # [n*A]
+            states = model.predict(states.repeat_interleave(a, 0), actions)  # [n*A, D]
+            seqs = torch.cat([seqs.repeat_interleave(a, 0), actions[:, None]], dim=1)
+            spent = spent.repeat_interleave(a) + objective.step_cost(states, actions)
+            calls += len(seqs)
+            # Rank by cost so far plus cost-to-go; a tiny random jitter breaks exact ties.
+            score = spent + objective.terminal_cost(states)
+            score = score + 1e-9 * torch.rand(len(seqs), generator=generator)
             if len(seqs) > c.width and depth < c.horizon:
-                seqs = seqs[score.topk(c.width, largest=False).indices]
+                keep = score.topk(c.width, largest=False).indices
+                seqs, states, spent = seqs[keep], states[keep], spent[keep]
         best = seqs[score.argmin()]
-        return _plan_from(s0, best, rollout, cost, calls)
+        return _plan_from(model, objective, s0, best, calls)

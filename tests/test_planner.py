@@ -12,25 +12,45 @@ from levels.planner import (
     CEMPlanner,
     MPPIConfig,
     MPPIPlanner,
+    imagine,
 )
 
 # A point on a 2D lattice: actions 0..3 move east, south, west, north; 4 stays.
 MOVES = torch.tensor([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0], [0.0, -1.0], [0.0, 0.0]])
 
 
-def lattice_rollout(s0: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
-    return s0[:, None, :] + MOVES[actions].cumsum(1)  # [N, H, 2]
+class Lattice:
+    def predict(self, s: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
+        return s + MOVES[a]
 
 
-def integrator_rollout(s0: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
-    return s0[:, None, :] + actions.cumsum(1)  # s' = s + a
+class Integrator:
+    def predict(self, s: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
+        return s + a
 
 
-def goal_cost(goal: torch.Tensor):
-    def cost(states: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
-        return (states - goal).abs().sum(-1)  # every step pays its distance: shortest paths win
+class L1Goal:
+    """Every step pays its L1 distance to the goal, so shortest paths win."""
 
-    return cost
+    def __init__(self, goal: torch.Tensor, terminal_weight: float = 0.0):
+        self.goal, self.terminal_weight = goal, terminal_weight
+
+    def step_cost(self, s, a):
+        return (s - self.goal).abs().sum(-1)
+
+    def terminal_cost(self, s):
+        return self.terminal_weight * (s - self.goal).abs().sum(-1)
+
+
+class FinalGoal:
+    def __init__(self, goal: torch.Tensor):
+        self.goal = goal
+
+    def step_cost(self, s, a):
+        return torch.zeros(len(s))
+
+    def terminal_cost(self, s):
+        return (s - self.goal).pow(2).sum(-1)
 
 
 @pytest.mark.parametrize("planner", [
@@ -39,7 +59,7 @@ def goal_cost(goal: torch.Tensor):
 ])
 def test_discrete_planners_find_the_shortest_path(planner) -> None:
     goal = torch.tensor([3.0, -2.0])
-    plan = planner.plan(torch.zeros(2), lattice_rollout, goal_cost(goal), torch.Generator().manual_seed(0))
+    plan = planner.plan(torch.zeros(2), Lattice(), L1Goal(goal), torch.Generator().manual_seed(0))
     assert plan.actions.shape == (6,) and plan.states.shape == (6, 2) and plan.costs.shape == (6,)
     assert torch.equal(plan.states[-1], goal)
     # The optimum pays distances 4, 3, 2, 1, 0, 0 along a shortest path.
@@ -49,11 +69,23 @@ def test_discrete_planners_find_the_shortest_path(planner) -> None:
 
 def test_beam_is_exhaustive_when_wide_enough() -> None:
     goal = torch.tensor([-1.0, 2.0])
-    planner = BeamPlanner(BeamConfig(horizon=4, width=5**4), num_actions=5)
-    plan = planner.plan(torch.zeros(2), lattice_rollout, goal_cost(goal), torch.Generator().manual_seed(0))
-    everything = torch.cartesian_prod(*[torch.arange(5)] * 4)
-    best = goal_cost(goal)(lattice_rollout(torch.zeros(len(everything), 2), everything), everything).sum(1).min()
-    assert plan.total == pytest.approx(float(best))
+    objective = L1Goal(goal, terminal_weight=2.0)
+    plan = BeamPlanner(BeamConfig(horizon=4, width=5**4), num_actions=5).plan(
+        torch.zeros(2), Lattice(), objective, torch.Generator().manual_seed(0)
+    )
+    everything = torch.cartesian_prod(*[torch.arange(5)] * 4)  # [625, 4]
+    states = imagine(Lattice(), torch.zeros(len(everything), 2), everything)
+    totals = objective.step_cost(states, None).sum(1) + objective.terminal_cost(states[:, -1])
+    assert plan.total == pytest.approx(float(totals.min()))
+
+
+def test_beam_uses_the_cost_to_go_beyond_its_horizon() -> None:
+    """With only a terminal cost, a 3-step beam still heads for a goal 3 steps away."""
+    goal = torch.tensor([2.0, 1.0])
+    plan = BeamPlanner(BeamConfig(horizon=3, width=4), num_actions=5).plan(
+        torch.zeros(2), Lattice(), FinalGoal(goal), torch.Generator().manual_seed(0)
+    )
+    assert torch.equal(plan.states[-1], goal) and plan.terminal == 0.0
 
 
 @pytest.mark.parametrize("planner", [
@@ -62,16 +94,12 @@ def test_beam_is_exhaustive_when_wide_enough() -> None:
 ])
 def test_continuous_planners_reach_the_goal(planner) -> None:
     goal = torch.tensor([1.5, -0.5])
-
-    def cost(states, actions):
-        return (states[:, -1:] - goal).pow(2).sum(-1).expand(-1, states.shape[1]) / states.shape[1]
-
-    plan = planner.plan(torch.zeros(2), integrator_rollout, cost, torch.Generator().manual_seed(0))
+    plan = planner.plan(torch.zeros(2), Integrator(), FinalGoal(goal), torch.Generator().manual_seed(0))
     assert plan.actions.shape == (5, 2)
     assert plan.actions.abs().max() <= 1.0
     assert torch.dist(plan.states[-1], goal) < 0.1
     # Warm start: planning again from the same state keeps the solution.
-    again = planner.plan(torch.zeros(2), integrator_rollout, cost, torch.Generator().manual_seed(1))
+    again = planner.plan(torch.zeros(2), Integrator(), FinalGoal(goal), torch.Generator().manual_seed(1))
     assert torch.dist(again.states[-1], goal) < 0.1
 
 
@@ -79,7 +107,7 @@ def test_same_generator_seed_same_plan() -> None:
     goal = torch.tensor([2.0, 2.0])
     plans = [
         CategoricalCEMPlanner(CategoricalCEMConfig(horizon=5), 5).plan(
-            torch.zeros(2), lattice_rollout, goal_cost(goal), torch.Generator().manual_seed(7)
+            torch.zeros(2), Lattice(), L1Goal(goal), torch.Generator().manual_seed(7)
         )
         for _ in range(2)
     ]
