@@ -2,10 +2,23 @@
 
     >>> import hagent
     >>> world = hagent.make_world("rooms:3x3", seed=0)
+    >>> hagent.parse("go to the red ball, avoid lava").describe()
+    'go to the red ball, avoid lava'
 """
 
 from hagent.config import ConfigError, HagentConfig, load_config
+from hagent.language import ParseError, Task, parse
 from hagent.worlds import World, WorldSpecError, make_world
 
-__all__ = ["ConfigError", "HagentConfig", "World", "WorldSpecError", "load_config", "make_world"]
+__all__ = [
+    "ConfigError",
+    "HagentConfig",
+    "ParseError",
+    "Task",
+    "World",
+    "WorldSpecError",
+    "load_config",
+    "make_world",
+    "parse",
+]
 __version__ = "0.1.0"
