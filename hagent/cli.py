@@ -18,7 +18,6 @@ EXIT_USAGE = 2
 
 # Commands whose capability has not landed yet: what they will do and which issue brings them.
 PENDING = {
-    "train": ("train the H-JEPA levels, critic, hazard head and plan decoder on collected data", 3),
     "eval": ("evaluate a checkpoint on held-out seeds: success, SPL, violations, planning ms", 3),
     "run": ('run the agent on one world with an instruction, e.g. hagent run "go to the red ball"', 6),
     "chat": ("open the Textual chat UI to instruct the agent and watch it plan", 6),
@@ -32,7 +31,7 @@ class CliError(Exception):
 
 def _config_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("configuration")
-    g.add_argument("--config", metavar="FILE", help="TOML config file (sections: world, collect, data, ...)")
+    g.add_argument("--config", metavar="FILE", help="TOML config file (sections: world, collect, data, level, train, ...)")
     g.add_argument(
         "--set",
         metavar="KEY=VALUE",
@@ -97,6 +96,26 @@ def _steps_already(out: Path) -> int:
         return read_manifest(out).steps
     except DatasetError:
         return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from hagent.train import train
+
+    cfg = _resolve(args, {"seed": args.seed, "device": args.device, "train.steps": args.steps})
+    data, out = Path(args.data), Path(args.out)
+    if not data.is_dir():
+        raise CliError(f"--data {data}: no such dataset directory (make one with hagent collect)")
+    if out.exists() and not out.is_dir():
+        raise CliError(f"--out {out}: exists and is not a directory")
+    command = " ".join(["hagent", *(sys.argv[1:] if args.argv is None else args.argv)])
+    result = train(cfg, data, out, command=command, progress=not args.quiet, init=args.init)
+    f = result.final
+    print(
+        f"trained level 0 for {result.steps} steps in {result.seconds:.1f}s: prediction loss "
+        f"{f['pred_loss']:.4g} (relative {f['pred_loss_rel']:.3g}), std {f['std']:.3g}, "
+        f"effective rank {f['eff_rank']:.1f} of {f['dim']} -> {out}"
+    )
+    return 0
 
 
 def cmd_show(args: argparse.Namespace) -> int:
@@ -164,6 +183,24 @@ def build_parser() -> argparse.ArgumentParser:
     _config_options(p)
     p.set_defaults(handler=cmd_show)
 
+    p = sub.add_parser(
+        "train",
+        help="train the level-0 world model (JEPA) on collected data",
+        description="Train level 0 (encoder + action-conditioned predictor) with a JEPA loss in "
+        "representation space plus VICReg variance/covariance terms on a dataset made by `hagent collect`. "
+        "Writes a checkpoint directory (config.json, level0.safetensors, metrics.jsonl, README.md) to --out, "
+        "every train.save_every steps and at the end.",
+    )
+    p.add_argument("--data", required=True, metavar="DIR", help="dataset directory written by hagent collect")
+    p.add_argument("--out", required=True, metavar="DIR", help="checkpoint directory to write")
+    p.add_argument("--steps", type=int, metavar="N", help="optimizer steps (default 3000)")
+    p.add_argument("--init", metavar="CKPT", help="start from this checkpoint's weights (same level.* config)")
+    p.add_argument("--seed", type=int, metavar="S", help="master seed (default 0)")
+    p.add_argument("--device", metavar="DEV", help="auto, cpu, cuda, cuda:N or mps (default auto)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    _config_options(p)
+    p.set_defaults(handler=cmd_train)
+
     for name, (what, issue) in PENDING.items():
         p = sub.add_parser(
             name,
@@ -180,8 +217,16 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the `hagent` console script; returns the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.argv = argv
     from hagent.collect import DatasetError
     from hagent.worlds import WorldSpecError
+
+    user_errors: tuple[type[Exception], ...] = (CliError, WorldSpecError, DatasetError)
+    if args.command == "train":  # torch-backed errors; imported only when torch is needed anyway
+        from hagent.checkpoint import CheckpointError
+        from hagent.train import TrainingError
+
+        user_errors += (CheckpointError, TrainingError)
 
     try:
         return args.handler(args)
@@ -189,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
         for line in err.lines:
             print(line, file=sys.stderr)
         return EXIT_USAGE
-    except (CliError, WorldSpecError, DatasetError) as err:
+    except user_errors as err:
         print(f"hagent {args.command}: {err}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:

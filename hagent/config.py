@@ -13,6 +13,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from levels.config import JEPAConfig, LevelConfig
+
 
 class ConfigError(ValueError):
     """A config file or override is invalid; `lines` holds one `location: message` per problem."""
@@ -80,6 +82,30 @@ class DataConfig(_Frozen):
     """Windows per batch (B)."""
 
 
+class TrainConfig(_Frozen):
+    """`hagent train`: optimizing a level's JEPA objective on an offline dataset."""
+
+    steps: int = Field(3000, ge=1)
+    """Optimizer steps."""
+    lr: float = Field(1e-3, gt=0.0)
+    """Peak AdamW learning rate (linear warm-up, then cosine decay to 10%)."""
+    warmup: int = Field(100, ge=0)
+    """Linear warm-up steps."""
+    weight_decay: float = Field(1e-4, ge=0.0)
+    """AdamW weight decay."""
+    grad_clip: float = Field(1.0, gt=0.0)
+    """Gradient norm clip."""
+    log_every: int = Field(25, ge=1)
+    """Append a `metrics.jsonl` row every N steps (and at the last step)."""
+    save_every: int = Field(500, ge=1)
+    """Write the checkpoint every N steps (and at the end), so an interruption keeps a recent one."""
+    threads: int = Field(0, ge=0)
+    """Torch CPU threads; 0 uses half the cores this process may run on (at least 1): on small
+    shared machines, oversubscribed intra-op threads spin and run several times slower."""
+    jepa: JEPAConfig = JEPAConfig()
+    """The JEPA objective's weights."""
+
+
 _DEVICE = re.compile(r"^(auto|cpu|cuda(:\d+)?|mps)$")
 
 
@@ -96,6 +122,10 @@ class HagentConfig(_Frozen):
     """Reward-free data collection."""
     data: DataConfig = DataConfig()
     """Offline data loading."""
+    level: LevelConfig = LevelConfig()
+    """The level-0 world model (encoder, predictor, latent)."""
+    train: TrainConfig = TrainConfig()
+    """Training."""
 
     @field_validator("device")
     @classmethod

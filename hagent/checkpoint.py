@@ -1,0 +1,157 @@
+"""Checkpoints: a directory with `config.json`, `level0.safetensors`, `metrics.jsonl` and `README.md`.
+
+Every file is written atomically. Loading validates the config against this version's pydantic
+models and every tensor's name and shape against a model built from that config; it reads
+safetensors only and never unpickles anything.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import NamedTuple
+
+import torch
+from pydantic import ValidationError
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import save_file
+
+from hagent.config import HagentConfig, format_validation_error, save_config
+from hagent.io import atomic_write_text, atomic_write_with
+from levels.jepa import JEPA
+from levels.level import Level
+
+FORMAT = "hagent-checkpoint"
+FORMAT_VERSION = 1
+CONFIG_FILE = "config.json"
+WEIGHTS_FILE = "level0.safetensors"
+METRICS_FILE = "metrics.jsonl"
+README_FILE = "README.md"
+
+
+class CheckpointError(ValueError):
+    """A checkpoint directory that is missing, damaged, unsafe or from another version."""
+
+
+class Checkpoint(NamedTuple):
+    """A loaded checkpoint: its resolved config, the trained objective (holding the level) and step."""
+
+    config: HagentConfig
+    jepa: JEPA
+    step: int
+    directory: Path
+
+    @property
+    def level(self) -> Level:
+        """The level-0 world model (encoder + predictor) for planning."""
+        return self.jepa.level
+
+
+def build_model(config: HagentConfig) -> JEPA:
+    """A freshly initialized level 0 wrapped in its JEPA objective, from the root config."""
+    level = Level.build(config.level)
+    return JEPA.build(config.train.jepa, level)
+
+
+def save_checkpoint(directory: str | Path, config: HagentConfig, model: JEPA, step: int, readme: str) -> Path:
+    """Write config, weights (all of `model`, EMA target and inverse head included) and README.
+
+    `metrics.jsonl` is appended by the trainer as it goes; this leaves it alone.
+    """
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    tensors = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
+    metadata = {"format": FORMAT, "format_version": str(FORMAT_VERSION), "step": str(step)}
+    # weights first: a config.json never describes weights that aren't there yet
+    atomic_write_with(directory / WEIGHTS_FILE, lambda tmp: save_file(tensors, str(tmp), metadata=metadata))
+    save_config(config, directory)
+    atomic_write_text(directory / README_FILE, readme)
+    return directory
+
+
+def load_checkpoint(directory: str | Path, device: str | torch.device = "cpu") -> Checkpoint:
+    """Load and validate a checkpoint directory; raises `CheckpointError` saying what is wrong."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise CheckpointError(f"{directory}: no such checkpoint directory")
+    config = _read_config(directory / CONFIG_FILE)
+    model = build_model(config)
+    tensors, step = _read_weights(directory / WEIGHTS_FILE)
+    _check_shapes(directory / WEIGHTS_FILE, model.state_dict(), tensors)
+    model.load_state_dict(tensors)
+    return Checkpoint(config=config, jepa=model.to(device).eval(), step=step, directory=directory)
+
+
+def _read_config(path: Path) -> HagentConfig:
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise CheckpointError(f"{path}: missing; not a checkpoint directory?") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise CheckpointError(f"{path}: unreadable config: {err}") from None
+    try:
+        return HagentConfig.model_validate(raw)
+    except ValidationError as err:
+        problems = "; ".join(format_validation_error(err)[:5])
+        raise CheckpointError(f"{path}: config does not match this version of hagent ({problems})") from None
+
+
+def _read_weights(path: Path) -> tuple[dict[str, torch.Tensor], int]:
+    try:
+        with open(path, "rb") as f:
+            head = f.read(8)
+    except FileNotFoundError:
+        raise CheckpointError(f"{path}: missing weights file") from None
+    except OSError as err:
+        raise CheckpointError(f"{path}: cannot read weights: {err}") from None
+    try:
+        with safe_open(str(path), framework="pt", device="cpu") as f:
+            metadata = f.metadata() or {}
+            tensors = {key: f.get_tensor(key) for key in f.keys()}
+    except (SafetensorError, OSError, ValueError, RuntimeError) as err:
+        # pickle protocol 2+ starts with 0x80 and a protocol byte; torch.save's zip format with "PK"
+        if (head[:1] == b"\x80" and head[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05")) or head[:2] == b"PK":
+            raise CheckpointError(
+                f"{path}: looks like a pickle/torch.save file, not safetensors; refusing to load it "
+                "(hagent never unpickles checkpoint files)"
+            ) from None
+        raise CheckpointError(f"{path}: truncated or corrupt safetensors file ({err})") from None
+    if metadata.get("format") != FORMAT:
+        raise CheckpointError(f"{path}: not a hagent checkpoint (metadata format={metadata.get('format')!r})")
+    if metadata.get("format_version") != str(FORMAT_VERSION):
+        raise CheckpointError(
+            f"{path}: checkpoint format version {metadata.get('format_version')!r}, "
+            f"this hagent reads version {FORMAT_VERSION}"
+        )
+    try:
+        step = int(metadata.get("step", "0"))
+    except ValueError:
+        raise CheckpointError(f"{path}: bad step in metadata: {metadata.get('step')!r}") from None
+    return tensors, step
+
+
+def _check_shapes(path: Path, expected: dict[str, torch.Tensor], got: dict[str, torch.Tensor]) -> None:
+    missing = sorted(set(expected) - set(got))
+    unexpected = sorted(set(got) - set(expected))
+    wrong = [
+        f"{k} is {tuple(got[k].shape)}, config says {tuple(expected[k].shape)}"
+        for k in expected
+        if k in got and got[k].shape != expected[k].shape
+    ]
+    wrong_dtype = [k for k in expected if k in got and got[k].dtype != expected[k].dtype]
+    problems = []
+    if missing:
+        problems.append(f"missing tensors {_few(missing)}")
+    if unexpected:
+        problems.append(f"unexpected tensors {_few(unexpected)}")
+    if wrong:
+        problems.append("wrong shapes: " + _few(wrong))
+    if wrong_dtype:
+        problems.append(f"wrong dtypes for {_few(wrong_dtype)}")
+    if problems:
+        raise CheckpointError(f"{path}: weights do not match config.json: " + "; ".join(problems))
+
+
+def _few(items: list[str], n: int = 3) -> str:
+    more = f" (+{len(items) - n} more)" if len(items) > n else ""
+    return ", ".join(items[:n]) + more

@@ -1,0 +1,237 @@
+"""Grounding a parsed goal in what the agent sees: which cells it means and what "done" looks like.
+
+Everything here reads the observation (the fully observed grid codes and the heading) and the
+agent's own memory of earlier observations, never the world's symbolic view. A goal tree becomes
+an ordered list of `Stage`s; each stage yields goal observations (the grid as it will look
+when the stage is done) for the task cost, and a check that it is done.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+from minigrid.core.constants import COLOR_TO_IDX, OBJECT_TO_IDX
+
+from hagent.language import Both, GoTo, Goal, ObjectRef, Open, PickUp, PutNext, Sequence
+from hagent.worlds import DROP, PICKUP, TOGGLE
+
+DIRS = ((1, 0), (0, 1), (-1, 0), (0, -1))  # minigrid headings: east, south, west, north
+_AGENT = OBJECT_TO_IDX["agent"]
+_EMPTY = OBJECT_TO_IDX["empty"]
+_WALL = OBJECT_TO_IDX["wall"]
+_DOOR = OBJECT_TO_IDX["door"]
+_LAVA = OBJECT_TO_IDX["lava"]
+_PASSABLE = {OBJECT_TO_IDX[k] for k in ("empty", "floor", "goal")}
+_DOOR_OPEN = 0
+
+
+@dataclass(frozen=True)
+class Pose:
+    """Where the agent is and which way it faces."""
+
+    cell: tuple[int, int]
+    heading: int
+
+    @property
+    def front(self) -> tuple[int, int]:
+        """The cell the agent faces."""
+        dx, dy = DIRS[self.heading]
+        return (self.cell[0] + dx, self.cell[1] + dy)
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One primitive step of a goal: `verb` in goto, pickup, open, drop_next; `ref` what it acts on."""
+
+    verb: str
+    ref: ObjectRef
+
+    def describe(self) -> str:
+        """Plain English for logs and the UI."""
+        match self.verb:
+            case "goto":
+                return f"go to {self.ref.describe()}"
+            case "pickup":
+                return f"pick up {self.ref.describe()}"
+            case "open":
+                return f"open {self.ref.describe()}"
+            case _:
+                return f"drop it next to {self.ref.describe()}"
+
+
+def stages(goal: Goal) -> list[Stage]:
+    """Flatten a goal tree into the ordered primitive stages the agent will pursue."""
+    match goal:
+        case GoTo(obj):
+            return [Stage("goto", obj)]
+        case PickUp(obj):
+            return [Stage("pickup", obj)]
+        case Open(obj):
+            return [Stage("open", obj)]
+        case PutNext(move, fixed):
+            return [Stage("pickup", move), Stage("drop_next", fixed)]
+        case Both(a, b):
+            return stages(a) + stages(b)
+        case Sequence(first, second):
+            return stages(first) + stages(second)
+    raise TypeError(f"not a goal: {goal!r}")
+
+
+def agent_pose(obs: dict) -> Pose:
+    """The agent's cell (from its mark in the grid) and heading."""
+    xs, ys = np.nonzero(obs["image"][..., 0] == _AGENT)
+    return Pose((int(xs[0]), int(ys[0])), int(obs["direction"]))
+
+
+def room_cells(image: np.ndarray, start: tuple[int, int]) -> set[tuple[int, int]]:
+    """Cells of the room holding `start`: flood fill that stops at walls and doors."""
+    w, h = image.shape[:2]
+    seen, queue = {start}, deque([start])
+    while queue:
+        x, y = queue.popleft()
+        for dx, dy in DIRS:
+            n = (x + dx, y + dy)
+            if 0 <= n[0] < w and 0 <= n[1] < h and n not in seen and image[n][0] not in (_WALL, _DOOR):
+                seen.add(n)
+                queue.append(n)
+    return seen
+
+
+def matching_cells(image: np.ndarray, ref: ObjectRef, origin: Pose, origin_room: set[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Cells holding an object that `ref` describes; location words are relative to `origin`,
+    the pose at the start of the episode, and (as in BabyAI) only cover the starting room."""
+    kinds = [OBJECT_TO_IDX[ref.kind]] if ref.kind else [OBJECT_TO_IDX[k] for k in ("ball", "box", "key", "door")]
+    mask = np.isin(image[..., 0], kinds)
+    if ref.color:
+        mask &= image[..., 1] == COLOR_TO_IDX[ref.color]
+    cells = [(int(x), int(y)) for x, y in zip(*np.nonzero(mask))]
+    if ref.location is None:
+        return cells
+    d1 = DIRS[origin.heading]
+    d2 = (-d1[1], d1[0])
+    out = []
+    for cell in cells:
+        if cell not in origin_room:
+            continue
+        v = (cell[0] - origin.cell[0], cell[1] - origin.cell[1])
+        along, across = v[0] * d1[0] + v[1] * d1[1], v[0] * d2[0] + v[1] * d2[1]
+        ok = {"front": along > 0, "behind": along < 0, "left": across < 0, "right": across > 0}[ref.location]
+        if ok:
+            out.append(cell)
+    return out
+
+
+class Memory:
+    """What the agent remembers of the grid: the code under its own cell (hidden by its mark),
+    the object it carries, and the pose at the start of the episode."""
+
+    def __init__(self, first_obs: dict):
+        self.origin = agent_pose(first_obs)
+        self.origin_room = room_cells(first_obs["image"], self.origin.cell)
+        self.background = first_obs["image"].copy()
+        self.background[self.origin.cell] = (_EMPTY, 0, 0)  # agents start on empty floor
+        self.carrying: np.ndarray | None = None  # the carried object's code
+        self.pose = self.origin
+
+    def update(self, prev_obs: dict, action: int, obs: dict) -> None:
+        """Fold in one step: what the agent did and what it now sees."""
+        prev_pose, pose = agent_pose(prev_obs), agent_pose(obs)
+        image = obs["image"]
+        mask = np.ones(image.shape[:2], dtype=bool)
+        mask[pose.cell] = False
+        self.background[mask] = image[mask]
+        front = prev_pose.front
+        if action == PICKUP and self.carrying is None and prev_obs["image"][front][0] != _EMPTY and image[front][0] == _EMPTY:
+            self.carrying = prev_obs["image"][front].copy()
+        elif action == DROP and self.carrying is not None and image[front][0] == self.carrying[0]:
+            self.carrying = None
+        self.pose = pose
+
+    def scene(self) -> np.ndarray:
+        """The grid without the agent's mark: `[W, H, 3]`."""
+        return self.background
+
+
+@dataclass(frozen=True)
+class Grounded:
+    """A stage grounded in the current scene: the cells it refers to and its goal observations."""
+
+    stage: Stage
+    cells: tuple[tuple[int, int], ...]
+    goal_images: np.ndarray  # [G, W, H, 3]
+    goal_headings: np.ndarray  # [G]
+
+
+def ground(stage: Stage, memory: Memory) -> Grounded:
+    """Goal observations of `stage` in the remembered scene (empty when nothing matches)."""
+    scene = memory.scene()
+    cells = matching_cells(scene, stage.ref, memory.origin, memory.origin_room)
+    images, headings = [], []
+    w, h = scene.shape[:2]
+
+    def standable(c: tuple[int, int]) -> bool:
+        return 0 <= c[0] < w and 0 <= c[1] < h and (
+            scene[c][0] in _PASSABLE or (scene[c][0] == _DOOR and scene[c][2] == _DOOR_OPEN)
+        )
+
+    def add(target: tuple[int, int], after: np.ndarray | None) -> None:
+        for heading, (dx, dy) in enumerate(DIRS):
+            stand = (target[0] - dx, target[1] - dy)  # facing `heading`, the agent looks at target
+            if not standable(stand):
+                continue
+            goal = scene.copy()
+            if after is not None:
+                goal[target] = after
+            goal[stand] = (_AGENT, COLOR_TO_IDX["red"], heading)
+            images.append(goal)
+            headings.append(heading)
+
+    for cell in cells:
+        match stage.verb:
+            case "goto":
+                add(cell, None)
+            case "pickup":
+                add(cell, np.array((_EMPTY, 0, 0), dtype=scene.dtype))
+            case "open":
+                if scene[cell][0] == _DOOR and scene[cell][2] != _DOOR_OPEN:
+                    add(cell, np.array((_DOOR, scene[cell][1], _DOOR_OPEN), dtype=scene.dtype))
+            case "drop_next":
+                if memory.carrying is None:
+                    continue
+                for dx, dy in DIRS:
+                    spot = (cell[0] + dx, cell[1] + dy)
+                    if 0 <= spot[0] < w and 0 <= spot[1] < h and scene[spot][0] == _EMPTY:
+                        add(spot, memory.carrying.astype(scene.dtype))
+    if images:
+        return Grounded(stage, tuple(cells), np.stack(images), np.asarray(headings))
+    return Grounded(stage, tuple(cells), np.zeros((0, w, h, 3), dtype=scene.dtype), np.zeros(0, dtype=np.int64))
+
+
+def stage_done(stage: Stage, memory: Memory, prev_obs: dict, action: int, obs: dict, cells: tuple) -> bool:
+    """Whether the last step finished `stage`, judged from observations and memory only."""
+    pose = agent_pose(obs)
+    front = pose.front
+    image = obs["image"]
+    match stage.verb:
+        case "goto":
+            return front in cells and _matches(image[front], stage.ref)
+        case "pickup":
+            prev_front = agent_pose(prev_obs).front
+            return action == PICKUP and prev_front in cells and memory.carrying is not None
+        case "open":
+            return action == TOGGLE and front in cells and image[front][0] == _DOOR and image[front][2] == _DOOR_OPEN
+        case "drop_next":
+            if action != DROP or memory.carrying is not None:
+                return False
+            return any(abs(front[0] - c[0]) + abs(front[1] - c[1]) == 1 for c in cells)
+    return False
+
+
+def _matches(code: np.ndarray, ref: ObjectRef) -> bool:
+    if ref.kind and code[0] != OBJECT_TO_IDX[ref.kind]:
+        return False
+    if ref.color and code[1] != COLOR_TO_IDX[ref.color]:
+        return False
+    return code[0] in {OBJECT_TO_IDX[k] for k in ("ball", "box", "key", "door")}

@@ -1,0 +1,231 @@
+"""`hagent train`: fit level 0's JEPA on an offline dataset, logging collapse diagnostics.
+
+Per logged step a row goes to `metrics.jsonl`: prediction loss (absolute, relative to the target
+variance, at the first and last rollout step), the VICReg variance/covariance terms, mean
+per-dimension std, effective rank, inverse-dynamics loss/accuracy, learning rate and grad norm.
+The checkpoint is rewritten every `train.save_every` steps; a non-finite loss stops training with
+`TrainingError` and leaves the last good checkpoint in place.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from hagent.checkpoint import METRICS_FILE, CheckpointError, build_model, load_checkpoint, save_checkpoint
+from hagent.collect import DatasetError
+from hagent.config import HagentConfig
+from hagent.data import OfflineDataset, Window, WindowDataset
+from levels.jepa import JEPA, JEPALoss, effective_rank
+
+
+class TrainingError(RuntimeError):
+    """Training had to stop (e.g. the loss became non-finite); the message says what was kept."""
+
+
+class TrainResult(NamedTuple):
+    """What a finished run did."""
+
+    steps: int
+    seconds: float
+    final: dict  # the last metrics row
+    directory: Path
+
+
+def resolve_device(name: str) -> torch.device:
+    """`auto` -> cuda if available, else mps, else cpu; anything else is passed to torch."""
+    if name != "auto":
+        return torch.device(name)
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def cpu_threads(requested: int) -> int:
+    """Threads for torch: `requested`, or half the cores this process may run on when 0."""
+    if requested > 0:
+        return requested
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, cores // 2)
+
+
+def train(
+    config: HagentConfig,
+    data_dir: str | Path,
+    out_dir: str | Path,
+    command: str = "",
+    progress: bool = True,
+    init: str | Path | None = None,
+) -> TrainResult:
+    """Train level 0 on the dataset in `data_dir`, writing a checkpoint directory to `out_dir`.
+
+    `init` names a checkpoint to start from; its level config must equal `config.level`.
+    """
+    cfg = config.train
+    torch.manual_seed(config.seed)
+    torch.set_num_threads(cpu_threads(cfg.threads))
+    device = resolve_device(config.device)
+    data_dir, out_dir = Path(data_dir), Path(out_dir)
+
+    if config.data.window < 2:
+        raise DatasetError("data.window must be at least 2 to have a transition to predict")
+    dataset = OfflineDataset(data_dir)
+    windows = dataset.windows(config.data.window)
+    if len(windows) < config.data.batch_size:
+        raise DatasetError(
+            f"{data_dir}: only {len(windows)} windows of {config.data.window} observations; "
+            f"need at least data.batch_size={config.data.batch_size} (collect more or lower the batch size)"
+        )
+
+    model = build_model(config)
+    if init is not None:
+        _load_init(model, config, Path(init))
+    model = model.to(device)
+    optimizer = torch.optim.AdamW(
+        [p for p in model.parameters() if p.requires_grad], lr=cfg.lr, weight_decay=cfg.weight_decay
+    )
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: _lr_factor(step, cfg.warmup, cfg.steps))
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    metrics_path = out_dir / METRICS_FILE
+    metrics_path.write_text("")  # a new run starts a new log
+    batches = _batches(windows, config.data.batch_size, config.seed)
+    start, last_saved, row, step = time.perf_counter(), 0, {}, 0
+
+    def checkpoint(step: int) -> None:
+        nonlocal last_saved
+        if not all(torch.isfinite(p).all() for p in model.parameters()):
+            return  # never overwrite a good checkpoint with broken weights
+        readme = _readme(config, dataset, data_dir, command, step, time.perf_counter() - start, row)
+        save_checkpoint(out_dir, config, model, step, readme)
+        last_saved = step
+
+    bar = tqdm(range(1, cfg.steps + 1), desc="train", unit="step", disable=not progress, dynamic_ncols=True)
+    try:
+        for step in bar:
+            batch = next(batches)
+            model.train()
+            loss = model.loss(
+                batch.image.to(device), batch.direction.to(device), batch.action.to(device)
+            )
+            if not torch.isfinite(loss.total):
+                kept = (
+                    f"the last good checkpoint (step {last_saved}) is in {out_dir}"
+                    if last_saved
+                    else f"no checkpoint was written (the first save is at step {min(cfg.save_every, cfg.steps)})"
+                )
+                raise TrainingError(
+                    f"non-finite loss at step {step} (prediction={loss.prediction.item():.4g}, "
+                    f"variance={loss.variance.item():.4g}, covariance={loss.covariance.item():.4g}); "
+                    f"stopped; {kept}. Try a lower train.lr."
+                )
+            optimizer.zero_grad(set_to_none=True)
+            loss.total.backward()
+            grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+            optimizer.step()
+            schedule.step()
+            model.update_target()
+
+            if step % cfg.log_every == 0 or step == cfg.steps or step == 1:
+                row = _metrics_row(step, loss, grad_norm, schedule.get_last_lr()[0], time.perf_counter() - start)
+                with open(metrics_path, "a", encoding="utf-8") as f:
+                    f.write(json.dumps(row) + "\n")
+                bar.set_postfix(
+                    pred=f"{row['pred_loss']:.3g}", std=f"{row['std']:.2f}", rank=f"{row['eff_rank']:.1f}"
+                )
+            if step % cfg.save_every == 0 or step == cfg.steps:
+                checkpoint(step)
+    except KeyboardInterrupt:
+        if step > last_saved:
+            checkpoint(step)  # keep what was learned so far; the CLI reports the interruption
+        raise
+    finally:
+        bar.close()
+    return TrainResult(steps=cfg.steps, seconds=time.perf_counter() - start, final=row, directory=out_dir)
+
+
+def _load_init(model: JEPA, config: HagentConfig, init: Path) -> None:
+    start = load_checkpoint(init)
+    if start.config.level != config.level or (start.config.train.jepa.ema > 0) != (config.train.jepa.ema > 0):
+        raise CheckpointError(
+            f"{init}: trained with a different level config (or EMA setting) than this run; "
+            "pass the same level.* settings to start from it"
+        )
+    model.load_state_dict(start.jepa.state_dict())
+
+
+def _lr_factor(step: int, warmup: int, total: int) -> float:
+    if step < warmup:
+        return (step + 1) / warmup
+    progress = (step - warmup) / max(1, total - warmup)
+    return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
+
+
+def _batches(windows: WindowDataset, batch_size: int, seed: int) -> Iterator[Window]:
+    """Endless shuffled batches; epoch e's order comes from (seed, e)."""
+    epoch = 0
+    while True:
+        yield from windows.batches(batch_size, seed=int(np.random.SeedSequence([seed, epoch]).generate_state(1)[0]))
+        epoch += 1
+
+
+def _metrics_row(step: int, loss: JEPALoss, grad_norm: torch.Tensor, lr: float, elapsed: float) -> dict:
+    per_step = loss.prediction_per_step.tolist()
+    return {
+        "step": step,
+        "loss": loss.total.item(),
+        "pred_loss": loss.prediction.item(),
+        "pred_loss_rel": loss.prediction_relative.item(),
+        "pred_loss_first": per_step[0],
+        "pred_loss_last": per_step[-1],
+        "var_loss": loss.variance.item(),
+        "cov_loss": loss.covariance.item(),
+        "delta_loss": loss.delta.item(),
+        "inverse_loss": loss.inverse.item(),
+        "inverse_acc": loss.inverse_accuracy.item(),
+        "std": loss.std.item(),
+        "eff_rank": effective_rank(loss.embeddings),
+        "dim": loss.embeddings.shape[-1],
+        "lr": lr,
+        "grad_norm": float(grad_norm),
+        "elapsed_s": round(elapsed, 3),
+    }
+
+
+def _readme(
+    config: HagentConfig,
+    dataset: OfflineDataset,
+    data_dir: Path,
+    command: str,
+    step: int,
+    seconds: float,
+    row: dict,
+) -> str:
+    m = dataset.manifest
+    keys = ("pred_loss", "pred_loss_rel", "std", "eff_rank", "cov_loss", "inverse_acc")
+    final = ", ".join(f"{k} {row[k]:.4g}" for k in keys if k in row) or "none logged yet"
+    return (
+        "# hagent checkpoint: level 0 world model (JEPA)\n\n"
+        f"- data: `{data_dir}` — {m.world}, {m.episodes} episodes, {m.steps} steps (collection seed {m.seed})\n"
+        f"- command: `{command or 'hagent.train.train(...)'}`\n"
+        f"- seed: {config.seed}; device: {config.device}\n"
+        f"- steps: {step} of {config.train.steps} ({seconds:.0f} s)\n"
+        f"- latent D: {config.level.encoder.dim}; window T: {config.data.window}; batch B: {config.data.batch_size}\n"
+        f"- metrics at step {row.get('step', 0)}: {final}\n\n"
+        "Files: `config.json` (resolved config), `level0.safetensors` (weights), "
+        "`metrics.jsonl` (one row per logged step). Load with `hagent.checkpoint.load_checkpoint(dir)`.\n"
+    )

@@ -1,0 +1,95 @@
+"""Configs of the level-0 world model and its JEPA objective.
+
+Plain pydantic (no torch) so that `hagent.config` can import them without paying torch's import
+time on every CLI command. Each model class takes its own section: `GridEncoder(EncoderConfig)`,
+`ActionPredictor(PredictorConfig, ...)`, `Level(LevelConfig, ...)`, `JEPA(JEPAConfig, ...)`.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
+
+
+class EncoderConfig(_Frozen):
+    """`GridEncoder`: minigrid cell codes + heading -> one latent vector."""
+
+    dim: int = Field(64, ge=1)
+    """Latent size D of the level's state `s`."""
+    embed: int = Field(16, ge=1)
+    """Size of each cell code's embedding (object, colour and state are embedded separately and summed)."""
+    channels: int = Field(32, ge=1)
+    """Channels of the convolution stack."""
+    layers: int = Field(3, ge=1)
+    """3x3 convolution layers (each widens the receptive field by one cell per side)."""
+    pool: int = Field(4, ge=1)
+    """The feature map is pooled to a `pool x pool` grid before the head, so any grid size maps to
+    the same head while coarse positions survive (coordinate channels carry the fine position)."""
+
+
+class PredictorConfig(_Frozen):
+    """`ActionPredictor`: (s, a, z) -> s', a residual MLP."""
+
+    hidden: int = Field(256, ge=1)
+    """Width of the residual MLP."""
+    blocks: int = Field(2, ge=1)
+    """Residual blocks."""
+    action_embed: int = Field(16, ge=1)
+    """Size of the learned embedding of each discrete action."""
+
+
+class LatentConfig(_Frozen):
+    """The latent variable `z` for outcomes the state doesn't determine; `dim=0` turns it off."""
+
+    dim: int = Field(0, ge=0)
+    """Size Z of the latent per predicted step; 0 means deterministic prediction (z is empty)."""
+    infer_steps: int = Field(5, ge=1)
+    """Gradient steps of `Level.infer_z` on the prediction energy."""
+    infer_lr: float = Field(0.1, gt=0.0)
+    """Step size of `Level.infer_z`."""
+    prior_weight: float = Field(0.1, ge=0.0)
+    """Weight of `|z|^2` in the energy `infer_z` minimizes, so z explains only what s can't."""
+
+
+class LevelConfig(_Frozen):
+    """One H-JEPA level: encoder + action-conditioned predictor + latent + action space + time scale."""
+
+    encoder: EncoderConfig = EncoderConfig()
+    """Observation encoder."""
+    predictor: PredictorConfig = PredictorConfig()
+    """Action-conditioned predictor."""
+    latent: LatentConfig = LatentConfig()
+    """Latent variable z."""
+    actions: int = Field(6, ge=1)
+    """Size of the discrete action space; level 0 uses minigrid's 6 (left, right, forward, pickup, drop, toggle)."""
+    time_scale: int = Field(1, ge=1)
+    """World steps per level step; level 0 acts every step."""
+
+
+class JEPAConfig(_Frozen):
+    """The JEPA objective: multi-step prediction in representation space plus anti-collapse terms."""
+
+    pred_weight: float = Field(1.0, ge=0.0)
+    """Weight of the prediction loss (MSE between rolled-out and target embeddings)."""
+    var_weight: float = Field(1.0, ge=0.0)
+    """Weight of the VICReg variance hinge, which keeps each dimension's std at `std_target` or more."""
+    cov_weight: float = Field(1.0, ge=0.0)
+    """Weight of the VICReg covariance term (sum of squared off-diagonal covariances / D)."""
+    std_target: float = Field(1.0, gt=0.0)
+    """Per-dimension std the variance hinge asks for."""
+    delta_weight: float = Field(1.0, ge=0.0)
+    """Weight of VICReg variance + covariance terms on step differences s_{t+1} - s_t, which ask
+    for several decorrelated features that *change* within an episode (position, heading) rather
+    than only features that tell episodes apart (layout)."""
+    delta_std_target: float = Field(0.5, gt=0.0)
+    """Per-dimension std the step-difference variance hinge asks for."""
+    inverse_weight: float = Field(0.5, ge=0.0)
+    """Weight of the inverse-dynamics loss (predict a_t from s_t, s_{t+1}); 0 disables the head's loss."""
+    inverse_hidden: int = Field(128, ge=1)
+    """Width of the inverse-dynamics head."""
+    ema: float = Field(0.0, ge=0.0, lt=1.0)
+    """EMA decay of a separate target encoder; 0 uses the online encoder for targets (VICReg style,
+    gradients through both branches), which the variance/covariance terms keep from collapsing."""

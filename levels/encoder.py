@@ -1,0 +1,79 @@
+"""`GridEncoder`: a minigrid observation (cell codes + heading) -> the level-0 state `s [B, D]`."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from levels.config import EncoderConfig
+
+# Sizes of minigrid's code tables: OBJECT_TO_IDX has 11 entries (agent = 10), COLOR_TO_IDX 6, and
+# the state channel holds door states 0..2 or, on the agent's cell, its heading 0..3.
+OBJECTS, COLOURS, STATES, HEADINGS = 11, 6, 4, 4
+MIN_GRID, MAX_GRID = 3, 64
+"""Grid sides the encoder accepts; positions are normalized by MAX_GRID for the absolute channels."""
+
+
+class GridEncoder(nn.Module):
+    """Embeds each cell's (object, colour, state) and the heading, mixes them with a conv stack that
+    also sees coordinate channels, pools to a fixed `pool x pool` grid and projects to D.
+
+    Works for any grid side in [MIN_GRID, MAX_GRID] with the same weights.
+    """
+
+    def __init__(self, config: EncoderConfig):
+        super().__init__()
+        self.config = config
+        c = config
+        self.object = nn.Embedding(OBJECTS, c.embed)
+        self.colour = nn.Embedding(COLOURS, c.embed)
+        self.state = nn.Embedding(STATES, c.embed)
+        self.heading = nn.Embedding(HEADINGS, c.embed)
+        # 4 coordinate channels: relative (x, y) in [-1, 1] for layouts, absolute (x, y) / MAX_GRID
+        # so a cell keeps its identity across grid sizes.
+        convs, width = [], c.embed + 4
+        for _ in range(c.layers):
+            convs.append(nn.Conv2d(width, c.channels, 3, padding=1))
+            width = c.channels
+        self.convs = nn.ModuleList(convs)
+        self.head = nn.Sequential(
+            nn.Linear(c.channels * c.pool * c.pool + c.embed, 2 * c.dim), nn.GELU(), nn.Linear(2 * c.dim, c.dim)
+        )
+
+    @property
+    def dim(self) -> int:
+        """Latent size D."""
+        return self.config.dim
+
+    def encode(self, image: torch.Tensor, direction: torch.Tensor) -> torch.Tensor:
+        """image: [B, W, H, 3] integer minigrid codes, direction: [B] -> s: [B, D]."""
+        if image.ndim != 4 or image.shape[-1] != 3:
+            raise ValueError(f"image must be [B, W, H, 3], got {tuple(image.shape)}")
+        B, W, H, _ = image.shape
+        if not (MIN_GRID <= W <= MAX_GRID and MIN_GRID <= H <= MAX_GRID):
+            raise ValueError(f"grid {W}x{H} is outside the supported {MIN_GRID}..{MAX_GRID} cells per side")
+        if direction.shape != (B,):
+            raise ValueError(f"direction must be [B]={B}, got {tuple(direction.shape)}")
+        codes = image.long()
+        x = self.object(codes[..., 0]) + self.colour(codes[..., 1]) + self.state(codes[..., 2])  # (B, W, H, E)
+        x = x.permute(0, 3, 1, 2)  # (B, E, W, H)
+        x = torch.cat([x, self._coords(B, W, H, x)], dim=1)  # (B, E+4, W, H)
+        for conv in self.convs:
+            x = F.gelu(conv(x))
+        x = F.adaptive_avg_pool2d(x, self.config.pool)  # (B, C, pool, pool)
+        # the heading joins after pooling: broadcast into every cell it drowned out the layout
+        return self.head(torch.cat([x.flatten(1), self.heading(direction.long())], dim=-1))
+
+    def forward(self, image: torch.Tensor, direction: torch.Tensor) -> torch.Tensor:
+        """Same as `encode`."""
+        return self.encode(image, direction)
+
+    @staticmethod
+    def _coords(B: int, W: int, H: int, like: torch.Tensor) -> torch.Tensor:
+        xs = torch.arange(W, device=like.device, dtype=like.dtype)
+        ys = torch.arange(H, device=like.device, dtype=like.dtype)
+        gx, gy = torch.meshgrid(xs, ys, indexing="ij")  # (W, H)
+        rel = torch.stack([2 * gx / max(W - 1, 1) - 1, 2 * gy / max(H - 1, 1) - 1])
+        absolute = torch.stack([gx, gy]) / MAX_GRID
+        return torch.cat([rel, absolute]).expand(B, 4, W, H)

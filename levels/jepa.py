@@ -1,0 +1,169 @@
+"""The JEPA objective for a level: multi-step prediction in representation space, kept from
+collapsing by VICReg variance/covariance terms (plus optional EMA targets and inverse dynamics).
+
+Nothing is reconstructed: the loss compares predicted embeddings with target embeddings only.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import NamedTuple
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from levels.config import JEPAConfig
+from levels.encoder import GridEncoder
+from levels.level import Level
+
+
+class VICRegTerms(NamedTuple):
+    """Anti-collapse statistics of a batch of embeddings."""
+
+    variance: torch.Tensor  # scalar: mean over dims of relu(std_target - std_d)
+    covariance: torch.Tensor  # scalar: sum of squared off-diagonal covariances / D
+    std: torch.Tensor  # scalar: mean per-dimension std
+
+
+def vicreg_terms(s: torch.Tensor, std_target: float = 1.0, eps: float = 1e-4) -> VICRegTerms:
+    """s: [N, D] -> the VICReg variance hinge, covariance penalty and mean std (all differentiable)."""
+    N, D = s.shape
+    if N < 2:
+        raise ValueError("VICReg terms need at least 2 samples")
+    s = s - s.mean(dim=0)
+    std = torch.sqrt(s.var(dim=0) + eps)  # (D,)
+    cov = (s.T @ s) / (N - 1)  # (D, D)
+    off_diagonal = cov - torch.diag(torch.diagonal(cov))
+    return VICRegTerms(
+        variance=F.relu(std_target - std).mean(),
+        covariance=off_diagonal.pow(2).sum() / D,
+        std=std.mean(),
+    )
+
+
+@torch.no_grad()
+def effective_rank(s: torch.Tensor) -> float:
+    """s: [N, D] -> exp of the entropy of the normalized eigenvalues of its covariance, in [1, D].
+
+    D when every direction carries the same variance, 1 when all variance lies on one line.
+    """
+    s = s.detach().double()
+    s = s - s.mean(dim=0)
+    cov = (s.T @ s) / max(s.shape[0] - 1, 1)
+    eig = torch.linalg.eigvalsh(cov).clamp(min=0)
+    total = eig.sum()
+    if not torch.isfinite(total) or total <= 0:
+        return 1.0 if torch.isfinite(total) else float("nan")
+    p = eig / total
+    entropy = -(p[p > 0] * p[p > 0].log()).sum()
+    return float(entropy.exp())
+
+
+class InverseDynamics(nn.Module):
+    """Predicts the action a_t from (s_t, s_{t+1}); its loss keeps action-relevant features in s."""
+
+    def __init__(self, dim: int, actions: int, hidden: int):
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(2 * dim, hidden), nn.GELU(), nn.Linear(hidden, actions))
+
+    def logits(self, s: torch.Tensor, s_next: torch.Tensor) -> torch.Tensor:
+        """s, s_next: [N, D] -> action logits [N, A]."""
+        return self.net(torch.cat([s, s_next], dim=-1))
+
+
+class JEPALoss(NamedTuple):
+    """One batch's objective and its parts (scalars unless noted)."""
+
+    total: torch.Tensor
+    prediction: torch.Tensor  # MSE of rolled-out vs target embeddings, mean over steps
+    prediction_per_step: torch.Tensor  # [T-1], MSE at rollout step 1..T-1 (detached)
+    prediction_relative: torch.Tensor  # prediction / mean target variance: scale-free (detached)
+    variance: torch.Tensor
+    covariance: torch.Tensor
+    inverse: torch.Tensor  # cross-entropy of the inverse-dynamics head
+    delta: torch.Tensor  # variance + covariance terms of step differences (0 when disabled)
+    inverse_accuracy: torch.Tensor  # (detached)
+    std: torch.Tensor  # mean per-dimension std of the online embeddings (detached)
+    embeddings: torch.Tensor  # [B*T, D] online embeddings of the batch (detached), for rank logging
+
+
+class JEPA(nn.Module):
+    """Trains a `Level`: encode a window, roll the predictor from s_0 with the window's actions and
+    compare each predicted s_t with the target embedding of obs_t."""
+
+    def __init__(self, config: JEPAConfig, level: Level, inverse: InverseDynamics):
+        super().__init__()
+        self.config = config
+        self.level = level
+        self.inverse = inverse
+        # With ema=0 the online encoder gives the targets and VICReg alone prevents collapse.
+        self.target_encoder: GridEncoder | None = None
+        if config.ema > 0:
+            self.target_encoder = copy.deepcopy(level.encoder).requires_grad_(False)
+
+    @classmethod
+    def build(cls, config: JEPAConfig, level: Level) -> JEPA:
+        """The objective around `level`, with a fresh inverse-dynamics head."""
+        return cls(config, level, InverseDynamics(level.dim, level.actions, config.inverse_hidden))
+
+    def loss(self, image: torch.Tensor, direction: torch.Tensor, action: torch.Tensor) -> JEPALoss:
+        """image: [B, T, W, H, 3], direction: [B, T], action: [B, T] (action t leads from obs t to t+1)."""
+        cfg = self.config
+        B, T = action.shape
+        if T < 2:
+            raise ValueError("a JEPA window needs at least 2 observations")
+        flat_image, flat_dir = image.flatten(0, 1), direction.flatten(0, 1)
+        s = self.level.encode(flat_image, flat_dir)  # (B*T, D)
+        D = s.shape[-1]
+        if self.target_encoder is not None:
+            with torch.no_grad():
+                target = self.target_encoder.encode(flat_image, flat_dir).view(B, T, D)
+        else:
+            target = s.view(B, T, D)
+        s = s.view(B, T, D)
+
+        steps = action[:, : T - 1]  # (B, T-1): a_t leads to obs t+1
+        z = self.level.infer_z(s[:, 0], steps, target[:, 1:]) if self.level.latent_dim else None
+        predicted = self.level.rollout(s[:, 0], steps, z)  # (B, T-1, D)
+        per_step = (predicted - target[:, 1:]).pow(2).mean(dim=(0, 2))  # (T-1,)
+        prediction = per_step.mean()
+
+        vic = vicreg_terms(s.reshape(B * T, D), cfg.std_target)
+        delta = torch.zeros((), device=s.device)
+        if cfg.delta_weight > 0:
+            dvic = vicreg_terms((s[:, 1:] - s[:, :-1]).reshape(-1, D), cfg.delta_std_target)
+            delta = dvic.variance + dvic.covariance
+        logits = self.inverse.logits(s[:, :-1].reshape(-1, D), s[:, 1:].reshape(-1, D))
+        inverse = F.cross_entropy(logits, steps.reshape(-1))
+
+        total = (
+            cfg.pred_weight * prediction
+            + cfg.var_weight * vic.variance
+            + cfg.cov_weight * vic.covariance
+            + cfg.inverse_weight * inverse
+            + cfg.delta_weight * delta
+        )
+        target_var = target.detach().reshape(B * T, D).var(dim=0).mean()
+        return JEPALoss(
+            total=total,
+            prediction=prediction,
+            prediction_per_step=per_step.detach(),
+            prediction_relative=(prediction.detach() / (target_var + 1e-8)),
+            variance=vic.variance,
+            covariance=vic.covariance,
+            inverse=inverse,
+            delta=delta,
+            inverse_accuracy=(logits.argmax(-1) == steps.reshape(-1)).float().mean().detach(),
+            std=vic.std.detach(),
+            embeddings=s.detach().reshape(B * T, D),
+        )
+
+    @torch.no_grad()
+    def update_target(self) -> None:
+        """Move the EMA target encoder towards the online one (no-op without EMA)."""
+        if self.target_encoder is None:
+            return
+        decay = self.config.ema
+        for target, online in zip(self.target_encoder.parameters(), self.level.encoder.parameters()):
+            target.lerp_(online, 1.0 - decay)
