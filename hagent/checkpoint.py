@@ -18,6 +18,7 @@ from safetensors.torch import save_file
 
 from hagent.config import HagentConfig, format_validation_error, save_config
 from hagent.io import atomic_write_text, atomic_write_with
+from costs.critic import Critic
 from levels.jepa import JEPA
 from levels.level import Level
 
@@ -25,6 +26,7 @@ FORMAT = "hagent-checkpoint"
 FORMAT_VERSION = 1
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "level0.safetensors"
+CRITIC_FILE = "critic.safetensors"
 METRICS_FILE = "metrics.jsonl"
 README_FILE = "README.md"
 
@@ -40,6 +42,7 @@ class Checkpoint(NamedTuple):
     jepa: JEPA
     step: int
     directory: Path
+    critic: Critic | None  # None until training has finished the critic stage
 
     @property
     def level(self) -> Level:
@@ -53,20 +56,36 @@ def build_model(config: HagentConfig) -> JEPA:
     return JEPA.build(config.train.jepa, level)
 
 
-def save_checkpoint(directory: str | Path, config: HagentConfig, model: JEPA, step: int, readme: str) -> Path:
-    """Write config, weights (all of `model`, EMA target and inverse head included) and README.
+def save_checkpoint(
+    directory: str | Path,
+    config: HagentConfig,
+    model: JEPA,
+    step: int,
+    readme: str,
+    critic: Critic | None = None,
+) -> Path:
+    """Write config, weights (all of `model`, EMA target and inverse head included), the critic
+    when given, and README.
 
     `metrics.jsonl` is appended by the trainer as it goes; this leaves it alone.
     """
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    tensors = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
     metadata = {"format": FORMAT, "format_version": str(FORMAT_VERSION), "step": str(step)}
     # weights first: a config.json never describes weights that aren't there yet
-    atomic_write_with(directory / WEIGHTS_FILE, lambda tmp: save_file(tensors, str(tmp), metadata=metadata))
+    _write_tensors(directory / WEIGHTS_FILE, model, metadata)
+    if critic is not None:
+        _write_tensors(directory / CRITIC_FILE, critic, metadata)
+    else:
+        (directory / CRITIC_FILE).unlink(missing_ok=True)  # a stale critic belongs to other weights
     save_config(config, directory)
     atomic_write_text(directory / README_FILE, readme)
     return directory
+
+
+def _write_tensors(path: Path, module: torch.nn.Module, metadata: dict[str, str]) -> None:
+    tensors = {k: v.detach().to("cpu").contiguous() for k, v in module.state_dict().items()}
+    atomic_write_with(path, lambda tmp: save_file(tensors, str(tmp), metadata=metadata))
 
 
 def load_checkpoint(directory: str | Path, device: str | torch.device = "cpu") -> Checkpoint:
@@ -79,7 +98,14 @@ def load_checkpoint(directory: str | Path, device: str | torch.device = "cpu") -
     tensors, step = _read_weights(directory / WEIGHTS_FILE)
     _check_shapes(directory / WEIGHTS_FILE, model.state_dict(), tensors)
     model.load_state_dict(tensors)
-    return Checkpoint(config=config, jepa=model.to(device).eval(), step=step, directory=directory)
+    critic = None
+    if (directory / CRITIC_FILE).exists():
+        critic = Critic(config.critic, model.level.dim)
+        critic_tensors, _ = _read_weights(directory / CRITIC_FILE)
+        _check_shapes(directory / CRITIC_FILE, critic.state_dict(), critic_tensors)
+        critic.load_state_dict(critic_tensors)
+        critic = critic.to(device).eval()
+    return Checkpoint(config=config, jepa=model.to(device).eval(), step=step, directory=directory, critic=critic)
 
 
 def _read_config(path: Path) -> HagentConfig:

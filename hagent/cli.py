@@ -18,7 +18,6 @@ EXIT_USAGE = 2
 
 # Commands whose capability has not landed yet: what they will do and which issue brings them.
 PENDING = {
-    "eval": ("evaluate a checkpoint on held-out seeds: success, SPL, violations, planning ms", 3),
     "run": ('run the agent on one world with an instruction, e.g. hagent run "go to the red ball"', 6),
     "chat": ("open the Textual chat UI to instruct the agent and watch it plan", 6),
     "scenarios": ("run scenario files (TOML) and print a pass/fail table", 7),
@@ -113,8 +112,39 @@ def cmd_train(args: argparse.Namespace) -> int:
     print(
         f"trained level 0 for {result.steps} steps in {result.seconds:.1f}s: prediction loss "
         f"{f['pred_loss']:.4g} (relative {f['pred_loss_rel']:.3g}), std {f['std']:.3g}, "
-        f"effective rank {f['eff_rank']:.1f} of {f['dim']} -> {out}"
+        f"effective rank {f['eff_rank']:.1f} of {f['dim']}"
+        + (f", critic held-out error {f['critic_val_mae']:.2f} steps" if "critic_val_mae" in f else "")
+        + f" -> {out}"
     )
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from hagent.agent import Agent
+    from hagent.checkpoint import load_checkpoint
+    from hagent.evaluate import evaluate, write_report
+
+    if args.levels != 1:
+        raise CliError(f"--levels {args.levels}: only the flat agent (--levels 1) exists yet; the hierarchy arrives with issue #4")
+    cfg = _resolve(args, {"world.spec": args.world, "seed": args.seed})
+    ckpt = load_checkpoint(args.checkpoint)
+    agent = Agent.load(args.checkpoint, cfg.agent, seed=cfg.seed)
+    report = evaluate(agent, cfg.world.spec, args.episodes, cfg.seed, max_steps=args.max_steps, progress=not args.quiet)
+    summary = report.summary()
+    spl = "n/a" if summary["spl"] is None else f"{summary['spl']:.3f}"
+    print(
+        f"{cfg.world.spec}: {summary['episodes']} held-out episodes (seeds {cfg.seed}..{cfg.seed + args.episodes - 1}), "
+        f"checkpoint {ckpt.directory}\n"
+        f"  success rate        {summary['success_rate']:.1%}\n"
+        f"  mean steps          {summary['mean_steps']:.1f}\n"
+        f"  SPL                 {spl}\n"
+        f"  violations          {summary['violations']}\n"
+        f"  median planning ms  {summary['median_planning_ms']:.1f} per step\n"
+        f"  predictor calls     {summary['predictor_calls_per_step']:.0f} per step"
+    )
+    if args.json:
+        write_report(report, args.json, {"checkpoint": str(ckpt.directory), "seed": cfg.seed, "agent": cfg.agent.model_dump()})
+        print(f"wrote {args.json}")
     return 0
 
 
@@ -173,6 +203,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=cmd_collect)
 
     p = sub.add_parser(
+        "eval",
+        help="evaluate a checkpoint on held-out seeds: success, SPL, violations, planning ms",
+        description="Run the agent on seeded episodes of a world (each world's own mission as the "
+        "instruction) and report success rate, mean steps, SPL (against BabyAI's bot), violations, "
+        "median planning ms per step and predictor calls per step. The agent sees observations only.",
+    )
+    p.add_argument("--checkpoint", required=True, metavar="DIR", help="checkpoint made by hagent train")
+    p.add_argument("--world", metavar="SPEC", help=worlds_help + " (default: rooms:3x3)")
+    p.add_argument("--episodes", type=int, default=200, metavar="N", help="episodes (default 200)")
+    p.add_argument("--seed", type=int, metavar="S", help="first seed; episodes use S, S+1, ... (default 0)")
+    p.add_argument("--levels", type=int, default=1, metavar="L", help="levels of the hierarchy to use (only 1 for now)")
+    p.add_argument("--max-steps", type=int, metavar="N", help="step budget per episode (default: agent.max_steps)")
+    p.add_argument("--json", metavar="FILE", help="also write the summary and every episode as JSON")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    _config_options(p)
+    p.set_defaults(handler=cmd_eval)
+
+    p = sub.add_parser(
         "show",
         help="draw a world's first observation and its mission",
         description="Build a world from its spec and seed and print its first observation as text.",
@@ -221,12 +269,15 @@ def main(argv: list[str] | None = None) -> int:
     from hagent.collect import DatasetError
     from hagent.worlds import WorldSpecError
 
-    user_errors: tuple[type[Exception], ...] = (CliError, WorldSpecError, DatasetError)
-    if args.command == "train":  # torch-backed errors; imported only when torch is needed anyway
+    from hagent.language import ParseError
+
+    user_errors: tuple[type[Exception], ...] = (CliError, WorldSpecError, DatasetError, ParseError)
+    if args.command in ("train", "eval"):  # torch-backed errors; imported only when torch is needed anyway
+        from hagent.agent import UnsupportedTaskError
         from hagent.checkpoint import CheckpointError
         from hagent.train import TrainingError
 
-        user_errors += (CheckpointError, TrainingError)
+        user_errors += (CheckpointError, TrainingError, UnsupportedTaskError)
 
     try:
         return args.handler(args)

@@ -9,11 +9,12 @@ import json
 import re
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from levels.config import JEPAConfig, LevelConfig
+from costs.config import CriticConfig, CriticTrainConfig
+from levels.config import BeamConfig, CategoricalCEMConfig, JEPAConfig, LevelConfig
 
 
 class ConfigError(ValueError):
@@ -104,6 +105,29 @@ class TrainConfig(_Frozen):
     shared machines, oversubscribed intra-op threads spin and run several times slower."""
     jepa: JEPAConfig = JEPAConfig()
     """The JEPA objective's weights."""
+    critic: CriticTrainConfig = CriticTrainConfig()
+    """Training the critic after the level."""
+
+
+class AgentConfig(_Frozen):
+    """How the agent plans and acts (Mode 2: model-predictive control over level 0)."""
+
+    planner: Literal["beam", "cem"] = "beam"
+    """Discrete planner: beam search (A*-like, with the critic as heuristic) or categorical CEM."""
+    beam: BeamConfig = BeamConfig(horizon=6, width=64)
+    """Beam search settings."""
+    cem: CategoricalCEMConfig = CategoricalCEMConfig(horizon=6)
+    """Categorical CEM settings."""
+    task_weight: float = Field(0.1, ge=0.0)
+    """Weight of the task energy (latent distance to the nearest goal state)."""
+    critic_weight: float = Field(1.0, ge=0.0)
+    """Weight of the critic's steps-to-goal estimate on every imagined step."""
+    critic_terminal: bool = False
+    """Also charge the critic's estimate once more after the horizon (cost-to-go)."""
+    max_steps: int = Field(200, ge=1)
+    """Default step budget of `Agent.run` (the world may end an episode sooner)."""
+    threads: int = Field(1, ge=1)
+    """Torch CPU threads while planning; small batches run fastest on one."""
 
 
 _DEVICE = re.compile(r"^(auto|cpu|cuda(:\d+)?|mps)$")
@@ -123,9 +147,13 @@ class HagentConfig(_Frozen):
     data: DataConfig = DataConfig()
     """Offline data loading."""
     level: LevelConfig = LevelConfig()
-    """The level-0 world model (encoder, predictor, latent)."""
+    """The level-0 world model (encoder, predictor, latent, action space)."""
+    critic: CriticConfig = CriticConfig()
+    """The critic (learned cost-to-go)."""
     train: TrainConfig = TrainConfig()
     """Training."""
+    agent: AgentConfig = AgentConfig()
+    """Planning and acting."""
 
     @field_validator("device")
     @classmethod

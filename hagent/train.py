@@ -25,6 +25,7 @@ from hagent.checkpoint import METRICS_FILE, CheckpointError, build_model, load_c
 from hagent.collect import DatasetError
 from hagent.config import HagentConfig
 from hagent.data import OfflineDataset, Window, WindowDataset
+from hagent.train_critic import train_critic
 from levels.jepa import JEPA, JEPALoss, effective_rank
 
 
@@ -155,6 +156,14 @@ def train(
         raise
     finally:
         bar.close()
+    if cfg.critic.steps > 0:
+        model.eval()
+        result = train_critic(
+            model.level, dataset, config.critic, cfg.critic, config.seed, device, metrics_path, progress
+        )
+        row = dict(row, critic_val_mae=result.val_mae, critic_pairs=result.pairs, critic_seconds=round(result.seconds, 1))
+        readme = _readme(config, dataset, data_dir, command, cfg.steps, time.perf_counter() - start, row)
+        save_checkpoint(out_dir, config, model, cfg.steps, readme, critic=result.critic)
     return TrainResult(steps=cfg.steps, seconds=time.perf_counter() - start, final=row, directory=out_dir)
 
 
@@ -216,7 +225,7 @@ def _readme(
     row: dict,
 ) -> str:
     m = dataset.manifest
-    keys = ("pred_loss", "pred_loss_rel", "std", "eff_rank", "cov_loss", "inverse_acc")
+    keys = ("pred_loss", "pred_loss_rel", "std", "eff_rank", "cov_loss", "inverse_acc", "critic_val_mae")
     final = ", ".join(f"{k} {row[k]:.4g}" for k in keys if k in row) or "none logged yet"
     return (
         "# hagent checkpoint: level 0 world model (JEPA)\n\n"
@@ -227,5 +236,6 @@ def _readme(
         f"- latent D: {config.level.encoder.dim}; window T: {config.data.window}; batch B: {config.data.batch_size}\n"
         f"- metrics at step {row.get('step', 0)}: {final}\n\n"
         "Files: `config.json` (resolved config), `level0.safetensors` (weights), "
+        "`critic.safetensors` (the critic, once trained), "
         "`metrics.jsonl` (one row per logged step). Load with `hagent.checkpoint.load_checkpoint(dir)`.\n"
     )

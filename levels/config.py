@@ -93,3 +93,68 @@ class JEPAConfig(_Frozen):
     ema: float = Field(0.0, ge=0.0, lt=1.0)
     """EMA decay of a separate target encoder; 0 uses the online encoder for targets (VICReg style,
     gradients through both branches), which the variance/covariance terms keep from collapsing."""
+
+
+# -- planners (the actor) ----------------------------------------------------------------
+
+
+class CEMConfig(_Frozen):
+    """Cross-entropy method over continuous action sequences."""
+
+    horizon: int = Field(10, ge=1)
+    """Planned steps H."""
+    samples: int = Field(256, ge=2)
+    """Sequences sampled per iteration (N)."""
+    elites: int = Field(32, ge=1)
+    """Best sequences refit each iteration."""
+    iterations: int = Field(4, ge=1)
+    """Refinement rounds per plan."""
+    init_std: float = Field(1.0, gt=0)
+    """Initial sampling std per action dimension."""
+    min_std: float = Field(0.05, gt=0)
+    """Floor on the std so the search never freezes."""
+    action_bound: float = Field(1.0, gt=0)
+    """Actions are clipped to [-bound, bound] per dimension."""
+
+
+class MPPIConfig(_Frozen):
+    """Model-predictive path integral control over continuous action sequences."""
+
+    horizon: int = Field(10, ge=1)
+    """Planned steps H."""
+    samples: int = Field(256, ge=2)
+    """Sequences sampled per iteration (N)."""
+    iterations: int = Field(4, ge=1)
+    """Refinement rounds per plan."""
+    noise_std: float = Field(0.5, gt=0)
+    """Std of the exploration noise around the mean sequence."""
+    temperature: float = Field(0.1, gt=0)
+    """Softmax temperature on (cost - min cost); lower is greedier."""
+    action_bound: float = Field(1.0, gt=0)
+    """Actions are clipped to [-bound, bound] per dimension."""
+
+
+class CategoricalCEMConfig(_Frozen):
+    """Cross-entropy method over discrete action sequences (a categorical per step)."""
+
+    horizon: int = Field(10, ge=1)
+    """Planned steps H."""
+    samples: int = Field(256, ge=2)
+    """Sequences sampled per iteration (N)."""
+    elites: int = Field(25, ge=1)
+    """Best sequences refit each iteration."""
+    iterations: int = Field(4, ge=1)
+    """Refinement rounds per plan."""
+    smoothing: float = Field(0.3, ge=0, lt=1)
+    """Weight of the old distribution when refitting (keeps the search from freezing)."""
+    min_prob: float = Field(0.01, ge=0, lt=1)
+    """Floor on every action's probability."""
+
+
+class BeamConfig(_Frozen):
+    """Beam search over discrete action sequences."""
+
+    horizon: int = Field(10, ge=1)
+    """Planned steps H."""
+    width: int = Field(64, ge=1)
+    """Partial sequences kept after each step."""

@@ -13,7 +13,8 @@ from __future__ import annotations
 from typing import NamedTuple, Protocol
 
 import torch
-from pydantic import BaseModel, ConfigDict, Field
+
+from levels.config import BeamConfig, CategoricalCEMConfig, CEMConfig, MPPIConfig
 
 
 class WorldModel(Protocol):
@@ -43,10 +44,6 @@ class Plan(NamedTuple):
     terminal: float  # cost-to-go after the last step
     total: float  # sum of step costs plus terminal
     calls: int  # predictor calls spent (one per imagined transition)
-
-
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
 
 
 def imagine(model: WorldModel, s0: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
@@ -79,25 +76,6 @@ def _plan_from(model: WorldModel, objective: Objective, s0: torch.Tensor, action
 
 
 # -- continuous actions ----------------------------------------------------------------------
-
-
-class CEMConfig(_Frozen):
-    """Cross-entropy method over continuous action sequences."""
-
-    horizon: int = Field(10, ge=1)
-    """Planned steps H."""
-    samples: int = Field(256, ge=2)
-    """Sequences sampled per iteration (N)."""
-    elites: int = Field(32, ge=1)
-    """Best sequences refit each iteration."""
-    iterations: int = Field(4, ge=1)
-    """Refinement rounds per plan."""
-    init_std: float = Field(1.0, gt=0)
-    """Initial sampling std per action dimension."""
-    min_std: float = Field(0.05, gt=0)
-    """Floor on the std so the search never freezes."""
-    action_bound: float = Field(1.0, gt=0)
-    """Actions are clipped to [-bound, bound] per dimension."""
 
 
 class CEMPlanner:
@@ -135,23 +113,6 @@ class CEMPlanner:
         return torch.cat([self._mean[1:], torch.zeros_like(self._mean[:1])])  # shift one step
 
 
-class MPPIConfig(_Frozen):
-    """Model-predictive path integral control over continuous action sequences."""
-
-    horizon: int = Field(10, ge=1)
-    """Planned steps H."""
-    samples: int = Field(256, ge=2)
-    """Sequences sampled per iteration (N)."""
-    iterations: int = Field(4, ge=1)
-    """Refinement rounds per plan."""
-    noise_std: float = Field(0.5, gt=0)
-    """Std of the exploration noise around the mean sequence."""
-    temperature: float = Field(0.1, gt=0)
-    """Softmax temperature on (cost - min cost); lower is greedier."""
-    action_bound: float = Field(1.0, gt=0)
-    """Actions are clipped to [-bound, bound] per dimension."""
-
-
 class MPPIPlanner:
     """Perturb the mean sequence, weight samples by exp(-cost / temperature), average; warm-start."""
 
@@ -184,23 +145,6 @@ class MPPIPlanner:
 
 
 # -- discrete actions ------------------------------------------------------------------------
-
-
-class CategoricalCEMConfig(_Frozen):
-    """Cross-entropy method over discrete action sequences (a categorical per step)."""
-
-    horizon: int = Field(10, ge=1)
-    """Planned steps H."""
-    samples: int = Field(256, ge=2)
-    """Sequences sampled per iteration (N)."""
-    elites: int = Field(25, ge=1)
-    """Best sequences refit each iteration."""
-    iterations: int = Field(4, ge=1)
-    """Refinement rounds per plan."""
-    smoothing: float = Field(0.3, ge=0, lt=1)
-    """Weight of the old distribution when refitting (keeps the search from freezing)."""
-    min_prob: float = Field(0.01, ge=0, lt=1)
-    """Floor on every action's probability."""
 
 
 class CategoricalCEMPlanner:
@@ -236,15 +180,6 @@ class CategoricalCEMPlanner:
             probs = probs / probs.sum(1, keepdim=True)
         self._probs = probs
         return _plan_from(model, objective, s0, best, calls)
-
-
-class BeamConfig(_Frozen):
-    """Beam search over discrete action sequences."""
-
-    horizon: int = Field(10, ge=1)
-    """Planned steps H."""
-    width: int = Field(64, ge=1)
-    """Partial sequences kept after each step."""
 
 
 class BeamPlanner:

@@ -28,6 +28,11 @@ TINY = [
     "train.warmup=5",
     "train.log_every=5",
     "device=\"cpu\"",
+    "critic.hidden=16",
+    "critic.layers=1",
+    "train.critic.steps=300",
+    "train.critic.batch_size=64",
+    "train.critic.goals_per_episode=4",
 ]
 REQUIRED_KEYS = {"step", "pred_loss", "std", "cov_loss", "var_loss", "eff_rank", "inverse_acc", "dim"}
 
@@ -50,8 +55,9 @@ def trained(dataset: Path, tmp_path_factory) -> Path:
     return out
 
 
-def _rows(directory: Path) -> list[dict]:
-    return [json.loads(line) for line in (directory / "metrics.jsonl").read_text().splitlines()]
+def _rows(directory: Path, stage: str | None = None) -> list[dict]:
+    rows = [json.loads(line) for line in (directory / "metrics.jsonl").read_text().splitlines()]
+    return [r for r in rows if r.get("stage") == stage]
 
 
 def test_train_lowers_prediction_loss_and_logs_metrics(trained: Path, capsys: pytest.CaptureFixture) -> None:
@@ -61,7 +67,7 @@ def test_train_lowers_prediction_loss_and_logs_metrics(trained: Path, capsys: py
     assert all(1.0 <= r["eff_rank"] <= 8.0 + 1e-6 and r["dim"] == 8 for r in rows)
     late = sum(r["pred_loss"] for r in rows[-3:]) / 3
     assert late < 0.5 * rows[0]["pred_loss"]
-    for name in ("config.json", "level0.safetensors", "README.md"):
+    for name in ("config.json", "level0.safetensors", "critic.safetensors", "README.md"):
         assert (trained / name).is_file()
     readme = (trained / "README.md").read_text()
     assert "babyai:GoToLocal" in readme and "seed: 0" in readme and "hagent train" in readme
@@ -238,3 +244,15 @@ def test_user_errors_exit_2(dataset: Path, tmp_path: Path, capsys) -> None:
     assert "need at least data.batch_size" in capsys.readouterr().err
     assert main(["train", "--data", str(dataset), "--out", str(tmp_path / "o"), "--set", "train.jepa.var_weight=-1"]) == 2
     assert "train.jepa.var_weight" in capsys.readouterr().err
+
+
+def test_critic_learns_step_distances(trained: Path) -> None:
+    rows = _rows(trained, "critic")
+    assert rows and rows[-1]["step"] == 300
+    assert rows[-1]["critic_loss"] < rows[0]["critic_loss"]
+    ckpt = load_checkpoint(trained)
+    assert ckpt.critic is not None
+    s = torch.randn(5, 8)
+    d = ckpt.critic.distance(s, s.flip(0))
+    assert d.shape == (5,) and (d >= 0).all()
+    assert ckpt.critic.nearest(s, s[:2]).shape == (5,)

@@ -1,0 +1,37 @@
+"""Configs of the cost modules (plain pydantic, no torch, so `hagent.config` imports them cheaply)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
+
+
+class CriticConfig(_Frozen):
+    """The critic network (`costs.critic.Critic`)."""
+
+    hidden: int = Field(512, ge=1)
+    """Width of the MLP."""
+    layers: int = Field(3, ge=1)
+    """Hidden layers."""
+
+
+class CriticTrainConfig(_Frozen):
+    """Training the critic by hindsight relabelling, after the level's JEPA."""
+
+    steps: int = Field(6000, ge=0)
+    """Optimizer steps; 0 skips the critic (such a checkpoint can't plan)."""
+    lr: float = Field(2e-3, gt=0.0)
+    """Peak learning rate of the one-cycle schedule."""
+    batch_size: int = Field(512, ge=1)
+    """(state, goal) pairs per step."""
+    goals_per_episode: int = Field(24, ge=1)
+    """Hindsight goal states drawn per episode; each is paired with every state of its episode."""
+    max_steps: int = Field(60, ge=2)
+    """Pairs further apart than this many steps (or unreachable) are left out."""
+    noise: float = Field(0.05, ge=0.0)
+    """Std of Gaussian noise added to start states, so the critic tolerates imagined (predicted) states."""
+    holdout: float = Field(0.1, ge=0.0, lt=1.0)
+    """Fraction of episodes held out to report the critic's validation error."""

@@ -1,0 +1,185 @@
+"""The agent: read the instruction, perceive, plan by minimizing cost over imagined futures, act.
+
+One decision: the instruction is parsed into a `Task`; its goal tree is flattened into stages
+(`hagent.grounding`); the current stage is grounded in the observation as goal states; level 0
+encodes the observation and the goal states, and the planner searches action sequences whose
+imagined states (the predictor's rollouts) minimize task energy + critic; the first action is
+executed (MPC) and everything is re-planned from the next observation.
+
+    >>> import hagent
+    >>> agent = hagent.Agent.load("runs/l0")                      # doctest: +SKIP
+    >>> episode = agent.run(hagent.make_world("babyai:GoToLocal", seed=1))  # doctest: +SKIP
+    >>> episode.success, episode.steps                            # doctest: +SKIP
+    (True, 9)
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import numpy as np
+import torch
+
+from costs.base import CostStack, WeightedCost
+from costs.critic import Critic
+from costs.task import GoalCritic, GoalEnergy
+from hagent.config import AgentConfig
+from hagent.grounding import Grounded, Memory, Stage, ground, stage_done, stages
+from hagent.language import Task, parse
+from hagent.sealed import SealedWorld
+from hagent.worlds import ACTION_NAMES
+from levels.level import Level
+from levels.planner import BeamPlanner, CategoricalCEMPlanner, Plan
+
+
+class UnsupportedTaskError(ValueError):
+    """A task this agent can parse but not yet carry out (the message says why)."""
+
+
+class StepRecord(NamedTuple):
+    """One executed step of an episode."""
+
+    t: int
+    action: str
+    stage: str  # the stage being pursued
+    cost: float  # total cost of the chosen plan
+    ms: float  # planning time
+    calls: int  # predictor calls spent planning
+
+
+class AgentPlan(NamedTuple):
+    """The agent's current intention: the stages of the task and level 0's plan for the current one."""
+
+    task: Task
+    stages: tuple[str, ...]
+    stage: int  # index of the stage being pursued
+    actions: tuple[str, ...]  # level 0's planned actions, first one executed next
+    plan: Plan  # the planner's output: actions, imagined states, costs
+    costs: dict[str, float]  # each cost term's weighted total along the plan
+
+
+class Episode(NamedTuple):
+    """What happened when the agent ran an instruction in a world."""
+
+    success: bool  # the world's judgement (scoring only; never seen while acting)
+    steps: int
+    violations: tuple[str, ...]
+    explanation: str
+    plan: AgentPlan | None  # the last plan made
+    trace: tuple[StepRecord, ...]
+
+
+class Agent:
+    """A planning agent over a trained level 0 and critic."""
+
+    def __init__(self, level: Level, critic: Critic, cfg: AgentConfig, seed: int = 0):
+        self.level, self.critic, self.cfg, self.seed = level.eval(), critic.eval(), cfg, seed
+        num_actions = level.actions
+        match cfg.planner:
+            case "beam":
+                self.planner = BeamPlanner(cfg.beam, num_actions)
+            case "cem":
+                self.planner = CategoricalCEMPlanner(cfg.cem, num_actions)
+
+    @classmethod
+    def load(cls, path: str | Path, cfg: AgentConfig | None = None, seed: int = 0) -> Agent:
+        """An agent from a checkpoint directory; `cfg` overrides the checkpoint's agent settings."""
+        from hagent.checkpoint import CheckpointError, load_checkpoint
+
+        ckpt = load_checkpoint(path)
+        if ckpt.critic is None:
+            raise CheckpointError(f"{path}: has no trained critic (training stopped early?); it can't plan")
+        return cls(ckpt.level, ckpt.critic, cfg or ckpt.config.agent, seed)
+
+    # -- public verbs ---------------------------------------------------------------------
+    def plan(self, observation: dict, text: str) -> AgentPlan:
+        """Plan (without acting) for `text` from `observation`. Raises `ParseError` on bad text."""
+        task = self._task(text)
+        stage_list = stages(task.goal)
+        memory = Memory(observation)
+        grounded = self._ground(stage_list[0], memory)
+        return self._decide(task, stage_list, 0, observation, grounded, torch.Generator().manual_seed(self.seed))
+
+    def run(self, world: Any, text: str | None = None, max_steps: int | None = None) -> Episode:
+        """Reset `world` and act until the task is done, the world ends the episode or the budget
+        runs out. `text` defaults to the world's own mission. The acting loop sees the world only
+        through a `SealedWorld`; success and violations are read from the world afterwards."""
+        sealed = SealedWorld(world)
+        obs = sealed.reset()
+        task = self._task(text if text is not None else obs["mission"])
+        budget = max_steps if max_steps is not None else self.cfg.max_steps
+        trace, last_plan, explanation = self._act(sealed, obs, task, budget)
+        verdict = world.judge()  # scoring, after the fact
+        return Episode(verdict.success, len(trace), verdict.violations, explanation, last_plan, tuple(trace))
+
+    # -- the loop ---------------------------------------------------------------------------
+    def _act(self, sealed: SealedWorld, obs: dict, task: Task, budget: int) -> tuple[list[StepRecord], AgentPlan | None, str]:
+        torch.set_num_threads(self.cfg.threads)
+        stage_list = stages(task.goal)
+        memory = Memory(obs)
+        generator = torch.Generator().manual_seed(self.seed)
+        trace: list[StepRecord] = []
+        plan: AgentPlan | None = None
+        k = 0
+        intention = "I'll " + ", then ".join(s.describe() for s in stage_list) + "."
+        for t in range(budget):
+            grounded = self._ground(stage_list[k], memory)
+            if len(grounded.goal_images) == 0:
+                return trace, plan, f"{intention} But I can't see how to {stage_list[k].describe()} here."
+            start = time.perf_counter()
+            plan = self._decide(task, stage_list, k, obs, grounded, generator)
+            ms = (time.perf_counter() - start) * 1000
+            action = int(plan.plan.actions[0])
+            trace.append(StepRecord(t, ACTION_NAMES[action], stage_list[k].describe(), plan.plan.total, ms, plan.plan.calls))
+            prev = obs
+            obs, done = sealed.step(action)
+            memory.update(prev, action, obs)
+            if stage_done(stage_list[k], memory, prev, action, obs, grounded.cells):
+                k += 1
+                if k == len(stage_list):
+                    return trace, plan, intention
+            if done:
+                break
+        return trace, plan, intention
+
+    def _task(self, text: str) -> Task:
+        task = parse(text)
+        if task.guardrails:
+            raise UnsupportedTaskError(
+                "guardrails (" + "; ".join(g.describe() for g in task.guardrails) + ") are not enforced by this "
+                "agent yet (guardrail costs arrive with issue #4); refusing rather than ignoring them"
+            )
+        if task.goal is None:
+            raise UnsupportedTaskError("the instruction sets guardrails but no goal: nothing to do")
+        return task
+
+    @torch.no_grad()
+    def _ground(self, stage: Stage, memory: Memory) -> Grounded:
+        return ground(stage, memory)
+
+    @torch.no_grad()
+    def _decide(
+        self, task: Task, stage_list: list[Stage], k: int, obs: dict, grounded: Grounded, generator: torch.Generator
+    ) -> AgentPlan:
+        level = self.level
+        images = np.concatenate([obs["image"][None], grounded.goal_images])
+        headings = np.concatenate([[int(obs["direction"])], grounded.goal_headings])
+        encoded = level.encode(torch.as_tensor(images), torch.as_tensor(headings))
+        s0, goals = encoded[0], encoded[1:]
+        objective = CostStack(
+            [
+                WeightedCost(GoalEnergy(goals), self.cfg.task_weight),
+                WeightedCost(GoalCritic(self.critic, goals, terminal=self.cfg.critic_terminal), self.cfg.critic_weight),
+            ]
+        )
+        plan = self.planner.plan(s0, level, objective, generator)
+        return AgentPlan(
+            task=task,
+            stages=tuple(s.describe() for s in stage_list),
+            stage=k,
+            actions=tuple(ACTION_NAMES[int(a)] for a in plan.actions),
+            plan=plan,
+            costs=objective.breakdown(plan.states, plan.actions),
+        )

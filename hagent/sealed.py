@@ -1,0 +1,50 @@
+"""The agent's only door to a world: observations in, actions out, nothing else.
+
+Per DESIGN.md ("no peeking"), the acting loop gets a `SealedWorld`. Touching the world's symbolic
+view, its judgement, its reward, its info or its internals raises `PeekingError`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+
+class PeekingError(RuntimeError):
+    """The agent tried to read something a real agent could not see."""
+
+
+class Observed(NamedTuple):
+    """What one step shows the agent: the observation and whether the episode is over."""
+
+    obs: dict
+    done: bool
+
+
+class SealedWorld:
+    """Wraps a world so that only `reset`, `step` (observation + done) and `action_space` get through."""
+
+    __slots__ = ("_world",)
+
+    def __init__(self, world: Any):
+        object.__setattr__(self, "_world", world)
+
+    def reset(self, seed: int | None = None) -> dict:
+        """Start an episode; returns the first observation."""
+        obs, _ = self._world.reset(seed=seed)
+        return obs
+
+    def step(self, action: int) -> Observed:
+        """Act; returns the next observation and whether the world ended the episode."""
+        obs, _, terminated, truncated, _ = self._world.step(action)
+        return Observed(obs, bool(terminated or truncated))
+
+    @property
+    def action_space(self) -> Any:
+        """The world's action space."""
+        return self._world.action_space
+
+    def __getattr__(self, name: str) -> Any:
+        raise PeekingError(f"the agent may not read world.{name}: it plans from observations and the instruction only")
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise PeekingError("the agent may not modify the world")

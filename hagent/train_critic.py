@@ -1,0 +1,108 @@
+"""Training the critic (a learned cost-to-go) on a trained level's embeddings of the offline data.
+
+The level is frozen: the critic learns on `s = level.encode(obs)` for hindsight (state, goal)
+pairs labelled with the steps between them (`hagent.labels`). Reward-free: no task, no success.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from costs.config import CriticConfig, CriticTrainConfig
+from costs.critic import Critic
+from hagent.data import OfflineDataset
+from hagent.labels import critic_pairs
+from levels.level import Level
+
+
+class CriticResult(NamedTuple):
+    """A trained critic and how well it predicts held-out step distances."""
+
+    critic: Critic
+    val_mae: float  # mean absolute error in steps on held-out episodes
+    pairs: int
+    seconds: float
+
+
+@torch.no_grad()
+def encode_dataset(level: Level, data: OfflineDataset, device: torch.device, chunk: int = 2048) -> torch.Tensor:
+    """Every observation of `data` encoded by `level`: `[N, D]`."""
+    a = data.arrays
+    level.eval()
+    out = []
+    for i in range(0, len(a["image"]), chunk):
+        image = torch.as_tensor(a["image"][i : i + chunk], device=device)
+        direction = torch.as_tensor(a["direction"][i : i + chunk], device=device).long()
+        out.append(level.encode(image, direction))
+    return torch.cat(out)
+
+
+def train_critic(
+    level: Level,
+    data: OfflineDataset,
+    arch: CriticConfig,
+    cfg: CriticTrainConfig,
+    seed: int,
+    device: torch.device,
+    metrics_path: Path | None = None,
+    progress: bool = True,
+) -> CriticResult:
+    """Fit a critic to hindsight step distances between states of the same episode."""
+    start = time.perf_counter()
+    generator = torch.Generator().manual_seed(seed)
+    torch.manual_seed(seed)
+    states = encode_dataset(level, data, device)
+    pairs = critic_pairs(data, cfg.goals_per_episode, cfg.max_steps, seed)
+    episode = np.searchsorted(data.episode_offsets, pairs.start, side="right") - 1
+    held_out = np.random.default_rng(seed).random(data.episodes) < cfg.holdout
+    train_idx = np.nonzero(~held_out[episode])[0]
+    val_idx = np.nonzero(held_out[episode])[0][:20000]
+    if len(train_idx) == 0:
+        raise ValueError("no critic training pairs: collect more data")
+    labels = torch.as_tensor(pairs.steps, device=device)
+    start_rows = torch.as_tensor(pairs.start, device=device)
+    goal_rows = torch.as_tensor(pairs.goal, device=device)
+
+    critic = Critic(arch, level.dim).to(device)
+    optimizer = torch.optim.Adam(critic.parameters(), lr=cfg.lr)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, cfg.lr, total_steps=max(cfg.steps, 1))
+    bar = tqdm(range(1, cfg.steps + 1), desc="critic", unit="step", disable=not progress, dynamic_ncols=True)
+    val_mae = float("nan")
+    for step in bar:
+        batch = torch.as_tensor(train_idx[torch.randint(len(train_idx), (cfg.batch_size,), generator=generator).numpy()])
+        s = states[start_rows[batch]]
+        s = s + cfg.noise * torch.randn(s.shape, generator=generator).to(device)
+        loss = F.smooth_l1_loss(critic.distance(s, states[goal_rows[batch]]), labels[batch])
+        if not torch.isfinite(loss):
+            raise FloatingPointError(f"non-finite critic loss at step {step}")
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        schedule.step()
+        if step % 250 == 0 or step == cfg.steps:
+            val_mae = _mae(critic, states, start_rows, goal_rows, labels, val_idx)
+            bar.set_postfix(loss=f"{loss.item():.3g}", val_mae=f"{val_mae:.2f}")
+            if metrics_path is not None:
+                row = {"stage": "critic", "step": step, "critic_loss": loss.item(), "critic_val_mae": val_mae}
+                with open(metrics_path, "a", encoding="utf-8") as f:
+                    f.write(json.dumps(row) + "\n")
+    bar.close()
+    critic.eval()
+    return CriticResult(critic, val_mae, len(pairs.start), time.perf_counter() - start)
+
+
+@torch.no_grad()
+def _mae(critic: Critic, states, start_rows, goal_rows, labels, idx: np.ndarray) -> float:
+    if len(idx) == 0:
+        return float("nan")
+    idx = torch.as_tensor(idx)
+    pred = critic.distance(states[start_rows[idx]], states[goal_rows[idx]])
+    return float((pred - labels[idx]).abs().mean())

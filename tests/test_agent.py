@@ -1,0 +1,115 @@
+"""The agent loop: no peeking, deterministic plans, save/load equivalence, clear refusals, eval."""
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from hagent.agent import Agent, Episode, UnsupportedTaskError
+from hagent.cli import main
+from hagent.collect import collect
+from hagent.config import AgentConfig, CollectConfig
+from hagent.language import ParseError
+from hagent.sealed import PeekingError, SealedWorld
+from hagent.worlds import World, make_world
+
+TINY = [
+    "level.encoder.dim=8", "level.encoder.embed=4", "level.encoder.channels=8", "level.encoder.layers=2",
+    "level.encoder.pool=2", "level.predictor.hidden=32", "level.predictor.blocks=1", "train.jepa.inverse_hidden=16",
+    "data.batch_size=16", "data.window=4", "train.warmup=5", "device=\"cpu\"", "critic.hidden=16", "critic.layers=1",
+    "train.critic.steps=50", "train.critic.batch_size=64", "train.critic.goals_per_episode=2",
+]  # fmt: skip
+FAST = AgentConfig(beam={"horizon": 2, "width": 8}, max_steps=12)
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory) -> Path:
+    data = tmp_path_factory.mktemp("data")
+    collect("babyai:GoToLocal", data, CollectConfig(episodes=8, max_steps=20), seed=1, progress=False)
+    out = tmp_path_factory.mktemp("ckpt")
+    sets = [a for item in TINY for a in ("--set", item)]
+    assert main(["train", "--data", str(data), "--out", str(out), "--steps", "20", "-q", *sets]) == 0
+    return out
+
+
+def test_sealed_world_lets_only_observations_through() -> None:
+    sealed = SealedWorld(make_world("babyai:GoToLocal", seed=0))
+    obs = sealed.reset()
+    assert set(obs) == {"image", "direction", "mission"}
+    step = sealed.step(2)
+    assert set(step._fields) == {"obs", "done"}
+    for name in ("symbolic", "judge", "agent_labels", "unwrapped", "env", "grid"):
+        with pytest.raises(PeekingError):
+            getattr(sealed, name)
+    with pytest.raises(PeekingError):
+        sealed.anything = 1
+
+
+def test_acting_never_peeks(checkpoint: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """During run(), the symbolic view and the judgement are untouchable; judging happens once, after."""
+    calls = []
+
+    def forbidden(self, *args, **kwargs):
+        raise AssertionError("the agent read the world's symbolic state")
+
+    monkeypatch.setattr(World, "symbolic", forbidden)
+    monkeypatch.setattr(World, "agent_labels", forbidden)
+    monkeypatch.setattr(World, "room_of", forbidden)
+    real_judge, real_step = World.judge, World.step
+
+    def judge(self):
+        calls.append("judge")
+        return real_judge(self)
+
+    def step(self, action):
+        assert "judge" not in calls, "the success judgement was read while acting"
+        calls.append("step")
+        return real_step(self, action)
+
+    monkeypatch.setattr(World, "judge", judge)
+    monkeypatch.setattr(World, "step", step)
+    episode = Agent.load(checkpoint, FAST).run(make_world("babyai:GoToLocal", seed=5))
+    assert isinstance(episode, Episode)
+    assert calls[-1] == "judge" and calls.count("judge") == 1 and calls.count("step") == episode.steps >= 1
+
+
+def test_plan_is_deterministic_and_survives_save_load(checkpoint: Path) -> None:
+    obs, _ = make_world("babyai:GoToLocal", seed=3).reset()
+    first = Agent.load(checkpoint, FAST).plan(obs, obs["mission"])
+    again = Agent.load(checkpoint, FAST).plan(obs, obs["mission"])
+    assert first.actions == again.actions and len(first.actions) == 2
+    assert torch.equal(first.plan.states, again.plan.states)
+    assert set(first.costs) == {"task", "critic"}
+    assert first.stages[0].startswith("go to")
+
+
+def test_same_seed_same_episode(checkpoint: Path) -> None:
+    runs = [Agent.load(checkpoint, FAST).run(make_world("babyai:GoToLocal", seed=9)) for _ in range(2)]
+    assert [r.action for r in runs[0].trace] == [r.action for r in runs[1].trace]
+    assert runs[0].explanation == runs[1].explanation
+
+
+def test_bad_and_unsupported_instructions(checkpoint: Path) -> None:
+    agent = Agent.load(checkpoint, FAST)
+    world = make_world("babyai:GoToLocal", seed=0)
+    with pytest.raises(ParseError):
+        agent.run(world, "fly to the moon")
+    with pytest.raises(UnsupportedTaskError, match="issue #4"):
+        agent.run(world, "go to the red ball, avoid lava")
+    episode = agent.run(make_world("babyai:GoToLocal", seed=0), "go to the purple door")
+    assert episode.steps == 0 and "can't see how to go to the purple door" in episode.explanation
+
+
+def test_eval_cli_writes_json(checkpoint: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    out = tmp_path / "eval.json"
+    code = main(["eval", "--checkpoint", str(checkpoint), "--world", "babyai:GoToLocal", "--episodes", "2",
+                 "--seed", "100", "--json", str(out), "-q", "--set", "agent.beam.horizon=2", "--set", "agent.beam.width=8",
+                 "--max-steps", "10"])  # fmt: skip
+    assert code == 0
+    doc = json.loads(out.read_text())
+    assert doc["episodes"] == 2 and 0.0 <= doc["success_rate"] <= 1.0 and len(doc["per_episode"]) == 2
+    assert {"spl", "violations", "median_planning_ms", "predictor_calls_per_step"} <= doc.keys()
+    assert "success rate" in capsys.readouterr().out
+    assert main(["eval", "--checkpoint", str(tmp_path / "nope"), "--world", "babyai:GoToLocal"]) == 2
+    assert main(["eval", "--checkpoint", str(checkpoint), "--levels", "2"]) == 2
