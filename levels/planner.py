@@ -78,16 +78,29 @@ def _plan_from(model: WorldModel, objective: Objective, s0: torch.Tensor, action
 # -- continuous actions ----------------------------------------------------------------------
 
 
-class CEMPlanner:
-    """Sample Gaussian sequences, keep the elites, refit mean and std; warm-start from the last plan."""
+class _WarmStart:
+    """Continuous planners start from their last mean sequence, shifted by the step just taken."""
 
-    def __init__(self, cfg: CEMConfig, action_dim: int):
-        self.cfg, self.action_dim = cfg, action_dim
+    def __init__(self, horizon: int, action_dim: int):
+        self.horizon, self.action_dim = horizon, action_dim
         self._mean: torch.Tensor | None = None
 
     def reset(self) -> None:
         """Forget the warm start (new episode)."""
         self._mean = None
+
+    def _warm_mean(self, s0: torch.Tensor) -> torch.Tensor:
+        if self._mean is None:
+            return torch.zeros(self.horizon, self.action_dim, dtype=s0.dtype)
+        return torch.cat([self._mean[1:], torch.zeros_like(self._mean[:1])])
+
+
+class CEMPlanner(_WarmStart):
+    """Sample Gaussian sequences, keep the elites, refit mean and std; warm-start from the last plan."""
+
+    def __init__(self, cfg: CEMConfig, action_dim: int):
+        super().__init__(cfg.horizon, action_dim)
+        self.cfg = cfg
 
     def plan(self, s0: torch.Tensor, model: WorldModel, objective: Objective, generator: torch.Generator) -> Plan:
         """Plan from `s0 [D]`."""
@@ -106,31 +119,18 @@ class CEMPlanner:
         self._mean = mean
         return _plan_from(model, objective, s0, mean, calls)
 
-    def _warm_mean(self, s0: torch.Tensor) -> torch.Tensor:
-        c = self.cfg
-        if self._mean is None:
-            return torch.zeros(c.horizon, self.action_dim, dtype=s0.dtype)
-        return torch.cat([self._mean[1:], torch.zeros_like(self._mean[:1])])  # shift one step
 
-
-class MPPIPlanner:
+class MPPIPlanner(_WarmStart):
     """Perturb the mean sequence, weight samples by exp(-cost / temperature), average; warm-start."""
 
     def __init__(self, cfg: MPPIConfig, action_dim: int):
-        self.cfg, self.action_dim = cfg, action_dim
-        self._mean: torch.Tensor | None = None
-
-    def reset(self) -> None:
-        """Forget the warm start (new episode)."""
-        self._mean = None
+        super().__init__(cfg.horizon, action_dim)
+        self.cfg = cfg
 
     def plan(self, s0: torch.Tensor, model: WorldModel, objective: Objective, generator: torch.Generator) -> Plan:
         """Plan from `s0 [D]`."""
         c = self.cfg
-        if self._mean is None:
-            mean = torch.zeros(c.horizon, self.action_dim, dtype=s0.dtype)
-        else:
-            mean = torch.cat([self._mean[1:], torch.zeros_like(self._mean[:1])])
+        mean = self._warm_mean(s0)
         calls = 0
         for _ in range(c.iterations):
             noise = c.noise_std * torch.randn((c.samples, c.horizon, self.action_dim), generator=generator, dtype=s0.dtype)
