@@ -81,11 +81,15 @@ class Probes:
 
 
 @torch.no_grad()
-def encode_all(level: Level, image: np.ndarray, direction: np.ndarray, batch: int = 1024) -> np.ndarray:
-    """image: [N, W, H, 3], direction: [N] -> s: [N, D] as float64."""
+def encode_all(level: Level, image: np.ndarray, direction: np.ndarray, carried: np.ndarray, batch: int = 1024) -> np.ndarray:
+    """image: [N, W, H, 3], direction: [N], carried: [N, 3] -> s: [N, D] as float64."""
     out = []
     for i in range(0, len(image), batch):
-        s = level.encode(torch.from_numpy(image[i : i + batch]), torch.from_numpy(direction[i : i + batch]).long())
+        s = level.encode(
+            torch.from_numpy(image[i : i + batch]),
+            torch.from_numpy(direction[i : i + batch]).long(),
+            torch.from_numpy(carried[i : i + batch]),
+        )
         out.append(s.double().numpy())
     return np.concatenate(out)
 
@@ -106,7 +110,7 @@ def probe(level: Level, data: OfflineDataset, holdout: float, horizon: int, alph
     rng = np.random.default_rng(seed)
     test_episodes = rng.permutation(data.episodes)[: max(1, int(round(holdout * data.episodes)))]
     is_test = np.isin(episode_of, test_episodes)
-    s = encode_all(level, a["image"], a["direction"])
+    s = encode_all(level, a["image"], a["direction"], a["carried"])
     agent, heading = a["agent"].astype(np.int64), a["direction"].astype(np.int64)
     probes = Probes(s[~is_test], agent[~is_test], heading[~is_test], side, alpha)
     results = {"k=0 (encoded)": probes.score(s[is_test], agent[is_test], heading[is_test])._asdict()}

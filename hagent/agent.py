@@ -166,7 +166,8 @@ class Agent:
         level = self.level
         images = np.concatenate([obs["image"][None], grounded.goal_images])
         headings = np.concatenate([[int(obs["direction"])], grounded.goal_headings])
-        encoded = level.encode(torch.as_tensor(images), torch.as_tensor(headings))
+        held = np.concatenate([np.asarray(obs["carried"], dtype=np.uint8)[None], grounded.goal_carried])
+        encoded = level.encode(torch.as_tensor(images), torch.as_tensor(headings), torch.as_tensor(held))
         s0, goals = encoded[0], encoded[1:]
         objective = CostStack(
             [

@@ -5,9 +5,9 @@ finished shards. Shards and the manifest are written atomically and the manifest
 after each shard, so an interrupted run leaves a readable dataset of whole shards; running the
 same command again resumes it.
 
-Per step a shard stores the observation (`image [N, W, H, 3]`, `direction [N]`), the action taken
-from it (`action [N]`, -1 on an episode's last observation) and symbolic labels for label-using
-heads (`agent`, `room`, `carrying`, `on_lava`, `events`). Labels never reach a planner.
+Per step a shard stores the observation (`image [N, W, H, 3]`, `direction [N]`, `carried [N, 3]`),
+the action taken from it (`action [N]`, -1 on an episode's last observation) and symbolic labels
+for label-using heads (`agent`, `room`, `on_lava`, `events`). Labels never reach a planner.
 `hagent.data` loads a dataset as training windows.
 """
 
@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from minigrid.core.constants import COLOR_TO_IDX, OBJECT_TO_IDX
 from pydantic import BaseModel, ConfigDict, ValidationError
 from safetensors.numpy import save_file
 from tqdm import tqdm
@@ -30,9 +29,9 @@ from hagent.explore import Explorer
 from hagent.io import atomic_write_text, atomic_write_with
 from hagent.worlds import AgentLabels, World, make_world
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 MANIFEST = "manifest.json"
-STEP_KEYS = ("image", "direction", "action", "agent", "room", "carrying", "on_lava", "events")
+STEP_KEYS = ("image", "direction", "carried", "action", "agent", "room", "on_lava", "events")
 
 
 class DatasetError(ValueError):
@@ -97,13 +96,10 @@ def collect_episode(world: World, seed: int, episode: int, max_steps: int, explo
     def record(obs: dict, labels: AgentLabels, action: int, events: int) -> None:
         rows["image"].append(obs["image"])
         rows["direction"].append(obs["direction"])
+        rows["carried"].append(obs["carried"])
         rows["action"].append(action)
         rows["agent"].append(labels.agent)
         rows["room"].append(labels.room if labels.room is not None else (-1, -1))
-        carrying = labels.carrying
-        rows["carrying"].append(
-            (OBJECT_TO_IDX[carrying[0]], COLOR_TO_IDX[carrying[1]]) if carrying else (0, -1)
-        )
         rows["on_lava"].append(labels.on_lava)
         rows["events"].append(events)
 
@@ -121,10 +117,10 @@ def collect_episode(world: World, seed: int, episode: int, max_steps: int, explo
     return {
         "image": np.stack(rows["image"]).astype(np.uint8),
         "direction": np.asarray(rows["direction"], dtype=np.int8),
+        "carried": np.stack(rows["carried"]).astype(np.uint8),
         "action": np.asarray(rows["action"], dtype=np.int8),
         "agent": np.asarray(rows["agent"], dtype=np.int16),
         "room": np.asarray(rows["room"], dtype=np.int16),
-        "carrying": np.asarray(rows["carrying"], dtype=np.int16),
         "on_lava": np.asarray(rows["on_lava"], dtype=np.uint8),
         "events": np.asarray(rows["events"], dtype=np.uint8),
     }

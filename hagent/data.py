@@ -19,10 +19,10 @@ class Window(NamedTuple):
 
     image: torch.Tensor  # [B, T, W, H, 3] uint8
     direction: torch.Tensor  # [B, T] int64
+    carried: torch.Tensor  # [B, T, 3] uint8, the code of the object in hand ("empty" when none)
     action: torch.Tensor  # [B, T] int64
     agent: torch.Tensor  # [B, T, 2] int64
     room: torch.Tensor  # [B, T, 2] int64, -1 outside room worlds
-    carrying: torch.Tensor  # [B, T, 2] int64 (object idx, colour idx); (0, -1) when empty
     on_lava: torch.Tensor  # [B, T] bool
     events: torch.Tensor  # [B, T] int64 bit mask of hagent.worlds.EVENT_KINDS caused by action t
 
@@ -98,10 +98,10 @@ class WindowDataset(torch.utils.data.Dataset):
         window = Window(
             image=t["image"],
             direction=t["direction"].long(),
+            carried=t["carried"],
             action=t["action"].long(),
             agent=t["agent"].long(),
             room=t["room"].long(),
-            carrying=t["carrying"].long(),
             on_lava=t["on_lava"].bool(),
             events=t["events"].long(),
         )

@@ -1,7 +1,7 @@
 """Grounding a parsed goal in what the agent sees: which cells it means and what "done" looks like.
 
-Everything here reads the observation (the fully observed grid codes and the heading) and the
-agent's own memory of earlier observations, never the world's symbolic view. A goal tree becomes
+Everything here reads the observation (the fully observed grid codes, the heading and the object
+in hand) and the agent's own memory of earlier observations, never the world's symbolic view. A goal tree becomes
 an ordered list of `Stage`s; each stage yields goal observations (the grid as it will look
 when the stage is done) for the task cost, and a check that it is done.
 """
@@ -125,33 +125,41 @@ def matching_cells(image: np.ndarray, ref: ObjectRef, origin: Pose, origin_room:
 
 class Memory:
     """What the agent remembers of the grid: the code under its own cell (hidden by its mark),
-    the object it carries, and the pose at the start of the episode."""
+    the object in hand, and the pose at the start of the episode."""
 
     def __init__(self, first_obs: dict):
         self.origin = agent_pose(first_obs)
         self.origin_room = room_cells(first_obs["image"], self.origin.cell)
         self.background = first_obs["image"].copy()
         self.background[self.origin.cell] = (_EMPTY, 0, 0)  # agents start on empty floor
-        self.carrying: np.ndarray | None = None  # the carried object's code
+        self.held = _held(first_obs)
         self.pose = self.origin
+
+    @property
+    def carrying(self) -> np.ndarray | None:
+        """The code of the object in hand, or None."""
+        return None if self.held[0] == _EMPTY else self.held
 
     def update(self, prev_obs: dict, action: int, obs: dict) -> None:
         """Fold in one step: what the agent did and what it now sees."""
-        prev_pose, pose = agent_pose(prev_obs), agent_pose(obs)
+        pose = agent_pose(obs)
         image = obs["image"]
         mask = np.ones(image.shape[:2], dtype=bool)
         mask[pose.cell] = False
         self.background[mask] = image[mask]
-        front = prev_pose.front
-        if action == PICKUP and self.carrying is None and prev_obs["image"][front][0] != _EMPTY and image[front][0] == _EMPTY:
-            self.carrying = prev_obs["image"][front].copy()
-        elif action == DROP and self.carrying is not None and image[front][0] == self.carrying[0]:
-            self.carrying = None
+        self.held = _held(obs)
         self.pose = pose
 
     def scene(self) -> np.ndarray:
         """The grid without the agent's mark: `[W, H, 3]`."""
         return self.background
+
+
+def _held(obs: dict) -> np.ndarray:
+    """The observed code of the object in hand (minigrid's empty code when none)."""
+    if "carried" in obs:
+        return np.asarray(obs["carried"], dtype=np.uint8).copy()
+    return np.array((_EMPTY, 0, 0), dtype=np.uint8)
 
 
 @dataclass(frozen=True)
@@ -162,21 +170,23 @@ class Grounded:
     cells: tuple[tuple[int, int], ...]
     goal_images: np.ndarray  # [G, W, H, 3]
     goal_headings: np.ndarray  # [G]
+    goal_carried: np.ndarray  # [G, 3] the object in hand once the stage is done
 
 
 def ground(stage: Stage, memory: Memory) -> Grounded:
     """Goal observations of `stage` in the remembered scene (empty when nothing matches)."""
     scene = memory.scene()
     cells = matching_cells(scene, stage.ref, memory.origin, memory.origin_room)
-    images, headings = [], []
+    images, headings, held = [], [], []
     w, h = scene.shape[:2]
+    nothing = np.array((_EMPTY, 0, 0), dtype=np.uint8)
 
     def standable(c: tuple[int, int]) -> bool:
         return 0 <= c[0] < w and 0 <= c[1] < h and (
             scene[c][0] in _PASSABLE or (scene[c][0] == _DOOR and scene[c][2] == _DOOR_OPEN)
         )
 
-    def add(target: tuple[int, int], after: np.ndarray | None) -> None:
+    def add(target: tuple[int, int], after: np.ndarray | None, in_hand: np.ndarray) -> None:
         for heading, (dx, dy) in enumerate(DIRS):
             stand = (target[0] - dx, target[1] - dy)  # facing `heading`, the agent looks at target
             if not standable(stand):
@@ -187,26 +197,34 @@ def ground(stage: Stage, memory: Memory) -> Grounded:
             goal[stand] = (_AGENT, COLOR_TO_IDX["red"], heading)
             images.append(goal)
             headings.append(heading)
+            held.append(in_hand)
 
     for cell in cells:
         match stage.verb:
             case "goto":
-                add(cell, None)
+                add(cell, None, memory.held)
             case "pickup":
-                add(cell, np.array((_EMPTY, 0, 0), dtype=scene.dtype))
+                if memory.carrying is None:  # hands must be free to pick anything up
+                    add(cell, nothing, scene[cell].astype(np.uint8))
             case "open":
                 if scene[cell][0] == _DOOR and scene[cell][2] != _DOOR_OPEN:
-                    add(cell, np.array((_DOOR, scene[cell][1], _DOOR_OPEN), dtype=scene.dtype))
+                    add(cell, np.array((_DOOR, scene[cell][1], _DOOR_OPEN), dtype=scene.dtype), memory.held)
             case "drop_next":
                 if memory.carrying is None:
                     continue
                 for dx, dy in DIRS:
                     spot = (cell[0] + dx, cell[1] + dy)
                     if 0 <= spot[0] < w and 0 <= spot[1] < h and scene[spot][0] == _EMPTY:
-                        add(spot, memory.carrying.astype(scene.dtype))
+                        add(spot, memory.carrying.astype(scene.dtype), nothing)
     if images:
-        return Grounded(stage, tuple(cells), np.stack(images), np.asarray(headings))
-    return Grounded(stage, tuple(cells), np.zeros((0, w, h, 3), dtype=scene.dtype), np.zeros(0, dtype=np.int64))
+        return Grounded(stage, tuple(cells), np.stack(images), np.asarray(headings), np.stack(held))
+    return Grounded(
+        stage,
+        tuple(cells),
+        np.zeros((0, w, h, 3), dtype=scene.dtype),
+        np.zeros(0, dtype=np.int64),
+        np.zeros((0, 3), dtype=np.uint8),
+    )
 
 
 def stage_done(stage: Stage, memory: Memory, prev_obs: dict, action: int, obs: dict, cells: tuple) -> bool:

@@ -121,7 +121,7 @@ def train(
             batch = next(batches)
             model.train()
             loss = model.loss(
-                batch.image.to(device), batch.direction.to(device), batch.action.to(device)
+                batch.image.to(device), batch.direction.to(device), batch.action.to(device), batch.carried.to(device)
             )
             if not torch.isfinite(loss.total):
                 kept = (

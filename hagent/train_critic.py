@@ -41,7 +41,8 @@ def encode_dataset(level: Level, data: OfflineDataset, device: torch.device, chu
     for i in range(0, len(a["image"]), chunk):
         image = torch.as_tensor(a["image"][i : i + chunk], device=device)
         direction = torch.as_tensor(a["direction"][i : i + chunk], device=device).long()
-        out.append(level.encode(image, direction))
+        carried = torch.as_tensor(a["carried"][i : i + chunk], device=device)
+        out.append(level.encode(image, direction, carried))
     return torch.cat(out)
 
 

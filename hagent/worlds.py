@@ -1,9 +1,11 @@
 """Worlds: fully observed gymnasium environments built from a spec string.
 
 `make_world("rooms:3x3", seed=0)` returns a `World`, a `gymnasium.Env` whose observation is
-`{"image": uint8 [W, H, 3], "direction": int, "mission": str}`; `image[x, y]` holds minigrid's
-(object, colour, state) code for the cell, with the agent's own cell marked as
-(agent, red, heading), as in minigrid's FullyObsWrapper.
+`{"image": uint8 [W, H, 3], "direction": int, "carried": uint8 [3], "mission": str}`;
+`image[x, y]` holds minigrid's (object, colour, state) code for the cell, with the agent's own
+cell marked as (agent, red, heading), as in minigrid's FullyObsWrapper; `carried` is the code of
+the object in the agent's hands (minigrid's "empty" code when they are free): an agent knows
+what it holds, though the grid can't show it.
 
 A world also exposes a symbolic view (`World.symbolic()`) and its own judgement of success and
 violations (`World.judge()`). Per DESIGN.md ("no peeking") these are for training labels and
@@ -331,6 +333,7 @@ class World(gym.Wrapper):
             {
                 "image": spaces.Box(0, 255, (base.width, base.height, 3), dtype=np.uint8),
                 "direction": spaces.Discrete(4),
+                "carried": spaces.Box(0, 255, (3,), dtype=np.uint8),
                 "mission": base.observation_space["mission"],
             }
         )
@@ -389,7 +392,8 @@ class World(gym.Wrapper):
         image = self._code.copy()
         x, y = base.agent_pos
         image[x, y] = (_AGENT, _RED, base.agent_dir)
-        return {"image": image, "direction": int(base.agent_dir), "mission": base.mission}
+        carried = _EMPTY_CODE.copy() if base.carrying is None else np.asarray(base.carrying.encode(), dtype=np.uint8)
+        return {"image": image, "direction": int(base.agent_dir), "carried": carried, "mission": base.mission}
 
     # -- labels and scoring (never for planning) -----------------------------------------
     def symbolic(self) -> SymbolicState:

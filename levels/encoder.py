@@ -1,4 +1,4 @@
-"""`GridEncoder`: a minigrid observation (cell codes + heading) -> the level-0 state `s [B, D]`."""
+"""`GridEncoder`: a minigrid observation (cell codes, heading, object in hand) -> the level-0 state `s [B, D]`."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from levels.config import EncoderConfig
 # Sizes of minigrid's code tables: OBJECT_TO_IDX has 11 entries (agent = 10), COLOR_TO_IDX 6, and
 # the state channel holds door states 0..2 or, on the agent's cell, its heading 0..3.
 OBJECTS, COLOURS, STATES, HEADINGS = 11, 6, 4, 4
+EMPTY = 1  # minigrid's "empty" object code: what `carried` holds when the hands are free
 MIN_GRID, MAX_GRID = 3, 64
 """Grid sides the encoder accepts; positions are normalized by MAX_GRID for the absolute channels."""
 
@@ -30,6 +31,9 @@ class GridEncoder(nn.Module):
         self.colour = nn.Embedding(COLOURS, c.embed)
         self.state = nn.Embedding(STATES, c.embed)
         self.heading = nn.Embedding(HEADINGS, c.embed)
+        # What the agent holds is not on the grid; it joins after pooling, like the heading.
+        self.held_object = nn.Embedding(OBJECTS, c.embed)
+        self.held_colour = nn.Embedding(COLOURS, c.embed)
         # 4 coordinate channels: relative (x, y) in [-1, 1] for layouts, absolute (x, y) / MAX_GRID
         # so a cell keeps its identity across grid sizes.
         convs, width = [], c.embed + 4
@@ -38,7 +42,7 @@ class GridEncoder(nn.Module):
             width = c.channels
         self.convs = nn.ModuleList(convs)
         self.head = nn.Sequential(
-            nn.Linear(c.channels * c.pool * c.pool + c.embed, 2 * c.dim), nn.GELU(), nn.Linear(2 * c.dim, c.dim)
+            nn.Linear(c.channels * c.pool * c.pool + 2 * c.embed, 2 * c.dim), nn.GELU(), nn.Linear(2 * c.dim, c.dim)
         )
 
     @property
@@ -46,8 +50,9 @@ class GridEncoder(nn.Module):
         """Latent size D."""
         return self.config.dim
 
-    def encode(self, image: torch.Tensor, direction: torch.Tensor) -> torch.Tensor:
-        """image: [B, W, H, 3] integer minigrid codes, direction: [B] -> s: [B, D]."""
+    def encode(self, image: torch.Tensor, direction: torch.Tensor, carried: torch.Tensor | None = None) -> torch.Tensor:
+        """image: [B, W, H, 3] integer minigrid codes, direction: [B], carried: [B, 3] code of the
+        object in hand (None: hands empty) -> s: [B, D]."""
         if image.ndim != 4 or image.shape[-1] != 3:
             raise ValueError(f"image must be [B, W, H, 3], got {tuple(image.shape)}")
         B, W, H, _ = image.shape
@@ -55,6 +60,13 @@ class GridEncoder(nn.Module):
             raise ValueError(f"grid {W}x{H} is outside the supported {MIN_GRID}..{MAX_GRID} cells per side")
         if direction.shape != (B,):
             raise ValueError(f"direction must be [B]={B}, got {tuple(direction.shape)}")
+        if carried is None:
+            carried = torch.zeros(B, 3, dtype=torch.long, device=image.device)
+            carried[:, 0] = EMPTY
+        elif carried.shape != (B, 3):
+            raise ValueError(f"carried must be [B, 3]=[{B}, 3], got {tuple(carried.shape)}")
+        held = carried.long()
+        held = self.held_object(held[:, 0]) + self.held_colour(held[:, 1])  # (B, E)
         codes = image.long()
         x = self.object(codes[..., 0]) + self.colour(codes[..., 1]) + self.state(codes[..., 2])  # (B, W, H, E)
         x = x.permute(0, 3, 1, 2)  # (B, E, W, H)
@@ -63,11 +75,11 @@ class GridEncoder(nn.Module):
             x = F.gelu(conv(x))
         x = F.adaptive_avg_pool2d(x, self.config.pool)  # (B, C, pool, pool)
         # the heading joins after pooling: broadcast into every cell it drowned out the layout
-        return self.head(torch.cat([x.flatten(1), self.heading(direction.long())], dim=-1))
+        return self.head(torch.cat([x.flatten(1), self.heading(direction.long()), held], dim=-1))
 
-    def forward(self, image: torch.Tensor, direction: torch.Tensor) -> torch.Tensor:
+    def forward(self, image: torch.Tensor, direction: torch.Tensor, carried: torch.Tensor | None = None) -> torch.Tensor:
         """Same as `encode`."""
-        return self.encode(image, direction)
+        return self.encode(image, direction, carried)
 
     @staticmethod
     def _coords(B: int, W: int, H: int, like: torch.Tensor) -> torch.Tensor:

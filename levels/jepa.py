@@ -107,18 +107,22 @@ class JEPA(nn.Module):
         """The objective around `level`, with a fresh inverse-dynamics head."""
         return cls(config, level, InverseDynamics(level.dim, level.actions, config.inverse_hidden))
 
-    def loss(self, image: torch.Tensor, direction: torch.Tensor, action: torch.Tensor) -> JEPALoss:
-        """image: [B, T, W, H, 3], direction: [B, T], action: [B, T] (action t leads from obs t to t+1)."""
+    def loss(
+        self, image: torch.Tensor, direction: torch.Tensor, action: torch.Tensor, carried: torch.Tensor | None = None
+    ) -> JEPALoss:
+        """image: [B, T, W, H, 3], direction: [B, T], action: [B, T] (action t leads from obs t to t+1),
+        carried: [B, T, 3] or None (hands empty)."""
         cfg = self.config
         B, T = action.shape
         if T < 2:
             raise ValueError("a JEPA window needs at least 2 observations")
         flat_image, flat_dir = image.flatten(0, 1), direction.flatten(0, 1)
-        s = self.level.encode(flat_image, flat_dir)  # (B*T, D)
+        flat_held = None if carried is None else carried.flatten(0, 1)
+        s = self.level.encode(flat_image, flat_dir, flat_held)  # (B*T, D)
         D = s.shape[-1]
         if self.target_encoder is not None:
             with torch.no_grad():
-                target = self.target_encoder.encode(flat_image, flat_dir).view(B, T, D)
+                target = self.target_encoder.encode(flat_image, flat_dir, flat_held).view(B, T, D)
         else:
             target = s.view(B, T, D)
         s = s.view(B, T, D)

@@ -58,16 +58,19 @@ class Level(nn.Module):
         return self.config.latent.dim
 
     # -- verbs ----------------------------------------------------------------------------
-    def encode(self, image: torch.Tensor, direction: torch.Tensor) -> torch.Tensor:
-        """image: [B, W, H, 3] minigrid codes, direction: [B] -> s: [B, D]."""
-        return self.encoder.encode(image, direction)
+    def encode(self, image: torch.Tensor, direction: torch.Tensor, carried: torch.Tensor | None = None) -> torch.Tensor:
+        """image: [B, W, H, 3] minigrid codes, direction: [B], carried: [B, 3] or None -> s: [B, D]."""
+        return self.encoder.encode(image, direction, carried)
 
     def encode_observations(self, observations: Sequence[dict]) -> torch.Tensor:
         """A list of world observations (dicts with `image` and `direction`) -> s: [B, D]."""
         device = next(self.parameters()).device
         image = torch.as_tensor(np.stack([o["image"] for o in observations]), device=device)
         direction = torch.as_tensor([int(o["direction"]) for o in observations], device=device)
-        return self.encode(image, direction)
+        carried = None
+        if all("carried" in o for o in observations):
+            carried = torch.as_tensor(np.stack([o["carried"] for o in observations]), device=device)
+        return self.encode(image, direction, carried)
 
     def predict(self, s: torch.Tensor, a: torch.Tensor, z: torch.Tensor | None = None) -> torch.Tensor:
         """s: [B, D], a: [B], z: [B, Z] or None (zeros) -> s': [B, D], one level step ahead."""

@@ -36,7 +36,7 @@ def checkpoint(tmp_path_factory) -> Path:
 def test_sealed_world_lets_only_observations_through() -> None:
     sealed = SealedWorld(make_world("babyai:GoToLocal", seed=0))
     obs = sealed.reset()
-    assert set(obs) == {"image", "direction", "mission"}
+    assert set(obs) == {"image", "direction", "carried", "mission"}
     step = sealed.step(2)
     assert set(step._fields) == {"obs", "done"}
     for name in ("symbolic", "judge", "agent_labels", "unwrapped", "env", "grid"):
