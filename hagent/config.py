@@ -49,11 +49,11 @@ class ExploreConfig(_Frozen):
 
     p_random: float = Field(0.3, ge=0.0, le=1.0)
     """Probability that a new segment is a random walk instead of a walk to a random target."""
-    p_object: float = Field(0.5, ge=0.0, le=1.0)
-    """Probability that a walk targets an object (to pick it up) rather than a free cell."""
+    p_object: float = Field(0.8, ge=0.0, le=1.0)
+    """With free hands, probability that a walk targets an object (to pick it up) rather than a free cell."""
     p_interact: float = Field(0.05, ge=0.0, le=1.0)
     """Per-step probability of a random pickup, drop or toggle, whatever is in front."""
-    p_drop: float = Field(0.5, ge=0.0, le=1.0)
+    p_drop: float = Field(0.8, ge=0.0, le=1.0)
     """Probability of dropping the carried object at the end of a walk."""
     random_walk_steps: int = Field(8, ge=1)
     """Length of one random-walk segment, in steps."""
@@ -81,6 +81,10 @@ class DataConfig(_Frozen):
     """Observations per training window (T)."""
     batch_size: int = Field(64, ge=1)
     """Windows per batch (B)."""
+    event_fraction: float = Field(0.25, ge=0.0, le=1.0)
+    """Share of each batch drawn from windows in which something changes besides the agent's
+    pose (a pickup, drop or door toggle): such transitions are rare in exploration data, and a
+    world model that never sees them can't plan with them. 0 samples windows uniformly."""
 
 
 class TrainConfig(_Frozen):
@@ -114,9 +118,9 @@ class AgentConfig(_Frozen):
 
     planner: Literal["beam", "cem"] = "beam"
     """Discrete planner: beam search (A*-like, with the critic as heuristic) or categorical CEM."""
-    beam: BeamConfig = BeamConfig(horizon=6, width=64)
+    beam: BeamConfig = BeamConfig(horizon=6, width=64, reach=True)
     """Beam search settings."""
-    cem: CategoricalCEMConfig = CategoricalCEMConfig(horizon=6)
+    cem: CategoricalCEMConfig = CategoricalCEMConfig(horizon=6, reach=True)
     """Categorical CEM settings."""
     task_weight: float = Field(0.1, ge=0.0)
     """Weight of the task energy (latent distance to the nearest goal state)."""

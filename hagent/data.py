@@ -109,6 +109,12 @@ class WindowDataset(torch.utils.data.Dataset):
             return Window(*(v[0] for v in window))
         return window
 
+    def eventful(self) -> np.ndarray:
+        """Indices of windows whose transitions include an event (pickup, drop, door toggle, lava)."""
+        events = self.data.arrays["events"]
+        rows = self.starts[:, None] + np.arange(self.length - 1)[None, :]  # transitions inside the window
+        return np.nonzero((events[rows] != 0).any(1))[0]
+
     def batches(self, batch_size: int, seed: int, drop_last: bool = True) -> Iterator[Window]:
         """One epoch of shuffled batches, deterministic for `seed`."""
         order = np.random.default_rng(seed).permutation(len(self))

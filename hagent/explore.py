@@ -51,17 +51,19 @@ class Explorer:
             self._random_left -= 1
             return int(self.rng.choice(6, p=_RANDOM_WEIGHTS))
         if not self._path and self._face is None:
-            self._new_segment(image, agent)
+            holding = "carried" in obs and int(obs["carried"][0]) != _EMPTY
+            self._new_segment(image, agent, holding)
             if self._random_left > 0:
                 return self.act(obs)
         return self._follow(image, agent, heading)
 
-    def _new_segment(self, image: np.ndarray, agent: tuple[int, int]) -> None:
+    def _new_segment(self, image: np.ndarray, agent: tuple[int, int], holding: bool) -> None:
         if self.rng.random() < self.cfg.p_random:
             self._random_left = self.cfg.random_walk_steps
             return
         parents = _bfs(image, agent)
-        if self.rng.random() < self.cfg.p_object:
+        # With free hands, walk to an object to pick it up; holding one, walk somewhere to drop it.
+        if not holding and self.rng.random() < self.cfg.p_object:
             targets = []
             for cell in parents:
                 for dx, dy in _DIRS:

@@ -3,7 +3,7 @@
 For a goal state `j` of an episode, every state `i` of the same episode gets the number of world
 steps from `i` to `j`: the shortest turn/move path from i's pose to j's pose on j's grid, plus one
 step per cell whose content differs between the two grids (a pickup, drop or door toggle each take
-an action). These labels are for training only; no planner ever reads them.
+an action) and one more when the object in hand differs. These labels are for training only; no planner ever reads them.
 """
 
 from __future__ import annotations
@@ -71,6 +71,7 @@ def critic_pairs(data: OfflineDataset, goals_per_episode: int, cap: int, seed: i
             nav = dist[a["agent"][rows, 0], a["agent"][rows, 1], a["direction"][rows]].astype(np.float32)
             differs = (images != images[j - lo]).any(-1) & ~agent & ~agent[j - lo]
             changed = differs.sum((1, 2)).astype(np.float32)
+            changed += (a["carried"][lo:hi] != a["carried"][j]).any(-1)
             keep = nav < cap
             starts.append(rows[keep])
             goals.append(np.full(keep.sum(), j))

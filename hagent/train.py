@@ -104,7 +104,7 @@ def train(
     out_dir.mkdir(parents=True, exist_ok=True)
     metrics_path = out_dir / METRICS_FILE
     metrics_path.write_text("")  # a new run starts a new log
-    batches = _batches(windows, config.data.batch_size, config.seed)
+    batches = _batches(windows, config.data.batch_size, config.seed, config.data.event_fraction)
     start, last_saved, row, step = time.perf_counter(), 0, {}, 0
 
     def checkpoint(step: int) -> None:
@@ -184,11 +184,21 @@ def _lr_factor(step: int, warmup: int, total: int) -> float:
     return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
 
 
-def _batches(windows: WindowDataset, batch_size: int, seed: int) -> Iterator[Window]:
-    """Endless shuffled batches; epoch e's order comes from (seed, e)."""
+def _batches(windows: WindowDataset, batch_size: int, seed: int, event_fraction: float) -> Iterator[Window]:
+    """Endless shuffled batches (epoch e's order comes from (seed, e)); `event_fraction` of each
+    batch is replaced by windows drawn from those where something besides the agent changes."""
+    eventful = windows.eventful()
+    n_events = round(event_fraction * batch_size) if len(eventful) else 0
+    rng = np.random.default_rng([seed, 7])
     epoch = 0
     while True:
-        yield from windows.batches(batch_size, seed=int(np.random.SeedSequence([seed, epoch]).generate_state(1)[0]))
+        order = np.random.default_rng(int(np.random.SeedSequence([seed, epoch]).generate_state(1)[0])).permutation(len(windows))
+        step = batch_size - n_events
+        for i in range(0, len(order) - step + 1, step):
+            picks = order[i : i + step]
+            if n_events:
+                picks = np.concatenate([picks, eventful[rng.integers(len(eventful), size=n_events)]])
+            yield windows[picks]
         epoch += 1
 
 

@@ -149,6 +149,9 @@ class CategoricalCEMConfig(_Frozen):
     """Weight of the old distribution when refitting (keeps the search from freezing)."""
     min_prob: float = Field(0.01, ge=0, lt=1)
     """Floor on every action's probability."""
+    reach: bool = False
+    """Goal-reaching aggregation: each step pays the lowest step cost reached so far, so arriving
+    early is what counts and moving on after arriving is free; off, every step's cost counts."""
 
 
 class BeamConfig(_Frozen):
@@ -158,3 +161,6 @@ class BeamConfig(_Frozen):
     """Planned steps H."""
     width: int = Field(64, ge=1)
     """Partial sequences kept after each step."""
+    reach: bool = False
+    """Goal-reaching aggregation: each step pays the lowest step cost reached so far, so arriving
+    early is what counts and moving on after arriving is free; off, every step's cost counts."""

@@ -64,14 +64,24 @@ def _evaluate(model: WorldModel, objective: Objective, s0: torch.Tensor, actions
     return states, steps, objective.terminal_cost(states[:, -1])
 
 
-def _totals(model: WorldModel, objective: Objective, s0: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
-    _, steps, terminal = _evaluate(model, objective, s0, actions)
+def _total(steps: torch.Tensor, terminal: torch.Tensor, reach: bool) -> torch.Tensor:
+    """Plan totals from step costs `[N, H]` and cost-to-go `[N]`; see `BeamConfig.reach`."""
+    if reach:
+        lowest = steps.cummin(dim=1).values
+        return lowest.sum(1) + torch.minimum(terminal, lowest[:, -1])
     return steps.sum(1) + terminal
 
 
-def _plan_from(model: WorldModel, objective: Objective, s0: torch.Tensor, actions: torch.Tensor, calls: int) -> Plan:
+def _totals(model: WorldModel, objective: Objective, s0: torch.Tensor, actions: torch.Tensor, reach: bool = False) -> torch.Tensor:
+    _, steps, terminal = _evaluate(model, objective, s0, actions)
+    return _total(steps, terminal, reach)
+
+
+def _plan_from(
+    model: WorldModel, objective: Objective, s0: torch.Tensor, actions: torch.Tensor, calls: int, reach: bool = False
+) -> Plan:
     states, steps, terminal = _evaluate(model, objective, s0, actions[None])
-    total = float(steps[0].sum() + terminal[0])
+    total = float(_total(steps, terminal, reach)[0])
     return Plan(actions, states[0], steps[0], float(terminal[0]), total, calls + actions.shape[0])
 
 
@@ -168,7 +178,7 @@ class CategoricalCEMPlanner:
             actions = torch.multinomial(probs, c.samples, replacement=True, generator=generator).T  # [N, H]
             if best is not None:
                 actions[0] = best
-            total = _totals(model, objective, s0, actions)
+            total = _totals(model, objective, s0, actions, c.reach)
             calls += c.samples * c.horizon
             order = total.argsort()
             if total[order[0]] < best_cost:
@@ -179,7 +189,7 @@ class CategoricalCEMPlanner:
             probs = probs.clamp_min(c.min_prob)
             probs = probs / probs.sum(1, keepdim=True)
         self._probs = probs
-        return _plan_from(model, objective, s0, best, calls)
+        return _plan_from(model, objective, s0, best, calls, c.reach)
 
 
 class BeamPlanner:
@@ -201,19 +211,23 @@ class BeamPlanner:
         seqs = torch.zeros((1, 0), dtype=torch.long)  # [n, depth]
         states = s0[None]  # [n, D]: the last imagined state of each kept sequence
         spent = torch.zeros(1)  # [n]: step costs so far
+        lowest = torch.full((1,), float("inf"))  # [n]: lowest step cost so far (for reach)
         calls = 0
         for depth in range(1, c.horizon + 1):
             n = len(seqs)
             actions = torch.arange(a).repeat(n)  # [n*A]
             states = model.predict(states.repeat_interleave(a, 0), actions)  # [n*A, D]
             seqs = torch.cat([seqs.repeat_interleave(a, 0), actions[:, None]], dim=1)
-            spent = spent.repeat_interleave(a) + objective.step_cost(states, actions)
+            step = objective.step_cost(states, actions)
+            lowest = torch.minimum(lowest.repeat_interleave(a), step)
+            spent = spent.repeat_interleave(a) + (lowest if c.reach else step)
             calls += len(seqs)
             # Rank by cost so far plus cost-to-go; a tiny random jitter breaks exact ties.
-            score = spent + objective.terminal_cost(states)
+            to_go = objective.terminal_cost(states)
+            score = spent + (torch.minimum(to_go, lowest) if c.reach else to_go)
             score = score + 1e-9 * torch.rand(len(seqs), generator=generator)
             if len(seqs) > c.width and depth < c.horizon:
                 keep = score.topk(c.width, largest=False).indices
-                seqs, states, spent = seqs[keep], states[keep], spent[keep]
+                seqs, states, spent, lowest = seqs[keep], states[keep], spent[keep], lowest[keep]
         best = seqs[score.argmin()]
-        return _plan_from(model, objective, s0, best, calls)
+        return _plan_from(model, objective, s0, best, calls, c.reach)

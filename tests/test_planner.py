@@ -112,3 +112,21 @@ def test_same_generator_seed_same_plan() -> None:
         for _ in range(2)
     ]
     assert torch.equal(plans[0].actions, plans[1].actions)
+
+
+def test_reach_makes_arriving_early_what_counts() -> None:
+    """With reach, a plan that touches the goal and leaves beats one that never gets there."""
+    goal = torch.tensor([2.0, 0.0])
+
+    class Touch:
+        def step_cost(self, s, a):
+            return (s - goal).abs().sum(-1)
+
+        def terminal_cost(self, s):
+            return torch.zeros(len(s))
+
+    planner = BeamPlanner(BeamConfig(horizon=4, width=625, reach=True), num_actions=5)
+    plan = planner.plan(torch.zeros(2), Lattice(), Touch(), torch.Generator().manual_seed(0))
+    lowest = plan.costs.cummin(0).values
+    assert lowest[1] == 0 and plan.total == pytest.approx(float(lowest.sum()))
+    assert plan.total == pytest.approx(1.0)  # distances 1, 0, then free
