@@ -109,13 +109,15 @@ def cmd_train(args: argparse.Namespace) -> int:
     command = " ".join(["hagent", *(sys.argv[1:] if args.argv is None else args.argv)])
     result = train(cfg, data, out, command=command, progress=not args.quiet, init=args.init)
     f = result.final
-    print(
-        f"trained level 0 for {result.steps} steps in {result.seconds:.1f}s: prediction loss "
-        f"{f['pred_loss']:.4g} (relative {f['pred_loss_rel']:.3g}), std {f['std']:.3g}, "
-        f"effective rank {f['eff_rank']:.1f} of {f['dim']}"
-        + (f", critic held-out error {f['critic_val_mae']:.2f} steps" if "critic_val_mae" in f else "")
-        + f" -> {out}"
-    )
+    parts = []
+    if "pred_loss" in f:
+        parts.append(
+            f"level 0 for {result.steps} steps: prediction loss {f['pred_loss']:.4g} (relative "
+            f"{f['pred_loss_rel']:.3g}), std {f['std']:.3g}, effective rank {f['eff_rank']:.1f} of {f['dim']}"
+        )
+    if "critic_val_mae" in f:
+        parts.append(f"critic: held-out error {f['critic_val_mae']:.2f} steps")
+    print(f"trained in {result.seconds:.1f}s: " + "; ".join(parts) + f" -> {out}")
     return 0
 
 

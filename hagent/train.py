@@ -77,6 +77,8 @@ def train(
     `init` names a checkpoint to start from; its level config must equal `config.level`.
     """
     cfg = config.train
+    if cfg.steps == 0 and init is None:
+        raise TrainingError("train.steps=0 trains only the critic; it needs a level to start from (--init CKPT)")
     torch.manual_seed(config.seed)
     torch.set_num_threads(cpu_threads(cfg.threads))
     device = resolve_device(config.device)

@@ -256,3 +256,14 @@ def test_critic_learns_step_distances(trained: Path) -> None:
     d = ckpt.critic.distance(s, s.flip(0))
     assert d.shape == (5,) and (d >= 0).all()
     assert ckpt.critic.nearest(s, s[:2]).shape == (5,)
+
+
+def test_critic_only_retraining_keeps_the_level(trained: Path, dataset: Path, tmp_path: Path) -> None:
+    out = tmp_path / "critic-only"
+    sets = _sets("train.critic.steps=20")
+    assert main(["train", "--data", str(dataset), "--out", str(out), "--init", str(trained), "--steps", "0", "-q", *sets]) == 0
+    before, after = load_checkpoint(trained), load_checkpoint(out)
+    for (name, a), (_, b) in zip(before.jepa.state_dict().items(), after.jepa.state_dict().items()):
+        assert torch.equal(a, b), name
+    assert after.critic is not None
+    assert main(["train", "--data", str(dataset), "--out", str(tmp_path / "x"), "--steps", "0", "-q", *sets]) == 2
