@@ -4,7 +4,10 @@ One decision: the instruction is parsed into a `Task`; its goal tree is flattene
 (`hagent.grounding`); the current stage is grounded in the observation as goal states; level 0
 encodes the observation and the goal states, and the planner searches action sequences whose
 imagined states (the predictor's rollouts) minimize task energy + critic; the first action is
-executed (MPC) and everything is re-planned from the next observation.
+executed (MPC) and everything is re-planned from the next observation. When an action leaves the
+observation exactly as it was (walking into a wall, picking up nothing) although the predictor
+expected a change, short-term memory marks it futile in that state, and the next plan may not
+start with it: a surprise corrects the model's error instead of repeating it.
 
     >>> import hagent
     >>> agent = hagent.Agent.load("runs/l0")                      # doctest: +SKIP
@@ -123,19 +126,26 @@ class Agent:
         trace: list[StepRecord] = []
         plan: AgentPlan | None = None
         k = 0
+        futile = torch.zeros(self.level.actions, dtype=torch.bool)  # actions that changed nothing here
         intention = "I'll " + ", then ".join(s.describe() for s in stage_list) + "."
         for t in range(budget):
             grounded = self._ground(stage_list[k], memory)
             if len(grounded.goal_images) == 0:
                 return trace, plan, f"{intention} But I can't see how to {stage_list[k].describe()} here."
+            if futile.all():
+                futile[:] = False  # everything failed here once: let the model try again
             start = time.perf_counter()
-            plan = self._decide(task, stage_list, k, obs, grounded, generator)
+            plan = self._decide(task, stage_list, k, obs, grounded, generator, allowed_first=~futile)
             ms = (time.perf_counter() - start) * 1000
             action = int(plan.plan.actions[0])
             trace.append(StepRecord(t, ACTION_NAMES[action], stage_list[k].describe(), plan.plan.total, ms, plan.plan.calls))
             prev = obs
             obs, done = sealed.step(action)
             memory.update(prev, action, obs)
+            if _same_observation(prev, obs):
+                futile[action] = True
+            else:
+                futile[:] = False
             if stage_done(stage_list[k], memory, prev, action, obs, grounded.cells):
                 k += 1
                 if k == len(stage_list):
@@ -161,7 +171,14 @@ class Agent:
 
     @torch.no_grad()
     def _decide(
-        self, task: Task, stage_list: list[Stage], k: int, obs: dict, grounded: Grounded, generator: torch.Generator
+        self,
+        task: Task,
+        stage_list: list[Stage],
+        k: int,
+        obs: dict,
+        grounded: Grounded,
+        generator: torch.Generator,
+        allowed_first: torch.Tensor | None = None,
     ) -> AgentPlan:
         level = self.level
         images = np.concatenate([obs["image"][None], grounded.goal_images])
@@ -175,7 +192,7 @@ class Agent:
                 WeightedCost(GoalCritic(self.critic, goals, terminal=self.cfg.critic_terminal), self.cfg.critic_weight),
             ]
         )
-        plan = self.planner.plan(s0, level, objective, generator)
+        plan = self.planner.plan(s0, level, objective, generator, allowed_first)
         return AgentPlan(
             task=task,
             stages=tuple(s.describe() for s in stage_list),
@@ -184,3 +201,12 @@ class Agent:
             plan=plan,
             costs=objective.breakdown(plan.states, plan.actions),
         )
+
+
+def _same_observation(a: dict, b: dict) -> bool:
+    """Whether a step changed nothing the agent can see."""
+    return (
+        int(a["direction"]) == int(b["direction"])
+        and np.array_equal(a["image"], b["image"])
+        and np.array_equal(a.get("carried"), b.get("carried"))
+    )

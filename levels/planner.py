@@ -157,6 +157,15 @@ class MPPIPlanner(_WarmStart):
 # -- discrete actions ------------------------------------------------------------------------
 
 
+def _first_step_mask(allowed_first: torch.Tensor | None, num_actions: int) -> torch.Tensor:
+    """Which actions may open the plan: `[A]` bool (all, when `allowed_first` is None)."""
+    if allowed_first is None:
+        return torch.ones(num_actions, dtype=torch.bool)
+    if allowed_first.shape != (num_actions,) or not allowed_first.any():
+        raise ValueError("allowed_first must be a [A] bool mask with at least one action allowed")
+    return allowed_first
+
+
 class CategoricalCEMPlanner:
     """Sample discrete sequences from per-step categoricals, refit on the elites; warm-start."""
 
@@ -168,11 +177,21 @@ class CategoricalCEMPlanner:
         """Forget the warm start (new episode)."""
         self._probs = None
 
-    def plan(self, s0: torch.Tensor, model: WorldModel, objective: Objective, generator: torch.Generator) -> Plan:
-        """Plan from `s0 [D]`."""
+    def plan(
+        self,
+        s0: torch.Tensor,
+        model: WorldModel,
+        objective: Objective,
+        generator: torch.Generator,
+        allowed_first: torch.Tensor | None = None,
+    ) -> Plan:
+        """Plan from `s0 [D]`; `allowed_first [A]` (bool) limits the first action."""
         c, a = self.cfg, self.num_actions
+        first = _first_step_mask(allowed_first, a)
         uniform = torch.full((c.horizon, a), 1.0 / a)
         probs = uniform if self._probs is None else torch.cat([self._probs[1:], uniform[:1]])
+        probs[0] = probs[0] * first
+        probs[0] = probs[0] / probs[0].sum()
         best, best_cost, calls = None, float("inf"), 0
         for _ in range(c.iterations):
             actions = torch.multinomial(probs, c.samples, replacement=True, generator=generator).T  # [N, H]
@@ -187,6 +206,7 @@ class CategoricalCEMPlanner:
             counts = torch.nn.functional.one_hot(elite, a).float().mean(0)  # [H, A]
             probs = c.smoothing * probs + (1 - c.smoothing) * counts
             probs = probs.clamp_min(c.min_prob)
+            probs[0] = probs[0] * first
             probs = probs / probs.sum(1, keepdim=True)
         self._probs = probs
         return _plan_from(model, objective, s0, best, calls, c.reach)
@@ -205,9 +225,18 @@ class BeamPlanner:
     def reset(self) -> None:
         """Beam search keeps no state between plans."""
 
-    def plan(self, s0: torch.Tensor, model: WorldModel, objective: Objective, generator: torch.Generator) -> Plan:
-        """Plan from `s0 [D]`. `generator` breaks ties reproducibly."""
+    def plan(
+        self,
+        s0: torch.Tensor,
+        model: WorldModel,
+        objective: Objective,
+        generator: torch.Generator,
+        allowed_first: torch.Tensor | None = None,
+    ) -> Plan:
+        """Plan from `s0 [D]`; `allowed_first [A]` (bool) limits the first action. `generator`
+        breaks ties reproducibly."""
         c, a = self.cfg, self.num_actions
+        first = _first_step_mask(allowed_first, a)
         seqs = torch.zeros((1, 0), dtype=torch.long)  # [n, depth]
         states = s0[None]  # [n, D]: the last imagined state of each kept sequence
         spent = torch.zeros(1)  # [n]: step costs so far
@@ -215,12 +244,14 @@ class BeamPlanner:
         calls = 0
         for depth in range(1, c.horizon + 1):
             n = len(seqs)
-            actions = torch.arange(a).repeat(n)  # [n*A]
-            states = model.predict(states.repeat_interleave(a, 0), actions)  # [n*A, D]
-            seqs = torch.cat([seqs.repeat_interleave(a, 0), actions[:, None]], dim=1)
+            options = torch.arange(a) if depth > 1 else torch.nonzero(first).squeeze(1)
+            k = len(options)
+            actions = options.repeat(n)  # [n*k]
+            states = model.predict(states.repeat_interleave(k, 0), actions)  # [n*k, D]
+            seqs = torch.cat([seqs.repeat_interleave(k, 0), actions[:, None]], dim=1)
             step = objective.step_cost(states, actions)
-            lowest = torch.minimum(lowest.repeat_interleave(a), step)
-            spent = spent.repeat_interleave(a) + (lowest if c.reach else step)
+            lowest = torch.minimum(lowest.repeat_interleave(k), step)
+            spent = spent.repeat_interleave(k) + (lowest if c.reach else step)
             calls += len(seqs)
             # Rank by cost so far plus cost-to-go; a tiny random jitter breaks exact ties.
             to_go = objective.terminal_cost(states)

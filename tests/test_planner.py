@@ -130,3 +130,16 @@ def test_reach_makes_arriving_early_what_counts() -> None:
     lowest = plan.costs.cummin(0).values
     assert lowest[1] == 0 and plan.total == pytest.approx(float(lowest.sum()))
     assert plan.total == pytest.approx(1.0)  # distances 1, 0, then free
+
+
+@pytest.mark.parametrize("planner", [
+    BeamPlanner(BeamConfig(horizon=4, width=16), num_actions=5),
+    CategoricalCEMPlanner(CategoricalCEMConfig(horizon=4, samples=200), num_actions=5),
+])
+def test_allowed_first_excludes_actions(planner) -> None:
+    goal = torch.tensor([3.0, 0.0])  # east (action 0) is the obvious first move
+    allowed = torch.tensor([False, True, True, True, True])
+    plan = planner.plan(torch.zeros(2), Lattice(), L1Goal(goal), torch.Generator().manual_seed(0), allowed)
+    assert int(plan.actions[0]) != 0
+    with pytest.raises(ValueError):
+        planner.plan(torch.zeros(2), Lattice(), L1Goal(goal), torch.Generator(), torch.zeros(5, dtype=torch.bool))
