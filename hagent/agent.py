@@ -4,10 +4,11 @@ One decision: the instruction is parsed into a `Task`; its goal tree is flattene
 (`hagent.grounding`); the current stage is grounded in the observation as goal states; level 0
 encodes the observation and the goal states, and the planner searches action sequences whose
 imagined states (the predictor's rollouts) minimize task energy + critic; the first action is
-executed (MPC) and everything is re-planned from the next observation. When an action leaves the
-observation exactly as it was (walking into a wall, picking up nothing) although the predictor
-expected a change, short-term memory marks it futile in that state, and the next plan may not
-start with it: a surprise corrects the model's error instead of repeating it.
+executed (MPC) and everything is re-planned from the next observation. Short-term memory keeps,
+for every observation met in the episode, the actions already taken from it; when the agent is
+back in a state it has seen (it walked into a wall, or went round in a loop because the model
+was wrong), the next plan may not start with an action that brought it back: the surprise
+corrects the model's error instead of repeating it.
 
     >>> import hagent
     >>> agent = hagent.Agent.load("runs/l0")                      # doctest: +SKIP
@@ -103,7 +104,10 @@ class Agent:
         stage_list = stages(task.goal)
         memory = Memory(observation)
         grounded = self._ground(stage_list[0], memory)
-        return self._decide(task, stage_list, 0, observation, grounded, torch.Generator().manual_seed(self.seed))
+        if len(grounded.goal_images) == 0:
+            raise UnsupportedTaskError(f"can't see how to {stage_list[0].describe()} here")
+        allowed = self._allowed(stage_list[0], torch.zeros(self.level.actions, dtype=torch.bool))
+        return self._decide(task, stage_list, 0, observation, grounded, torch.Generator().manual_seed(self.seed), allowed)
 
     def run(self, world: Any, text: str | None = None, max_steps: int | None = None) -> Episode:
         """Reset `world` and act until the task is done, the world ends the episode or the budget
@@ -126,26 +130,24 @@ class Agent:
         trace: list[StepRecord] = []
         plan: AgentPlan | None = None
         k = 0
-        futile = torch.zeros(self.level.actions, dtype=torch.bool)  # actions that changed nothing here
+        tried: dict[bytes, torch.Tensor] = {}  # observation -> actions already taken from it
         intention = "I'll " + ", then ".join(s.describe() for s in stage_list) + "."
         for t in range(budget):
             grounded = self._ground(stage_list[k], memory)
             if len(grounded.goal_images) == 0:
                 return trace, plan, f"{intention} But I can't see how to {stage_list[k].describe()} here."
-            if futile.all():
-                futile[:] = False  # everything failed here once: let the model try again
+            key = _observation_key(obs)
+            futile = tried.setdefault(key, torch.zeros(self.level.actions, dtype=torch.bool))
+            allowed = self._allowed(stage_list[k], futile)
             start = time.perf_counter()
-            plan = self._decide(task, stage_list, k, obs, grounded, generator, allowed_first=~futile)
+            plan = self._decide(task, stage_list, k, obs, grounded, generator, allowed)
             ms = (time.perf_counter() - start) * 1000
             action = int(plan.plan.actions[0])
             trace.append(StepRecord(t, ACTION_NAMES[action], stage_list[k].describe(), plan.plan.total, ms, plan.plan.calls))
+            futile[action] = True
             prev = obs
             obs, done = sealed.step(action)
             memory.update(prev, action, obs)
-            if _same_observation(prev, obs):
-                futile[action] = True
-            else:
-                futile[:] = False
             if stage_done(stage_list[k], memory, prev, action, obs, grounded.cells):
                 k += 1
                 if k == len(stage_list):
@@ -153,6 +155,20 @@ class Agent:
             if done:
                 break
         return trace, plan, intention
+
+    def _allowed(self, stage: Stage, futile: torch.Tensor) -> torch.Tensor:
+        """Actions each plan step may take: `[H, A]` bool. The stage sets the repertoire (the
+        configurator's action constraints); actions already taken from this state may not come
+        first, unless that leaves nothing."""
+        horizon = self.cfg.beam.horizon if self.cfg.planner == "beam" else self.cfg.cem.horizon
+        repertoire = torch.zeros(self.level.actions, dtype=torch.bool)
+        repertoire[list(stage.actions)] = True
+        allowed = repertoire.repeat(horizon, 1)
+        if (repertoire & ~futile).any():
+            allowed[0] &= ~futile
+        else:
+            futile[:] = False  # everything was tried here: start over
+        return allowed
 
     def _task(self, text: str) -> Task:
         task = parse(text)
@@ -178,7 +194,7 @@ class Agent:
         obs: dict,
         grounded: Grounded,
         generator: torch.Generator,
-        allowed_first: torch.Tensor | None = None,
+        allowed: torch.Tensor | None = None,
     ) -> AgentPlan:
         level = self.level
         images = np.concatenate([obs["image"][None], grounded.goal_images])
@@ -192,7 +208,7 @@ class Agent:
                 WeightedCost(GoalCritic(self.critic, goals, terminal=self.cfg.critic_terminal), self.cfg.critic_weight),
             ]
         )
-        plan = self.planner.plan(s0, level, objective, generator, allowed_first)
+        plan = self.planner.plan(s0, level, objective, generator, allowed)
         return AgentPlan(
             task=task,
             stages=tuple(s.describe() for s in stage_list),
@@ -203,10 +219,6 @@ class Agent:
         )
 
 
-def _same_observation(a: dict, b: dict) -> bool:
-    """Whether a step changed nothing the agent can see."""
-    return (
-        int(a["direction"]) == int(b["direction"])
-        and np.array_equal(a["image"], b["image"])
-        and np.array_equal(a.get("carried"), b.get("carried"))
-    )
+def _observation_key(obs: dict) -> bytes:
+    """A hashable fingerprint of everything the agent sees."""
+    return obs["image"].tobytes() + bytes([int(obs["direction"])]) + np.asarray(obs.get("carried", ())).tobytes()

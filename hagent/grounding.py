@@ -15,7 +15,7 @@ import numpy as np
 from minigrid.core.constants import COLOR_TO_IDX, OBJECT_TO_IDX
 
 from hagent.language import Both, GoTo, Goal, ObjectRef, Open, PickUp, PutNext, Sequence
-from hagent.worlds import DROP, PICKUP, TOGGLE
+from hagent.worlds import DROP, FORWARD, LEFT, PICKUP, RIGHT, TOGGLE
 
 DIRS = ((1, 0), (0, 1), (-1, 0), (0, -1))  # minigrid headings: east, south, west, north
 _AGENT = OBJECT_TO_IDX["agent"]
@@ -47,6 +47,18 @@ class Stage:
 
     verb: str
     ref: ObjectRef
+
+    @property
+    def actions(self) -> tuple[int, ...]:
+        """The world actions this stage may use: moving, opening doors on the way, and the one
+        interaction the stage is about (picking up for pickup, dropping for drop_next)."""
+        moving = (LEFT, RIGHT, FORWARD, TOGGLE)
+        match self.verb:
+            case "pickup":
+                return (*moving, PICKUP, DROP)  # dropping frees the hands of a wrong object
+            case "drop_next":
+                return (*moving, DROP)
+        return moving
 
     def describe(self) -> str:
         """Plain English for logs and the UI."""
@@ -199,13 +211,20 @@ def ground(stage: Stage, memory: Memory) -> Grounded:
             headings.append(heading)
             held.append(in_hand)
 
+    if stage.verb == "pickup" and memory.carrying is not None:
+        # Hands full with something else: first put it down on a free cell beside the agent.
+        ax, ay = memory.pose.cell
+        for dx, dy in DIRS:
+            spot = (ax + dx, ay + dy)
+            if 0 <= spot[0] < w and 0 <= spot[1] < h and scene[spot][0] == _EMPTY:
+                add(spot, memory.carrying.astype(scene.dtype), nothing)
+        cells = []
     for cell in cells:
         match stage.verb:
             case "goto":
                 add(cell, None, memory.held)
             case "pickup":
-                if memory.carrying is None:  # hands must be free to pick anything up
-                    add(cell, nothing, scene[cell].astype(np.uint8))
+                add(cell, nothing, scene[cell].astype(np.uint8))
             case "open":
                 if scene[cell][0] == _DOOR and scene[cell][2] != _DOOR_OPEN:
                     add(cell, np.array((_DOOR, scene[cell][1], _DOOR_OPEN), dtype=scene.dtype), memory.held)

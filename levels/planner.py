@@ -157,13 +157,13 @@ class MPPIPlanner(_WarmStart):
 # -- discrete actions ------------------------------------------------------------------------
 
 
-def _first_step_mask(allowed_first: torch.Tensor | None, num_actions: int) -> torch.Tensor:
-    """Which actions may open the plan: `[A]` bool (all, when `allowed_first` is None)."""
-    if allowed_first is None:
-        return torch.ones(num_actions, dtype=torch.bool)
-    if allowed_first.shape != (num_actions,) or not allowed_first.any():
-        raise ValueError("allowed_first must be a [A] bool mask with at least one action allowed")
-    return allowed_first
+def _allowed_mask(allowed: torch.Tensor | None, horizon: int, num_actions: int) -> torch.Tensor:
+    """Which actions each plan step may take: `[H, A]` bool (all, when `allowed` is None)."""
+    if allowed is None:
+        return torch.ones(horizon, num_actions, dtype=torch.bool)
+    if allowed.shape != (horizon, num_actions) or not allowed.any(1).all():
+        raise ValueError(f"allowed must be a [H, A] = [{horizon}, {num_actions}] bool mask allowing an action at every step")
+    return allowed
 
 
 class CategoricalCEMPlanner:
@@ -183,15 +183,15 @@ class CategoricalCEMPlanner:
         model: WorldModel,
         objective: Objective,
         generator: torch.Generator,
-        allowed_first: torch.Tensor | None = None,
+        allowed: torch.Tensor | None = None,
     ) -> Plan:
-        """Plan from `s0 [D]`; `allowed_first [A]` (bool) limits the first action."""
+        """Plan from `s0 [D]`; `allowed [H, A]` (bool) limits the actions of each step."""
         c, a = self.cfg, self.num_actions
-        first = _first_step_mask(allowed_first, a)
+        mask = _allowed_mask(allowed, c.horizon, a)
         uniform = torch.full((c.horizon, a), 1.0 / a)
         probs = uniform if self._probs is None else torch.cat([self._probs[1:], uniform[:1]])
-        probs[0] = probs[0] * first
-        probs[0] = probs[0] / probs[0].sum()
+        probs = probs * mask
+        probs = probs / probs.sum(1, keepdim=True)
         best, best_cost, calls = None, float("inf"), 0
         for _ in range(c.iterations):
             actions = torch.multinomial(probs, c.samples, replacement=True, generator=generator).T  # [N, H]
@@ -205,8 +205,7 @@ class CategoricalCEMPlanner:
             elite = actions[order[: c.elites]]  # [K, H]
             counts = torch.nn.functional.one_hot(elite, a).float().mean(0)  # [H, A]
             probs = c.smoothing * probs + (1 - c.smoothing) * counts
-            probs = probs.clamp_min(c.min_prob)
-            probs[0] = probs[0] * first
+            probs = probs.clamp_min(c.min_prob) * mask
             probs = probs / probs.sum(1, keepdim=True)
         self._probs = probs
         return _plan_from(model, objective, s0, best, calls, c.reach)
@@ -231,12 +230,12 @@ class BeamPlanner:
         model: WorldModel,
         objective: Objective,
         generator: torch.Generator,
-        allowed_first: torch.Tensor | None = None,
+        allowed: torch.Tensor | None = None,
     ) -> Plan:
-        """Plan from `s0 [D]`; `allowed_first [A]` (bool) limits the first action. `generator`
-        breaks ties reproducibly."""
+        """Plan from `s0 [D]`; `allowed [H, A]` (bool) limits the actions of each step.
+        `generator` breaks ties reproducibly."""
         c, a = self.cfg, self.num_actions
-        first = _first_step_mask(allowed_first, a)
+        mask = _allowed_mask(allowed, c.horizon, a)
         seqs = torch.zeros((1, 0), dtype=torch.long)  # [n, depth]
         states = s0[None]  # [n, D]: the last imagined state of each kept sequence
         spent = torch.zeros(1)  # [n]: step costs so far
@@ -244,7 +243,7 @@ class BeamPlanner:
         calls = 0
         for depth in range(1, c.horizon + 1):
             n = len(seqs)
-            options = torch.arange(a) if depth > 1 else torch.nonzero(first).squeeze(1)
+            options = torch.nonzero(mask[depth - 1]).squeeze(1)
             k = len(options)
             actions = options.repeat(n)  # [n*k]
             states = model.predict(states.repeat_interleave(k, 0), actions)  # [n*k, D]

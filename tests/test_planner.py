@@ -136,10 +136,12 @@ def test_reach_makes_arriving_early_what_counts() -> None:
     BeamPlanner(BeamConfig(horizon=4, width=16), num_actions=5),
     CategoricalCEMPlanner(CategoricalCEMConfig(horizon=4, samples=200), num_actions=5),
 ])
-def test_allowed_first_excludes_actions(planner) -> None:
+def test_allowed_masks_actions_per_step(planner) -> None:
     goal = torch.tensor([3.0, 0.0])  # east (action 0) is the obvious first move
-    allowed = torch.tensor([False, True, True, True, True])
+    allowed = torch.ones(4, 5, dtype=torch.bool)
+    allowed[0, 0] = False  # not first
+    allowed[:, 3] = False  # never north
     plan = planner.plan(torch.zeros(2), Lattice(), L1Goal(goal), torch.Generator().manual_seed(0), allowed)
-    assert int(plan.actions[0]) != 0
+    assert int(plan.actions[0]) != 0 and 3 not in plan.actions.tolist()
     with pytest.raises(ValueError):
-        planner.plan(torch.zeros(2), Lattice(), L1Goal(goal), torch.Generator(), torch.zeros(5, dtype=torch.bool))
+        planner.plan(torch.zeros(2), Lattice(), L1Goal(goal), torch.Generator(), torch.zeros(4, 5, dtype=torch.bool))
