@@ -133,6 +133,8 @@ class Agent:
         tried: dict[bytes, torch.Tensor] = {}  # observation -> actions already taken from it
         intention = "I'll " + ", then ".join(s.describe() for s in stage_list) + "."
         for t in range(budget):
+            if stage_list[k].verb == "drop_next" and memory.carrying is None and k > 0:
+                k -= 1  # dropped it in the wrong place: pick it up again first
             grounded = self._ground(stage_list[k], memory)
             if len(grounded.goal_images) == 0:
                 return trace, plan, f"{intention} But I can't see how to {stage_list[k].describe()} here."
