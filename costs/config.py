@@ -12,8 +12,8 @@ class _Frozen(BaseModel):
 class CriticConfig(_Frozen):
     """The critic network (`costs.critic.Critic`)."""
 
-    hidden: int = Field(512, ge=1)
-    """Width of the MLP."""
+    hidden: int = Field(256, ge=1)
+    """Width of the MLP (planning evaluates it on every imagined state, so width costs time)."""
     layers: int = Field(3, ge=1)
     """Hidden layers."""
 

@@ -90,7 +90,7 @@ class DataConfig(_Frozen):
 class TrainConfig(_Frozen):
     """`hagent train`: optimizing a level's JEPA objective on an offline dataset."""
 
-    steps: int = Field(3000, ge=0)
+    steps: int = Field(4000, ge=0)
     """Optimizer steps of the level's JEPA; 0 (with `--init`) keeps the level and retrains only the critic."""
     lr: float = Field(1e-3, gt=0.0)
     """Peak AdamW learning rate (linear warm-up, then cosine decay to 10%)."""

@@ -113,3 +113,18 @@ def test_eval_cli_writes_json(checkpoint: Path, tmp_path: Path, capsys: pytest.C
     assert "success rate" in capsys.readouterr().out
     assert main(["eval", "--checkpoint", str(tmp_path / "nope"), "--world", "babyai:GoToLocal"]) == 2
     assert main(["eval", "--checkpoint", str(checkpoint), "--levels", "2"]) == 2
+
+
+def test_save_load_round_trip_gives_identical_plans(checkpoint: Path, tmp_path: Path) -> None:
+    from hagent.checkpoint import load_checkpoint, save_checkpoint
+
+    ckpt = load_checkpoint(checkpoint)
+    with torch.no_grad():  # perturb so the copy can't pass by matching a fresh init
+        for p in ckpt.critic.parameters():
+            p.add_(0.01)
+    in_memory = Agent(ckpt.level, ckpt.critic, FAST)
+    save_checkpoint(tmp_path / "copy", ckpt.config, ckpt.jepa, ckpt.step, "copy", critic=ckpt.critic)
+    reloaded = Agent.load(tmp_path / "copy", FAST)
+    obs, _ = make_world("babyai:PickupLoc", seed=4).reset()
+    a, b = in_memory.plan(obs, obs["mission"]), reloaded.plan(obs, obs["mission"])
+    assert a.actions == b.actions and torch.equal(a.plan.states, b.plan.states) and a.costs == b.costs
