@@ -25,17 +25,21 @@ from typing import Any, NamedTuple
 
 import numpy as np
 import torch
+from minigrid.core.constants import OBJECT_TO_IDX
 
 from costs.base import CostStack, WeightedCost
 from costs.critic import Critic
 from costs.task import GoalCritic, GoalEnergy
 from hagent.config import AgentConfig
-from hagent.grounding import Grounded, Memory, Stage, ground, stage_done, stages
+from hagent.grounding import Grounded, Memory, Stage, agent_pose, ground, stage_done, stages
 from hagent.language import Task, parse
 from hagent.sealed import SealedWorld
-from hagent.worlds import ACTION_NAMES
+from hagent.worlds import ACTION_NAMES, DROP, FORWARD, LEFT, PICKUP, RIGHT, TOGGLE
 from levels.level import Level
 from levels.planner import BeamPlanner, CategoricalCEMPlanner, Plan
+
+
+_PICKABLE = {OBJECT_TO_IDX[k] for k in ("ball", "box", "key")}
 
 
 class UnsupportedTaskError(ValueError):
@@ -106,7 +110,7 @@ class Agent:
         grounded = self._ground(stage_list[0], memory)
         if len(grounded.goal_images) == 0:
             raise UnsupportedTaskError(f"can't see how to {stage_list[0].describe()} here")
-        allowed = self._allowed(stage_list[0], torch.zeros(self.level.actions, dtype=torch.bool))
+        allowed = self._allowed(stage_list[0], torch.zeros(self.level.actions, dtype=torch.bool), observation)
         return self._decide(task, stage_list, 0, observation, grounded, torch.Generator().manual_seed(self.seed), allowed)
 
     def run(self, world: Any, text: str | None = None, max_steps: int | None = None) -> Episode:
@@ -140,7 +144,7 @@ class Agent:
                 return trace, plan, f"{intention} But I can't see how to {stage_list[k].describe()} here."
             key = _observation_key(obs)
             futile = tried.setdefault(key, torch.zeros(self.level.actions, dtype=torch.bool))
-            allowed = self._allowed(stage_list[k], futile)
+            allowed = self._allowed(stage_list[k], futile, obs)
             start = time.perf_counter()
             plan = self._decide(task, stage_list, k, obs, grounded, generator, allowed)
             ms = (time.perf_counter() - start) * 1000
@@ -158,18 +162,21 @@ class Agent:
                 break
         return trace, plan, intention
 
-    def _allowed(self, stage: Stage, futile: torch.Tensor) -> torch.Tensor:
+    def _allowed(self, stage: Stage, futile: torch.Tensor, obs: dict) -> torch.Tensor:
         """Actions each plan step may take: `[H, A]` bool. The stage sets the repertoire (the
-        configurator's action constraints); actions already taken from this state may not come
-        first, unless that leaves nothing."""
+        configurator's action constraints); the action taken now must be afforded by what is in
+        front of the agent (toggle a door, pick up an object with free hands, drop onto an empty
+        cell); actions already taken from this state may not come first, unless that leaves nothing."""
         horizon = self.cfg.beam.horizon if self.cfg.planner == "beam" else self.cfg.cem.horizon
         repertoire = torch.zeros(self.level.actions, dtype=torch.bool)
         repertoire[list(stage.actions)] = True
         allowed = repertoire.repeat(horizon, 1)
-        if (repertoire & ~futile).any():
-            allowed[0] &= ~futile
-        else:
+        now = repertoire & affordances(obs, self.level.actions)
+        if (now & ~futile).any():
+            allowed[0] = now & ~futile
+        elif now.any():
             futile[:] = False  # everything was tried here: start over
+            allowed[0] = now
         return allowed
 
     def _task(self, text: str) -> Task:
@@ -224,3 +231,21 @@ class Agent:
 def _observation_key(obs: dict) -> bytes:
     """A hashable fingerprint of everything the agent sees."""
     return obs["image"].tobytes() + bytes([int(obs["direction"])]) + np.asarray(obs.get("carried", ())).tobytes()
+
+
+def affordances(obs: dict, num_actions: int) -> torch.Tensor:
+    """What the agent can usefully do to the cell in front of it, seen in the observation: `[A]`
+    bool. Turning and moving are always allowed; toggling needs a door (toggling a box would
+    destroy it), picking up needs an object and free hands, dropping needs a free cell and an object in hand."""
+    pose = agent_pose(obs)
+    image = obs["image"]
+    x, y = pose.front
+    inside = 0 <= x < image.shape[0] and 0 <= y < image.shape[1]
+    kind = int(image[x, y, 0]) if inside else OBJECT_TO_IDX["wall"]
+    held = "carried" in obs and int(obs["carried"][0]) != OBJECT_TO_IDX["empty"]
+    ok = torch.zeros(num_actions, dtype=torch.bool)
+    ok[[LEFT, RIGHT, FORWARD]] = True
+    ok[TOGGLE] = kind == OBJECT_TO_IDX["door"]
+    ok[PICKUP] = kind in _PICKABLE and not held
+    ok[DROP] = kind == OBJECT_TO_IDX["empty"] and held
+    return ok

@@ -128,3 +128,20 @@ def test_save_load_round_trip_gives_identical_plans(checkpoint: Path, tmp_path: 
     obs, _ = make_world("babyai:PickupLoc", seed=4).reset()
     a, b = in_memory.plan(obs, obs["mission"]), reloaded.plan(obs, obs["mission"])
     assert a.actions == b.actions and torch.equal(a.plan.states, b.plan.states) and a.costs == b.costs
+
+
+def test_affordances_come_from_what_is_in_front() -> None:
+    from hagent.agent import affordances
+    from hagent.worlds import DROP, FORWARD, PICKUP, TOGGLE
+
+    obs, _ = make_world("rooms:1x2?open=0&objects=1", seed=2).reset()
+    ok = affordances(obs, 6)
+    assert ok[FORWARD] and not ok[DROP]  # nothing in hand
+    image = obs["image"].copy()
+    xs, ys = (image[..., 0] == 10).nonzero()
+    front = (xs[0] + (1, 0, -1, 0)[obs["direction"]], ys[0] + (0, 1, 0, -1)[obs["direction"]])
+    image[front] = (7, 2, 0)  # a blue box in front: pick it up, never toggle it (that destroys it)
+    boxed = dict(obs, image=image)
+    assert affordances(boxed, 6)[PICKUP] and not affordances(boxed, 6)[TOGGLE]
+    image[front] = (4, 2, 1)  # a closed door
+    assert affordances(dict(obs, image=image), 6)[TOGGLE]
