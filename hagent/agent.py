@@ -107,7 +107,7 @@ class Agent:
         task = self._task(text)
         stage_list = stages(task.goal)
         memory = Memory(observation)
-        grounded = self._ground(stage_list[0], memory)
+        grounded = ground(stage_list[0], memory)
         if len(grounded.goal_images) == 0:
             raise UnsupportedTaskError(f"can't see how to {stage_list[0].describe()} here")
         allowed = self._allowed(stage_list[0], torch.zeros(self.level.actions, dtype=torch.bool), observation)
@@ -139,7 +139,7 @@ class Agent:
         for t in range(budget):
             if stage_list[k].verb == "drop_next" and memory.carrying is None and k > 0:
                 k -= 1  # dropped it in the wrong place: pick it up again first
-            grounded = self._ground(stage_list[k], memory)
+            grounded = ground(stage_list[k], memory)
             if len(grounded.goal_images) == 0:
                 return trace, plan, f"{intention} But I can't see how to {stage_list[k].describe()} here."
             key = _observation_key(obs)
@@ -189,10 +189,6 @@ class Agent:
         if task.goal is None:
             raise UnsupportedTaskError("the instruction sets guardrails but no goal: nothing to do")
         return task
-
-    @torch.no_grad()
-    def _ground(self, stage: Stage, memory: Memory) -> Grounded:
-        return ground(stage, memory)
 
     @torch.no_grad()
     def _decide(
