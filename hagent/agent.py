@@ -40,6 +40,9 @@ from levels.planner import BeamPlanner, CategoricalCEMPlanner, Plan
 
 
 _PICKABLE = {OBJECT_TO_IDX[k] for k in ("ball", "box", "key")}
+DEFAULT_CHECKPOINT = Path(__file__).resolve().parent.parent / "checkpoints" / "gotolocal"
+"""The shipped agent (rebuilt by scripts/build_default_checkpoint.sh); found beside the package
+in a source checkout or editable install."""
 
 
 class UnsupportedTaskError(ValueError):
@@ -92,8 +95,9 @@ class Agent:
                 self.planner = CategoricalCEMPlanner(cfg.cem, num_actions)
 
     @classmethod
-    def load(cls, path: str | Path, cfg: AgentConfig | None = None, seed: int = 0) -> Agent:
-        """An agent from a checkpoint directory; `cfg` overrides the checkpoint's agent settings."""
+    def load(cls, path: str | Path = DEFAULT_CHECKPOINT, cfg: AgentConfig | None = None, seed: int = 0) -> Agent:
+        """An agent from a checkpoint directory (default: the shipped agent); `cfg` overrides the
+        checkpoint's agent settings."""
         from hagent.checkpoint import CheckpointError, load_checkpoint
 
         ckpt = load_checkpoint(path)
@@ -110,7 +114,7 @@ class Agent:
         grounded = ground(stage_list[0], memory)
         if len(grounded.goal_images) == 0:
             raise UnsupportedTaskError(f"can't see how to {stage_list[0].describe()} here")
-        allowed = self._allowed(stage_list[0], torch.zeros(self.level.actions, dtype=torch.bool), observation)
+        allowed = self._allowed(stage_list[0], torch.zeros(self.level.actions, dtype=torch.bool), observation, grounded)
         return self._decide(task, stage_list, 0, observation, grounded, torch.Generator().manual_seed(self.seed), allowed)
 
     def run(self, world: Any, text: str | None = None, max_steps: int | None = None) -> Episode:
@@ -120,6 +124,11 @@ class Agent:
         sealed = SealedWorld(world)
         obs = sealed.reset()
         task = self._task(text if text is not None else obs["mission"])
+        if text is not None and text != obs["mission"] and not world.instruct(task.goal, text):
+            raise UnsupportedTaskError(
+                f"this world ({getattr(world, 'world_spec', world)}) can only judge its own mission "
+                f"({obs['mission']!r}); run it without an instruction"
+            )
         budget = max_steps if max_steps is not None else self.cfg.max_steps
         trace, last_plan, explanation = self._act(sealed, obs, task, budget)
         verdict = world.judge()  # scoring, after the fact
@@ -144,7 +153,7 @@ class Agent:
                 return trace, plan, f"{intention} But I can't see how to {stage_list[k].describe()} here."
             key = _observation_key(obs)
             futile = tried.setdefault(key, torch.zeros(self.level.actions, dtype=torch.bool))
-            allowed = self._allowed(stage_list[k], futile, obs)
+            allowed = self._allowed(stage_list[k], futile, obs, grounded)
             start = time.perf_counter()
             plan = self._decide(task, stage_list, k, obs, grounded, generator, allowed)
             ms = (time.perf_counter() - start) * 1000
@@ -162,16 +171,23 @@ class Agent:
                 break
         return trace, plan, intention
 
-    def _allowed(self, stage: Stage, futile: torch.Tensor, obs: dict) -> torch.Tensor:
+    def _allowed(self, stage: Stage, futile: torch.Tensor, obs: dict, grounded: Grounded) -> torch.Tensor:
         """Actions each plan step may take: `[H, A]` bool. The stage sets the repertoire (the
         configurator's action constraints); the action taken now must be afforded by what is in
         front of the agent (toggle a door, pick up an object with free hands, drop onto an empty
-        cell); actions already taken from this state may not come first, unless that leaves nothing."""
+        cell) and touch only what the instruction names (pick up a target, drop beside one);
+        actions already taken from this state may not come first, unless that leaves nothing."""
         horizon = self.cfg.beam.horizon if self.cfg.planner == "beam" else self.cfg.cem.horizon
         repertoire = torch.zeros(self.level.actions, dtype=torch.bool)
         repertoire[list(stage.actions)] = True
         allowed = repertoire.repeat(horizon, 1)
         now = repertoire & affordances(obs, self.level.actions)
+        front = agent_pose(obs).front
+        near_target = any(abs(front[0] - c[0]) + abs(front[1] - c[1]) == 1 for c in grounded.cells)
+        if stage.verb == "pickup" and grounded.cells:  # hands free: only a named object
+            now[PICKUP] &= front in grounded.cells
+        if stage.verb == "drop_next":
+            now[DROP] &= near_target
         if (now & ~futile).any():
             allowed[0] = now & ~futile
         elif now.any():

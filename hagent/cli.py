@@ -7,6 +7,7 @@ one `location: message` line per problem and exits 2.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from collections.abc import Callable
@@ -18,7 +19,6 @@ EXIT_USAGE = 2
 
 # Commands whose capability has not landed yet: what they will do and which issue brings them.
 PENDING = {
-    "run": ('run the agent on one world with an instruction, e.g. hagent run "go to the red ball"', 6),
     "chat": ("open the Textual chat UI to instruct the agent and watch it plan", 6),
     "scenarios": ("run scenario files (TOML) and print a pass/fail table", 7),
 }
@@ -150,6 +150,49 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+RUN_WORLD = "babyai:GoToLocal"  # where the shipped agent was trained and measured
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from hagent.agent import DEFAULT_CHECKPOINT, Agent
+    from hagent.render import render_text
+    from hagent.worlds import make_world
+
+    cfg = _resolve(args, {"world.spec": args.world or RUN_WORLD, "seed": args.seed})
+    agent = Agent.load(args.checkpoint or DEFAULT_CHECKPOINT, cfg.agent, seed=cfg.seed)
+    first, _ = make_world(cfg.world.spec, seed=cfg.seed).reset()
+    text = args.instruction if args.instruction is not None else first["mission"]
+    episode = agent.run(make_world(cfg.world.spec, seed=cfg.seed), text, max_steps=args.max_steps)
+    outcome = "success" if episode.success else "not done"
+    if args.json:
+        from hagent.io import atomic_write_text
+
+        doc = {
+            "world": cfg.world.spec,
+            "seed": cfg.seed,
+            "instruction": text,
+            "success": episode.success,
+            "steps": episode.steps,
+            "violations": list(episode.violations),
+            "explanation": episode.explanation,
+            "stages": list(episode.plan.stages) if episode.plan else [],
+            "actions": [r.action for r in episode.trace],
+            "trace": [r._asdict() for r in episode.trace],
+        }
+        atomic_write_text(args.json, json.dumps(doc, indent=2) + "\n")
+    color = sys.stdout.isatty() and not args.no_color
+    print(render_text(first, color=color))
+    print(f"world {cfg.world.spec}  seed {cfg.seed}  instruction: {text}")
+    print(f"agent: {episode.explanation}")
+    if episode.plan is not None:
+        print("plan (level 0):")
+        for i, stage in enumerate(episode.plan.stages):
+            print(f"  {i + 1}. {stage}")
+    print("actions: " + (" ".join(r.action for r in episode.trace) or "none"))
+    print(f"outcome: {outcome} in {episode.steps} steps, {len(episode.violations)} violations")
+    return 0 if episode.success else 1
+
+
 def cmd_show(args: argparse.Namespace) -> int:
     from hagent.render import LEGEND, render_text
     from hagent.worlds import make_world
@@ -223,6 +266,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=cmd_eval)
 
     p = sub.add_parser(
+        "run",
+        help='run the agent on one world with an instruction, e.g. hagent run "go to the red ball"',
+        description="Build one world, parse the instruction (default: the world's own mission) and let "
+        "the agent act until it is done. Prints the world, the agent's intention, its plan, the actions "
+        "and the outcome. Exit status: 0 when the world judges the task done, 1 when not, 2 on bad input.",
+    )
+    p.add_argument("instruction", nargs="?", help="what to do, e.g. \"pick up the blue key\" (default: the world's mission)")
+    p.add_argument("--world", metavar="SPEC", help=worlds_help + f" (default: {RUN_WORLD})")
+    p.add_argument("--seed", type=int, metavar="S", help="world seed (default 0)")
+    p.add_argument("--checkpoint", metavar="DIR", help="checkpoint made by hagent train (default: the shipped agent)")
+    p.add_argument("--max-steps", type=int, metavar="N", help="step budget (default: agent.max_steps)")
+    p.add_argument("--json", metavar="FILE", help="also write the episode as JSON")
+    p.add_argument("--no-color", action="store_true", help="plain text, no ANSI colours")
+    _config_options(p)
+    p.set_defaults(handler=cmd_run)
+
+    p = sub.add_parser(
         "show",
         help="draw a world's first observation and its mission",
         description="Build a world from its spec and seed and print its first observation as text.",
@@ -274,7 +334,7 @@ def main(argv: list[str] | None = None) -> int:
     from hagent.language import ParseError
 
     user_errors: tuple[type[Exception], ...] = (CliError, WorldSpecError, DatasetError, ParseError)
-    if args.command in ("train", "eval"):  # torch-backed errors; imported only when torch is needed anyway
+    if args.command in ("train", "eval", "run"):  # torch-backed errors; imported only when torch is needed anyway
         from hagent.agent import UnsupportedTaskError
         from hagent.checkpoint import CheckpointError
         from hagent.train import TrainingError

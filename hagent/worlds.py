@@ -29,6 +29,8 @@ from minigrid.core.constants import COLOR_NAMES, COLOR_TO_IDX, IDX_TO_COLOR, OBJ
 from minigrid.core.world_object import Lava
 from minigrid.envs.babyai.core.roomgrid_level import RejectSampling, RoomGridLevel
 from minigrid.envs.babyai.core.verifier import (
+    AndInstr,
+    BeforeInstr,
     GoToInstr,
     ObjDesc,
     OpenInstr,
@@ -446,9 +448,46 @@ class World(gym.Wrapper):
         step = base.room_size - 1
         return (min(cell[0] // step, base.num_cols - 1), min(cell[1] // step, base.num_rows - 1))
 
+    def instruct(self, goal: Any, text: str) -> bool:
+        """Make the world judge `goal` (a `hagent.language` goal tree) instead of its own mission,
+        from now on; returns False when this world can only judge its own mission. Call after reset."""
+        base = self._base
+        if not isinstance(base, RoomGridLevel):
+            return False
+        base.instrs = _babyai_instr(goal)
+        base.instrs.reset_verifier(base)
+        base.mission = base.surface = text
+        if not base.fixed_max_steps:  # BabyAI's time limit follows the instruction's length
+            base.max_steps = base.num_navs_needed(base.instrs) * base.room_size**2 * base.num_rows * base.num_cols
+        self._success = False
+        return True
+
     def judge(self) -> Judgement:
         """Whether the mission succeeded and which violations happened this episode. Scoring only."""
         return Judgement(success=self._success, violations=tuple(self._violations))
+
+
+def _babyai_instr(goal: Any) -> Any:
+    """BabyAI's verifier object for a `hagent.language` goal tree (the inverse of `goal_from_babyai`)."""
+    from hagent.language import Both, GoTo, Open, PickUp, PutNext, Sequence
+
+    def desc(ref: Any) -> ObjDesc:
+        return ObjDesc(ref.kind, ref.color, ref.location)
+
+    match goal:
+        case GoTo(obj):
+            return GoToInstr(desc(obj))
+        case PickUp(obj):
+            return PickupInstr(desc(obj))
+        case Open(obj):
+            return OpenInstr(desc(obj))
+        case PutNext(move, fixed):
+            return PutNextInstr(desc(move), desc(fixed))
+        case Both(a, b):
+            return AndInstr(_babyai_instr(a), _babyai_instr(b))
+        case Sequence(first, second):
+            return BeforeInstr(_babyai_instr(first), _babyai_instr(second))
+    raise TypeError(f"not a goal: {goal!r}")
 
 
 def make_world(spec: str = "rooms:3x3", seed: int | None = None, render_mode: str | None = None) -> World:

@@ -48,3 +48,17 @@ def test_collect_into_a_file_is_an_error(tmp_path, capsys: pytest.CaptureFixture
     target.write_text("x")
     assert main(["collect", "--out", str(target), "--episodes", "1"]) == 2
     assert "not a directory" in capsys.readouterr().err
+
+
+def test_run_prints_plan_and_outcome(tmp_path, capsys: pytest.CaptureFixture) -> None:
+    import json
+
+    out = tmp_path / "ep.json"
+    code = main(["run", "--world", "babyai:GoToLocal", "--seed", "1000", "--no-color", "--json", str(out)])
+    text = capsys.readouterr().out
+    doc = json.loads(out.read_text())
+    assert code == (0 if doc["success"] else 1)
+    assert "plan (level 0):" in text and "outcome:" in text and doc["steps"] == len(doc["actions"])
+    assert main(["run", "fly to the moon"]) == 2
+    assert "can't understand" in capsys.readouterr().err
+    assert main(["run", "go to the red ball", "--world", "minigrid:MiniGrid-LavaCrossingS9N1-v0"]) == 2

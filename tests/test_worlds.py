@@ -219,3 +219,20 @@ def _walk_to_face(world, target: tuple[int, int], stand: tuple[int, int] | None 
             world.step(RIGHT if (want - world.unwrapped.agent_dir) % 4 in (1, 2) else LEFT)
         if b != target:
             world.step(FORWARD)
+
+
+def test_instruct_makes_the_world_judge_another_goal() -> None:
+    from hagent.language import parse
+
+    world = make_world("babyai:GoToLocal", seed=4)
+    world.reset()
+    target = world.symbolic().objects[0]
+    assert world.instruct(parse(f"pick up the {target.color} {target.kind}").goal, "pick it up")
+    assert world.unwrapped.mission == "pick it up"
+    _walk_to_face(world, target.cell)
+    assert not world.judge().success  # facing is not picking up
+    world.step(PICKUP)
+    assert world.judge().success
+    lava = make_world("minigrid:MiniGrid-LavaCrossingS9N1-v0", seed=0)
+    lava.reset()
+    assert not lava.instruct(parse("go to the red ball").goal, "go to the red ball")
