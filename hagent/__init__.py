@@ -11,6 +11,7 @@ from hagent.language import ParseError, Task, parse
 from hagent.worlds import World, WorldSpecError, make_world
 
 __all__ = [
+    "Agent",
     "ConfigError",
     "HagentConfig",
     "ParseError",
@@ -22,3 +23,12 @@ __all__ = [
     "parse",
 ]
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    # The agent pulls in torch; import it only when asked, so `hagent --help` stays fast.
+    if name == "Agent":
+        from hagent.agent import Agent
+
+        return Agent
+    raise AttributeError(f"module 'hagent' has no attribute {name!r}")

@@ -145,3 +145,11 @@ def test_affordances_come_from_what_is_in_front() -> None:
     assert affordances(boxed, 6)[PICKUP] and not affordances(boxed, 6)[TOGGLE]
     image[front] = (4, 2, 1)  # a closed door
     assert affordances(dict(obs, image=image), 6)[TOGGLE]
+
+
+def test_public_api_names() -> None:
+    import hagent
+
+    assert hagent.Agent is Agent
+    with pytest.raises(AttributeError):
+        hagent.NoSuchThing  # noqa: B018
