@@ -35,3 +35,21 @@ class CriticTrainConfig(_Frozen):
     """Std of Gaussian noise added to start states, so the critic tolerates imagined (predicted) states."""
     holdout: float = Field(0.1, ge=0.0, lt=1.0)
     """Fraction of episodes held out to report the critic's validation error."""
+
+
+class HazardConfig(_Frozen):
+    """The learned hazard classifier (`costs.hazard.HazardModel`)."""
+
+    hidden: int = Field(128, ge=1)
+    """Width of the MLP."""
+
+
+class HazardTrainConfig(_Frozen):
+    """Training the hazard classifier from the data's hazard labels, after the level's JEPA."""
+
+    steps: int = Field(1500, ge=0)
+    """Optimizer steps; 0 skips it (also skipped when the data holds no hazard)."""
+    lr: float = Field(1e-3, gt=0.0)
+    """Adam learning rate."""
+    batch_size: int = Field(512, ge=2)
+    """Transitions per batch; half of them are drawn from those that end in a hazard."""

@@ -1,10 +1,14 @@
 """The agent: read the instruction, perceive, plan by minimizing cost over imagined futures, act.
 
-One decision: the instruction is parsed into a `Task`; its goal tree is flattened into stages
-(`hagent.grounding`); the current stage is grounded in the observation as goal states; level 0
-encodes the observation and the goal states, and the planner searches action sequences whose
-imagined states (the predictor's rollouts) minimize task energy + critic; the first action is
-executed (MPC) and everything is re-planned from the next observation. Short-term memory keeps,
+One decision: the instruction is parsed into a `Task`; the configurator decides the levels, costs,
+budgets, guardrails and re-planning rules (`hagent.configurator`), recording why; the goal tree
+is flattened into stages (`hagent.grounding`) and the current stage is grounded in the
+observation as goal states. When the abstract levels run, they plan a route of waypoints whose
+hops level 0 can reach (`hagent.navigator`) and hand level 0 the first as its subgoal. Level 0
+encodes the observation and the (sub)goal states, and the planner searches action sequences whose
+imagined states (the predictor's rollouts) minimize task energy + critic, with the guardrails'
+penalties on every imagined step and action; the first action is executed (MPC) and everything
+is re-planned from the next observation. Short-term memory keeps,
 for every observation met in the episode, the actions already taken from it; when the agent is
 back in a state it has seen (it walked into a wall, or went round in a loop because the model
 was wrong), the next plan may not start with an action that brought it back: the surprise
@@ -29,12 +33,18 @@ from minigrid.core.constants import OBJECT_TO_IDX
 
 from costs.base import CostStack, WeightedCost
 from costs.critic import Critic
+from costs.guardrails import ActionGuardrail, Guarded, Guardrail, GuardrailMode, HazardGuardrail, RegionGuardrail
+from costs.hazard import CellProbe, HazardModel
 from costs.task import GoalCritic, GoalEnergy
 from hagent.config import AgentConfig
+from hagent.configurator import Configuration, Configurator, Decision, ShortTermMemory, forbidden_actions
 from hagent.grounding import Grounded, Memory, Stage, agent_pose, ground, stage_done, stages
-from hagent.language import Task, parse
+from hagent.language import AvoidHazard, AvoidRegion, ForbidAction, Task, parse
+from hagent.navigator import Navigator, Route
 from hagent.sealed import SealedWorld
+from hagent.waypoints import place, region_cells
 from hagent.worlds import ACTION_NAMES, DROP, FORWARD, LEFT, PICKUP, RIGHT, TOGGLE
+from levels.abstract import AbstractLevel
 from levels.level import Level
 from levels.planner import BeamPlanner, CategoricalCEMPlanner, Plan
 
@@ -46,7 +56,7 @@ in a source checkout or editable install."""
 
 
 class UnsupportedTaskError(ValueError):
-    """A task this agent can parse but not yet carry out (the message says why)."""
+    """A task this agent can parse but not carry out (the message says why)."""
 
 
 class StepRecord(NamedTuple):
@@ -56,19 +66,25 @@ class StepRecord(NamedTuple):
     action: str
     stage: str  # the stage being pursued
     cost: float  # total cost of the chosen plan
-    ms: float  # planning time
+    ms: float  # planning time (all levels)
     calls: int  # predictor calls spent planning
+    subgoal: tuple[int, int] | None = None  # level 1's subgoal cell handed to level 0 (None: the stage's goal)
 
 
 class AgentPlan(NamedTuple):
-    """The agent's current intention: the stages of the task and level 0's plan for the current one."""
+    """The agent's current intention: the stages of the task, the route of the levels above and
+    level 0's plan for the current (sub)goal."""
 
     task: Task
     stages: tuple[str, ...]
     stage: int  # index of the stage being pursued
     actions: tuple[str, ...]  # level 0's planned actions, first one executed next
     plan: Plan  # the planner's output: actions, imagined states, costs
-    costs: dict[str, float]  # each cost term's weighted total along the plan
+    costs: dict[str, float]  # each cost term's weighted total along the plan (guardrails included)
+    levels: int = 1  # levels planning (1 = level 0 alone)
+    route: tuple[tuple[int, int], ...] = ()  # level 1's waypoints to the goal (first = level 0's subgoal)
+    upper: tuple[tuple[tuple[int, int], ...], ...] = ()  # the routes of levels 2..L
+    guardrails: tuple[str, ...] = ()  # guardrails in force
 
 
 class Episode(NamedTuple):
@@ -80,19 +96,47 @@ class Episode(NamedTuple):
     explanation: str
     plan: AgentPlan | None  # the last plan made
     trace: tuple[StepRecord, ...]
+    decisions: tuple[Decision, ...] = ()  # the configurator's decisions and the loop's re-plans, with reasons
+
+
+class _Guards(NamedTuple):
+    """Guardrails grounded for one episode."""
+
+    level0: list[Guardrail]  # cost modules on level 0's imagined steps
+    forbidden: tuple[int, ...]  # world actions removed from every plan (hard action guardrails)
+    avoid: frozenset  # cells no waypoint may be in (hard region guardrails)
+    doors: bool  # may doors be opened on the way
+    hazard: float | None  # hazard probability above which waypoints are removed (None: off)
+    described: tuple[str, ...]
 
 
 class Agent:
-    """A planning agent over a trained level 0 and critic."""
+    """A planning agent over a trained H-JEPA stack: level 0 with its critic, optional abstract
+    levels with theirs, and the hazard classifier and cell probe that guardrails use."""
 
-    def __init__(self, level: Level, critic: Critic, cfg: AgentConfig, seed: int = 0):
+    def __init__(
+        self,
+        level: Level,
+        critic: Critic,
+        cfg: AgentConfig,
+        seed: int = 0,
+        *,
+        hazard: HazardModel | None = None,
+        probe: CellProbe | None = None,
+        abstract: tuple[AbstractLevel, ...] = (),
+        abstract_critics: tuple[Critic, ...] = (),
+    ):
         self.level, self.critic, self.cfg, self.seed = level.eval(), critic.eval(), cfg, seed
-        num_actions = level.actions
+        self.hazard, self.probe = hazard, probe
+        self.abstract, self.abstract_critics = tuple(abstract), tuple(abstract_critics)
         match cfg.planner:
             case "beam":
-                self.planner = BeamPlanner(cfg.beam, num_actions)
+                self.planner = BeamPlanner(cfg.beam, level.actions)
             case "cem":
-                self.planner = CategoricalCEMPlanner(cfg.cem, num_actions)
+                self.planner = CategoricalCEMPlanner(cfg.cem, level.actions)
+        self.subgoal_planner = BeamPlanner(cfg.subgoal_beam, level.actions)
+        self.configurator = Configurator(cfg, 1 + len(self.abstract))
+        self.navigator = Navigator(level, critic, list(self.abstract), list(self.abstract_critics), hazard)
 
     @classmethod
     def load(cls, path: str | Path = DEFAULT_CHECKPOINT, cfg: AgentConfig | None = None, seed: int = 0) -> Agent:
@@ -103,7 +147,10 @@ class Agent:
         ckpt = load_checkpoint(path)
         if ckpt.critic is None:
             raise CheckpointError(f"{path}: has no trained critic (training stopped early?); it can't plan")
-        return cls(ckpt.level, ckpt.critic, cfg or ckpt.config.agent, seed)
+        return cls(
+            ckpt.level, ckpt.critic, cfg or ckpt.config.agent, seed, hazard=ckpt.hazard, probe=ckpt.probe,
+            abstract=ckpt.abstract, abstract_critics=ckpt.abstract_critics,
+        )
 
     # -- public verbs ---------------------------------------------------------------------
     def plan(self, observation: dict, text: str) -> AgentPlan:
@@ -114,8 +161,12 @@ class Agent:
         grounded = ground(stage_list[0], memory)
         if len(grounded.goal_images) == 0:
             raise UnsupportedTaskError(f"can't see how to {stage_list[0].describe()} here")
-        allowed = self._allowed(stage_list[0], torch.zeros(self.level.actions, dtype=torch.bool), observation, grounded)
-        return self._decide(task, stage_list, 0, observation, grounded, torch.Generator().manual_seed(self.seed), allowed)
+        stm = ShortTermMemory()
+        config = self.configurator.configure(task, self._estimate(observation, grounded) if len(stage_list) == 1 else None, stm)
+        guards = self._guards(config, memory, stm)
+        route = self._route(config, guards, memory, grounded, stm, 0, "first plan") if config.levels > 1 else None
+        futile = torch.zeros(self.level.actions, dtype=torch.bool)
+        return self._decide(task, stage_list, 0, observation, grounded, torch.Generator().manual_seed(self.seed), futile, config, guards, memory, route)
 
     def run(self, world: Any, text: str | None = None, max_steps: int | None = None) -> Episode:
         """Reset `world` and act until the task is done, the world ends the episode or the budget
@@ -129,57 +180,185 @@ class Agent:
                 f"this world ({getattr(world, 'world_spec', world)}) can only judge its own mission "
                 f"({obs['mission']!r}); run it without an instruction"
             )
+        if hasattr(world, "watch"):
+            world.watch(self.configurator.operator + task.guardrails)  # scoring: the world counts violations
         budget = max_steps if max_steps is not None else self.cfg.max_steps
-        trace, last_plan, explanation = self._act(sealed, obs, task, budget)
+        trace, last_plan, explanation, stm = self._act(sealed, obs, task, budget)
         verdict = world.judge()  # scoring, after the fact
-        return Episode(verdict.success, len(trace), verdict.violations, explanation, last_plan, tuple(trace))
+        return Episode(verdict.success, len(trace), verdict.violations, explanation, last_plan, tuple(trace), tuple(stm.decisions))
 
     # -- the loop ---------------------------------------------------------------------------
-    def _act(self, sealed: SealedWorld, obs: dict, task: Task, budget: int) -> tuple[list[StepRecord], AgentPlan | None, str]:
+    def _act(self, sealed: SealedWorld, obs: dict, task: Task, budget: int) -> tuple[list[StepRecord], AgentPlan | None, str, ShortTermMemory]:
         torch.set_num_threads(self.cfg.threads)
         stage_list = stages(task.goal)
         memory = Memory(obs)
+        stm = ShortTermMemory()
         generator = torch.Generator().manual_seed(self.seed)
         trace: list[StepRecord] = []
         plan: AgentPlan | None = None
+        grounded = ground(stage_list[0], memory)
+        estimate = self._estimate(obs, grounded) if len(grounded.goal_images) and len(stage_list) == 1 else None
+        config = self.configurator.configure(task, estimate, stm)
+        guards = self._guards(config, memory, stm)
+        intention = "I'll " + ", then ".join(s.describe() for s in stage_list)
+        if guards.described:
+            intention += " (" + "; ".join(guards.described) + ")"
+        intention += "."
+        for stage in stage_list:
+            clash = _clash(stage, guards)
+            if clash:
+                return trace, plan, f"{intention} But I won't: {clash}.", stm
         k = 0
         tried: dict[bytes, torch.Tensor] = {}  # observation -> actions already taken from it
-        intention = "I'll " + ", then ".join(s.describe() for s in stage_list) + "."
+        route: Route | None = None
+        route_t, check_s1, check_actions = 0, self._s1(obs), []
         for t in range(budget):
             if stage_list[k].verb == "drop_next" and memory.carrying is None and k > 0:
                 k -= 1  # dropped it in the wrong place: pick it up again first
             grounded = ground(stage_list[k], memory)
             if len(grounded.goal_images) == 0:
-                return trace, plan, f"{intention} But I can't see how to {stage_list[k].describe()} here."
+                return trace, plan, f"{intention} But I can't see how to {stage_list[k].describe()} here.", stm
+            start = time.perf_counter()
+            if config.levels > 1:
+                reason = None
+                if route is None:
+                    reason = "new stage" if t else "first plan"
+                elif route.cells and memory.pose.cell == route.cells[0]:
+                    reason = "subgoal reached"
+                elif t - route_t >= config.period:
+                    reason = f"no subgoal reached in {config.period} steps"
+                elif check_actions and len(check_actions) == self.abstract[0].period:
+                    error = self._prediction_error(check_s1, check_actions, obs)
+                    check_s1, check_actions = self._s1(obs), []
+                    if error > config.error_threshold:
+                        reason = f"level 1's prediction error {error:.2f} > {config.error_threshold:g}"
+                if reason is not None:
+                    route = self._route(config, guards, memory, grounded, stm, t, reason)
+                    route_t = t
             key = _observation_key(obs)
             futile = tried.setdefault(key, torch.zeros(self.level.actions, dtype=torch.bool))
-            allowed = self._allowed(stage_list[k], futile, obs, grounded)
-            start = time.perf_counter()
-            plan = self._decide(task, stage_list, k, obs, grounded, generator, allowed)
+            plan = self._decide(task, stage_list, k, obs, grounded, generator, futile, config, guards, memory, route)
             ms = (time.perf_counter() - start) * 1000
-            action = int(plan.plan.actions[0])
-            trace.append(StepRecord(t, ACTION_NAMES[action], stage_list[k].describe(), plan.plan.total, ms, plan.plan.calls))
+            first = plan.plan.actions[:1]
+            if plan.plan.penalty >= _HARD and self._breaks_first(plan, guards):
+                stm.record("guardrail", "stopped", "every action left would break a hard guardrail", t)
+                broken = _broken_now(plan, guards)
+                return trace, plan, f"{intention} I stopped: every move I can find would {broken}.", stm
+            action = int(first[0])
+            subgoal = route.cells[0] if route is not None and route.cells and not (len(route.cells) == 1 and route.goal_reached) else None
+            trace.append(StepRecord(t, ACTION_NAMES[action], stage_list[k].describe(), plan.plan.total, ms, plan.plan.calls, subgoal))
             futile[action] = True
             prev = obs
             obs, done = sealed.step(action)
             memory.update(prev, action, obs)
+            check_actions.append(action)
             if stage_done(stage_list[k], memory, prev, action, obs, grounded.cells):
                 k += 1
+                route = None
                 if k == len(stage_list):
-                    return trace, plan, intention
+                    return trace, plan, intention, stm
             if done:
                 break
-        return trace, plan, intention
+        return trace, plan, intention, stm
 
-    def _allowed(self, stage: Stage, futile: torch.Tensor, obs: dict, grounded: Grounded) -> torch.Tensor:
+    def _route(self, config: Configuration, guards: _Guards, memory: Memory, grounded: Grounded, stm: ShortTermMemory, t: int, reason: str) -> Route | None:
+        route = self.navigator.route(
+            memory, grounded, levels=config.levels, reach=config.reach, upper_reach=config.upper_reach,
+            spacing=self.cfg.spacing, doors=guards.doors, avoid=guards.avoid, hazard_threshold=guards.hazard,
+        )
+        if route is None:
+            stm.record("replan", "no route: level 0 heads for the goal itself", f"{reason}; no chain of reachable waypoints leads to the goal", t)
+        else:
+            stm.record("replan", f"route of {len(route.cells)} waypoint(s), about {sum(route.steps):.0f} steps", reason, t)
+        return route
+
+    def _s1(self, obs: dict) -> torch.Tensor | None:
+        if not self.abstract:
+            return None
+        with torch.no_grad():
+            return self.abstract[0].encode(self._encode_obs(obs))
+
+    def _prediction_error(self, s1: torch.Tensor, actions: list[int], obs: dict) -> float:
+        """Level 1's relative error predicting where the last period's actions led."""
+        with torch.no_grad():
+            level = self.abstract[0]
+            predicted = level.predict(s1, level.summarize(torch.as_tensor([actions])))
+            actual = level.encode(self._encode_obs(obs))
+            return float((predicted - actual).pow(2).mean())
+
+    def _encode_obs(self, obs: dict) -> torch.Tensor:
+        return self.level.encode(
+            torch.as_tensor(obs["image"][None]),
+            torch.as_tensor([int(obs["direction"])]),
+            torch.as_tensor(np.asarray(obs["carried"], dtype=np.uint8)[None]),
+        )
+
+    @torch.no_grad()
+    def _estimate(self, obs: dict, grounded: Grounded) -> float:
+        """Level 0's critic: steps from `obs` to the nearest grounded goal state."""
+        goals = self._encode_goals(grounded.goal_images, grounded.goal_headings, grounded.goal_carried)
+        return float(self.critic.nearest(self._encode_obs(obs), goals)[0])
+
+    def _encode_goals(self, images: np.ndarray, headings: np.ndarray, held: np.ndarray) -> torch.Tensor:
+        return self.level.encode(torch.as_tensor(images), torch.as_tensor(headings), torch.as_tensor(held))
+
+    def _guards(self, config: Configuration, memory: Memory, stm: ShortTermMemory) -> _Guards:
+        """Ground the configured guardrails in this episode's first observation."""
+        level0: list[Guardrail] = []
+        forbidden: list[int] = []
+        avoid: set = set()
+        doors, hazard = True, None
+        described = []
+        for g in config.guardrails:
+            mode = GuardrailMode(
+                hard=g.hard, weight=_HARD if g.hard else self.cfg.soft_weight,
+                threshold=self.cfg.hazard_threshold if isinstance(g.spec, AvoidHazard) else 0.5, operator=g.operator,
+            )
+            text = g.spec.describe()
+            match g.spec:
+                case AvoidHazard():
+                    if self.hazard is None:
+                        if not g.requested:
+                            stm.record("guardrail", f"{text}: nothing to enforce it with", "this checkpoint learned no hazard (its data had none)")
+                            continue
+                        raise UnsupportedTaskError(f"this agent can't {text}: its checkpoint learned no hazard classifier (its data had no hazards)")
+                    level0.append(HazardGuardrail(self.hazard, mode, text))
+                    if g.hard:
+                        hazard = self.cfg.hazard_threshold
+                case AvoidRegion(region):
+                    cells = region_cells(memory.scene(), region, memory)
+                    if not cells:
+                        stm.record("guardrail", f"{text}: no such room here", "nothing in view matches it, so nothing is forbidden")
+                        continue
+                    if memory.origin.cell in cells:
+                        raise UnsupportedTaskError(f"I'm already inside {region.describe()}; I can't {text}")
+                    if self.probe is None:
+                        raise UnsupportedTaskError(f"this agent can't {text}: its checkpoint has no cell probe to read imagined states with")
+                    mask = torch.zeros(memory.scene().shape[:2], dtype=torch.bool)
+                    for c in cells:
+                        mask[c] = True
+                    level0.append(RegionGuardrail(self.probe, mask, mode, text))
+                    if g.hard:
+                        avoid |= cells
+                case ForbidAction():
+                    ids = tuple(ACTION_NAMES.index(a) for a in forbidden_actions(g.spec))
+                    level0.append(ActionGuardrail(ids, mode, text))
+                    if g.hard:
+                        forbidden.extend(ids)
+                        doors = doors and TOGGLE not in ids
+            described.append(text)
+        return _Guards(level0, tuple(forbidden), frozenset(avoid), doors, hazard, tuple(described))
+
+    def _allowed(self, stage: Stage, futile: torch.Tensor, obs: dict, grounded: Grounded, horizon: int, guards: _Guards) -> torch.Tensor:
         """Actions each plan step may take: `[H, A]` bool. The stage sets the repertoire (the
-        configurator's action constraints); the action taken now must be afforded by what is in
-        front of the agent (toggle a door, pick up an object with free hands, drop onto an empty
-        cell) and touch only what the instruction names (pick up a target, drop beside one);
-        actions already taken from this state may not come first, unless that leaves nothing."""
-        horizon = self.cfg.beam.horizon if self.cfg.planner == "beam" else self.cfg.cem.horizon
+        configurator's action constraints) minus the actions hard guardrails forbid; the action
+        taken now must be afforded by what is in front of the agent (toggle a door, pick up an
+        object with free hands, drop onto an empty cell) and touch only what the instruction names
+        (pick up a target, drop beside one); actions already taken from this state may not come
+        first, unless that leaves nothing."""
         repertoire = torch.zeros(self.level.actions, dtype=torch.bool)
         repertoire[list(stage.actions)] = True
+        repertoire[list(guards.forbidden)] = False
         allowed = repertoire.repeat(horizon, 1)
         now = repertoire & affordances(obs, self.level.actions)
         front = agent_pose(obs).front
@@ -197,11 +376,6 @@ class Agent:
 
     def _task(self, text: str) -> Task:
         task = parse(text)
-        if task.guardrails:
-            raise UnsupportedTaskError(
-                "guardrails (" + "; ".join(g.describe() for g in task.guardrails) + ") are not enforced by this "
-                "agent yet (guardrail costs arrive with issue #4); refusing rather than ignoring them"
-            )
         if task.goal is None:
             raise UnsupportedTaskError("the instruction sets guardrails but no goal: nothing to do")
         return task
@@ -215,21 +389,34 @@ class Agent:
         obs: dict,
         grounded: Grounded,
         generator: torch.Generator,
-        allowed: torch.Tensor | None = None,
+        futile: torch.Tensor,
+        config: Configuration,
+        guards: _Guards,
+        memory: Memory,
+        route: Route | None,
     ) -> AgentPlan:
         level = self.level
-        images = np.concatenate([obs["image"][None], grounded.goal_images])
-        headings = np.concatenate([[int(obs["direction"])], grounded.goal_headings])
-        held = np.concatenate([np.asarray(obs["carried"], dtype=np.uint8)[None], grounded.goal_carried])
-        encoded = level.encode(torch.as_tensor(images), torch.as_tensor(headings), torch.as_tensor(held))
-        s0, goals = encoded[0], encoded[1:]
-        objective = CostStack(
-            [
-                WeightedCost(GoalEnergy(goals), self.cfg.task_weight),
-                WeightedCost(GoalCritic(self.critic, goals, terminal=self.cfg.critic_terminal), self.cfg.critic_weight),
-            ]
+        subgoal = route is not None and route.cells and not (len(route.cells) == 1 and route.goal_reached)
+        if subgoal:  # level 1's first waypoint, as it will look: the agent there, facing any way
+            images, headings, held = _at(memory, route.cells[0])
+            planner, horizon = self.subgoal_planner, config.subgoal_beam.horizon
+        else:
+            images, headings, held = grounded.goal_images, grounded.goal_headings, grounded.goal_carried
+            planner = self.planner
+            horizon = self.cfg.beam.horizon if self.cfg.planner == "beam" else self.cfg.cem.horizon
+        allowed = self._allowed(stage_list[k], futile, obs, grounded, horizon, guards)
+        s0 = self._encode_obs(obs)[0]
+        goals = self._encode_goals(images, headings, held)
+        objective = Guarded(
+            CostStack(
+                [
+                    WeightedCost(GoalEnergy(goals), config.task_weight),
+                    WeightedCost(GoalCritic(self.critic, goals, terminal=self.cfg.critic_terminal), config.critic_weight),
+                ]
+            ),
+            guards.level0,
         )
-        plan = self.planner.plan(s0, level, objective, generator, allowed)
+        plan = planner.plan(s0, level, objective, generator, allowed)
         return AgentPlan(
             task=task,
             stages=tuple(s.describe() for s in stage_list),
@@ -237,7 +424,44 @@ class Agent:
             actions=tuple(ACTION_NAMES[int(a)] for a in plan.actions),
             plan=plan,
             costs=objective.breakdown(plan.states, plan.actions),
+            levels=config.levels,
+            route=() if route is None else route.cells,
+            upper=() if route is None else route.upper,
+            guardrails=guards.described,
         )
+
+    def _breaks_first(self, plan: AgentPlan, guards: _Guards) -> bool:
+        """Whether the plan's first step itself breaks a hard guardrail (so every candidate did)."""
+        s, a = plan.plan.states[:1], plan.plan.actions[:1]
+        return any(g.mode.hard and bool(g.violates(s, a)[0]) for g in guards.level0)
+
+
+_HARD = 1000.0
+"""Penalty of one imagined step that breaks a hard guardrail: more than any task cost can be."""
+
+
+def _broken_now(plan: AgentPlan, guards: _Guards) -> str:
+    s, a = plan.plan.states[:1], plan.plan.actions[:1]
+    names = [g.description for g in guards.level0 if g.mode.hard and bool(g.violates(s, a)[0])]
+    return "break '" + "' and '".join(names) + "'"
+
+
+def _clash(stage: Stage, guards: _Guards) -> str | None:
+    """Why a stage can't be done under the hard guardrails (None if it can)."""
+    needs = {"open": TOGGLE, "pickup": PICKUP, "drop_next": DROP}.get(stage.verb)
+    if needs is not None and needs in guards.forbidden:
+        return f"to {stage.describe()} I would have to {ACTION_NAMES[needs]}, which a guardrail forbids"
+    return None
+
+
+def _at(memory: Memory, cell: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Goal observations of the agent standing at `cell` facing each way (a closed door there shown open)."""
+    scene = memory.scene().copy()
+    if scene[cell][0] == OBJECT_TO_IDX["door"] and scene[cell][2] == 1:
+        scene[cell] = (scene[cell][0], scene[cell][1], 0)
+    images = np.stack([place(scene, cell, d) for d in range(4)])
+    held = np.repeat(np.asarray(memory.held, dtype=np.uint8)[None], 4, 0)
+    return images, np.arange(4), held
 
 
 def _observation_key(obs: dict) -> bytes:

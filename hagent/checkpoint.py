@@ -19,6 +19,8 @@ from safetensors.torch import save_file
 from hagent.config import HagentConfig, format_validation_error, save_config
 from hagent.io import atomic_write_text, atomic_write_with
 from costs.critic import Critic
+from costs.hazard import CellProbe, HazardModel
+from levels.abstract import AbstractLevel
 from levels.jepa import JEPA
 from levels.level import Level
 
@@ -27,6 +29,8 @@ FORMAT_VERSION = 1
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "level0.safetensors"
 CRITIC_FILE = "critic.safetensors"
+HAZARD_FILE = "hazard.safetensors"
+PROBE_FILE = "probe.safetensors"
 METRICS_FILE = "metrics.jsonl"
 README_FILE = "README.md"
 
@@ -43,6 +47,10 @@ class Checkpoint(NamedTuple):
     step: int
     directory: Path
     critic: Critic | None  # None until training has finished the critic stage
+    hazard: HazardModel | None = None  # None when the data held no hazard
+    abstract: tuple[AbstractLevel, ...] = ()  # levels 1..L, once trained
+    abstract_critics: tuple[Critic, ...] = ()  # their critics
+    probe: CellProbe | None = None  # where a level-0 state puts the agent (for region guardrails)
 
     @property
     def level(self) -> Level:
@@ -63,6 +71,9 @@ def save_checkpoint(
     step: int,
     readme: str,
     critic: Critic | None = None,
+    hazard: HazardModel | None = None,
+    abstract: tuple[tuple[AbstractLevel, Critic], ...] = (),
+    probe: CellProbe | None = None,
 ) -> Path:
     """Write config, weights (all of `model`, EMA target and inverse head included), the critic
     when given, and README.
@@ -78,6 +89,21 @@ def save_checkpoint(
         _write_tensors(directory / CRITIC_FILE, critic, metadata)
     else:
         (directory / CRITIC_FILE).unlink(missing_ok=True)  # a stale critic belongs to other weights
+    if hazard is not None:
+        _write_tensors(directory / HAZARD_FILE, hazard, metadata)
+    else:
+        (directory / HAZARD_FILE).unlink(missing_ok=True)
+    if probe is not None:
+        _write_tensors(directory / PROBE_FILE, probe, metadata)
+    else:
+        (directory / PROBE_FILE).unlink(missing_ok=True)
+    for k in range(1, 9):
+        if k <= len(abstract):
+            _write_tensors(directory / f"level{k}.safetensors", abstract[k - 1][0], metadata)
+            _write_tensors(directory / f"critic{k}.safetensors", abstract[k - 1][1], metadata)
+        else:
+            (directory / f"level{k}.safetensors").unlink(missing_ok=True)
+            (directory / f"critic{k}.safetensors").unlink(missing_ok=True)
     save_config(config, directory)
     atomic_write_text(directory / README_FILE, readme)
     return directory
@@ -105,7 +131,31 @@ def load_checkpoint(directory: str | Path, device: str | torch.device = "cpu") -
         _check_shapes(directory / CRITIC_FILE, critic.state_dict(), critic_tensors)
         critic.load_state_dict(critic_tensors)
         critic = critic.to(device).eval()
-    return Checkpoint(config=config, jepa=model.to(device).eval(), step=step, directory=directory, critic=critic)
+    hazard = None
+    if (directory / HAZARD_FILE).exists():
+        hazard = _load_module(directory / HAZARD_FILE, HazardModel(config.hazard, model.level.dim), device)
+    probe = None
+    if (directory / PROBE_FILE).exists():
+        probe = _load_module(directory / PROBE_FILE, CellProbe(config.hazard, model.level.dim), device)
+    abstract, critics = [], []
+    below_dim, below_actions, discrete = model.level.dim, model.level.actions, True
+    for k, lcfg in enumerate(config.hierarchy, start=1):
+        if not (directory / f"level{k}.safetensors").exists():
+            break  # trained up to level k-1 (an older or interrupted run): a shorter stack
+        abstract.append(_load_module(directory / f"level{k}.safetensors", AbstractLevel(lcfg, below_dim, below_actions, discrete), device))
+        critics.append(_load_module(directory / f"critic{k}.safetensors", Critic(config.critic, lcfg.dim), device))
+        below_dim, below_actions, discrete = lcfg.dim, lcfg.macro_dim, False
+    return Checkpoint(
+        config=config, jepa=model.to(device).eval(), step=step, directory=directory, critic=critic,
+        hazard=hazard, abstract=tuple(abstract), abstract_critics=tuple(critics), probe=probe,
+    )
+
+
+def _load_module(path: Path, module: torch.nn.Module, device: str | torch.device) -> torch.nn.Module:
+    tensors, _ = _read_weights(path)
+    _check_shapes(path, module.state_dict(), tensors)
+    module.load_state_dict(tensors)
+    return module.to(device).eval()
 
 
 def _read_config(path: Path) -> HagentConfig:

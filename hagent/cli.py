@@ -101,9 +101,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     from hagent.train import train
 
     cfg = _resolve(args, {"seed": args.seed, "device": args.device, "train.steps": args.steps})
-    data, out = Path(args.data), Path(args.out)
-    if not data.is_dir():
-        raise CliError(f"--data {data}: no such dataset directory (make one with hagent collect)")
+    data, out = [Path(d) for d in args.data], Path(args.out)
+    for d in data:
+        if not d.is_dir():
+            raise CliError(f"--data {d}: no such dataset directory (make one with hagent collect)")
     if out.exists() and not out.is_dir():
         raise CliError(f"--out {out}: exists and is not a directory")
     command = " ".join(["hagent", *(sys.argv[1:] if args.argv is None else args.argv)])
@@ -117,6 +118,14 @@ def cmd_train(args: argparse.Namespace) -> int:
         )
     if "critic_val_mae" in f:
         parts.append(f"critic: held-out error {f['critic_val_mae']:.2f} steps")
+    if "hazard_recall" in f:
+        parts.append(f"hazard: recall {f['hazard_recall']:.3f}, false alarms {f['hazard_false_alarm']:.4f}")
+    for k in range(1, 9):
+        if f"level{k}_pred_loss_rel" in f:
+            parts.append(
+                f"level {k}: relative prediction loss {f[f'level{k}_pred_loss_rel']:.3g}, effective rank "
+                f"{f[f'level{k}_eff_rank']:.1f}, critic error {f[f'level{k}_critic_val_mae']:.2f} steps"
+            )
     print(f"trained in {result.seconds:.1f}s: " + "; ".join(parts) + f" -> {out}")
     return 0
 
@@ -295,13 +304,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "train",
-        help="train the level-0 world model (JEPA) on collected data",
+        help="train the H-JEPA stack (level 0, critics, hazard, abstract levels) on collected data",
         description="Train level 0 (encoder + action-conditioned predictor) with a JEPA loss in "
-        "representation space plus VICReg variance/covariance terms on a dataset made by `hagent collect`. "
-        "Writes a checkpoint directory (config.json, level0.safetensors, metrics.jsonl, README.md) to --out, "
+        "representation space plus VICReg variance/covariance terms on datasets made by `hagent collect`, "
+        "then its critic, the hazard classifier (when the data holds hazards) and the abstract levels of "
+        "`hierarchy` (each a JEPA over the level below, with its own critic). "
+        "Writes a checkpoint directory (config.json, *.safetensors, metrics.jsonl, README.md) to --out, "
         "every train.save_every steps and at the end.",
     )
-    p.add_argument("--data", required=True, metavar="DIR", help="dataset directory written by hagent collect")
+    p.add_argument(
+        "--data", required=True, metavar="DIR", action="append",
+        help="dataset directory written by hagent collect; repeat to train on several worlds at once",
+    )
     p.add_argument("--out", required=True, metavar="DIR", help="checkpoint directory to write")
     p.add_argument("--steps", type=int, metavar="N", help="optimizer steps (default 3000)")
     p.add_argument("--init", metavar="CKPT", help="start from this checkpoint's weights (same level.* config)")

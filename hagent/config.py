@@ -13,8 +13,15 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from costs.config import CriticConfig, CriticTrainConfig
-from levels.config import BeamConfig, CategoricalCEMConfig, JEPAConfig, LevelConfig
+from costs.config import CriticConfig, CriticTrainConfig, HazardConfig, HazardTrainConfig
+from levels.config import (
+    AbstractLevelConfig,
+    AbstractTrainConfig,
+    BeamConfig,
+    CategoricalCEMConfig,
+    JEPAConfig,
+    LevelConfig,
+)
 
 
 class ConfigError(ValueError):
@@ -111,6 +118,10 @@ class TrainConfig(_Frozen):
     """The JEPA objective's weights."""
     critic: CriticTrainConfig = CriticTrainConfig()
     """Training the critic after the level."""
+    hazard: HazardTrainConfig = HazardTrainConfig()
+    """Training the hazard classifier (skipped when the data holds no hazard)."""
+    abstract: AbstractTrainConfig = AbstractTrainConfig()
+    """Training the abstract levels k >= 1 and their critics."""
 
 
 class AgentConfig(_Frozen):
@@ -132,6 +143,41 @@ class AgentConfig(_Frozen):
     """Default step budget of `Agent.run` (the world may end an episode sooner)."""
     threads: int = Field(1, ge=1)
     """Torch CPU threads while planning; small batches run fastest on one."""
+    hierarchy: Literal["auto", "flat", "full"] = "auto"
+    """Which levels run: `auto` lets the configurator use the abstract levels only when the goal
+    looks beyond level 0's reach; `flat` runs level 0 alone; `full` always runs every level."""
+    reach: float = Field(8.0, gt=0.0)
+    """Level 0's reach in world steps (by its critic): level 1 only hands down subgoals this close."""
+    upper_reach: float = Field(24.0, gt=0.0)
+    """Level 1's reach in world steps (by its critic), for the routes of level 2 and above."""
+    spacing: int = Field(2, ge=1)
+    """Cells between level-1 waypoints (besides doorways)."""
+    subgoal_beam: BeamConfig = BeamConfig(horizon=4, width=24, reach=True)
+    """Level 0's search budget when it pursues a nearby subgoal from the level above."""
+    period: int = Field(12, ge=1)
+    """Level 1 re-plans when its subgoal is not reached after this many steps."""
+    error_threshold: float = Field(0.5, gt=0.0)
+    """Level 1 re-plans when its predictor's relative error over the last period exceeds this."""
+    guardrails: list[str] = ["avoid lava"]
+    """Operator guardrails (the instruction language's guardrail phrases); always hard, always on:
+    no instruction can remove them, instructions can only add more."""
+    instruction_guardrails: Literal["hard", "soft"] = "hard"
+    """How guardrails stated in the instruction are enforced: hard (reject violating plans) or soft (weighted cost)."""
+    soft_weight: float = Field(5.0, ge=0.0)
+    """Weight of a soft guardrail's violation probability per step."""
+    hazard_threshold: float = Field(0.3, gt=0.0, lt=1.0)
+    """A hard hazard guardrail rejects imagined states whose hazard probability exceeds this."""
+
+    @field_validator("guardrails")
+    @classmethod
+    def _guardrail_phrases(cls, phrases: list[str]) -> list[str]:
+        from hagent.language import parse  # local: keeps config import light
+
+        for phrase in phrases:
+            task = parse(phrase)  # ParseError (a ValueError) names what it can't read
+            if task.goal is not None or not task.guardrails:
+                raise ValueError(f"{phrase!r} is not a guardrail (e.g. 'avoid lava', \"don't open any doors\")")
+        return phrases
 
 
 _DEVICE = re.compile(r"^(auto|cpu|cuda(:\d+)?|mps)$")
@@ -154,6 +200,10 @@ class HagentConfig(_Frozen):
     """The level-0 world model (encoder, predictor, latent, action space)."""
     critic: CriticConfig = CriticConfig()
     """The critic (learned cost-to-go)."""
+    hazard: HazardConfig = HazardConfig()
+    """The learned hazard classifier (a guardrail cost)."""
+    hierarchy: list[AbstractLevelConfig] = [AbstractLevelConfig()]
+    """The abstract levels 1..L above level 0, bottom-up (empty: a flat, level-0-only agent)."""
     train: TrainConfig = TrainConfig()
     """Training."""
     agent: AgentConfig = AgentConfig()

@@ -221,6 +221,13 @@ def ground(stage: Stage, memory: Memory) -> Grounded:
         cells = []
     for cell in cells:
         match stage.verb:
+            case "goto" if stage.ref.kind == "goal":  # a goal square is stood on, not faced
+                for heading in range(4):
+                    goal = scene.copy()
+                    goal[cell] = (_AGENT, COLOR_TO_IDX["red"], heading)
+                    images.append(goal)
+                    headings.append(heading)
+                    held.append(memory.held)
             case "goto":
                 add(cell, None, memory.held)
             case "pickup":
@@ -252,6 +259,8 @@ def stage_done(stage: Stage, memory: Memory, prev_obs: dict, action: int, obs: d
     front = pose.front
     image = obs["image"]
     match stage.verb:
+        case "goto" if stage.ref.kind == "goal":
+            return pose.cell in cells
         case "goto":
             return front in cells and _matches(image[front], stage.ref)
         case "pickup":

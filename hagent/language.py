@@ -25,7 +25,7 @@ from typing import Any, TypeAlias
 # Mirrors minigrid.core.constants.COLOR_NAMES (a test checks they agree); kept
 # literal so that parsing text never has to import minigrid/gymnasium.
 COLORS: tuple[str, ...] = ("red", "green", "blue", "purple", "yellow", "grey")
-KINDS: tuple[str, ...] = ("ball", "box", "key", "door")
+KINDS: tuple[str, ...] = ("ball", "box", "key", "door", "goal")
 LOCATIONS: tuple[str, ...] = ("front", "behind", "left", "right")
 HAZARDS: tuple[str, ...] = ("lava",)
 FORBIDDABLE_ACTIONS: tuple[str, ...] = ("open", "pickup", "drop", "toggle")
@@ -433,6 +433,7 @@ def _match(
 _ARTICLE = _phrases("", "the", "a", "an")
 _COLOR = _table({"": None, **{c: c for c in COLORS}, "gray": "grey"})
 _KIND = _table({"ball": "ball", "sphere": "ball", "box": "box", "key": "key", "door": "door",
+                "goal square": "goal", "goal": "goal", "goal cell": "goal", "goal tile": "goal",
                 "object": None, "thing": None})  # fmt: skip
 _LOCATION = _table({
     "": None,

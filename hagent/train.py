@@ -25,7 +25,8 @@ from hagent.checkpoint import METRICS_FILE, CheckpointError, build_model, load_c
 from hagent.collect import DatasetError
 from hagent.config import HagentConfig
 from hagent.data import OfflineDataset, Window, WindowDataset
-from hagent.train_critic import train_critic
+from hagent.train_critic import dataset_pairs, train_critic
+from hagent.train_hierarchy import ABSTRACT_CAP, embed, train_abstract_levels, train_hazard, train_probe
 from levels.jepa import JEPA, JEPALoss, effective_rank
 
 
@@ -66,13 +67,15 @@ def cpu_threads(requested: int) -> int:
 
 def train(
     config: HagentConfig,
-    data_dir: str | Path,
+    data_dir: str | Path | list[str | Path],
     out_dir: str | Path,
     command: str = "",
     progress: bool = True,
     init: str | Path | None = None,
 ) -> TrainResult:
-    """Train level 0 on the dataset in `data_dir`, writing a checkpoint directory to `out_dir`.
+    """Train level 0 on the dataset(s) in `data_dir` (one directory or a list: each batch comes
+    from one of them, so worlds of different grid sizes mix), then its critic, the hazard
+    classifier and the abstract levels with their critics, writing a checkpoint to `out_dir`.
 
     `init` names a checkpoint to start from; its level config must equal `config.level`.
     """
@@ -82,15 +85,16 @@ def train(
     torch.manual_seed(config.seed)
     torch.set_num_threads(cpu_threads(cfg.threads))
     device = resolve_device(config.device)
-    data_dir, out_dir = Path(data_dir), Path(out_dir)
+    data_dirs = [Path(d) for d in (data_dir if isinstance(data_dir, (list, tuple)) else [data_dir])]
+    out_dir = Path(out_dir)
 
     if config.data.window < 2:
         raise DatasetError("data.window must be at least 2 to have a transition to predict")
-    dataset = OfflineDataset(data_dir)
-    windows = dataset.windows(config.data.window)
-    if len(windows) < config.data.batch_size:
+    datasets = [OfflineDataset(d) for d in data_dirs]
+    windows = [d.windows(config.data.window) for d in datasets]
+    if sum(len(w) for w in windows) < config.data.batch_size:
         raise DatasetError(
-            f"{data_dir}: only {len(windows)} windows of {config.data.window} observations; "
+            f"{', '.join(map(str, data_dirs))}: only {sum(len(w) for w in windows)} windows of {config.data.window} observations; "
             f"need at least data.batch_size={config.data.batch_size} (collect more or lower the batch size)"
         )
 
@@ -106,14 +110,14 @@ def train(
     out_dir.mkdir(parents=True, exist_ok=True)
     metrics_path = out_dir / METRICS_FILE
     metrics_path.write_text("")  # a new run starts a new log
-    batches = _batches(windows, config.data.batch_size, config.seed, config.data.event_fraction)
+    batches = _mixed_batches(windows, config.data.batch_size, config.seed, config.data.event_fraction)
     start, last_saved, row, step = time.perf_counter(), 0, {}, 0
 
     def checkpoint(step: int) -> None:
         nonlocal last_saved
         if not all(torch.isfinite(p).all() for p in model.parameters()):
             return  # never overwrite a good checkpoint with broken weights
-        readme = _readme(config, dataset, data_dir, command, step, time.perf_counter() - start, row)
+        readme = _readme(config, datasets, data_dirs, command, step, time.perf_counter() - start, row)
         save_checkpoint(out_dir, config, model, step, readme)
         last_saved = step
 
@@ -160,12 +164,36 @@ def train(
         bar.close()
     if cfg.critic.steps > 0:
         model.eval()
+        pairs = dataset_pairs(datasets, cfg.critic, config.seed, cap=ABSTRACT_CAP * cfg.critic.max_steps)
         result = train_critic(
-            model.level, dataset, config.critic, cfg.critic, config.seed, device, metrics_path, progress
+            model.level, datasets, config.critic, cfg.critic, config.seed, device, metrics_path, progress, pairs
         )
         row = dict(row, critic_val_mae=result.val_mae, critic_pairs=result.pairs, critic_seconds=round(result.seconds, 1))
-        readme = _readme(config, dataset, data_dir, command, cfg.steps, time.perf_counter() - start, row)
-        save_checkpoint(out_dir, config, model, cfg.steps, readme, critic=result.critic)
+        for p in model.parameters():
+            p.requires_grad_(False)
+        embedded = embed(model.level, datasets, device)
+        hazard = train_hazard(model.level, embedded, config.hazard, cfg.hazard, config.seed, metrics_path, progress)
+        if hazard is not None:
+            row = dict(row, hazard_recall=hazard.recall, hazard_false_alarm=hazard.false_alarm)
+        cells = torch.cat([torch.as_tensor(d.arrays["agent"]).long() for d in datasets]).to(device)
+        probe = train_probe(model.level, embedded, cells, config.hazard, cfg.hazard, config.seed, metrics_path, progress)
+        if probe is not None:
+            row = dict(row, probe_accuracy=probe.accuracy)
+        abstract = []
+        if cfg.abstract.steps > 0 and config.hierarchy:
+            levels = train_abstract_levels(
+                list(config.hierarchy), model.level, embedded, datasets, cfg.jepa, cfg.abstract, config.critic,
+                cfg.critic, config.seed, metrics_path, progress, pairs,
+            )
+            abstract = [(r.level, r.critic) for r in levels]
+            for k, r in enumerate(levels, start=1):
+                row.update({f"level{k}_{key}": value for key, value in r.metrics.items() if key not in ("stage", "step")})
+        readme = _readme(config, datasets, data_dirs, command, cfg.steps, time.perf_counter() - start, row)
+        save_checkpoint(
+            out_dir, config, model, cfg.steps, readme, critic=result.critic,
+            hazard=None if hazard is None else hazard.model, abstract=tuple(abstract),
+            probe=None if probe is None else probe.model,
+        )
     return TrainResult(steps=cfg.steps, seconds=time.perf_counter() - start, final=row, directory=out_dir)
 
 
@@ -204,6 +232,17 @@ def _batches(windows: WindowDataset, batch_size: int, seed: int, event_fraction:
         epoch += 1
 
 
+def _mixed_batches(windows: list[WindowDataset], batch_size: int, seed: int, event_fraction: float) -> Iterator[Window]:
+    """Endless batches, each from one dataset (grids of one size), datasets drawn in proportion to their windows."""
+    streams = [_batches(w, batch_size, seed + i, event_fraction) for i, w in enumerate(windows)]
+    if len(streams) == 1:
+        yield from streams[0]
+    weights = np.array([len(w) for w in windows], dtype=np.float64)
+    rng = np.random.default_rng([seed, 11])
+    while True:
+        yield next(streams[rng.choice(len(streams), p=weights / weights.sum())])
+
+
 def _metrics_row(step: int, loss: JEPALoss, grad_norm: torch.Tensor, lr: float, elapsed: float) -> dict:
     per_step = loss.prediction_per_step.tolist()
     return {
@@ -229,25 +268,33 @@ def _metrics_row(step: int, loss: JEPALoss, grad_norm: torch.Tensor, lr: float, 
 
 def _readme(
     config: HagentConfig,
-    dataset: OfflineDataset,
-    data_dir: Path,
+    datasets: list[OfflineDataset],
+    data_dirs: list[Path],
     command: str,
     step: int,
     seconds: float,
     row: dict,
 ) -> str:
-    m = dataset.manifest
-    keys = ("pred_loss", "pred_loss_rel", "std", "eff_rank", "cov_loss", "inverse_acc", "critic_val_mae")
+    keys = ("pred_loss", "pred_loss_rel", "std", "eff_rank", "cov_loss", "inverse_acc", "critic_val_mae",
+            "hazard_recall", "hazard_false_alarm", "probe_accuracy")
+    keys += tuple(k for k in row if k.startswith("level"))
     final = ", ".join(f"{k} {row[k]:.4g}" for k in keys if k in row) or "none logged yet"
+    data = "\n".join(
+        f"  - `{d}` — {m.world}, {m.episodes} episodes, {m.steps} steps (collection seed {m.seed})"
+        for d, m in ((d, ds.manifest) for d, ds in zip(data_dirs, datasets))
+    )
+    levels = ", ".join(f"level {k}: D={c.dim}, period {c.period}" for k, c in enumerate(config.hierarchy, start=1)) or "none"
     return (
-        "# hagent checkpoint: level 0 world model (JEPA)\n\n"
-        f"- data: `{data_dir}` — {m.world}, {m.episodes} episodes, {m.steps} steps (collection seed {m.seed})\n"
+        "# hagent checkpoint: an H-JEPA stack (level 0 world model, abstract levels, critics, hazard)\n\n"
+        f"- data:\n{data}\n"
         f"- command: `{command or 'hagent.train.train(...)'}`\n"
         f"- seed: {config.seed}; device: {config.device}\n"
         f"- steps: {step} of {config.train.steps} ({seconds:.0f} s)\n"
-        f"- latent D: {config.level.encoder.dim}; window T: {config.data.window}; batch B: {config.data.batch_size}\n"
+        f"- level 0: latent D {config.level.encoder.dim}; window T {config.data.window}; batch B {config.data.batch_size}\n"
+        f"- abstract levels: {levels}\n"
         f"- metrics at step {row.get('step', 0)}: {final}\n\n"
-        "Files: `config.json` (resolved config), `level0.safetensors` (weights), "
-        "`critic.safetensors` (the critic, once trained), "
+        "Files: `config.json` (resolved config), `level0.safetensors` (level 0 weights), "
+        "`critic.safetensors` (level 0's critic), `levelK.safetensors` / `criticK.safetensors` (abstract level K "
+        "and its critic), `hazard.safetensors` (the hazard classifier, when the data had hazards), `probe.safetensors` (the cell probe region guardrails read), "
         "`metrics.jsonl` (one row per logged step). Load with `hagent.checkpoint.load_checkpoint(dir)`.\n"
     )

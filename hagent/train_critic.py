@@ -19,7 +19,7 @@ from tqdm import tqdm
 from costs.config import CriticConfig, CriticTrainConfig
 from costs.critic import Critic
 from hagent.data import OfflineDataset
-from hagent.labels import critic_pairs
+from hagent.labels import CriticPairs, critic_pairs
 from levels.level import Level
 
 
@@ -46,24 +46,63 @@ def encode_dataset(level: Level, data: OfflineDataset, device: torch.device, chu
     return torch.cat(out)
 
 
+def dataset_pairs(datasets: list[OfflineDataset], cfg: CriticTrainConfig, seed: int, cap: int | None = None) -> tuple[CriticPairs, np.ndarray]:
+    """Hindsight pairs over several datasets (rows index their concatenation) and the global
+    episode of each pair: `(pairs, episode [P])`."""
+    starts, goals, steps, episodes = [], [], [], []
+    row_base, episode_base = 0, 0
+    for i, data in enumerate(datasets):
+        pairs = critic_pairs(data, cfg.goals_per_episode, cap or cfg.max_steps, seed + i)
+        episodes.append(np.searchsorted(data.episode_offsets, pairs.start, side="right") - 1 + episode_base)
+        starts.append(pairs.start + row_base)
+        goals.append(pairs.goal + row_base)
+        steps.append(pairs.steps)
+        row_base += len(data.arrays["action"])
+        episode_base += data.episodes
+    pairs = CriticPairs(np.concatenate(starts), np.concatenate(goals), np.concatenate(steps))
+    return pairs, np.concatenate(episodes)
+
+
 def train_critic(
     level: Level,
-    data: OfflineDataset,
+    data: OfflineDataset | list[OfflineDataset],
     arch: CriticConfig,
     cfg: CriticTrainConfig,
     seed: int,
     device: torch.device,
     metrics_path: Path | None = None,
     progress: bool = True,
+    pairs: tuple[CriticPairs, np.ndarray] | None = None,
 ) -> CriticResult:
-    """Fit a critic to hindsight step distances between states of the same episode."""
+    """Fit a critic on level 0's states to hindsight step distances between states of the same
+    episode; `pairs` (from `dataset_pairs`) are reused when given, else drawn here."""
+    datasets = data if isinstance(data, list) else [data]
+    states = torch.cat([encode_dataset(level, d, device) for d in datasets])
+    pairs, episode = pairs if pairs is not None else dataset_pairs(datasets, cfg, seed)
+    near = pairs.steps <= cfg.max_steps
+    pairs, episode = CriticPairs(pairs.start[near], pairs.goal[near], pairs.steps[near]), episode[near]
+    return fit_critic(states, pairs, episode, sum(d.episodes for d in datasets), arch, cfg, seed, metrics_path, progress)
+
+
+def fit_critic(
+    states: torch.Tensor,
+    pairs: CriticPairs,
+    episode: np.ndarray,
+    episodes: int,
+    arch: CriticConfig,
+    cfg: CriticTrainConfig,
+    seed: int,
+    metrics_path: Path | None = None,
+    progress: bool = True,
+    name: str = "critic",
+) -> CriticResult:
+    """Fit a critic on `states [N, D]` (any level) to the labelled `pairs` of rows; episodes
+    drawn with probability `cfg.holdout` are held out for the validation error."""
     start = time.perf_counter()
+    device = states.device
     generator = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
-    states = encode_dataset(level, data, device)
-    pairs = critic_pairs(data, cfg.goals_per_episode, cfg.max_steps, seed)
-    episode = np.searchsorted(data.episode_offsets, pairs.start, side="right") - 1
-    held_out = np.random.default_rng(seed).random(data.episodes) < cfg.holdout
+    held_out = np.random.default_rng(seed).random(episodes) < cfg.holdout
     train_idx = np.nonzero(~held_out[episode])[0]
     val_idx = np.nonzero(held_out[episode])[0][:20000]
     if len(train_idx) == 0:
@@ -72,10 +111,10 @@ def train_critic(
     start_rows = torch.as_tensor(pairs.start, device=device)
     goal_rows = torch.as_tensor(pairs.goal, device=device)
 
-    critic = Critic(arch, level.dim).to(device)
+    critic = Critic(arch, states.shape[1]).to(device)
     optimizer = torch.optim.Adam(critic.parameters(), lr=cfg.lr)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, cfg.lr, total_steps=max(cfg.steps, 1))
-    bar = tqdm(range(1, cfg.steps + 1), desc="critic", unit="step", disable=not progress, dynamic_ncols=True)
+    bar = tqdm(range(1, cfg.steps + 1), desc=name, unit="step", disable=not progress, dynamic_ncols=True)
     val_mae = float("nan")
     for step in bar:
         batch = torch.as_tensor(train_idx[torch.randint(len(train_idx), (cfg.batch_size,), generator=generator).numpy()])
@@ -83,7 +122,7 @@ def train_critic(
         s = s + cfg.noise * torch.randn(s.shape, generator=generator).to(device)
         loss = F.smooth_l1_loss(critic.distance(s, states[goal_rows[batch]]), labels[batch])
         if not torch.isfinite(loss):
-            raise FloatingPointError(f"non-finite critic loss at step {step}")
+            raise FloatingPointError(f"non-finite {name} loss at step {step}")
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -92,7 +131,7 @@ def train_critic(
             val_mae = _mae(critic, states, start_rows, goal_rows, labels, val_idx)
             bar.set_postfix(loss=f"{loss.item():.3g}", val_mae=f"{val_mae:.2f}")
             if metrics_path is not None:
-                row = {"stage": "critic", "step": step, "critic_loss": loss.item(), "critic_val_mae": val_mae}
+                row = {"stage": name, "step": step, "critic_loss": loss.item(), "critic_val_mae": val_mae}
                 with open(metrics_path, "a", encoding="utf-8") as f:
                     f.write(json.dumps(row) + "\n")
     bar.close()

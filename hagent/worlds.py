@@ -331,6 +331,8 @@ class World(gym.Wrapper):
         self._code: np.ndarray | None = None
         self._success = False
         self._violations: list[str] = []
+        self._forbidden_cells: dict[tuple[int, int], str] = {}  # cell -> the region guardrail it breaks
+        self._forbidden_events: dict[tuple[str, str], str] = {}  # (verb, kind) event -> the action guardrail
         self.observation_space = spaces.Dict(
             {
                 "image": spaces.Box(0, 255, (base.width, base.height, 3), dtype=np.uint8),
@@ -351,6 +353,7 @@ class World(gym.Wrapper):
         self._code = self._base.grid.encode()
         self._success = False
         self._violations = []
+        self._forbidden_cells, self._forbidden_events = {}, {}
         return self._observe(), info
 
     def step(self, action: int) -> tuple[dict, float, bool, bool, dict]:
@@ -380,6 +383,13 @@ class World(gym.Wrapper):
         if here is not None and here.type == "lava":
             events.append(Event("entered", "", "lava"))
             self._violations.append("entered lava")
+        cell = (int(base.agent_pos[0]), int(base.agent_pos[1]))
+        if cell in self._forbidden_cells:
+            self._violations.append(f"entered {self._forbidden_cells[cell]}")
+        for e in events:
+            broken = self._forbidden_events.get((e.kind, e.obj)) or self._forbidden_events.get((e.kind, "*"))
+            if broken:
+                self._violations.append(f"{e.kind} {e} ({broken})")
         if terminated and reward > 0:
             self._success = True
         info = dict(info, events=tuple(events))
@@ -461,6 +471,25 @@ class World(gym.Wrapper):
             base.max_steps = base.num_navs_needed(base.instrs) * base.room_size**2 * base.num_rows * base.num_cols
         self._success = False
         return True
+
+    def watch(self, guardrails: Any) -> None:
+        """Count breaches of these `hagent.language` guardrails (region and action guardrails; lava
+        is always counted) as violations in `judge()`, from now on. Call after reset. Scoring only."""
+        from hagent.grounding import Memory  # local: worlds stays importable without the agent's modules
+        from hagent.language import AvoidRegion, ForbidAction
+        from hagent.waypoints import region_cells
+
+        obs = self._observe()
+        for g in guardrails:
+            match g:
+                case AvoidRegion(region):
+                    for cell in region_cells(obs["image"], region, Memory(obs)):
+                        self._forbidden_cells[cell] = region.describe()
+                case ForbidAction(action):
+                    events = {"open": [("opened", "door")], "toggle": [("opened", "*"), ("closed", "*")],
+                              "pickup": [("picked_up", "*")], "drop": [("dropped", "*")]}[action]
+                    for key in events:
+                        self._forbidden_events[key] = g.describe()
 
     def judge(self) -> Judgement:
         """Whether the mission succeeded and which violations happened this episode. Scoring only."""

@@ -164,3 +164,33 @@ class BeamConfig(_Frozen):
     reach: bool = False
     """Goal-reaching aggregation: each step pays the lowest step cost reached so far, so arriving
     early is what counts and moving on after arriving is free; off, every step's cost counts."""
+
+
+class AbstractLevelConfig(_Frozen):
+    """A level k >= 1: encodes level k-1's states, predicts `period` of its steps ahead from a
+    macro-action latent that summarizes the chunk of level k-1 actions taken meanwhile."""
+
+    dim: int = Field(32, ge=1)
+    """Latent size of this level's state (smaller than the level below: more abstract)."""
+    hidden: int = Field(256, ge=1)
+    """Width of the encoder, macro-action and predictor MLPs."""
+    period: int = Field(8, ge=1)
+    """Steps of the level below per step of this level (the coarser time scale)."""
+    macro_dim: int = Field(8, ge=1)
+    """Size of the macro-action latent u (the abstract action)."""
+
+
+class AbstractTrainConfig(_Frozen):
+    """Training the abstract levels (JEPA with VICReg, level below frozen), then their critics."""
+
+    steps: int = Field(2000, ge=0)
+    """Optimizer steps per abstract level."""
+    lr: float = Field(1e-3, gt=0.0)
+    """Adam learning rate."""
+    batch_size: int = Field(256, ge=2)
+    """Samples per batch."""
+    horizon: int = Field(2, ge=1)
+    """Level steps rolled out by the predictor per sample (multi-step prediction)."""
+    macro_var_weight: float = Field(0.1, ge=0.0)
+    """Weight of a variance hinge on the macro-action latents (an action code that collapses to a
+    constant can't tell the predictor where the agent went)."""

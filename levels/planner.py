@@ -42,8 +42,9 @@ class Plan(NamedTuple):
     states: torch.Tensor  # [H, D] predicted states after each action
     costs: torch.Tensor  # [H] step costs along the plan
     terminal: float  # cost-to-go after the last step
-    total: float  # sum of step costs plus terminal
+    total: float  # sum of step costs plus terminal (plus guardrail penalties)
     calls: int  # predictor calls spent (one per imagined transition)
+    penalty: float = 0.0  # guardrail penalties along the plan (>= a hard guardrail's weight: it violates one)
 
 
 def imagine(model: WorldModel, s0: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
@@ -55,34 +56,47 @@ def imagine(model: WorldModel, s0: torch.Tensor, actions: torch.Tensor) -> torch
     return torch.stack(states, 1)
 
 
-def _evaluate(model: WorldModel, objective: Objective, s0: torch.Tensor, actions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Imagine and cost `actions [N, H, ...]` from `s0 [D]`: states [N, H, D], step costs [N, H], terminal [N]."""
+def penalty(objective: Objective, s: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
+    """Guardrail penalties of imagined steps `s [N, D]`, `a [N]`: `[N]`. An objective may define
+    `penalty(s, a)`; unlike step costs these always add up (reaching the goal early never excuses
+    a violation later in the plan)."""
+    fn = getattr(objective, "penalty", None)
+    return fn(s, a) if fn is not None else torch.zeros(len(s), dtype=s.dtype)
+
+
+def _evaluate(
+    model: WorldModel, objective: Objective, s0: torch.Tensor, actions: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Imagine and cost `actions [N, H, ...]` from `s0 [D]`: states [N, H, D], step costs [N, H],
+    terminal [N], penalties [N, H]."""
     n, h = actions.shape[:2]
     states = imagine(model, s0.expand(n, -1), actions)
     flat = states.reshape(n * h, -1)
-    steps = objective.step_cost(flat, actions.reshape(n * h, *actions.shape[2:])).reshape(n, h)
-    return states, steps, objective.terminal_cost(states[:, -1])
+    flat_actions = actions.reshape(n * h, *actions.shape[2:])
+    steps = objective.step_cost(flat, flat_actions).reshape(n, h)
+    return states, steps, objective.terminal_cost(states[:, -1]), penalty(objective, flat, flat_actions).reshape(n, h)
 
 
-def _total(steps: torch.Tensor, terminal: torch.Tensor, reach: bool) -> torch.Tensor:
-    """Plan totals from step costs `[N, H]` and cost-to-go `[N]`; see `BeamConfig.reach`."""
+def _total(steps: torch.Tensor, terminal: torch.Tensor, reach: bool, penalties: torch.Tensor | None = None) -> torch.Tensor:
+    """Plan totals from step costs `[N, H]`, cost-to-go `[N]` and penalties `[N, H]`; see `BeamConfig.reach`."""
+    extra = 0 if penalties is None else penalties.sum(1)
     if reach:
         lowest = steps.cummin(dim=1).values
-        return lowest.sum(1) + torch.minimum(terminal, lowest[:, -1])
-    return steps.sum(1) + terminal
+        return lowest.sum(1) + torch.minimum(terminal, lowest[:, -1]) + extra
+    return steps.sum(1) + terminal + extra
 
 
 def _totals(model: WorldModel, objective: Objective, s0: torch.Tensor, actions: torch.Tensor, reach: bool = False) -> torch.Tensor:
-    _, steps, terminal = _evaluate(model, objective, s0, actions)
-    return _total(steps, terminal, reach)
+    _, steps, terminal, penalties = _evaluate(model, objective, s0, actions)
+    return _total(steps, terminal, reach, penalties)
 
 
 def _plan_from(
     model: WorldModel, objective: Objective, s0: torch.Tensor, actions: torch.Tensor, calls: int, reach: bool = False
 ) -> Plan:
-    states, steps, terminal = _evaluate(model, objective, s0, actions[None])
-    total = float(_total(steps, terminal, reach)[0])
-    return Plan(actions, states[0], steps[0], float(terminal[0]), total, calls + actions.shape[0])
+    states, steps, terminal, penalties = _evaluate(model, objective, s0, actions[None])
+    total = float(_total(steps, terminal, reach, penalties)[0])
+    return Plan(actions, states[0], steps[0], float(terminal[0]), total, calls + actions.shape[0], float(penalties.sum()))
 
 
 # -- continuous actions ----------------------------------------------------------------------
@@ -239,6 +253,7 @@ class BeamPlanner:
         seqs = torch.zeros((1, 0), dtype=torch.long)  # [n, depth]
         states = s0[None]  # [n, D]: the last imagined state of each kept sequence
         spent = torch.zeros(1)  # [n]: step costs so far
+        fined = torch.zeros(1)  # [n]: guardrail penalties so far
         lowest = torch.full((1,), float("inf"))  # [n]: lowest step cost so far (for reach)
         calls = 0
         for depth in range(1, c.horizon + 1):
@@ -251,13 +266,14 @@ class BeamPlanner:
             step = objective.step_cost(states, actions)
             lowest = torch.minimum(lowest.repeat_interleave(k), step)
             spent = spent.repeat_interleave(k) + (lowest if c.reach else step)
+            fined = fined.repeat_interleave(k) + penalty(objective, states, actions)
             calls += len(seqs)
             # Rank by cost so far plus cost-to-go; a tiny random jitter breaks exact ties.
             to_go = objective.terminal_cost(states)
-            score = spent + (torch.minimum(to_go, lowest) if c.reach else to_go)
+            score = spent + fined + (torch.minimum(to_go, lowest) if c.reach else to_go)
             score = score + 1e-9 * torch.rand(len(seqs), generator=generator)
             if len(seqs) > c.width and depth < c.horizon:
                 keep = score.topk(c.width, largest=False).indices
-                seqs, states, spent, lowest = seqs[keep], states[keep], spent[keep], lowest[keep]
+                seqs, states, spent, lowest, fined = seqs[keep], states[keep], spent[keep], lowest[keep], fined[keep]
         best = seqs[score.argmin()]
         return _plan_from(model, objective, s0, best, calls, c.reach)

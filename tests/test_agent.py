@@ -19,6 +19,8 @@ TINY = [
     "level.encoder.pool=2", "level.predictor.hidden=32", "level.predictor.blocks=1", "train.jepa.inverse_hidden=16",
     "data.batch_size=16", "data.window=4", "train.warmup=5", "device=\"cpu\"", "critic.hidden=16", "critic.layers=1",
     "train.critic.steps=50", "train.critic.batch_size=64", "train.critic.goals_per_episode=2",
+    "train.hazard.steps=20", "train.hazard.batch_size=32", "hazard.hidden=16", "train.abstract.steps=30",
+    "train.abstract.batch_size=32", "hierarchy=[{dim=4, hidden=16, period=2, macro_dim=2}]",
 ]  # fmt: skip
 FAST = AgentConfig(beam={"horizon": 2, "width": 8}, max_steps=12)
 
@@ -95,7 +97,7 @@ def test_bad_and_unsupported_instructions(checkpoint: Path) -> None:
     world = make_world("babyai:GoToLocal", seed=0)
     with pytest.raises(ParseError):
         agent.run(world, "fly to the moon")
-    with pytest.raises(UnsupportedTaskError, match="issue #4"):
+    with pytest.raises(UnsupportedTaskError, match="learned no hazard"):
         agent.run(world, "go to the red ball, avoid lava")
     episode = agent.run(make_world("babyai:GoToLocal", seed=0), "go to the purple door")
     assert episode.steps == 0 and "can't see how to go to the purple door" in episode.explanation

@@ -1,0 +1,148 @@
+"""The abstract levels at work: routes of reachable subgoals for level 0.
+
+Level 1 plans moves on a graph of waypoints imagined from the agent's memory of the grid
+(`hagent.waypoints`): an edge joins two waypoints when level 0's critic puts them within level
+0's reach, so every subgoal handed down is one level 0 can achieve; the shortest route to a goal
+state (networkx) gives level 0 its next subgoal. Level k >= 2 plans the same way over a sparser
+graph (doorways and goals) in its own state space, with level k-1's critic and reach deciding
+which hops are feasible; its first hop becomes level k-1's goal. Hard guardrails remove
+waypoints (hazards by the learned hazard classifier, forbidden regions, doorways when doors may
+not be opened); their cost is paid in the search, never after it.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+import torch
+
+from costs.critic import Critic
+from costs.hazard import HazardModel
+from hagent.grounding import Grounded, Memory, agent_pose
+from hagent.waypoints import opened, place, waypoints
+from levels.abstract import AbstractLevel
+from levels.graph import GraphPlanner, pairwise
+from levels.level import Level
+
+
+class Route(NamedTuple):
+    """Level 1's route and the routes of the levels above it (cells of the waypoints)."""
+
+    cells: tuple[tuple[int, int], ...]  # level 1: waypoints to the goal; the first is level 0's subgoal
+    steps: tuple[float, ...]  # level 0 critic's estimate of each hop
+    upper: tuple[tuple[tuple[int, int], ...], ...]  # levels 2..L, each a route of waypoints
+    goal_reached: bool  # the route's last cell is a goal state (not just the upper level's subgoal)
+    evaluations: int  # learned-distance evaluations spent
+    states: torch.Tensor  # [len(cells), D1] level-1 states of the waypoints (what the decoder reads)
+
+
+class Navigator:
+    """Plans routes of subgoals with the abstract levels above level 0."""
+
+    def __init__(self, level0: Level, critic0: Critic, levels: list[AbstractLevel], critics: list[Critic], hazard: HazardModel | None):
+        self.level0, self.critic0, self.levels, self.critics, self.hazard = level0, critic0, levels, critics, hazard
+        self._cache: dict[bytes, tuple] = {}
+
+    @torch.no_grad()
+    def route(
+        self,
+        memory: Memory,
+        grounded: Grounded,
+        *,
+        levels: int,
+        reach: float,
+        upper_reach: float,
+        spacing: int,
+        doors: bool,
+        avoid: frozenset,
+        hazard_threshold: float | None,
+    ) -> Route | None:
+        """A route from the agent's pose to the stage's goal states using `levels` levels (2 = level
+        1 above level 0). `avoid` are cells no waypoint may be in; `hazard_threshold` (when the
+        hazard guardrail is on) removes waypoints the hazard classifier flags. None: no route."""
+        scene = memory.scene()
+        base = opened(scene) if doors else scene
+        nodes, s0, dist = self._graph(scene, base, memory.held, spacing, doors, avoid)
+        goal_cells, goal_images = [], []
+        for image in grounded.goal_images:
+            pose = agent_pose({"image": image, "direction": 0})
+            heading = int(image[pose.cell][2])
+            goal_cells.append(pose.cell)
+            goal_images.append(place(base, pose.cell, heading))
+        if not goal_images:
+            return None
+        pose = memory.pose
+        extra = self._encode(np.stack([place(base, pose.cell, pose.heading), *goal_images]), memory.held)
+        start, goals = extra[0], extra[1:]
+        all_s0 = torch.cat([s0, goals])
+        cells = list(nodes.cells) + goal_cells
+        # distances among the new states and to/from the cached waypoints
+        n, g = len(s0), len(goals)
+        full = torch.full((n + g, n + g), float("inf"))
+        full[:n, :n] = dist
+        if g:
+            full[n:, :] = _cross(self.critic0, goals, all_s0)
+            full[:, n:] = _cross(self.critic0, all_s0, goals)
+        evaluations = 2 * (n + g) * g
+        blocked = torch.zeros(n + g, dtype=torch.bool)
+        if hazard_threshold is not None and self.hazard is not None:
+            blocked |= self.hazard.probability(all_s0) > hazard_threshold
+        is_goal = torch.zeros(n + g, dtype=torch.bool)
+        is_goal[n:] = True
+        target = is_goal.clone()
+        upper: list[tuple[tuple[int, int], ...]] = []
+        # levels L..2: each routes over doorways and goals with the critic of the level below it
+        for k in range(min(levels, len(self.levels) + 1) - 1, 1, -1):
+            sparse = torch.as_tensor(np.concatenate([nodes.doors, np.ones(g, dtype=bool)])) & ~blocked
+            idx = torch.nonzero(sparse | target).squeeze(1)
+            states_k = self._up(all_s0[idx], k - 1)
+            start_k = self._up(start[None], k - 1)[0]
+            planner = GraphPlanner(upper_reach)
+            plan = planner.plan(start_k, states_k, target[idx], self.critics[k - 2].distance)
+            evaluations += plan.evaluations if plan else (len(idx) + 1) ** 2
+            if plan is None:
+                break  # no coarse route: level 1 searches the whole graph itself
+            upper.insert(0, tuple(cells[int(idx[i])] for i in plan.path))
+            first = int(idx[plan.path[0]])
+            target = torch.zeros_like(target)
+            target[first] = True
+        start_row = self.critic0.distance(start[None].expand(len(all_s0), -1), all_s0)
+        plan = GraphPlanner(reach).plan_distances(start_row, full, target, blocked)
+        evaluations += len(all_s0)
+        if plan is None:
+            return None
+        path, steps = plan.path, plan.steps
+        s1 = self._up(all_s0[list(path)], 1) if self.levels else all_s0[list(path)]
+        return Route(tuple(cells[i] for i in path), steps, tuple(upper), bool(is_goal[path[-1]]), evaluations, s1)
+
+    def _graph(self, scene, base, held, spacing, doors, avoid):
+        key = base.tobytes() + np.asarray(held).tobytes() + bytes([spacing, doors]) + repr(sorted(avoid)).encode()
+        if key not in self._cache:
+            nodes = waypoints(scene, spacing, doors, avoid)
+            s0 = self._encode(nodes.images, held)
+            dist = pairwise(self.critic0.distance, s0) if len(s0) else torch.zeros(0, 0)
+            self._cache = {key: (nodes, s0, dist)}  # one scene at a time: memory changes as the world does
+        return self._cache[key]
+
+    def _encode(self, images: np.ndarray, held: np.ndarray) -> torch.Tensor:
+        n = len(images)
+        if n == 0:
+            return torch.zeros(0, self.level0.dim)
+        headings = torch.as_tensor(np.array([int(im[agent_pose({"image": im, "direction": 0}).cell][2]) for im in images]))
+        carried = torch.as_tensor(np.repeat(np.asarray(held, dtype=np.uint8)[None], n, 0))
+        return self.level0.encode(torch.as_tensor(images), headings, carried)
+
+    def _up(self, s0: torch.Tensor, k: int) -> torch.Tensor:
+        """Level-k states of level-0 states `[N, D0]`."""
+        s = s0
+        for level in self.levels[:k]:
+            s = level.encode(s)
+        return s
+
+
+def _cross(critic: Critic, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Distances from each of `a [A, D]` to each of `b [B, D]`: `[A, B]`."""
+    na, nb = len(a), len(b)
+    return critic.distance(a[:, None].expand(na, nb, -1).reshape(na * nb, -1), b[None].expand(na, nb, -1).reshape(na * nb, -1)).view(na, nb)
+

@@ -1,0 +1,261 @@
+"""Training what sits on top of a trained level 0: the hazard classifier, the abstract levels
+k >= 1 (each by its own JEPA loss, the levels below frozen) and a critic per abstract level.
+
+Everything here works on level 0's embeddings of the offline data, so several datasets (worlds
+with different grid sizes) are simply concatenated. Reward-free: the only labels are the
+hindsight step distances (`hagent.labels`) and the hazard flags, both training labels.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from costs.config import CriticConfig, CriticTrainConfig, HazardConfig, HazardTrainConfig
+from costs.critic import Critic
+from costs.hazard import CellProbe, HazardModel
+from hagent.data import OfflineDataset
+from hagent.train_critic import dataset_pairs, encode_dataset, fit_critic
+from levels.abstract import AbstractLevel, abstract_loss
+from levels.config import AbstractLevelConfig, AbstractTrainConfig, JEPAConfig
+from levels.jepa import effective_rank
+from levels.level import Level
+
+
+ABSTRACT_CAP = 3
+"""Abstract levels' critics learn distances up to this many times level 0's `max_steps`."""
+
+
+class Embedded(NamedTuple):
+    """Level-0 states of every observation of several datasets, concatenated."""
+
+    states: torch.Tensor  # [N, D0]
+    actions: torch.Tensor  # [N] long; -1 on each episode's last observation
+    offsets: np.ndarray  # [E+1] first row of each episode
+    hazard: torch.Tensor  # [N] bool: the observation shows the agent in a hazard (label)
+
+
+@torch.no_grad()
+def embed(level: Level, datasets: list[OfflineDataset], device: torch.device) -> Embedded:
+    """Encode every observation of `datasets` with level 0."""
+    states = torch.cat([encode_dataset(level, d, device) for d in datasets])
+    actions = torch.cat([torch.as_tensor(d.arrays["action"]).long() for d in datasets]).to(device)
+    hazard = torch.cat([torch.as_tensor(d.arrays["on_lava"]).bool() for d in datasets]).to(device)
+    offsets, base = [np.zeros(1, dtype=np.int64)], 0
+    for d in datasets:
+        offsets.append(d.episode_offsets[1:] + base)
+        base += len(d.arrays["action"])
+    return Embedded(states, actions, np.concatenate(offsets), hazard)
+
+
+class Stack:
+    """Levels 1..L over embedded data: the state and the action of level k at given rows."""
+
+    def __init__(self, levels: list[AbstractLevel], data: Embedded):
+        self.levels, self.data = levels, data
+
+    def span(self, k: int) -> int:
+        """World steps per step of level k."""
+        return int(np.prod([lv.period for lv in self.levels[:k]], dtype=np.int64))
+
+    def state(self, k: int, rows: torch.Tensor) -> torch.Tensor:
+        """Level-k states at `rows [B]`: `[B, D_k]`."""
+        s = self.data.states[rows]
+        for level in self.levels[:k]:
+            s = level.encode(s)
+        return s
+
+    def action(self, k: int, rows: torch.Tensor) -> torch.Tensor:
+        """The action level k takes at `rows [B]`: world action ids (k=0) or macro latents `[B, M]`."""
+        if k == 0:
+            return self.data.actions[rows]
+        level, step = self.levels[k - 1], self.span(k - 1)
+        return level.summarize(torch.stack([self.action(k - 1, rows + i * step) for i in range(level.period)], 1))
+
+    def valid_rows(self, k: int, horizon: int) -> np.ndarray:
+        """Rows from which `horizon` steps of level k stay inside one episode."""
+        need = horizon * self.span(k)
+        out = [np.arange(a, b - need) for a, b in zip(self.data.offsets[:-1], self.data.offsets[1:]) if b - 1 - a >= need]
+        return np.concatenate(out) if out else np.zeros(0, dtype=np.int64)
+
+
+class LevelResult(NamedTuple):
+    """A trained abstract level and its critic."""
+
+    level: AbstractLevel
+    critic: Critic
+    metrics: dict
+
+
+def train_abstract_levels(
+    configs: list[AbstractLevelConfig],
+    level0: Level,
+    data: Embedded,
+    datasets: list[OfflineDataset],
+    jepa: JEPAConfig,
+    cfg: AbstractTrainConfig,
+    critic_arch: CriticConfig,
+    critic_cfg: CriticTrainConfig,
+    seed: int,
+    metrics_path: Path | None = None,
+    progress: bool = True,
+    pairs: tuple | None = None,
+) -> list[LevelResult]:
+    """Train levels 1..L bottom-up, each with the levels below frozen, then its critic."""
+    results: list[LevelResult] = []
+    levels: list[AbstractLevel] = []
+    below_dim, below_actions, discrete = level0.dim, level0.actions, True
+    pairs, episode = pairs if pairs is not None else dataset_pairs(datasets, critic_cfg, seed, cap=ABSTRACT_CAP * critic_cfg.max_steps)
+    episodes = sum(d.episodes for d in datasets)
+    for k, lcfg in enumerate(configs, start=1):
+        torch.manual_seed(seed + k)
+        level = AbstractLevel(lcfg, below_dim, below_actions, discrete).to(data.states.device)
+        stack = Stack(levels + [level], data)
+        rows = stack.valid_rows(k, cfg.horizon)
+        if len(rows) == 0:
+            raise ValueError(
+                f"level {k}: no episode lasts {cfg.horizon * stack.span(k)} steps (train.abstract.horizon x the "
+                "levels' periods); collect longer episodes or shorten hierarchy periods"
+            )
+        optimizer = torch.optim.Adam(level.parameters(), lr=cfg.lr)
+        rng = np.random.default_rng([seed, k])
+        step_below = stack.span(k - 1)
+        bar = tqdm(range(1, cfg.steps + 1), desc=f"level {k}", unit="step", disable=not progress, dynamic_ncols=True)
+        row: dict = {}
+        for step in bar:
+            r = torch.as_tensor(rows[rng.integers(len(rows), size=cfg.batch_size)], device=data.states.device)
+            span = stack.span(k)
+            with torch.no_grad():
+                below = torch.stack([stack.state(k - 1, r + t * span) for t in range(cfg.horizon + 1)], 1)
+                chunks = torch.stack(
+                    [torch.stack([stack.action(k - 1, r + t * span + i * step_below) for i in range(lcfg.period)], 1)
+                     for t in range(cfg.horizon)],
+                    1,
+                )  # (B, H, K, ...)
+            loss = abstract_loss(level, below, chunks, jepa, cfg)
+            if not torch.isfinite(loss.total):
+                raise FloatingPointError(f"level {k}: non-finite loss at step {step}; try a lower train.abstract.lr")
+            optimizer.zero_grad(set_to_none=True)
+            loss.total.backward()
+            optimizer.step()
+            if step % 100 == 0 or step == cfg.steps:
+                row = {
+                    "stage": f"level{k}", "step": step, "pred_loss": loss.prediction.item(),
+                    "pred_loss_rel": loss.prediction_relative.item(), "var_loss": loss.variance.item(),
+                    "cov_loss": loss.covariance.item(), "std": loss.std.item(), "eff_rank": effective_rank(loss.embeddings),
+                    "dim": lcfg.dim,
+                }
+                bar.set_postfix(pred=f"{row['pred_loss_rel']:.3g}", rank=f"{row['eff_rank']:.1f}")
+                _log(metrics_path, row)
+        bar.close()
+        level.eval()
+        for p in level.parameters():
+            p.requires_grad_(False)
+        levels.append(level)
+        with torch.no_grad():
+            states = torch.cat([stack.state(k, torch.arange(i, min(i + 8192, len(data.states)))) for i in range(0, len(data.states), 8192)])
+        critic = fit_critic(states, pairs, episode, episodes, critic_arch, critic_cfg, seed + k, metrics_path, progress, name=f"critic{k}")
+        row = dict(row, critic_val_mae=critic.val_mae)
+        results.append(LevelResult(level, critic.critic, row))
+        below_dim, below_actions, discrete = lcfg.dim, lcfg.macro_dim, False
+    return results
+
+
+class ProbeResult(NamedTuple):
+    """A trained cell probe and its accuracy on imagined next states."""
+
+    model: CellProbe
+    accuracy: float  # share of predicted next states whose most likely cell is the true one
+
+
+def train_probe(
+    level0: Level, data: Embedded, cells: torch.Tensor, arch: HazardConfig, cfg: HazardTrainConfig, seed: int,
+    metrics_path: Path | None = None, progress: bool = True,
+) -> ProbeResult | None:
+    """Fit the cell probe on real and predicted next states; `cells [N, 2]` are the agent-cell labels."""
+    if cfg.steps == 0:
+        return None
+    rows = torch.nonzero(data.actions >= 0).squeeze(1)
+    torch.manual_seed(seed)
+    generator = torch.Generator().manual_seed(seed + 1)
+    model = CellProbe(arch, level0.dim).to(data.states.device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    bar = tqdm(range(1, cfg.steps + 1), desc="cell probe", unit="step", disable=not progress, dynamic_ncols=True)
+    for step in bar:
+        r = rows[torch.randint(len(rows), (cfg.batch_size,), generator=generator)]
+        with torch.no_grad():
+            imagined = level0.predict(data.states[r], data.actions[r])
+        col, row = model.logits(torch.cat([data.states[r + 1], imagined]))
+        target = cells[r + 1].repeat(2, 1)
+        loss = F.cross_entropy(col, target[:, 0]) + F.cross_entropy(row, target[:, 1])
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        if step % 250 == 0 or step == cfg.steps:
+            bar.set_postfix(loss=f"{loss.item():.3g}")
+            _log(metrics_path, {"stage": "probe", "step": step, "probe_loss": loss.item()})
+    model.eval()
+    with torch.no_grad():
+        r = rows[torch.randint(len(rows), (min(len(rows), 50000),), generator=generator)]
+        col, row = model.logits(level0.predict(data.states[r], data.actions[r]))
+        hit = (col.argmax(1) == cells[r + 1, 0]) & (row.argmax(1) == cells[r + 1, 1])
+    return ProbeResult(model, float(hit.float().mean()))
+
+
+class HazardResult(NamedTuple):
+    """A trained hazard classifier and its held-in accuracy on imagined next states."""
+
+    model: HazardModel
+    recall: float  # share of hazard transitions flagged (p > 0.5) from the predicted next state
+    false_alarm: float  # share of safe transitions flagged
+
+
+def train_hazard(
+    level0: Level, data: Embedded, arch: HazardConfig, cfg: HazardTrainConfig, seed: int,
+    metrics_path: Path | None = None, progress: bool = True,
+) -> HazardResult | None:
+    """Fit the hazard classifier on real and predicted next states; None when the data holds no hazard."""
+    rows = torch.nonzero(data.actions >= 0).squeeze(1)  # transitions t -> t+1
+    labels = data.hazard[rows + 1]
+    positive, negative = rows[labels], rows[~labels]
+    if len(positive) == 0 or cfg.steps == 0:
+        return None
+    torch.manual_seed(seed)
+    generator = torch.Generator().manual_seed(seed)
+    model = HazardModel(arch, level0.dim).to(data.states.device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    half = cfg.batch_size // 2
+    bar = tqdm(range(1, cfg.steps + 1), desc="hazard", unit="step", disable=not progress, dynamic_ncols=True)
+    for step in bar:
+        pos = positive[torch.randint(len(positive), (half,), generator=generator)]
+        neg = negative[torch.randint(len(negative), (half,), generator=generator)]
+        r = torch.cat([pos, neg])
+        y = torch.cat([torch.ones(half), torch.zeros(half)]).to(data.states.device)
+        with torch.no_grad():
+            imagined = level0.predict(data.states[r], data.actions[r])
+        x = torch.cat([data.states[r + 1], imagined])
+        loss = F.binary_cross_entropy_with_logits(model.logits(x), torch.cat([y, y]))
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        if step % 250 == 0 or step == cfg.steps:
+            bar.set_postfix(loss=f"{loss.item():.3g}")
+            _log(metrics_path, {"stage": "hazard", "step": step, "hazard_loss": loss.item()})
+    model.eval()
+    with torch.no_grad():
+        p_pos = model.probability(level0.predict(data.states[positive], data.actions[positive]))
+        sample = negative[torch.randint(len(negative), (min(len(negative), 50000),), generator=generator)]
+        p_neg = model.probability(level0.predict(data.states[sample], data.actions[sample]))
+    return HazardResult(model, float((p_pos > 0.5).float().mean()), float((p_neg > 0.5).float().mean()))
+
+
+def _log(path: Path | None, row: dict) -> None:
+    if path is not None:
+        with open(path, "a", encoding="utf-8") as f:
+            f.write(json.dumps(row) + "\n")
