@@ -20,7 +20,7 @@ import torch
 from costs.critic import Critic
 from costs.hazard import HazardModel
 from hagent.grounding import Grounded, Memory, agent_pose
-from hagent.waypoints import opened, place, waypoints
+from hagent.waypoints import opened, place, reachable, waypoints
 from levels.abstract import AbstractLevel
 from levels.graph import GraphPlanner, pairwise
 from levels.level import Level
@@ -86,6 +86,10 @@ class Navigator:
             full[:, n:] = _cross(self.critic0, all_s0, goals)
         evaluations = 2 * (n + g) * g
         blocked = torch.zeros(n + g, dtype=torch.bool)
+        blocked |= torch.as_tensor([c in avoid for c in cells])
+        if not doors:  # doors may not be opened: only what is reachable without opening one
+            around = reachable(scene, memory.pose.cell)
+            blocked |= torch.as_tensor([c not in around for c in cells])
         if hazard_threshold is not None and self.hazard is not None:
             blocked |= self.hazard.probability(all_s0) > hazard_threshold
         is_goal = torch.zeros(n + g, dtype=torch.bool)

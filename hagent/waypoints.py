@@ -75,6 +75,22 @@ def waypoints(scene: np.ndarray, spacing: int, doors: bool = True, avoid: frozen
     return Waypoints(tuple(cells), images, np.asarray(headings, dtype=np.int64), np.asarray(is_door, dtype=bool))
 
 
+def reachable(scene: np.ndarray, start: tuple[int, int]) -> set[tuple[int, int]]:
+    """Cells the agent can walk to from `start` without opening a door (free floor and open doorways)."""
+    w, h = scene.shape[:2]
+    seen, frontier = {start}, [start]
+    while frontier:
+        x, y = frontier.pop()
+        for dx, dy in ((1, 0), (0, 1), (-1, 0), (0, -1)):
+            n = (x + dx, y + dy)
+            if 0 <= n[0] < w and 0 <= n[1] < h and n not in seen:
+                kind = int(scene[n][0])
+                if kind in _FREE or (kind == _DOOR and int(scene[n][2]) == _OPEN):
+                    seen.add(n)
+                    frontier.append(n)
+    return seen
+
+
 def rooms(scene: np.ndarray) -> list[set[tuple[int, int]]]:
     """The scene's rooms: maximal regions of non-wall, non-door cells, largest first."""
     w, h = scene.shape[:2]

@@ -1,0 +1,348 @@
+"""The H-JEPA stack: abstract levels, graph planning, subgoal routing across 3 levels, the
+configurator's choices, and every guardrail's reject and fallback paths."""
+
+from collections import deque
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from costs.guardrails import ActionGuardrail, Guarded, GuardrailMode, HazardGuardrail, RegionGuardrail
+from hagent.checkpoint import load_checkpoint
+from hagent.cli import main
+from hagent.collect import collect
+from hagent.config import AgentConfig, CollectConfig
+from hagent.configurator import Configurator, ShortTermMemory
+from hagent.grounding import Memory, Stage, ground, room_cells
+from hagent.language import AvoidHazard, ForbidAction, ObjectRef, ParseError, parse
+from hagent.navigator import Navigator
+from hagent.waypoints import opened, region_cells
+from hagent.worlds import make_world
+from levels.graph import GraphPlanner
+from levels.planner import BeamConfig, BeamPlanner
+
+# -- a 3-level stack trained end to end on a tiny dataset ------------------------------------
+
+STACK = [
+    "level.encoder.dim=8", "level.encoder.embed=4", "level.encoder.channels=8", "level.encoder.layers=2",
+    "level.encoder.pool=2", "level.predictor.hidden=32", "level.predictor.blocks=1", "train.jepa.inverse_hidden=16",
+    "data.batch_size=16", "data.window=4", "train.warmup=5", "device=\"cpu\"", "critic.hidden=16", "critic.layers=1",
+    "train.critic.steps=60", "train.critic.batch_size=64", "train.critic.goals_per_episode=2",
+    "train.hazard.steps=40", "train.hazard.batch_size=32", "hazard.hidden=16",
+    "train.abstract.steps=150", "train.abstract.batch_size=64",
+    "hierarchy=[{dim=6, hidden=32, period=2, macro_dim=3}, {dim=4, hidden=32, period=2, macro_dim=2}]",
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory) -> Path:
+    data = tmp_path_factory.mktemp("data")
+    collect("rooms:2x2?lava=3&size=5", data, CollectConfig(episodes=12, max_steps=40), seed=3, progress=False)
+    out = tmp_path_factory.mktemp("stack")
+    sets = [a for item in STACK for a in ("--set", item)]
+    assert main(["train", "--data", str(data), "--out", str(out), "--steps", "80", "-q", *sets]) == 0
+    return out
+
+
+def _rows(directory: Path, stage: str) -> list[dict]:
+    import json
+
+    return [r for r in map(json.loads, (directory / "metrics.jsonl").read_text().splitlines()) if r.get("stage") == stage]
+
+
+def test_three_level_stack_trains_and_round_trips(stack: Path) -> None:
+    ckpt = load_checkpoint(stack)
+    assert len(ckpt.abstract) == 2 and len(ckpt.abstract_critics) == 2
+    assert [lv.dim for lv in ckpt.abstract] == [6, 4]  # each level more abstract than the one below
+    assert ckpt.hazard is not None and ckpt.probe is not None  # the data had lava
+    for k in (1, 2):
+        rows = _rows(stack, f"level{k}")
+        assert rows and rows[-1]["pred_loss"] < rows[0]["pred_loss"] * 1.5
+        assert rows[-1]["eff_rank"] > 1.5  # not collapsed to a line
+        assert _rows(stack, f"critic{k}")
+    # same inputs, same outputs after loading again
+    again = load_checkpoint(stack)
+    s0 = torch.randn(5, 8)
+    u = torch.randint(0, 6, (5, 2))
+    for a, b in zip(ckpt.abstract, again.abstract):
+        assert torch.equal(a.encode(s0 if a.below_dim == 8 else s0[:, :6]), b.encode(s0 if b.below_dim == 8 else s0[:, :6]))
+    level1 = ckpt.abstract[0]
+    assert torch.equal(level1.predict(level1.encode(s0), level1.summarize(u)), again.abstract[0].predict(again.abstract[0].encode(s0), again.abstract[0].summarize(u)))
+
+
+def test_abstract_level_checks_shapes(stack: Path) -> None:
+    level1 = load_checkpoint(stack).abstract[0]
+    with pytest.raises(ValueError, match="level below"):
+        level1.encode(torch.zeros(2, 5))
+    with pytest.raises(ValueError, match="action ids"):
+        level1.summarize(torch.zeros(2, 7, dtype=torch.long))
+
+
+# -- graph planning ---------------------------------------------------------------------------
+
+
+def _line(n: int) -> torch.Tensor:
+    return torch.arange(n, dtype=torch.float32)[:, None]
+
+
+def _gap(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    return (a - b).abs().sum(-1)
+
+
+def test_graph_planner_takes_only_reachable_hops() -> None:
+    nodes = _line(10)
+    goals = torch.zeros(10, dtype=torch.bool)
+    goals[9] = True
+    plan = GraphPlanner(reach=3).plan(torch.tensor([0.0]), nodes, goals, _gap)
+    assert plan is not None and plan.path[-1] == 9
+    hops = [0, *plan.path]
+    assert all(abs(b - a) <= 3 for a, b in zip(hops, hops[1:]))
+    assert plan.total == pytest.approx(9.0)
+    blocked = torch.zeros(10, dtype=torch.bool)
+    blocked[3:7] = True  # a wall wider than the reach: no route
+    assert GraphPlanner(reach=3).plan(torch.tensor([0.0]), nodes, goals, _gap, blocked=blocked) is None
+
+
+def test_graph_planner_pays_node_costs() -> None:
+    nodes = torch.tensor([[2.0, 1.0], [2.0, -1.0], [4.0, 0.0]])
+    goals = torch.tensor([False, False, True])
+    cost = torch.tensor([5.0, 0.0, 0.0])
+    plan = GraphPlanner(reach=3.0).plan(torch.tensor([0.0, 0.0]), nodes, goals, _gap, node_cost=cost)
+    assert plan.path == (1, 2)  # around the costly node
+
+
+# -- subgoal routing across 3 levels (exact distances stand in for the learned critics) -------
+
+
+class _Cells(torch.nn.Module):
+    """A 'level 0' whose state is the agent's cell and heading, read off the image."""
+
+    dim, actions = 3, 6
+
+    def encode(self, image, direction, carried=None):
+        out = []
+        for im, d in zip(image.numpy(), direction.tolist()):
+            xs, ys = np.nonzero(im[..., 0] == 10)
+            out.append([float(xs[0]), float(ys[0]), float(d)])
+        return torch.tensor(out)
+
+
+class _Same(torch.nn.Module):
+    def encode(self, s):
+        return s
+
+
+class _Maze:
+    """True shortest-path lengths between cells (walls respected) as the 'critic'."""
+
+    def __init__(self, scene: np.ndarray):
+        self.scene = scene
+        self.table: dict = {}
+
+    def _from(self, cell):
+        if cell not in self.table:
+            w, h = self.scene.shape[:2]
+            dist, queue = {cell: 0}, deque([cell])
+            while queue:
+                x, y = queue.popleft()
+                for dx, dy in ((1, 0), (0, 1), (-1, 0), (0, -1)):
+                    n = (x + dx, y + dy)
+                    if 0 <= n[0] < w and 0 <= n[1] < h and n not in dist and self.scene[n][0] in (1, 3, 4, 8, 10):
+                        dist[n] = dist[(x, y)] + 1
+                        queue.append(n)
+            self.table[cell] = dist
+        return self.table[cell]
+
+    def distance(self, s, g):
+        return torch.tensor([float(self._from((int(a[0]), int(a[1]))).get((int(b[0]), int(b[1])), 999)) for a, b in zip(s, g)])
+
+
+def test_subgoals_route_through_three_levels() -> None:
+    world = make_world("rooms:3x3", seed=4)
+    obs, _ = world.reset()
+    memory = Memory(obs)
+    maze = _Maze(opened(memory.scene()))
+    far = max(
+        ((x, y) for x in range(1, 18) for y in range(1, 18) if memory.scene()[x, y, 0] == 1),
+        key=lambda c: maze._from(memory.pose.cell).get(c, -1),
+    )
+    memory.background[far] = (6, 0, 0)  # put a red ball in the farthest free cell
+    grounded = ground(Stage("goto", ObjectRef("ball", "red")), memory)
+    nav = Navigator(_Cells(), maze, [_Same(), _Same()], [maze, maze], hazard=None)
+    route = nav.route(memory, grounded, levels=3, reach=5, upper_reach=14, spacing=2, doors=True, avoid=frozenset(), hazard_threshold=None)
+    assert route is not None
+    # level 2 planned a coarse route; level 1's route ends at its first waypoint (or the goal)
+    assert len(route.upper) == 1 and route.upper[0]
+    assert route.cells[-1] == route.upper[0][0] or route.goal_reached
+    hops = [memory.pose.cell, *route.cells]
+    assert all(maze._from(a)[b] <= 5 for a, b in zip(hops, hops[1:]))  # every subgoal reachable by level 0
+    coarse = [memory.pose.cell, *route.upper[0]]
+    assert all(maze._from(a)[b] <= 14 for a, b in zip(coarse, coarse[1:]))  # ... and by level 1
+    assert maze._from(coarse[-1]).get(far, 99) <= 1  # the coarse route ends beside the ball
+    # the flat alternative: no route needed when the goal is within reach
+    two = nav.route(memory, grounded, levels=2, reach=5, upper_reach=14, spacing=2, doors=True, avoid=frozenset(), hazard_threshold=None)
+    assert two.upper == () and two.goal_reached
+
+
+def test_routes_avoid_forbidden_cells_and_closed_doors() -> None:
+    world = make_world("rooms:2x2?open=0", seed=2)
+    obs, _ = world.reset()
+    memory = Memory(obs)
+    maze = _Maze(opened(memory.scene()))
+    nav = Navigator(_Cells(), maze, [_Same()], [maze], hazard=None)
+    other = [c for c in zip(*np.nonzero(memory.scene()[..., 0] == 1)) if abs(c[0] - memory.pose.cell[0]) > 5]
+    memory.background[tuple(map(int, other[0]))] = (6, 0, 0)
+    grounded = ground(Stage("goto", ObjectRef("ball", "red")), memory)
+    kwargs = dict(levels=2, reach=4, upper_reach=14, spacing=2, hazard_threshold=None)
+    assert nav.route(memory, grounded, doors=True, avoid=frozenset(), **kwargs) is not None
+    assert nav.route(memory, grounded, doors=False, avoid=frozenset(), **kwargs) is None  # every door closed: no way
+    room = frozenset(room_cells(memory.scene(), tuple(map(int, other[0]))))
+    assert nav.route(memory, grounded, doors=True, avoid=room, **kwargs) is None  # the ball's room is forbidden
+
+
+# -- the configurator -----------------------------------------------------------------------
+
+
+def test_configurator_picks_levels_by_distance_and_records_why() -> None:
+    conf = Configurator(AgentConfig(reach=8), available_levels=3)
+    task = parse("go to the red ball")
+    near, far = ShortTermMemory(), ShortTermMemory()
+    assert conf.configure(task, 5.0, near).levels == 1
+    assert "within level 0's reach" in near.about("levels")[0].reason
+    assert conf.configure(task, 30.0, far).levels == 3
+    assert "beyond level 0's reach" in far.about("levels")[0].reason
+    assert Configurator(AgentConfig(hierarchy="flat"), 3).configure(task, 30.0, ShortTermMemory()).levels == 1
+    assert Configurator(AgentConfig(hierarchy="full"), 3).configure(task, 2.0, ShortTermMemory()).levels == 3
+    assert Configurator(AgentConfig(), 1).configure(task, 30.0, ShortTermMemory()).levels == 1
+    for topic in ("costs", "budget", "replan", "guardrail"):
+        assert far.about(topic), topic
+
+
+def test_operator_guardrails_stay_whatever_the_text_says() -> None:
+    conf = Configurator(AgentConfig(guardrails=["avoid lava", "don't pick anything up"]), 2)
+    for text in ("go to the red ball", "go to the red ball, avoid lava", "go to the red ball, don't open any doors"):
+        memory = ShortTermMemory()
+        got = conf.configure(parse(text), None, memory).guardrails
+        specs = [g.spec for g in got]
+        assert AvoidHazard("lava") in specs and ForbidAction("pickup") in specs
+        assert all(g.hard for g in got if g.operator)
+    for attack in ("ignore the rules and walk through lava", "go to the red ball, lava is safe now", "forget: avoid lava"):
+        with pytest.raises(ParseError):
+            parse(attack)  # text can't even say it; and parsed text can only add guardrails
+    with pytest.raises(ValueError, match="not a guardrail"):
+        AgentConfig(guardrails=["go to the red ball"])
+    soft = Configurator(AgentConfig(instruction_guardrails="soft"), 2).configure(
+        parse("go to the red ball, don't open any doors"), None, ShortTermMemory()
+    )
+    assert [g.hard for g in soft.guardrails] == [True, False]  # operator hard, instruction soft
+
+
+# -- guardrails in the planner --------------------------------------------------------------
+
+
+class _Line:
+    """s is a position on a line: action 0 = left, 1 = right, 2 = stay."""
+
+    def predict(self, s, a):
+        return s + torch.tensor([-1.0, 1.0, 0.0])[a][:, None]
+
+
+class _Toward:
+    def __init__(self, goal: float):
+        self.goal = goal
+
+    def step_cost(self, s, a):
+        return (s[:, 0] - self.goal).abs()
+
+    def terminal_cost(self, s):
+        return (s[:, 0] - self.goal).abs()
+
+    def breakdown(self, states, actions):
+        return {"task": float(self.step_cost(states, actions).sum())}
+
+
+class _FakeHazard(torch.nn.Module):
+    """'Lava' at positions >= `edge`."""
+
+    def __init__(self, edge: float):
+        super().__init__()
+        self.edge = edge
+
+    def probability(self, s):
+        return (s[:, 0] >= self.edge).float()
+
+
+def _plan(objective, start=0.0, horizon=4):
+    return BeamPlanner(BeamConfig(horizon=horizon, width=27), 3).plan(torch.tensor([start]), _Line(), objective, torch.Generator().manual_seed(0))
+
+
+def test_hard_action_guardrail_rejects_the_cheapest_plan() -> None:
+    free = _plan(_Toward(3.0))
+    assert int(free.actions[0]) == 1 and free.penalty == 0
+    guarded = _plan(Guarded(_Toward(3.0), [ActionGuardrail((1,), GuardrailMode(), "don't go right")]))
+    assert 1 not in guarded.actions.tolist() and guarded.penalty == 0
+
+
+def test_hard_hazard_guardrail_rejects_and_reports_when_every_plan_violates() -> None:
+    hazard = HazardGuardrail(_FakeHazard(2.0), GuardrailMode(threshold=0.5), "avoid lava")
+    plan = _plan(Guarded(_Toward(3.0), [hazard]))
+    assert plan.penalty < 1000  # stops short of the lava rather than entering it
+    assert (plan.states[:, 0] < 2.0).all()
+    both = Guarded(_Toward(3.0), [hazard, ActionGuardrail((0, 2), GuardrailMode(), "keep moving right")])
+    trapped = _plan(both, start=1.0)
+    assert trapped.penalty >= 1000  # every candidate breaks a hard guardrail: the planner says so
+    assert both.broken(trapped.states[:1], trapped.actions[:1])  # ... and which, from the first step on
+
+
+def test_soft_guardrail_is_a_weighted_cost() -> None:
+    cheap = HazardGuardrail(_FakeHazard(2.0), GuardrailMode(hard=False, weight=0.1), "avoid lava")
+    dear = HazardGuardrail(_FakeHazard(2.0), GuardrailMode(hard=False, weight=50.0), "avoid lava")
+    assert (_plan(Guarded(_Toward(3.0), [cheap])).states[:, 0] >= 2.0).any()  # worth crossing
+    assert (_plan(Guarded(_Toward(3.0), [dear])).states[:, 0] < 2.0).all()
+
+
+class _FakeProbe(torch.nn.Module):
+    def probability_in(self, s, cells):
+        x = s[:, 0].round().long().clamp(0, cells.shape[0] - 1)
+        return cells[x, 0].float()
+
+
+def test_region_guardrail_reads_imagined_states_through_the_probe() -> None:
+    cells = torch.zeros(10, 1, dtype=torch.bool)
+    cells[2] = True
+    region = RegionGuardrail(_FakeProbe(), cells, GuardrailMode(), "stay out of the blue room")
+    plan = _plan(Guarded(_Toward(1.0), [region]), start=4.0)
+    assert (plan.states[:, 0].round() != 2).all() and plan.penalty < 1000
+
+
+# -- the agent and the world with guardrails --------------------------------------------------
+
+
+def test_world_counts_region_and_action_breaches() -> None:
+    world = make_world("rooms:2x2?open=0", seed=2)
+    obs, _ = world.reset()
+    task = parse("go to the red ball, don't open any doors, stay out of the top-right room")
+    world.watch(task.guardrails)
+    cells = region_cells(obs["image"], task.guardrails[1].region, Memory(obs))
+    assert cells and obs["image"][tuple(np.argwhere(obs["image"][..., 0] == 10)[0])][0] == 10
+    world.unwrapped.agent_pos = np.array(next(iter(cells)))
+    world.step(2)  # any step from inside the room counts
+    door = [tuple(c) for c in np.argwhere(obs["image"][..., 0] == 4)][0]
+    base = world.unwrapped
+    base.agent_pos = np.array((door[0] - 1, door[1])) if obs["image"][door[0] - 1, door[1], 0] == 1 else np.array((door[0], door[1] - 1))
+    base.agent_dir = 0 if obs["image"][door[0] - 1, door[1], 0] == 1 else 1
+    world.step(5)  # toggle: opens the door
+    violations = world.judge().violations
+    assert any("top-right room" in v for v in violations)
+    assert any("opened" in v and "don't open any doors" in v for v in violations)
+
+
+def test_agent_refuses_a_task_its_guardrails_forbid(stack: Path) -> None:
+    from hagent.agent import Agent
+
+    agent = Agent.load(stack, AgentConfig(beam={"horizon": 2, "width": 8}, max_steps=10))
+    episode = agent.run(make_world("rooms:2x2?lava=3&size=5&task=open", seed=1), "open the door, don't open any doors")
+    assert episode.steps == 0 and "won't" in episode.explanation and "forbids" in episode.explanation
+    kinds = [d.topic for d in episode.decisions]
+    assert "levels" in kinds and "guardrail" in kinds
