@@ -70,9 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     for world in args.worlds:
         per_mode = {}
         for mode in args.modes:
-            cfg = base.cfg.model_copy(update={"hierarchy": mode})
-            agent = Agent(base.level, base.critic, cfg, hazard=base.hazard, probe=base.probe,
-                          abstract=base.abstract, abstract_critics=base.abstract_critics)
+            agent = base.reconfigured(hierarchy=mode)
             report = evaluate(agent, world, args.episodes, args.seed, args.max_steps)
             scores = [e for e in report.episodes if e.reference_steps is not None]
             per_mode[mode] = {

@@ -40,16 +40,18 @@ class CriticTrainConfig(_Frozen):
 class HazardConfig(_Frozen):
     """The learned hazard classifier (`costs.hazard.HazardModel`)."""
 
-    hidden: int = Field(128, ge=1)
+    hidden: int = Field(256, ge=1)
     """Width of the MLP."""
 
 
 class HazardTrainConfig(_Frozen):
     """Training the hazard classifier from the data's hazard labels, after the level's JEPA."""
 
-    steps: int = Field(1500, ge=0)
+    steps: int = Field(4000, ge=0)
     """Optimizer steps; 0 skips it (also skipped when the data holds no hazard)."""
+    rollout: int = Field(4, ge=1)
+    """Imagined states up to this many predictor steps ahead are trained on (planners judge those)."""
     lr: float = Field(1e-3, gt=0.0)
     """Adam learning rate."""
     batch_size: int = Field(512, ge=2)
-    """Transitions per batch; half of them are drawn from those that end in a hazard."""
+    """Transitions per batch; a quarter of them are drawn from those that end in a hazard."""

@@ -58,3 +58,49 @@ class CellProbe(nn.Module):
         w, h = cells.shape
         joint = col[:, :w, None] * row[:, None, :h]  # (N, W, H): columns and rows taken as independent
         return (joint * cells.to(joint.dtype)).sum((1, 2))
+
+
+PATCH = 3
+"""Side of the square of cells around the agent that `StepHazard` looks at."""
+
+
+class StepHazard(nn.Module):
+    """How likely a world action taken now leads into a hazard, read off the cells around the
+    agent in the observation (their codes, the heading and the action): `[N]` probabilities.
+
+    Trained from the data's hazard labels like `HazardModel`; where that one judges imagined
+    latent states anywhere in a plan, this one judges the step actually about to be taken, from
+    what the agent sees, so no executed action walks into a hazard the model has learned to see.
+    """
+
+    def __init__(self, cfg: HazardConfig, actions: int = 6):
+        super().__init__()
+        self.cfg, self.actions = cfg, actions
+        e = 8
+        self.object, self.colour, self.state = nn.Embedding(11, e), nn.Embedding(6, e), nn.Embedding(4, e)
+        self.heading, self.action = nn.Embedding(4, e), nn.Embedding(actions, e)
+        self.net = nn.Sequential(nn.Linear(PATCH * PATCH * e + 2 * e, cfg.hidden), nn.GELU(), nn.Linear(cfg.hidden, 1))
+
+    def logits(self, patch: torch.Tensor, heading: torch.Tensor, action: torch.Tensor) -> torch.Tensor:
+        """patch: [N, P, P, 3] cell codes centred on the agent, heading: [N], action: [N] -> [N]."""
+        codes = patch.long()
+        x = self.object(codes[..., 0]) + self.colour(codes[..., 1]) + self.state(codes[..., 2])  # (N, P, P, e)
+        return self.net(torch.cat([x.flatten(1), self.heading(heading.long()), self.action(action.long())], -1)).squeeze(-1)
+
+    def probability(self, patch: torch.Tensor, heading: torch.Tensor, action: torch.Tensor) -> torch.Tensor:
+        """Probability each action leads into a hazard: `[N]`."""
+        return torch.sigmoid(self.logits(patch, heading, action))
+
+
+def patches(images: torch.Tensor, cells: torch.Tensor) -> torch.Tensor:
+    """The `PATCH x PATCH` cells around each agent cell: images [N, W, H, 3], cells [N, 2] -> [N, P, P, 3]
+    (outside the grid reads as wall)."""
+    r = PATCH // 2
+    wall = torch.tensor([2, 5, 0], dtype=images.dtype)  # minigrid's wall code
+    padded = wall.expand(images.shape[0], images.shape[1] + 2 * r, images.shape[2] + 2 * r, 3).clone()
+    padded[:, r : r + images.shape[1], r : r + images.shape[2]] = images
+    offsets = torch.arange(PATCH)
+    xs = (cells[:, 0:1] + offsets[None]).long()  # (N, P): padded coordinates of the window
+    ys = (cells[:, 1:2] + offsets[None]).long()
+    n = torch.arange(images.shape[0])[:, None, None]
+    return padded[n, xs[:, :, None], ys[:, None, :]]

@@ -34,7 +34,7 @@ from minigrid.core.constants import OBJECT_TO_IDX
 from costs.base import CostStack, WeightedCost
 from costs.critic import Critic
 from costs.guardrails import ActionGuardrail, Guarded, Guardrail, GuardrailMode, HazardGuardrail, RegionGuardrail
-from costs.hazard import CellProbe, HazardModel
+from costs.hazard import CellProbe, HazardModel, StepHazard, patches
 from costs.task import GoalCritic, GoalEnergy
 from hagent.config import AgentConfig
 from hagent.configurator import Configuration, Configurator, Decision, ShortTermMemory, forbidden_actions
@@ -102,6 +102,9 @@ class Episode(NamedTuple):
 class _Guards(NamedTuple):
     """Guardrails grounded for one episode."""
 
+    step_hazard: bool  # check the action about to be taken with the step-hazard model
+    step_avoid: frozenset  # cells the action about to be taken may not enter (hard region guardrails)
+
     level0: list[Guardrail]  # cost modules on level 0's imagined steps
     forbidden: tuple[int, ...]  # world actions removed from every plan (hard action guardrails)
     avoid: frozenset  # cells no waypoint may be in (hard region guardrails)
@@ -125,9 +128,10 @@ class Agent:
         probe: CellProbe | None = None,
         abstract: tuple[AbstractLevel, ...] = (),
         abstract_critics: tuple[Critic, ...] = (),
+        step_hazard: StepHazard | None = None,
     ):
         self.level, self.critic, self.cfg, self.seed = level.eval(), critic.eval(), cfg, seed
-        self.hazard, self.probe = hazard, probe
+        self.hazard, self.probe, self.step_hazard = hazard, probe, step_hazard
         self.abstract, self.abstract_critics = tuple(abstract), tuple(abstract_critics)
         match cfg.planner:
             case "beam":
@@ -149,7 +153,14 @@ class Agent:
             raise CheckpointError(f"{path}: has no trained critic (training stopped early?); it can't plan")
         return cls(
             ckpt.level, ckpt.critic, cfg or ckpt.config.agent, seed, hazard=ckpt.hazard, probe=ckpt.probe,
-            abstract=ckpt.abstract, abstract_critics=ckpt.abstract_critics,
+            abstract=ckpt.abstract, abstract_critics=ckpt.abstract_critics, step_hazard=ckpt.step_hazard,
+        )
+
+    def reconfigured(self, **updates: Any) -> Agent:
+        """The same trained models under changed agent settings, e.g. `reconfigured(hierarchy="flat")`."""
+        return Agent(
+            self.level, self.critic, self.cfg.model_copy(update=updates), self.seed, hazard=self.hazard, probe=self.probe,
+            abstract=self.abstract, abstract_critics=self.abstract_critics, step_hazard=self.step_hazard,
         )
 
     # -- public verbs ---------------------------------------------------------------------
@@ -211,6 +222,7 @@ class Agent:
         k = 0
         tried: dict[bytes, torch.Tensor] = {}  # observation -> actions already taken from it
         route: Route | None = None
+        failed: set[tuple[int, int]] = set()  # subgoals level 0 could not reach this episode
         route_t, check_s1, check_actions = 0, self._s1(obs), []
         for t in range(budget):
             if stage_list[k].verb == "drop_next" and memory.carrying is None and k > 0:
@@ -222,30 +234,42 @@ class Agent:
             if config.levels > 1:
                 reason = None
                 if route is None:
-                    reason = "new stage" if t else "first plan"
+                    reason = "no route yet" if t else "first plan"
                 elif route.cells and memory.pose.cell == route.cells[0]:
                     reason = "subgoal reached"
                 elif t - route_t >= config.period:
                     reason = f"no subgoal reached in {config.period} steps"
+                    if route.cells:
+                        failed.add(route.cells[0])  # this hop didn't work out: route around it
                 elif check_actions and len(check_actions) == self.abstract[0].period:
                     error = self._prediction_error(check_s1, check_actions, obs)
                     check_s1, check_actions = self._s1(obs), []
                     if error > config.error_threshold:
                         reason = f"level 1's prediction error {error:.2f} > {config.error_threshold:g}"
                 if reason is not None:
-                    route = self._route(config, guards, memory, grounded, stm, t, reason)
+                    route = self._route(config, guards, memory, grounded, stm, t, reason, frozenset(failed))
                     route_t = t
             key = _observation_key(obs)
             futile = tried.setdefault(key, torch.zeros(self.level.actions, dtype=torch.bool))
-            plan = self._decide(task, stage_list, k, obs, grounded, generator, futile, config, guards, memory, route)
+            safe = self._safe_first(obs, guards)
+            if not (safe & ~guards_mask(guards, self.level.actions)).any():
+                stm.record("guardrail", "stopped", "every action from here would break a hard guardrail", t)
+                return trace, plan, f"{intention} I stopped: every move I can see from here would break a guardrail.", stm
+            plan = self._decide(task, stage_list, k, obs, grounded, generator, futile, config, guards, memory, route, first=safe)
+            for _ in range(3):  # level 1 hands down only subgoals level 0 can reach in imagination
+                if _subgoal(route) is None or (float(plan.plan.costs.min()) <= self.cfg.verify and plan.plan.penalty < _HARD):
+                    break
+                failed.add(route.cells[0])
+                route = self._route(config, guards, memory, grounded, stm, t, f"level 0 can't reach {route.cells[0]} in imagination", frozenset(failed))
+                route_t = t
+                plan = self._decide(task, stage_list, k, obs, grounded, generator, futile, config, guards, memory, route, first=safe)
             ms = (time.perf_counter() - start) * 1000
-            first = plan.plan.actions[:1]
             if plan.plan.penalty >= _HARD and self._breaks_first(plan, guards):
-                stm.record("guardrail", "stopped", "every action left would break a hard guardrail", t)
-                broken = _broken_now(plan, guards)
-                return trace, plan, f"{intention} I stopped: every move I can find would {broken}.", stm
+                stm.record("guardrail", "stopped", f"every plan found would {_broken_now(plan, guards)} at once", t)
+                return trace, plan, f"{intention} I stopped: every move I can find would {_broken_now(plan, guards)}.", stm
+            first = plan.plan.actions[:1]
             action = int(first[0])
-            subgoal = route.cells[0] if route is not None and route.cells and not (len(route.cells) == 1 and route.goal_reached) else None
+            subgoal = _subgoal(route)
             trace.append(StepRecord(t, ACTION_NAMES[action], stage_list[k].describe(), plan.plan.total, ms, plan.plan.calls, subgoal))
             futile[action] = True
             prev = obs
@@ -261,10 +285,14 @@ class Agent:
                 break
         return trace, plan, intention, stm
 
-    def _route(self, config: Configuration, guards: _Guards, memory: Memory, grounded: Grounded, stm: ShortTermMemory, t: int, reason: str) -> Route | None:
+    def _route(
+        self, config: Configuration, guards: _Guards, memory: Memory, grounded: Grounded, stm: ShortTermMemory, t: int,
+        reason: str, failed: frozenset = frozenset(),
+    ) -> Route | None:
         route = self.navigator.route(
             memory, grounded, levels=config.levels, reach=config.reach, upper_reach=config.upper_reach,
             spacing=self.cfg.spacing, doors=guards.doors, avoid=guards.avoid, hazard_threshold=guards.hazard,
+            failed=failed,
         )
         if route is None:
             stm.record("replan", "no route: level 0 heads for the goal itself", f"{reason}; no chain of reachable waypoints leads to the goal", t)
@@ -322,6 +350,11 @@ class Agent:
                             stm.record("guardrail", f"{text}: nothing to enforce it with", "this checkpoint learned no hazard (its data had none)")
                             continue
                         raise UnsupportedTaskError(f"this agent can't {text}: its checkpoint learned no hazard classifier (its data had no hazards)")
+                    if g.hard and self.step_hazard is not None:
+                        # the step about to be taken is checked exactly (step-hazard model on what is
+                        # seen); imagined states further on are steered clear of by a large finite cost,
+                        # so a blurry imagined hazard next to a safe gap doesn't forbid the gap
+                        mode = GuardrailMode(hard=True, weight=self.cfg.imagined_hazard_weight, threshold=mode.threshold, operator=g.operator)
                     level0.append(HazardGuardrail(self.hazard, mode, text))
                     if g.hard:
                         hazard = self.cfg.hazard_threshold
@@ -347,15 +380,20 @@ class Agent:
                         forbidden.extend(ids)
                         doors = doors and TOGGLE not in ids
             described.append(text)
-        return _Guards(level0, tuple(forbidden), frozenset(avoid), doors, hazard, tuple(described))
+        step = hazard is not None and self.step_hazard is not None
+        return _Guards(step, frozenset(avoid), level0, tuple(forbidden), frozenset(avoid), doors, hazard, tuple(described))
 
-    def _allowed(self, stage: Stage, futile: torch.Tensor, obs: dict, grounded: Grounded, horizon: int, guards: _Guards) -> torch.Tensor:
+    def _allowed(
+        self, stage: Stage, futile: torch.Tensor, obs: dict, grounded: Grounded, horizon: int, guards: _Guards,
+        first: torch.Tensor | None = None,
+    ) -> torch.Tensor:
         """Actions each plan step may take: `[H, A]` bool. The stage sets the repertoire (the
         configurator's action constraints) minus the actions hard guardrails forbid; the action
         taken now must be afforded by what is in front of the agent (toggle a door, pick up an
         object with free hands, drop onto an empty cell) and touch only what the instruction names
         (pick up a target, drop beside one); actions already taken from this state may not come
-        first, unless that leaves nothing."""
+        first, unless that leaves nothing; `first`, when given, are the only actions the first
+        step may take (the safe ones: safety outranks that memory)."""
         repertoire = torch.zeros(self.level.actions, dtype=torch.bool)
         repertoire[list(stage.actions)] = True
         repertoire[list(guards.forbidden)] = False
@@ -367,6 +405,8 @@ class Agent:
             now[PICKUP] &= front in grounded.cells
         if stage.verb == "drop_next":
             now[DROP] &= near_target
+        if first is not None:
+            now = (now & first) if (now & first).any() else first.clone()
         if (now & ~futile).any():
             allowed[0] = now & ~futile
         elif now.any():
@@ -394,17 +434,17 @@ class Agent:
         guards: _Guards,
         memory: Memory,
         route: Route | None,
+        first: torch.Tensor | None = None,
     ) -> AgentPlan:
         level = self.level
-        subgoal = route is not None and route.cells and not (len(route.cells) == 1 and route.goal_reached)
-        if subgoal:  # level 1's first waypoint, as it will look: the agent there, facing any way
+        if _subgoal(route) is not None:  # level 1's first waypoint, as it will look: the agent there, facing any way
             images, headings, held = _at(memory, route.cells[0])
             planner, horizon = self.subgoal_planner, config.subgoal_beam.horizon
         else:
             images, headings, held = grounded.goal_images, grounded.goal_headings, grounded.goal_carried
             planner = self.planner
             horizon = self.cfg.beam.horizon if self.cfg.planner == "beam" else self.cfg.cem.horizon
-        allowed = self._allowed(stage_list[k], futile, obs, grounded, horizon, guards)
+        allowed = self._allowed(stage_list[k], futile, obs, grounded, horizon, guards, first)
         s0 = self._encode_obs(obs)[0]
         goals = self._encode_goals(images, headings, held)
         objective = Guarded(
@@ -430,6 +470,28 @@ class Agent:
             guardrails=guards.described,
         )
 
+    @torch.no_grad()
+    def _safe_first(self, obs: dict, guards: _Guards) -> torch.Tensor:
+        """World actions that break no hard guardrail on the step about to be taken: `[A]` bool.
+        Judged on the predicted next state (hazard classifier, cell probe) and, for the step
+        itself, on what the agent sees: the step-hazard model on the cells around it, and whether
+        a move forward would enter a forbidden cell."""
+        s = self._encode_obs(obs).expand(self.level.actions, -1)
+        actions = torch.arange(self.level.actions)
+        nxt = self.level.predict(s, actions)
+        safe = torch.ones(self.level.actions, dtype=torch.bool)
+        for g in guards.level0:
+            if g.mode.hard and not (guards.step_hazard and isinstance(g, HazardGuardrail)):
+                safe &= ~g.violates(nxt, actions)
+        pose = agent_pose(obs)
+        if guards.step_hazard:
+            patch = patches(torch.as_tensor(obs["image"][None]), torch.as_tensor([pose.cell]))
+            p = self.step_hazard.probability(patch.expand(len(actions), -1, -1, -1), torch.full((len(actions),), pose.heading), actions)
+            safe &= p <= self.cfg.hazard_threshold
+        if pose.front in guards.step_avoid:
+            safe[FORWARD] = False
+        return safe
+
     def _breaks_first(self, plan: AgentPlan, guards: _Guards) -> bool:
         """Whether the plan's first step itself breaks a hard guardrail (so every candidate did)."""
         s, a = plan.plan.states[:1], plan.plan.actions[:1]
@@ -444,6 +506,20 @@ def _broken_now(plan: AgentPlan, guards: _Guards) -> str:
     s, a = plan.plan.states[:1], plan.plan.actions[:1]
     names = [g.description for g in guards.level0 if g.mode.hard and bool(g.violates(s, a)[0])]
     return "break '" + "' and '".join(names) + "'"
+
+
+def _subgoal(route: Route | None) -> tuple[int, int] | None:
+    """The waypoint level 1 hands level 0 now; None when level 0 pursues the stage's goal itself."""
+    if route is None or not route.cells or (len(route.cells) == 1 and route.goal_reached):
+        return None
+    return route.cells[0]
+
+
+def guards_mask(guards: _Guards, num_actions: int) -> torch.Tensor:
+    """The world actions hard action guardrails forbid: `[A]` bool."""
+    mask = torch.zeros(num_actions, dtype=torch.bool)
+    mask[list(guards.forbidden)] = True
+    return mask
 
 
 def _clash(stage: Stage, guards: _Guards) -> str | None:

@@ -19,7 +19,7 @@ from safetensors.torch import save_file
 from hagent.config import HagentConfig, format_validation_error, save_config
 from hagent.io import atomic_write_text, atomic_write_with
 from costs.critic import Critic
-from costs.hazard import CellProbe, HazardModel
+from costs.hazard import CellProbe, HazardModel, StepHazard
 from levels.abstract import AbstractLevel
 from levels.jepa import JEPA
 from levels.level import Level
@@ -31,6 +31,7 @@ WEIGHTS_FILE = "level0.safetensors"
 CRITIC_FILE = "critic.safetensors"
 HAZARD_FILE = "hazard.safetensors"
 PROBE_FILE = "probe.safetensors"
+STEP_HAZARD_FILE = "step_hazard.safetensors"
 METRICS_FILE = "metrics.jsonl"
 README_FILE = "README.md"
 
@@ -51,6 +52,7 @@ class Checkpoint(NamedTuple):
     abstract: tuple[AbstractLevel, ...] = ()  # levels 1..L, once trained
     abstract_critics: tuple[Critic, ...] = ()  # their critics
     probe: CellProbe | None = None  # where a level-0 state puts the agent (for region guardrails)
+    step_hazard: StepHazard | None = None  # does the action about to be taken lead into a hazard
 
     @property
     def level(self) -> Level:
@@ -74,6 +76,7 @@ def save_checkpoint(
     hazard: HazardModel | None = None,
     abstract: tuple[tuple[AbstractLevel, Critic], ...] = (),
     probe: CellProbe | None = None,
+    step_hazard: StepHazard | None = None,
 ) -> Path:
     """Write config, weights (all of `model`, EMA target and inverse head included), the critic
     when given, and README.
@@ -93,10 +96,11 @@ def save_checkpoint(
         _write_tensors(directory / HAZARD_FILE, hazard, metadata)
     else:
         (directory / HAZARD_FILE).unlink(missing_ok=True)
-    if probe is not None:
-        _write_tensors(directory / PROBE_FILE, probe, metadata)
-    else:
-        (directory / PROBE_FILE).unlink(missing_ok=True)
+    for path, module in ((PROBE_FILE, probe), (STEP_HAZARD_FILE, step_hazard)):
+        if module is not None:
+            _write_tensors(directory / path, module, metadata)
+        else:
+            (directory / path).unlink(missing_ok=True)
     for k in range(1, 9):
         if k <= len(abstract):
             _write_tensors(directory / f"level{k}.safetensors", abstract[k - 1][0], metadata)
@@ -137,6 +141,9 @@ def load_checkpoint(directory: str | Path, device: str | torch.device = "cpu") -
     probe = None
     if (directory / PROBE_FILE).exists():
         probe = _load_module(directory / PROBE_FILE, CellProbe(config.hazard, model.level.dim), device)
+    step_hazard = None
+    if (directory / STEP_HAZARD_FILE).exists():
+        step_hazard = _load_module(directory / STEP_HAZARD_FILE, StepHazard(config.hazard, model.level.actions), device)
     abstract, critics = [], []
     below_dim, below_actions, discrete = model.level.dim, model.level.actions, True
     for k, lcfg in enumerate(config.hierarchy, start=1):
@@ -148,6 +155,7 @@ def load_checkpoint(directory: str | Path, device: str | torch.device = "cpu") -
     return Checkpoint(
         config=config, jepa=model.to(device).eval(), step=step, directory=directory, critic=critic,
         hazard=hazard, abstract=tuple(abstract), abstract_critics=tuple(critics), probe=probe,
+        step_hazard=step_hazard,
     )
 
 

@@ -120,6 +120,10 @@ def cmd_train(args: argparse.Namespace) -> int:
         parts.append(f"critic: held-out error {f['critic_val_mae']:.2f} steps")
     if "hazard_recall" in f:
         parts.append(f"hazard: recall {f['hazard_recall']:.3f}, false alarms {f['hazard_false_alarm']:.4f}")
+    if "step_hazard_recall" in f:
+        parts.append(f"step hazard: recall {f['step_hazard_recall']:.3f}, false alarms {f['step_hazard_false_alarm']:.4f}")
+    if "probe_accuracy" in f:
+        parts.append(f"cell probe: {f['probe_accuracy']:.3f} of imagined next cells right")
     for k in range(1, 9):
         if f"level{k}_pred_loss_rel" in f:
             parts.append(

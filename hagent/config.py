@@ -146,15 +146,18 @@ class AgentConfig(_Frozen):
     hierarchy: Literal["auto", "flat", "full"] = "auto"
     """Which levels run: `auto` lets the configurator use the abstract levels only when the goal
     looks beyond level 0's reach; `flat` runs level 0 alone; `full` always runs every level."""
-    reach: float = Field(8.0, gt=0.0)
+    reach: float = Field(6.0, gt=0.0)
     """Level 0's reach in world steps (by its critic): level 1 only hands down subgoals this close."""
     upper_reach: float = Field(24.0, gt=0.0)
     """Level 1's reach in world steps (by its critic), for the routes of level 2 and above."""
     spacing: int = Field(2, ge=1)
     """Cells between level-1 waypoints (besides doorways)."""
-    subgoal_beam: BeamConfig = BeamConfig(horizon=4, width=24, reach=True)
+    subgoal_beam: BeamConfig = BeamConfig(horizon=6, width=16, reach=True)
     """Level 0's search budget when it pursues a nearby subgoal from the level above."""
-    period: int = Field(12, ge=1)
+    verify: float = Field(2.0, gt=0.0)
+    """Level 1 hands a subgoal down only when level 0's best imagined plan gets within this step
+    cost of it (else the hop counts as infeasible and level 1 routes around it)."""
+    period: int = Field(10, ge=1)
     """Level 1 re-plans when its subgoal is not reached after this many steps."""
     error_threshold: float = Field(0.5, gt=0.0)
     """Level 1 re-plans when its predictor's relative error over the last period exceeds this."""
@@ -165,7 +168,10 @@ class AgentConfig(_Frozen):
     """How guardrails stated in the instruction are enforced: hard (reject violating plans) or soft (weighted cost)."""
     soft_weight: float = Field(5.0, ge=0.0)
     """Weight of a soft guardrail's violation probability per step."""
-    hazard_threshold: float = Field(0.3, gt=0.0, lt=1.0)
+    imagined_hazard_weight: float = Field(50.0, ge=0.0)
+    """With a step-hazard model in the checkpoint, a hard hazard guardrail checks the action about
+    to be taken exactly, and charges imagined hazards further on this much per step."""
+    hazard_threshold: float = Field(0.5, gt=0.0, lt=1.0)
     """A hard hazard guardrail rejects imagined states whose hazard probability exceeds this."""
 
     @field_validator("guardrails")

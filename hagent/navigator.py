@@ -2,7 +2,9 @@
 
 Level 1 plans moves on a graph of waypoints imagined from the agent's memory of the grid
 (`hagent.waypoints`): an edge joins two waypoints when level 0's critic puts them within level
-0's reach, so every subgoal handed down is one level 0 can achieve; the shortest route to a goal
+0's reach, so every subgoal handed down is one level 0 can achieve, and when no wall the
+observation shows stands between them (both in one room, or a room and one of its doorways:
+the learned distance is blurry about walls); the shortest route to a goal
 state (networkx) gives level 0 its next subgoal. Level k >= 2 plans the same way over a sparser
 graph (doorways and goals) in its own state space, with level k-1's critic and reach deciding
 which hops are feasible; its first hop becomes level k-1's goal. Hard guardrails remove
@@ -20,7 +22,7 @@ import torch
 from costs.critic import Critic
 from costs.hazard import HazardModel
 from hagent.grounding import Grounded, Memory, agent_pose
-from hagent.waypoints import opened, place, reachable, waypoints
+from hagent.waypoints import opened, place, reachable, room_index, rooms_of, waypoints
 from levels.abstract import AbstractLevel
 from levels.graph import GraphPlanner, pairwise
 from levels.level import Level
@@ -57,10 +59,12 @@ class Navigator:
         doors: bool,
         avoid: frozenset,
         hazard_threshold: float | None,
+        failed: frozenset = frozenset(),
     ) -> Route | None:
         """A route from the agent's pose to the stage's goal states using `levels` levels (2 = level
         1 above level 0). `avoid` are cells no waypoint may be in; `hazard_threshold` (when the
-        hazard guardrail is on) removes waypoints the hazard classifier flags. None: no route."""
+        hazard guardrail is on) removes waypoints the hazard classifier flags; `failed` are subgoals
+        level 0 could not reach earlier in the episode, left out too. None: no route."""
         scene = memory.scene()
         base = opened(scene) if doors else scene
         nodes, s0, dist = self._graph(scene, base, memory.held, spacing, doors, avoid)
@@ -86,7 +90,9 @@ class Navigator:
             full[:, n:] = _cross(self.critic0, all_s0, goals)
         evaluations = 2 * (n + g) * g
         blocked = torch.zeros(n + g, dtype=torch.bool)
-        blocked |= torch.as_tensor([c in avoid for c in cells])
+        # never a subgoal: a forbidden cell, one level 0 failed to reach, or where the agent stands
+        here_cell = memory.pose.cell
+        blocked |= torch.as_tensor([c in avoid or (i < n and (c in failed or c == here_cell)) for i, c in enumerate(cells)])
         if not doors:  # doors may not be opened: only what is reachable without opening one
             around = reachable(scene, memory.pose.cell)
             blocked |= torch.as_tensor([c not in around for c in cells])
@@ -111,8 +117,15 @@ class Navigator:
             first = int(idx[plan.path[0]])
             target = torch.zeros_like(target)
             target[first] = True
+        # level 1 hops within a room, or between a room and its doorways: never through a wall
+        index = room_index(base)
+        sides = [rooms_of(index, c) for c in cells]
+        edges = torch.as_tensor([[bool(a & b) for b in sides] for a in sides])
+        here = rooms_of(index, memory.pose.cell)
         start_row = self.critic0.distance(start[None].expand(len(all_s0), -1), all_s0)
-        plan = GraphPlanner(reach).plan_distances(start_row, full, target, blocked)
+        plan = GraphPlanner(reach, stretch=2.0).plan_distances(
+            start_row, full, target, blocked, edges=edges, start_edges=torch.as_tensor([bool(here & b) for b in sides])
+        )
         evaluations += len(all_s0)
         if plan is None:
             return None

@@ -26,7 +26,7 @@ from hagent.collect import DatasetError
 from hagent.config import HagentConfig
 from hagent.data import OfflineDataset, Window, WindowDataset
 from hagent.train_critic import dataset_pairs, train_critic
-from hagent.train_hierarchy import ABSTRACT_CAP, embed, train_abstract_levels, train_hazard, train_probe
+from hagent.train_hierarchy import ABSTRACT_CAP, embed, train_abstract_levels, train_hazard, train_probe, train_step_hazard
 from levels.jepa import JEPA, JEPALoss, effective_rank
 
 
@@ -175,6 +175,9 @@ def train(
         hazard = train_hazard(model.level, embedded, config.hazard, cfg.hazard, config.seed, metrics_path, progress)
         if hazard is not None:
             row = dict(row, hazard_recall=hazard.recall, hazard_false_alarm=hazard.false_alarm)
+        step_hazard = train_step_hazard(datasets, config.hazard, cfg.hazard, config.seed, metrics_path, progress)
+        if step_hazard is not None:
+            row = dict(row, step_hazard_recall=step_hazard.recall, step_hazard_false_alarm=step_hazard.false_alarm)
         cells = torch.cat([torch.as_tensor(d.arrays["agent"]).long() for d in datasets]).to(device)
         probe = train_probe(model.level, embedded, cells, config.hazard, cfg.hazard, config.seed, metrics_path, progress)
         if probe is not None:
@@ -193,6 +196,7 @@ def train(
             out_dir, config, model, cfg.steps, readme, critic=result.critic,
             hazard=None if hazard is None else hazard.model, abstract=tuple(abstract),
             probe=None if probe is None else probe.model,
+            step_hazard=None if step_hazard is None else step_hazard.model,
         )
     return TrainResult(steps=cfg.steps, seconds=time.perf_counter() - start, final=row, directory=out_dir)
 
@@ -276,7 +280,7 @@ def _readme(
     row: dict,
 ) -> str:
     keys = ("pred_loss", "pred_loss_rel", "std", "eff_rank", "cov_loss", "inverse_acc", "critic_val_mae",
-            "hazard_recall", "hazard_false_alarm", "probe_accuracy")
+            "hazard_recall", "hazard_false_alarm", "step_hazard_recall", "step_hazard_false_alarm", "probe_accuracy")
     keys += tuple(k for k in row if k.startswith("level"))
     final = ", ".join(f"{k} {row[k]:.4g}" for k in keys if k in row) or "none logged yet"
     data = "\n".join(
@@ -295,6 +299,6 @@ def _readme(
         f"- metrics at step {row.get('step', 0)}: {final}\n\n"
         "Files: `config.json` (resolved config), `level0.safetensors` (level 0 weights), "
         "`critic.safetensors` (level 0's critic), `levelK.safetensors` / `criticK.safetensors` (abstract level K "
-        "and its critic), `hazard.safetensors` (the hazard classifier, when the data had hazards), `probe.safetensors` (the cell probe region guardrails read), "
+        "and its critic), `hazard.safetensors` (the hazard classifier, when the data had hazards), `probe.safetensors` (the cell probe region guardrails read), `step_hazard.safetensors` (the hazard check of the action about to be taken), "
         "`metrics.jsonl` (one row per logged step). Load with `hagent.checkpoint.load_checkpoint(dir)`.\n"
     )

@@ -19,7 +19,7 @@ from tqdm import tqdm
 
 from costs.config import CriticConfig, CriticTrainConfig, HazardConfig, HazardTrainConfig
 from costs.critic import Critic
-from costs.hazard import CellProbe, HazardModel
+from costs.hazard import CellProbe, HazardModel, StepHazard, patches
 from hagent.data import OfflineDataset
 from hagent.train_critic import dataset_pairs, encode_dataset, fit_critic
 from levels.abstract import AbstractLevel, abstract_loss
@@ -220,7 +220,9 @@ def train_hazard(
     level0: Level, data: Embedded, arch: HazardConfig, cfg: HazardTrainConfig, seed: int,
     metrics_path: Path | None = None, progress: bool = True,
 ) -> HazardResult | None:
-    """Fit the hazard classifier on real and predicted next states; None when the data holds no hazard."""
+    """Fit the hazard classifier on real next states and on states imagined 1..`cfg.rollout`
+    steps ahead by level 0's predictor (planners judge those); None when the data holds no hazard.
+    A quarter of each batch ends in a hazard."""
     rows = torch.nonzero(data.actions >= 0).squeeze(1)  # transitions t -> t+1
     labels = data.hazard[rows + 1]
     positive, negative = rows[labels], rows[~labels]
@@ -230,16 +232,25 @@ def train_hazard(
     generator = torch.Generator().manual_seed(seed)
     model = HazardModel(arch, level0.dim).to(data.states.device)
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
-    half = cfg.batch_size // 2
+    n_pos = cfg.batch_size // 4
     bar = tqdm(range(1, cfg.steps + 1), desc="hazard", unit="step", disable=not progress, dynamic_ncols=True)
     for step in bar:
-        pos = positive[torch.randint(len(positive), (half,), generator=generator)]
-        neg = negative[torch.randint(len(negative), (half,), generator=generator)]
-        r = torch.cat([pos, neg])
-        y = torch.cat([torch.ones(half), torch.zeros(half)]).to(data.states.device)
+        # end rows: the transition into the labelled state; start rows: k steps earlier in the same episode
+        end = torch.cat([
+            positive[torch.randint(len(positive), (n_pos,), generator=generator)],
+            negative[torch.randint(len(negative), (cfg.batch_size - n_pos,), generator=generator)],
+        ])
+        k = torch.randint(1, cfg.rollout + 1, (len(end),), generator=generator)
+        first = data.offsets[np.searchsorted(data.offsets, end.numpy(), side="right") - 1]
+        k = torch.minimum(k, end - torch.as_tensor(first) + 1)
+        start_rows = end + 1 - k
         with torch.no_grad():
-            imagined = level0.predict(data.states[r], data.actions[r])
-        x = torch.cat([data.states[r + 1], imagined])
+            s = data.states[start_rows]
+            for i in range(int(k.max())):
+                moving = i < k
+                s = torch.where(moving[:, None], level0.predict(s, data.actions[(start_rows + i).clamp(max=len(data.actions) - 1)].clamp_min(0)), s)
+        y = data.hazard[end + 1].float()
+        x = torch.cat([data.states[end + 1], s])
         loss = F.binary_cross_entropy_with_logits(model.logits(x), torch.cat([y, y]))
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -253,6 +264,62 @@ def train_hazard(
         sample = negative[torch.randint(len(negative), (min(len(negative), 50000),), generator=generator)]
         p_neg = model.probability(level0.predict(data.states[sample], data.actions[sample]))
     return HazardResult(model, float((p_pos > 0.5).float().mean()), float((p_neg > 0.5).float().mean()))
+
+
+class StepHazardResult(NamedTuple):
+    """A trained step-hazard model and its accuracy on the training transitions."""
+
+    model: StepHazard
+    recall: float
+    false_alarm: float
+
+
+def train_step_hazard(
+    datasets: list[OfflineDataset], arch: HazardConfig, cfg: HazardTrainConfig, seed: int,
+    metrics_path: Path | None = None, progress: bool = True,
+) -> StepHazardResult | None:
+    """Fit `StepHazard` on (cells around the agent, heading, action) -> the next state is a hazard;
+    None when the data holds no hazard."""
+    images, cells, headings, actions, labels = [], [], [], [], []
+    for d in datasets:
+        a = d.arrays
+        rows = np.nonzero(a["action"] >= 0)[0]
+        hits = a["on_lava"][rows + 1].astype(bool)
+        if not hits.any():
+            continue
+        # every hazard transition plus as many safe ones (kept small: patches are cut on the fly)
+        rng = np.random.default_rng([seed, len(images)])
+        safe = rng.choice(np.nonzero(~hits)[0], size=min(len(rows) - hits.sum(), 40 * int(hits.sum())), replace=False)
+        pick = np.concatenate([rows[hits], rows[safe]])
+        images.append(patches(torch.as_tensor(a["image"][pick]), torch.as_tensor(a["agent"][pick]).long()))
+        cells.append(pick)
+        headings.append(torch.as_tensor(a["direction"][pick]).long())
+        actions.append(torch.as_tensor(a["action"][pick]).long())
+        labels.append(torch.as_tensor(a["on_lava"][pick + 1].astype(bool)))
+    if not images or cfg.steps == 0:
+        return None
+    patch, heading, action, label = torch.cat(images), torch.cat(headings), torch.cat(actions), torch.cat(labels)
+    positive, negative = torch.nonzero(label).squeeze(1), torch.nonzero(~label).squeeze(1)
+    torch.manual_seed(seed)
+    generator = torch.Generator().manual_seed(seed + 2)
+    model = StepHazard(arch)
+    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    n_pos = cfg.batch_size // 4
+    bar = tqdm(range(1, cfg.steps + 1), desc="step hazard", unit="step", disable=not progress, dynamic_ncols=True)
+    for step in bar:
+        idx = torch.cat([positive[torch.randint(len(positive), (n_pos,), generator=generator)],
+                         negative[torch.randint(len(negative), (cfg.batch_size - n_pos,), generator=generator)]])
+        loss = F.binary_cross_entropy_with_logits(model.logits(patch[idx], heading[idx], action[idx]), label[idx].float())
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        if step % 250 == 0 or step == cfg.steps:
+            bar.set_postfix(loss=f"{loss.item():.3g}")
+            _log(metrics_path, {"stage": "step_hazard", "step": step, "step_hazard_loss": loss.item()})
+    model.eval()
+    with torch.no_grad():
+        p = torch.cat([model.probability(patch[i : i + 8192], heading[i : i + 8192], action[i : i + 8192]) for i in range(0, len(label), 8192)])
+    return StepHazardResult(model, float((p[label] > 0.5).float().mean()), float((p[~label] > 0.5).float().mean()))
 
 
 def _log(path: Path | None, row: dict) -> None:

@@ -75,6 +75,24 @@ def waypoints(scene: np.ndarray, spacing: int, doors: bool = True, avoid: frozen
     return Waypoints(tuple(cells), images, np.asarray(headings, dtype=np.int64), np.asarray(is_door, dtype=bool))
 
 
+def room_index(scene: np.ndarray) -> np.ndarray:
+    """Which room each cell belongs to: `[W, H]` int, -1 for walls and doorways."""
+    index = np.full(scene.shape[:2], -1, dtype=np.int64)
+    for i, room in enumerate(rooms(scene)):
+        for c in room:
+            index[c] = i
+    return index
+
+
+def rooms_of(index: np.ndarray, cell: tuple[int, int]) -> frozenset[int]:
+    """The rooms a cell opens onto: its own, or for a doorway the rooms on either side."""
+    if index[cell] >= 0:
+        return frozenset({int(index[cell])})
+    w, h = index.shape
+    around = ((cell[0] + dx, cell[1] + dy) for dx, dy in ((1, 0), (0, 1), (-1, 0), (0, -1)))
+    return frozenset(int(index[c]) for c in around if 0 <= c[0] < w and 0 <= c[1] < h and index[c] >= 0)
+
+
 def reachable(scene: np.ndarray, start: tuple[int, int]) -> set[tuple[int, int]]:
     """Cells the agent can walk to from `start` without opening a door (free floor and open doorways)."""
     w, h = scene.shape[:2]
