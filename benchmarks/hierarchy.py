@@ -5,7 +5,8 @@
 Each held-out seed (default 1000...) is run twice, once with level 0 alone (`agent.hierarchy =
 flat`) and once with the configurator free to use the abstract levels (`auto`; `--modes` adds
 `full`, every level always). Episodes are binned by the optimal path length (BabyAI's bot on a
-copy of the world, scoring only; the agent never sees it): 1-10, 11-20, 21-40, over 40 steps.
+the world's initial grid, turns and moves with doors passable: scoring only, the agent never
+sees it): 1-10, 11-20, 21-40, over 40 steps. SPL uses the same shortest path.
 Per bin and mode: success, SPL, predictor calls per step, median planning ms per step. Writes
 JSON (`--out`) and a PNG of success vs distance (`--plot`, needs the `bench` extra: matplotlib).
 No peeking: the agent plans from observations and the instruction only.
@@ -24,7 +25,26 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from hagent.agent import Agent  # noqa: E402
 from hagent.evaluate import EpisodeScore, evaluate  # noqa: E402
+from hagent.grounding import Memory, agent_pose, ground, stages  # noqa: E402
 from hagent.io import atomic_write_text  # noqa: E402
+from hagent.labels import steps_to_pose  # noqa: E402
+from hagent.language import parse  # noqa: E402
+from hagent.worlds import make_world  # noqa: E402
+
+
+def optimal_steps(spec: str, seed: int) -> int | None:
+    """Fewest turns and moves from the start pose to a pose that completes the mission's first
+    stage (doors passable, toggles not counted), from the initial grid. Scoring only."""
+    obs, _ = make_world(spec, seed=seed).reset()
+    grounded = ground(stages(parse(obs["mission"]).goal)[0], Memory(obs))
+    start = agent_pose(obs)
+    best = None
+    for image in grounded.goal_images:
+        pose = agent_pose({"image": image, "direction": 0})
+        dist = steps_to_pose(image, pose.cell, int(image[pose.cell][2]), cap=10_000)
+        d = int(dist[start.cell[0], start.cell[1], start.heading])
+        best = d if best is None else min(best, d)
+    return best if best is not None and best < 10_000 else None
 
 BINS = ((1, 10), (11, 20), (21, 40), (41, 10_000))
 
@@ -46,6 +66,7 @@ def summarize(scores: list[EpisodeScore]) -> dict:
         "calls_per_step": statistics.fmean(e.calls_per_step for e in moved) if moved else 0.0,
         "ms_per_step": statistics.median(e.median_ms for e in moved) if moved else 0.0,
         "violations": sum(e.violations for e in scores),
+        "mean_optimal": statistics.fmean(e.reference_steps for e in scores),
     }
 
 
@@ -56,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--episodes", type=int, default=200, help="held-out episodes per world")
     p.add_argument("--seed", type=int, default=1000, help="first held-out seed")
     p.add_argument("--modes", nargs="+", default=["flat", "auto"], choices=["flat", "auto", "full"])
-    p.add_argument("--max-steps", type=int, default=None, help="step budget per episode (default: the agent's)")
+    p.add_argument("--max-steps", type=int, default=300, help="step budget per episode")
     p.add_argument("--quick", action="store_true", help="5 episodes of rooms:3x3 only (a smoke run)")
     p.add_argument("--out", default="benchmarks/results/hierarchy.json")
     p.add_argument("--plot", default="benchmarks/results/hierarchy.png")
@@ -68,11 +89,14 @@ def main(argv: list[str] | None = None) -> int:
     results: dict = {"checkpoint": args.checkpoint, "seed": args.seed, "episodes": args.episodes, "worlds": {}}
     start = time.perf_counter()
     for world in args.worlds:
+        optimal = {s: optimal_steps(world, s) for s in range(args.seed, args.seed + args.episodes)}
         per_mode = {}
         for mode in args.modes:
             agent = base.reconfigured(hierarchy=mode)
-            report = evaluate(agent, world, args.episodes, args.seed, args.max_steps)
-            scores = [e for e in report.episodes if e.reference_steps is not None]
+            report = evaluate(agent, world, args.episodes, args.seed, args.max_steps, reference=False)
+            scores = [e._replace(reference_steps=optimal[e.seed]) for e in report.episodes]
+            report = report._replace(episodes=tuple(scores))
+            scores = [e for e in scores if e.reference_steps is not None]
             per_mode[mode] = {
                 "all": summarize(list(report.episodes)),
                 "bins": {bin_name(lo, hi): summarize([e for e in scores if lo <= e.reference_steps <= hi]) for lo, hi in BINS},

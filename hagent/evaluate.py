@@ -80,15 +80,19 @@ def reference_steps(world, limit: int = 1000) -> int | None:
     return None
 
 
-def evaluate(agent: Agent, world_spec: str, episodes: int, seed: int, max_steps: int | None = None, progress: bool = True) -> EvalReport:
-    """Run `episodes` episodes on seeds `seed, seed+1, ...` with each world's mission as the instruction."""
+def evaluate(
+    agent: Agent, world_spec: str, episodes: int, seed: int, max_steps: int | None = None, progress: bool = True,
+    reference: bool = True,
+) -> EvalReport:
+    """Run `episodes` episodes on seeds `seed, seed+1, ...` with each world's mission as the
+    instruction; `reference` runs BabyAI's bot for SPL's reference path length."""
     scores = []
     bar = tqdm(range(seed, seed + episodes), desc=f"eval {world_spec}", unit="ep", disable=not progress, dynamic_ncols=True)
     wins = 0
     for s in bar:
         world = make_world(world_spec, seed=s)
         obs, _ = world.reset()
-        reference = reference_steps(world)
+        bot = reference_steps(world) if reference else None
         world = make_world(world_spec, seed=s)  # a fresh copy: the agent resets it itself
         episode = agent.run(world, obs["mission"], max_steps=max_steps)
         ms = [r.ms for r in episode.trace]
@@ -98,7 +102,7 @@ def evaluate(agent: Agent, world_spec: str, episodes: int, seed: int, max_steps:
                 mission=obs["mission"],
                 success=episode.success,
                 steps=episode.steps,
-                reference_steps=reference,
+                reference_steps=bot,
                 violations=len(episode.violations),
                 median_ms=statistics.median(ms) if ms else 0.0,
                 calls_per_step=statistics.fmean(r.calls for r in episode.trace) if ms else 0.0,

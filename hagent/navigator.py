@@ -18,6 +18,7 @@ from typing import NamedTuple
 
 import numpy as np
 import torch
+from minigrid.core.constants import OBJECT_TO_IDX
 
 from costs.critic import Critic
 from costs.hazard import HazardModel
@@ -26,6 +27,9 @@ from hagent.waypoints import opened, place, reachable, room_index, rooms_of, way
 from levels.abstract import AbstractLevel
 from levels.graph import GraphPlanner, pairwise
 from levels.level import Level
+
+_WALL = OBJECT_TO_IDX["wall"]
+_DOOR = OBJECT_TO_IDX["door"]
 
 
 class Route(NamedTuple):
@@ -45,6 +49,7 @@ class Navigator:
     def __init__(self, level0: Level, critic0: Critic, levels: list[AbstractLevel], critics: list[Critic], hazard: HazardModel | None):
         self.level0, self.critic0, self.levels, self.critics, self.hazard = level0, critic0, levels, critics, hazard
         self._cache: dict[bytes, tuple] = {}
+        self._hazard_cache: dict[bytes, list] = {}
 
     @torch.no_grad()
     def route(
@@ -117,8 +122,14 @@ class Navigator:
             first = int(idx[plan.path[0]])
             target = torch.zeros_like(target)
             target[first] = True
-        # level 1 hops within a room, or between a room and its doorways: never through a wall
-        index = room_index(base)
+        # level 1 hops within a room, or between a room and its doorways: never through a wall,
+        # nor through a cell the hazard classifier flags (with the hazard guardrail on)
+        layout = base
+        if hazard_threshold is not None and self.hazard is not None:
+            layout = base.copy()
+            for c in self._hazards(base, memory.held, hazard_threshold):
+                layout[c] = (_WALL, 0, 0)
+        index = room_index(layout)
         sides = [rooms_of(index, c) for c in cells]
         edges = torch.as_tensor([[bool(a & b) for b in sides] for a in sides])
         here = rooms_of(index, memory.pose.cell)
@@ -141,6 +152,16 @@ class Navigator:
             dist = pairwise(self.critic0.distance, s0) if len(s0) else torch.zeros(0, 0)
             self._cache = {key: (nodes, s0, dist)}  # one scene at a time: memory changes as the world does
         return self._cache[key]
+
+    def _hazards(self, base: np.ndarray, held: np.ndarray, threshold: float) -> list[tuple[int, int]]:
+        """Cells the hazard classifier flags when the agent is imagined standing on them."""
+        key = b"hazards" + base.tobytes() + np.asarray(held).tobytes() + str(threshold).encode()
+        if key not in self._hazard_cache:
+            free = [(int(x), int(y)) for x, y in zip(*np.nonzero(~np.isin(base[..., 0], (_WALL, _DOOR))))]
+            images = np.stack([place(base, c, 0) for c in free]) if free else np.zeros((0, *base.shape), base.dtype)
+            p = self.hazard.probability(self._encode(images, held)) if free else torch.zeros(0)
+            self._hazard_cache = {key: [c for c, q in zip(free, p.tolist()) if q > threshold]}
+        return self._hazard_cache[key]
 
     def _encode(self, images: np.ndarray, held: np.ndarray) -> torch.Tensor:
         n = len(images)

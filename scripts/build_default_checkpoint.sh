@@ -1,9 +1,25 @@
 #!/usr/bin/env bash
-# Rebuild the shipped default agent (checkpoints/gotolocal) from scratch: reward-free data from
-# babyai:GoToLocal, then level 0 (JEPA, 4000 steps) and the critic. About 12 minutes on 2 CPU cores.
-# Usage: scripts/build_default_checkpoint.sh [HAGENT]   (HAGENT defaults to .venv/bin/hagent)
+# Rebuild the shipped checkpoints from scratch, seed 0, on CPU:
+#   checkpoints/gotolocal  level 0 + critic on babyai:GoToLocal (about 10 minutes on 2 cores)
+#   checkpoints/default    the H-JEPA stack on five worlds: level 0 (fine-tuned from gotolocal),
+#                          its critic, the hazard classifier, the step-hazard model, the cell
+#                          probe, level 1 and its critic (about 30 minutes on 2 cores)
+# Usage: scripts/build_default_checkpoint.sh [HAGENT] [gotolocal|default|all]   (default: .venv/bin/hagent all)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 hagent="${1:-.venv/bin/hagent}"
-"$hagent" collect --world babyai:GoToLocal --episodes 1000 --seed 0 --out data/gotolocal
-"$hagent" train --data data/gotolocal --out checkpoints/gotolocal --seed 0
+which="${2:-all}"
+if [[ "$which" == gotolocal || "$which" == all ]]; then
+  "$hagent" collect --world babyai:GoToLocal --episodes 1000 --seed 0 --out data/gotolocal
+  "$hagent" train --data data/gotolocal --out checkpoints/gotolocal --seed 0
+fi
+if [[ "$which" == default || "$which" == all ]]; then
+  worlds=("rooms:3x3?lava=4" "rooms:4x4" "babyai:GoTo" "minigrid:MiniGrid-LavaCrossingS9N1-v0" "babyai:Open")
+  data=()
+  for spec in "${worlds[@]}"; do
+    dir="data/mix/$(echo "$spec" | tr ':?=' '___')"
+    "$hagent" collect --world "$spec" --episodes 600 --seed 0 --workers 2 --out "$dir"
+    data+=(--data "$dir")
+  done
+  "$hagent" train "${data[@]}" --init checkpoints/gotolocal --steps 1500 --seed 0 --out checkpoints/default --set train.threads=2
+fi

@@ -346,3 +346,50 @@ def test_agent_refuses_a_task_its_guardrails_forbid(stack: Path) -> None:
     assert episode.steps == 0 and "won't" in episode.explanation and "forbids" in episode.explanation
     kinds = [d.topic for d in episode.decisions]
     assert "levels" in kinds and "guardrail" in kinds
+
+
+# -- the step check: no executed action walks into a hazard the agent can see -----------------
+
+
+def test_patches_cut_the_cells_around_the_agent() -> None:
+    from costs.hazard import patches
+
+    image = torch.arange(5 * 4 * 3, dtype=torch.int64).view(1, 5, 4, 3) % 11
+    got = patches(image, torch.tensor([[2, 1]]))
+    assert got.shape == (1, 3, 3, 3)
+    assert torch.equal(got[0, 1, 1], image[0, 2, 1]) and torch.equal(got[0, 2, 2], image[0, 3, 2])
+    corner = patches(image, torch.tensor([[0, 0]]))
+    assert corner[0, 0, 0, 0] == 2  # outside the grid reads as wall
+
+
+class _SeesLava(torch.nn.Module):
+    """A stand-in step-hazard model: forward into a lava cell of the patch is a hazard."""
+
+    def __init__(self):
+        super().__init__()
+        self.vetoes = 0
+
+    def probability(self, patch, heading, action):
+        dirs = torch.tensor([[1, 0], [0, 1], [-1, 0], [0, -1]])
+        front = 1 + dirs[heading.long()]
+        cell = patch[torch.arange(len(patch)), front[:, 0], front[:, 1], 0]
+        p = ((action == 2) & (cell == 9)).float()
+        self.vetoes += int(p.sum())
+        return p
+
+
+def test_agent_never_steps_into_lava_it_can_see(stack: Path) -> None:
+    from hagent.agent import Agent
+
+    agent = Agent.load(stack, AgentConfig(beam={"horizon": 2, "width": 8}, max_steps=40))
+    agent.step_hazard = eyes = _SeesLava()
+    entered = 0
+    for seed in range(8):
+        episode = agent.run(make_world("minigrid:MiniGrid-LavaCrossingS9N1-v0", seed=seed))
+        entered += sum("lava" in v for v in episode.violations)
+    assert eyes.vetoes > 0  # the agent did face lava ...
+    assert entered == 0  # ... and never stepped in
+    trapped = make_world("minigrid:MiniGrid-LavaCrossingS9N1-v0", seed=0)
+    agent.step_hazard = _everything_is_lava = type("Blind", (torch.nn.Module,), {"probability": lambda self, p, h, a: torch.ones(len(a))})()
+    episode = agent.run(trapped)
+    assert episode.steps == 0 and "stopped" in episode.explanation  # no safe move at all: stop and say why
