@@ -191,16 +191,27 @@ def cmd_run(args: argparse.Namespace) -> int:
             "stages": list(episode.plan.stages) if episode.plan else [],
             "actions": [r.action for r in episode.trace],
             "trace": [r._asdict() for r in episode.trace],
+            "decisions": [d._asdict() for d in episode.decisions],
         }
         atomic_write_text(args.json, json.dumps(doc, indent=2) + "\n")
     color = sys.stdout.isatty() and not args.no_color
     print(render_text(first, color=color))
     print(f"world {cfg.world.spec}  seed {cfg.seed}  instruction: {text}")
     print(f"agent: {episode.explanation}")
+    for d in episode.decisions:
+        if d.topic != "replan":
+            print(f"configurator: {d.topic}: {d.choice} ({d.reason})")
     if episode.plan is not None:
-        print("plan (level 0):")
+        print("plan:")
         for i, stage in enumerate(episode.plan.stages):
             print(f"  {i + 1}. {stage}")
+        subgoals = [r.subgoal for r in episode.trace if r.subgoal is not None]
+        handed = list(dict.fromkeys(subgoals))  # in order, once each
+        if handed:
+            print(f"  level 1 subgoals handed to level 0 (cells): {' -> '.join(map(str, handed))}")
+    replans = [d for d in episode.decisions if d.topic == "replan"]
+    if replans:
+        print(f"re-plans at level 1: {len(replans)} ({', '.join(sorted({d.reason.split(';')[0] for d in replans})[:4])})")
     print("actions: " + (" ".join(r.action for r in episode.trace) or "none"))
     print(f"outcome: {outcome} in {episode.steps} steps, {len(episode.violations)} violations")
     return 0 if episode.success else 1

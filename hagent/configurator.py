@@ -21,7 +21,7 @@ from levels.config import BeamConfig
 class Decision(NamedTuple):
     """One decision of the configurator, or one event of the control loop, with its reason."""
 
-    topic: str  # e.g. "levels", "costs", "guardrail", "budget", "replan"
+    topic: str  # "levels", "costs", "budget", "rules", "guardrail" (configurator); "replan" (control loop)
     choice: str
     reason: str
     t: int = 0  # the step it was taken at
@@ -97,7 +97,7 @@ class Configurator:
         )
         if levels > 1:
             memory.record(
-                "replan",
+                "rules",
                 f"level 1 re-plans on reaching its subgoal, after {cfg.period} steps without it, "
                 f"or when its prediction error exceeds {cfg.error_threshold:g}",
                 "a subgoal that takes too long or a world that behaves unlike the model means the route is stale",

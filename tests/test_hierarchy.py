@@ -215,7 +215,7 @@ def test_configurator_picks_levels_by_distance_and_records_why() -> None:
     assert Configurator(AgentConfig(hierarchy="flat"), 3).configure(task, 30.0, ShortTermMemory()).levels == 1
     assert Configurator(AgentConfig(hierarchy="full"), 3).configure(task, 2.0, ShortTermMemory()).levels == 3
     assert Configurator(AgentConfig(), 1).configure(task, 30.0, ShortTermMemory()).levels == 1
-    for topic in ("costs", "budget", "replan", "guardrail"):
+    for topic in ("costs", "budget", "rules", "guardrail"):
         assert far.about(topic), topic
 
 
