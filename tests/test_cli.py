@@ -58,7 +58,7 @@ def test_run_prints_plan_and_outcome(tmp_path, capsys: pytest.CaptureFixture) ->
     text = capsys.readouterr().out
     doc = json.loads(out.read_text())
     assert code == (0 if doc["success"] else 1)
-    assert "plan (level 0):" in text and "outcome:" in text and doc["steps"] == len(doc["actions"])
+    assert "plan:" in text and "configurator: levels:" in text and "outcome:" in text and doc["steps"] == len(doc["actions"])
     assert main(["run", "fly to the moon"]) == 2
     assert "can't understand" in capsys.readouterr().err
     assert main(["run", "go to the red ball", "--world", "minigrid:MiniGrid-LavaCrossingS9N1-v0"]) == 2
