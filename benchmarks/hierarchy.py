@@ -57,7 +57,8 @@ def summarize(scores: list[EpisodeScore]) -> dict:
     """Success, SPL, calls/step and ms/step over some episodes."""
     if not scores:
         return {"episodes": 0}
-    spl = [min(1.0, e.reference_steps / max(e.steps, 1)) if e.success else 0.0 for e in scores]
+    known = [e for e in scores if e.reference_steps is not None]
+    spl = [min(1.0, e.reference_steps / max(e.steps, 1)) if e.success else 0.0 for e in known] or [0.0]
     moved = [e for e in scores if e.steps > 0]
     return {
         "episodes": len(scores),
@@ -66,7 +67,7 @@ def summarize(scores: list[EpisodeScore]) -> dict:
         "calls_per_step": statistics.fmean(e.calls_per_step for e in moved) if moved else 0.0,
         "ms_per_step": statistics.median(e.median_ms for e in moved) if moved else 0.0,
         "violations": sum(e.violations for e in scores),
-        "mean_optimal": statistics.fmean(e.reference_steps for e in scores),
+        "mean_optimal": statistics.fmean(e.reference_steps for e in known) if known else None,
     }
 
 
