@@ -130,12 +130,14 @@ class Navigator:
             for c in self._hazards(base, memory.held, hazard_threshold):
                 layout[c] = (_WALL, 0, 0)
         index = room_index(layout)
-        sides = [rooms_of(index, c) for c in cells]
-        edges = torch.as_tensor([[bool(a & b) for b in sides] for a in sides])
-        here = rooms_of(index, memory.pose.cell)
+        member = torch.zeros(len(cells) + 1, int(index.max()) + 2, dtype=torch.bool)  # [node, room]; last row: the agent
+        for i, c in enumerate([*cells, memory.pose.cell]):
+            member[i, list(rooms_of(index, c))] = True
+        shared = (member.float() @ member.float().T) > 0  # do two nodes open onto a common room
+        edges, here = shared[:-1, :-1], shared[-1, :-1]
         start_row = self.critic0.distance(start[None].expand(len(all_s0), -1), all_s0)
         plan = GraphPlanner(reach, stretch=2.0).plan_distances(
-            start_row, full, target, blocked, edges=edges, start_edges=torch.as_tensor([bool(here & b) for b in sides])
+            start_row, full, target, blocked, edges=edges, start_edges=here
         )
         evaluations += len(all_s0)
         if plan is None:

@@ -194,12 +194,7 @@ def train_probe(
         col, row = model.logits(torch.cat([data.states[r + 1], imagined]))
         target = cells[r + 1].repeat(2, 1)
         loss = F.cross_entropy(col, target[:, 0]) + F.cross_entropy(row, target[:, 1])
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        if step % 250 == 0 or step == cfg.steps:
-            bar.set_postfix(loss=f"{loss.item():.3g}")
-            _log(metrics_path, {"stage": "probe", "step": step, "probe_loss": loss.item()})
+        _descend(optimizer, loss, step, cfg.steps, bar, metrics_path, "probe")
     model.eval()
     with torch.no_grad():
         r = rows[torch.randint(len(rows), (min(len(rows), 50000),), generator=generator)]
@@ -252,12 +247,7 @@ def train_hazard(
         y = data.hazard[end + 1].float()
         x = torch.cat([data.states[end + 1], s])
         loss = F.binary_cross_entropy_with_logits(model.logits(x), torch.cat([y, y]))
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        if step % 250 == 0 or step == cfg.steps:
-            bar.set_postfix(loss=f"{loss.item():.3g}")
-            _log(metrics_path, {"stage": "hazard", "step": step, "hazard_loss": loss.item()})
+        _descend(optimizer, loss, step, cfg.steps, bar, metrics_path, "hazard")
     model.eval()
     with torch.no_grad():
         p_pos = model.probability(level0.predict(data.states[positive], data.actions[positive]))
@@ -310,16 +300,21 @@ def train_step_hazard(
         idx = torch.cat([positive[torch.randint(len(positive), (n_pos,), generator=generator)],
                          negative[torch.randint(len(negative), (cfg.batch_size - n_pos,), generator=generator)]])
         loss = F.binary_cross_entropy_with_logits(model.logits(patch[idx], heading[idx], action[idx]), label[idx].float())
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        if step % 250 == 0 or step == cfg.steps:
-            bar.set_postfix(loss=f"{loss.item():.3g}")
-            _log(metrics_path, {"stage": "step_hazard", "step": step, "step_hazard_loss": loss.item()})
+        _descend(optimizer, loss, step, cfg.steps, bar, metrics_path, "step_hazard")
     model.eval()
     with torch.no_grad():
         p = torch.cat([model.probability(patch[i : i + 8192], heading[i : i + 8192], action[i : i + 8192]) for i in range(0, len(label), 8192)])
     return StepHazardResult(model, float((p[label] > 0.5).float().mean()), float((p[~label] > 0.5).float().mean()))
+
+
+def _descend(optimizer, loss: torch.Tensor, step: int, steps: int, bar, metrics_path: Path | None, stage: str) -> None:
+    """One optimizer step on `loss`; every 250 steps (and the last) the loss goes to the bar and the log."""
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    if step % 250 == 0 or step == steps:
+        bar.set_postfix(loss=f"{loss.item():.3g}")
+        _log(metrics_path, {"stage": stage, "step": step, f"{stage}_loss": loss.item()})
 
 
 def _log(path: Path | None, row: dict) -> None:
