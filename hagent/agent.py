@@ -33,13 +33,36 @@ from minigrid.core.constants import OBJECT_TO_IDX
 
 from costs.base import CostStack, WeightedCost
 from costs.critic import Critic
-from costs.guardrails import ActionGuardrail, Guarded, Guardrail, GuardrailMode, HazardGuardrail, RegionGuardrail
+from costs.guardrails import (
+    ActionGuardrail,
+    Guarded,
+    Guardrail,
+    GuardrailMode,
+    HazardGuardrail,
+    RegionGuardrail,
+)
 from costs.hazard import CellProbe, HazardModel, StepHazard, patches
 from costs.task import GoalCritic, GoalEnergy
+from decoder.explain import Description, Explainer
 from hagent.config import AgentConfig
-from hagent.configurator import Configuration, Configurator, Decision, ShortTermMemory, forbidden_actions
-from hagent.grounding import Grounded, Memory, Stage, agent_pose, ground, stage_done, stages
+from hagent.configurator import (
+    Configuration,
+    Configurator,
+    Decision,
+    ShortTermMemory,
+    forbidden_actions,
+)
+from hagent.grounding import (
+    Grounded,
+    Memory,
+    Stage,
+    agent_pose,
+    ground,
+    stage_done,
+    stages,
+)
 from hagent.language import AvoidHazard, AvoidRegion, ForbidAction, Task, parse
+from hagent.narrative import Narrative, Narrator, encoder
 from hagent.navigator import Navigator, Route
 from hagent.sealed import SealedWorld
 from hagent.waypoints import place, region_cells
@@ -47,7 +70,6 @@ from hagent.worlds import ACTION_NAMES, DROP, FORWARD, LEFT, PICKUP, RIGHT, TOGG
 from levels.abstract import AbstractLevel
 from levels.level import Level
 from levels.planner import BeamPlanner, CategoricalCEMPlanner, Plan
-
 
 _PICKABLE = {OBJECT_TO_IDX[k] for k in ("ball", "box", "key")}
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parent.parent / "checkpoints" / "gotolocal"
@@ -97,6 +119,20 @@ class Episode(NamedTuple):
     plan: AgentPlan | None  # the last plan made
     trace: tuple[StepRecord, ...]
     decisions: tuple[Decision, ...] = ()  # the configurator's decisions and the loop's re-plans, with reasons
+    description: Description | None = None  # the plan decoder's text and how it was checked (None: no decoder)
+    narrative: Narrative | None = None  # the plan as carried out, from observations: the decoder's input and reference
+
+
+class _Outcome(NamedTuple):
+    """How the acting loop ended."""
+
+    trace: list[StepRecord]
+    plan: AgentPlan | None
+    intention: str  # the task's stages and guardrails in plain words
+    note: str  # why it stopped early ("" when it didn't)
+    stm: ShortTermMemory
+    narrator: Narrator
+    obs: dict  # the last observation
 
 
 class _Guards(NamedTuple):
@@ -129,8 +165,10 @@ class Agent:
         abstract: tuple[AbstractLevel, ...] = (),
         abstract_critics: tuple[Critic, ...] = (),
         step_hazard: StepHazard | None = None,
+        explainer: Explainer | None = None,
     ):
         self.level, self.critic, self.cfg, self.seed = level.eval(), critic.eval(), cfg, seed
+        self.explainer = explainer
         self.hazard, self.probe, self.step_hazard = hazard, probe, step_hazard
         self.abstract, self.abstract_critics = tuple(abstract), tuple(abstract_critics)
         match cfg.planner:
@@ -154,6 +192,7 @@ class Agent:
         return cls(
             ckpt.level, ckpt.critic, cfg or ckpt.config.agent, seed, hazard=ckpt.hazard, probe=ckpt.probe,
             abstract=ckpt.abstract, abstract_critics=ckpt.abstract_critics, step_hazard=ckpt.step_hazard,
+            explainer=ckpt.explainer,
         )
 
     def reconfigured(self, **updates: Any) -> Agent:
@@ -161,6 +200,7 @@ class Agent:
         return Agent(
             self.level, self.critic, self.cfg.model_copy(update=updates), self.seed, hazard=self.hazard, probe=self.probe,
             abstract=self.abstract, abstract_critics=self.abstract_critics, step_hazard=self.step_hazard,
+            explainer=self.explainer,
         )
 
     # -- public verbs ---------------------------------------------------------------------
@@ -194,15 +234,26 @@ class Agent:
         if hasattr(world, "watch"):
             world.watch(self.configurator.operator + task.guardrails)  # scoring: the world counts violations
         budget = max_steps if max_steps is not None else self.cfg.max_steps
-        trace, last_plan, explanation, stm = self._act(sealed, obs, task, budget)
+        out = self._act(sealed, obs, task, budget)
+        guardrails = tuple(dict.fromkeys((*self.configurator.operator, *task.guardrails)))
+        narrative = out.narrator.narrative(encoder(self.level, self.abstract), out.obs, guardrails)
+        description = None
+        if self.explainer is not None and not (out.note and not out.trace):  # nothing to tell of a refused task
+            description = self.explainer.describe(narrative.features, narrative.facts, torch.Generator().manual_seed(self.seed))
+        said = out.intention if description is None else description.text
+        explanation = " ".join(filter(None, (said, out.note)))
         verdict = world.judge()  # scoring, after the fact
-        return Episode(verdict.success, len(trace), verdict.violations, explanation, last_plan, tuple(trace), tuple(stm.decisions))
+        return Episode(
+            verdict.success, len(out.trace), verdict.violations, explanation, out.plan, tuple(out.trace),
+            tuple(out.stm.decisions), description, narrative,
+        )
 
     # -- the loop ---------------------------------------------------------------------------
-    def _act(self, sealed: SealedWorld, obs: dict, task: Task, budget: int) -> tuple[list[StepRecord], AgentPlan | None, str, ShortTermMemory]:
+    def _act(self, sealed: SealedWorld, obs: dict, task: Task, budget: int) -> _Outcome:
         torch.set_num_threads(self.cfg.threads)
         stage_list = stages(task.goal)
         memory = Memory(obs)
+        narrator = Narrator(task, obs)
         stm = ShortTermMemory()
         generator = torch.Generator().manual_seed(self.seed)
         trace: list[StepRecord] = []
@@ -218,7 +269,7 @@ class Agent:
         for stage in stage_list:
             clash = _clash(stage, guards)
             if clash:
-                return trace, plan, f"{intention} But I won't: {clash}.", stm
+                return _Outcome(trace, plan, intention, f"But I won't: {clash}.", stm, narrator, obs)
         k = 0
         tried: dict[bytes, torch.Tensor] = {}  # observation -> actions already taken from it
         route: Route | None = None
@@ -229,7 +280,7 @@ class Agent:
                 k -= 1  # dropped it in the wrong place: pick it up again first
             grounded = ground(stage_list[k], memory)
             if len(grounded.goal_images) == 0:
-                return trace, plan, f"{intention} But I can't see how to {stage_list[k].describe()} here.", stm
+                return _Outcome(trace, plan, intention, f"But I can't see how to {stage_list[k].describe()} here.", stm, narrator, obs)
             start = time.perf_counter()
             if config.levels > 1:
                 reason = None
@@ -254,7 +305,7 @@ class Agent:
             safe = self._safe_first(obs, guards)
             if not (safe & ~guards_mask(guards, self.level.actions)).any():
                 stm.record("guardrail", "stopped", "every action from here would break a hard guardrail", t)
-                return trace, plan, f"{intention} I stopped: every move I can see from here would break a guardrail.", stm
+                return _Outcome(trace, plan, intention, "I stopped: every move I can see from here would break a guardrail.", stm, narrator, obs)
             plan = self._decide(task, stage_list, k, obs, grounded, generator, futile, config, guards, memory, route, first=safe)
             for _ in range(3):  # level 1 hands down only subgoals level 0 can reach in imagination
                 if _subgoal(route) is None or (float(plan.plan.costs.min()) <= self.cfg.verify and plan.plan.penalty < _HARD):
@@ -266,7 +317,7 @@ class Agent:
             ms = (time.perf_counter() - start) * 1000
             if plan.plan.penalty >= _HARD and self._breaks_first(plan, guards):
                 stm.record("guardrail", "stopped", f"every plan found would {_broken_now(plan, guards)} at once", t)
-                return trace, plan, f"{intention} I stopped: every move I can find would {_broken_now(plan, guards)}.", stm
+                return _Outcome(trace, plan, intention, f"I stopped: every move I can find would {_broken_now(plan, guards)}.", stm, narrator, obs)
             first = plan.plan.actions[:1]
             action = int(first[0])
             subgoal = _subgoal(route)
@@ -275,15 +326,16 @@ class Agent:
             prev = obs
             obs, done = sealed.step(action)
             memory.update(prev, action, obs)
+            narrator.observe(prev, action, obs)
             check_actions.append(action)
             if stage_done(stage_list[k], memory, prev, action, obs, grounded.cells):
                 k += 1
                 route = None
                 if k == len(stage_list):
-                    return trace, plan, intention, stm
+                    return _Outcome(trace, plan, intention, "", stm, narrator, obs)
             if done:
                 break
-        return trace, plan, intention, stm
+        return _Outcome(trace, plan, intention, "", stm, narrator, obs)
 
     def _route(
         self, config: Configuration, guards: _Guards, memory: Memory, grounded: Grounded, stm: ShortTermMemory, t: int,

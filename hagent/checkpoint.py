@@ -8,6 +8,8 @@ safetensors only and never unpickles anything.
 from __future__ import annotations
 
 import json
+import shutil
+import tempfile
 from pathlib import Path
 from typing import NamedTuple
 
@@ -16,10 +18,14 @@ from pydantic import ValidationError
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
-from hagent.config import HagentConfig, format_validation_error, save_config
-from hagent.io import atomic_write_text, atomic_write_with
 from costs.critic import Critic
 from costs.hazard import CellProbe, HazardModel, StepHazard
+from decoder.config import DecoderConfig
+from decoder.explain import Explainer
+from decoder.model import PlanDecoder, PrefixDims
+from decoder.tokenizer import Tokenizer
+from hagent.config import HagentConfig, format_validation_error, save_config
+from hagent.io import atomic_write_text, atomic_write_with
 from levels.abstract import AbstractLevel
 from levels.jepa import JEPA
 from levels.level import Level
@@ -32,6 +38,8 @@ CRITIC_FILE = "critic.safetensors"
 HAZARD_FILE = "hazard.safetensors"
 PROBE_FILE = "probe.safetensors"
 STEP_HAZARD_FILE = "step_hazard.safetensors"
+DECODER_DIR = "decoder"  # gpt/ (save_pretrained), prefix.safetensors, tokenizer.model
+TOKENIZER_FILE = "tokenizer.model"
 METRICS_FILE = "metrics.jsonl"
 README_FILE = "README.md"
 
@@ -53,6 +61,7 @@ class Checkpoint(NamedTuple):
     abstract_critics: tuple[Critic, ...] = ()  # their critics
     probe: CellProbe | None = None  # where a level-0 state puts the agent (for region guardrails)
     step_hazard: StepHazard | None = None  # does the action about to be taken lead into a hazard
+    explainer: Explainer | None = None  # the plan decoder with its tokenizer, once trained
 
     @property
     def level(self) -> Level:
@@ -108,6 +117,7 @@ def save_checkpoint(
         else:
             (directory / f"level{k}.safetensors").unlink(missing_ok=True)
             (directory / f"critic{k}.safetensors").unlink(missing_ok=True)
+    shutil.rmtree(directory / DECODER_DIR, ignore_errors=True)  # a decoder reads the old levels' states
     save_config(config, directory)
     atomic_write_text(directory / README_FILE, readme)
     return directory
@@ -155,8 +165,70 @@ def load_checkpoint(directory: str | Path, device: str | torch.device = "cpu") -
     return Checkpoint(
         config=config, jepa=model.to(device).eval(), step=step, directory=directory, critic=critic,
         hazard=hazard, abstract=tuple(abstract), abstract_critics=tuple(critics), probe=probe,
-        step_hazard=step_hazard,
+        step_hazard=step_hazard, explainer=load_decoder(directory / DECODER_DIR, config.decoder),
     )
+
+
+def save_decoder(directory: str | Path, explainer: Explainer) -> Path:
+    """Write the plan decoder into checkpoint `directory` as `decoder/`: the GPT-2 by
+    `save_pretrained` (safetensors), the prefix encoder and the tokenizer's `.model`. The new
+    folder is written aside and swapped in, so a reader sees the old decoder or the new one."""
+    directory = Path(directory)
+    tmp = Path(tempfile.mkdtemp(prefix=".decoder.", dir=directory))
+    try:
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()  # no "Writing model shards" bar in the middle of ours
+        explainer.decoder.gpt.save_pretrained(tmp / "gpt")
+        dims = explainer.decoder.prefix.dims
+        metadata = {"format": FORMAT, "format_version": str(FORMAT_VERSION), "step": "0",
+                    "dims": json.dumps(list(dims))}
+        _write_tensors(tmp / "prefix.safetensors", explainer.decoder.prefix, metadata)
+        (tmp / TOKENIZER_FILE).write_bytes(explainer.tokenizer.model)
+        target, old = directory / DECODER_DIR, directory / ".decoder.old"
+        if old.exists():
+            shutil.rmtree(old)
+        if target.exists():
+            target.rename(old)
+        tmp.rename(target)
+        shutil.rmtree(old, ignore_errors=True)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return directory / DECODER_DIR
+
+
+def load_decoder(directory: Path, cfg: DecoderConfig) -> Explainer | None:
+    """The plan decoder saved in `directory` (None when there is none); `CheckpointError` when
+    it is damaged or does not fit `cfg`."""
+    from transformers import GPT2LMHeadModel
+
+    if not directory.is_dir():
+        return None
+    try:
+        tokenizer = Tokenizer.load(directory / TOKENIZER_FILE)
+    except (OSError, RuntimeError) as err:
+        raise CheckpointError(f"{directory / TOKENIZER_FILE}: missing or not a sentencepiece model ({err})") from None
+    if not (directory / "gpt" / "model.safetensors").exists():
+        raise CheckpointError(f"{directory / 'gpt'}: no model.safetensors (hagent loads no other weight format)")
+    try:
+        gpt = GPT2LMHeadModel.from_pretrained(directory / "gpt", use_safetensors=True, local_files_only=True)
+    except (OSError, ValueError, RuntimeError, SafetensorError) as err:
+        raise CheckpointError(f"{directory / 'gpt'}: cannot load the decoder's transformer ({err})") from None
+    tensors, _ = _read_weights(directory / "prefix.safetensors")
+    with safe_open(str(directory / "prefix.safetensors"), framework="pt", device="cpu") as f:
+        try:
+            dims = PrefixDims(*json.loads((f.metadata() or {})["dims"]))
+        except (KeyError, TypeError, ValueError):
+            raise CheckpointError(f"{directory / 'prefix.safetensors'}: no prefix dims in its metadata") from None
+    if gpt.config.n_embd != cfg.width or gpt.config.vocab_size != tokenizer.vocab_size:
+        raise CheckpointError(
+            f"{directory}: decoder width {gpt.config.n_embd} / vocabulary {gpt.config.vocab_size} do not match "
+            f"config decoder.width={cfg.width} / the tokenizer's {tokenizer.vocab_size} pieces"
+        )
+    decoder = PlanDecoder(cfg, dims, tokenizer.vocab_size, gpt=gpt)
+    _check_shapes(directory / "prefix.safetensors", decoder.prefix.state_dict(), tensors)
+    decoder.prefix.load_state_dict(tensors)
+    return Explainer(decoder.eval(), tokenizer, cfg)
 
 
 def _load_module(path: Path, module: torch.nn.Module, device: str | torch.device) -> torch.nn.Module:

@@ -98,16 +98,24 @@ def _steps_already(out: Path) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from hagent.train import train
+    from hagent.train import train, train_decoder_only
 
     cfg = _resolve(args, {"seed": args.seed, "device": args.device, "train.steps": args.steps})
+    command = " ".join(["hagent", *(sys.argv[1:] if args.argv is None else args.argv)])
+    if args.decoder_only:
+        if args.data:
+            raise CliError("--decoder-only trains on episodes it executes itself; drop --data")
+        result = train_decoder_only(cfg, args.out, command=command, progress=not args.quiet)
+        print(f"trained the plan decoder in {result.seconds:.1f}s: {_decoder_summary(result.final)} -> {args.out}")
+        return 0
+    if not args.data:
+        raise CliError("--data DIR is required (a dataset made by hagent collect), unless --decoder-only")
     data, out = [Path(d) for d in args.data], Path(args.out)
     for d in data:
         if not d.is_dir():
             raise CliError(f"--data {d}: no such dataset directory (make one with hagent collect)")
     if out.exists() and not out.is_dir():
         raise CliError(f"--out {out}: exists and is not a directory")
-    command = " ".join(["hagent", *(sys.argv[1:] if args.argv is None else args.argv)])
     result = train(cfg, data, out, command=command, progress=not args.quiet, init=args.init)
     f = result.final
     parts = []
@@ -130,8 +138,18 @@ def cmd_train(args: argparse.Namespace) -> int:
                 f"level {k}: relative prediction loss {f[f'level{k}_pred_loss_rel']:.3g}, effective rank "
                 f"{f[f'level{k}_eff_rank']:.1f}, critic error {f[f'level{k}_critic_val_mae']:.2f} steps"
             )
+    if "decoder_val_faithfulness" in f:
+        parts.append(_decoder_summary(f))
     print(f"trained in {result.seconds:.1f}s: " + "; ".join(parts) + f" -> {out}")
     return 0
+
+
+def _decoder_summary(m: dict) -> str:
+    return (
+        f"decoder on {m['decoder_pairs']} pairs ({m['decoder_seconds']} s, {m['tokenizer_vocab']} pieces): held-out greedy "
+        f"faithfulness {m['decoder_val_faithfulness']:.3f}, hallucination {m['decoder_val_hallucination']:.3f}, "
+        f"completeness {m['decoder_val_completeness']:.3f}"
+    )
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
@@ -324,12 +342,19 @@ def build_parser() -> argparse.ArgumentParser:
         "representation space plus VICReg variance/covariance terms on datasets made by `hagent collect`, "
         "then its critic, the hazard classifier (when the data holds hazards) and the abstract levels of "
         "`hierarchy` (each a JEPA over the level below, with its own critic). "
-        "Writes a checkpoint directory (config.json, *.safetensors, metrics.jsonl, README.md) to --out, "
+        "Last comes the plan decoder (a small GPT-2 with a sentencepiece tokenizer, both trained here) "
+        "on (plan, description) pairs from episodes executed in train.decoder.worlds; "
+        "--decoder-only trains just the decoder of the checkpoint in --out, in place. "
+        "Writes a checkpoint directory (config.json, *.safetensors, decoder/, metrics.jsonl, README.md) to --out, "
         "every train.save_every steps and at the end.",
     )
     p.add_argument(
-        "--data", required=True, metavar="DIR", action="append",
-        help="dataset directory written by hagent collect; repeat to train on several worlds at once",
+        "--data", metavar="DIR", action="append",
+        help="dataset directory written by hagent collect; repeat to train on several worlds at once (required unless --decoder-only)",
+    )
+    p.add_argument(
+        "--decoder-only", action="store_true",
+        help="train only the plan decoder of the checkpoint in --out (its levels stay as they are)",
     )
     p.add_argument("--out", required=True, metavar="DIR", help="checkpoint directory to write")
     p.add_argument("--steps", type=int, metavar="N", help="optimizer steps (default 3000)")

@@ -14,6 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from costs.config import CriticConfig, CriticTrainConfig, HazardConfig, HazardTrainConfig
+from decoder.config import DecoderConfig, DecoderTrainConfig
 from levels.config import (
     AbstractLevelConfig,
     AbstractTrainConfig,
@@ -122,6 +123,8 @@ class TrainConfig(_Frozen):
     """Training the hazard classifier (skipped when the data holds no hazard)."""
     abstract: AbstractTrainConfig = AbstractTrainConfig()
     """Training the abstract levels k >= 1 and their critics."""
+    decoder: DecoderTrainConfig = DecoderTrainConfig()
+    """Training the plan decoder after the levels (episodes=0 skips it)."""
 
 
 class AgentConfig(_Frozen):
@@ -210,6 +213,8 @@ class HagentConfig(_Frozen):
     """The learned hazard classifier (a guardrail cost)."""
     hierarchy: list[AbstractLevelConfig] = [AbstractLevelConfig()]
     """The abstract levels 1..L above level 0, bottom-up (empty: a flat, level-0-only agent)."""
+    decoder: DecoderConfig = DecoderConfig()
+    """The plan -> text decoder and how its texts are chosen."""
     train: TrainConfig = TrainConfig()
     """Training."""
     agent: AgentConfig = AgentConfig()

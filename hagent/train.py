@@ -21,12 +21,30 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from hagent.checkpoint import METRICS_FILE, CheckpointError, build_model, load_checkpoint, save_checkpoint
+from hagent.checkpoint import (
+    METRICS_FILE,
+    README_FILE,
+    CheckpointError,
+    build_model,
+    load_checkpoint,
+    save_checkpoint,
+    save_decoder,
+)
 from hagent.collect import DatasetError
-from hagent.config import HagentConfig
+from hagent.config import HagentConfig, save_config
 from hagent.data import OfflineDataset, Window, WindowDataset
+from hagent.io import atomic_write_text
+from hagent.narrative import encoder
 from hagent.train_critic import dataset_pairs, train_critic
-from hagent.train_hierarchy import ABSTRACT_CAP, embed, train_abstract_levels, train_hazard, train_probe, train_step_hazard
+from hagent.train_decoder import fit_decoder
+from hagent.train_hierarchy import (
+    ABSTRACT_CAP,
+    embed,
+    train_abstract_levels,
+    train_hazard,
+    train_probe,
+    train_step_hazard,
+)
 from levels.jepa import JEPA, JEPALoss, effective_rank
 
 
@@ -191,6 +209,12 @@ def train(
             abstract = [(r.level, r.critic) for r in levels]
             for k, r in enumerate(levels, start=1):
                 row.update({f"level{k}_{key}": value for key, value in r.metrics.items() if key not in ("stage", "step")})
+        explainer = None
+        if cfg.decoder.episodes > 0:
+            encode = encoder(model.level, tuple(level for level, _ in abstract))
+            fitted = fit_decoder(encode, config.decoder, cfg.decoder, config.seed, metrics_path, progress)
+            explainer = fitted.explainer
+            row = dict(row, **fitted.metrics)
         readme = _readme(config, datasets, data_dirs, command, cfg.steps, time.perf_counter() - start, row)
         save_checkpoint(
             out_dir, config, model, cfg.steps, readme, critic=result.critic,
@@ -198,7 +222,39 @@ def train(
             probe=None if probe is None else probe.model,
             step_hazard=None if step_hazard is None else step_hazard.model,
         )
+        if explainer is not None:
+            save_decoder(out_dir, explainer)
     return TrainResult(steps=cfg.steps, seconds=time.perf_counter() - start, final=row, directory=out_dir)
+
+
+def train_decoder_only(config: HagentConfig, directory: str | Path, command: str = "", progress: bool = True) -> TrainResult:
+    """Train (or retrain) the plan decoder of the checkpoint in `directory`, in place, with the
+    `decoder` and `train.decoder` sections of `config`; the levels are left as they are."""
+    start = time.perf_counter()
+    directory = Path(directory)
+    ckpt = load_checkpoint(directory)
+    torch.manual_seed(config.seed)
+    torch.set_num_threads(cpu_threads(config.train.threads))
+    if config.train.decoder.episodes == 0:
+        raise TrainingError("train.decoder.episodes=0: nothing to train the decoder on")
+    encode = encoder(ckpt.level, ckpt.abstract)
+    fitted = fit_decoder(encode, config.decoder, config.train.decoder, config.seed, directory / METRICS_FILE, progress)
+    save_decoder(directory, fitted.explainer)
+    updated = ckpt.config.model_copy(
+        update={"decoder": config.decoder, "train": ckpt.config.train.model_copy(update={"decoder": config.train.decoder})}
+    )
+    save_config(updated, directory)
+    readme = (directory / README_FILE).read_text(encoding="utf-8") if (directory / README_FILE).exists() else ""
+    m = fitted.metrics
+    readme += (
+        f"\n## Plan decoder\n\nTrained on this checkpoint's levels by `{command or 'train_decoder_only'}` "
+        f"(seed {config.seed}): {m['decoder_pairs']} (plan, description) pairs from executed episodes in "
+        f"{', '.join(config.train.decoder.worlds)}; {config.train.decoder.steps} steps in {m['decoder_seconds']} s; "
+        f"tokenizer of {m['tokenizer_vocab']} pieces; held-out greedy faithfulness {m['decoder_val_faithfulness']:.3f}, "
+        f"hallucination {m['decoder_val_hallucination']:.3f}, completeness {m['decoder_val_completeness']:.3f}.\n"
+    )
+    atomic_write_text(directory / README_FILE, readme)
+    return TrainResult(steps=config.train.decoder.steps, seconds=time.perf_counter() - start, final=m, directory=directory)
 
 
 def _load_init(model: JEPA, config: HagentConfig, init: Path) -> None:

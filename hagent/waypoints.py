@@ -136,17 +136,17 @@ def region_cells(scene: np.ndarray, region: RegionRef, memory: Memory) -> set[tu
         found = [r for r in found if r & targets]
     if region.position is not None and found:
         w, h = scene.shape[:2]
-        col_names, row_names = ("left", "", "right"), ("top", "", "bottom")
-        keep = []
-        for r in found:
-            xs, ys = zip(*r)
-            col = min(2, int(3 * np.mean(xs) / w))
-            row = min(2, int(3 * np.mean(ys) / h))
-            name = "-".join(filter(None, (row_names[row], col_names[col]))) or "centre"
-            if name == region.position:
-                keep.append(r)
-        found = keep
+        found = [r for r in found if position_name(r, w, h) == region.position]
     cells: set[tuple[int, int]] = set()
     for r in found:
         cells |= r
     return cells
+
+
+def position_name(cells: set[tuple[int, int]] | list[tuple[int, int]], width: int, height: int) -> str:
+    """A room's place in a `width` x `height` grid, one of `ROOM_POSITIONS` ("top-left", "centre",
+    ...): the thirds of the grid its cells' mean falls in."""
+    xs, ys = zip(*cells)
+    col = min(2, int(3 * np.mean(xs) / width))
+    row = min(2, int(3 * np.mean(ys) / height))
+    return "-".join(filter(None, (("top", "", "bottom")[row], ("left", "", "right")[col]))) or "centre"

@@ -262,6 +262,13 @@ class Event(NamedTuple):
         return 1 << EVENT_KINDS.index(self.kind)
 
 
+class Moved(NamedTuple):
+    """One step as the world saw it: the agent's cell after it and what it changed."""
+
+    cell: tuple[int, int]
+    events: tuple[Event, ...]
+
+
 class AgentLabels(NamedTuple):
     """Cheap per-step labels for training heads: read from the world, never by the planner."""
 
@@ -333,6 +340,7 @@ class World(gym.Wrapper):
         self._violations: list[str] = []
         self._forbidden_cells: dict[tuple[int, int], str] = {}  # cell -> the region guardrail it breaks
         self._forbidden_events: dict[tuple[str, str], str] = {}  # (verb, kind) event -> the action guardrail
+        self._log: list[Moved] = []
         self.observation_space = spaces.Dict(
             {
                 "image": spaces.Box(0, 255, (base.width, base.height, 3), dtype=np.uint8),
@@ -354,6 +362,7 @@ class World(gym.Wrapper):
         self._success = False
         self._violations = []
         self._forbidden_cells, self._forbidden_events = {}, {}
+        self._log = [Moved(self._cell(), ())]
         return self._observe(), info
 
     def step(self, action: int) -> tuple[dict, float, bool, bool, dict]:
@@ -393,6 +402,7 @@ class World(gym.Wrapper):
         if terminated and reward > 0:
             self._success = True
         info = dict(info, events=tuple(events))
+        self._log.append(Moved(cell, tuple(events)))
         return self._observe(), reward, terminated, truncated, info
 
     def render(self) -> Any:
@@ -449,6 +459,31 @@ class World(gym.Wrapper):
             carrying=None if carrying is None else (carrying.type, carrying.color),
             on_lava=here is not None and here.type == "lava",
         )
+
+    def _cell(self) -> tuple[int, int]:
+        return (int(self._base.agent_pos[0]), int(self._base.agent_pos[1]))
+
+    def log(self) -> tuple[Moved, ...]:
+        """Where the agent was after each step since reset (the reset first) and what each step
+        changed. Labels and scoring only."""
+        return tuple(self._log)
+
+    def room_name(self, cell: tuple[int, int]) -> str | None:
+        """The place ("top-left", "centre", ...) of the room whose floor holds `cell`, named as
+        room guardrails and plan descriptions name rooms; None for a doorway, a wall or a world
+        without rooms. Labels and scoring only."""
+        from hagent.waypoints import position_name  # local: waypoints imports this module
+
+        base = self._base
+        if not isinstance(base, RoomGridLevel):
+            return None
+        step = base.room_size - 1
+        if cell[0] % step == 0 or cell[1] % step == 0:
+            return None
+        col, row = self.room_of(cell)
+        x0, y0 = col * step, row * step
+        floor = [(x, y) for x in range(x0 + 1, x0 + step) for y in range(y0 + 1, y0 + step)]
+        return position_name(floor, base.width, base.height)
 
     def room_of(self, cell: tuple[int, int]) -> tuple[int, int] | None:
         """(col, row) of the room holding `cell` in room worlds, else None."""

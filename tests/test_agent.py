@@ -20,7 +20,7 @@ TINY = [
     "data.batch_size=16", "data.window=4", "train.warmup=5", "device=\"cpu\"", "critic.hidden=16", "critic.layers=1",
     "train.critic.steps=50", "train.critic.batch_size=64", "train.critic.goals_per_episode=2",
     "train.hazard.steps=20", "train.hazard.batch_size=32", "hazard.hidden=16", "train.abstract.steps=30",
-    "train.abstract.batch_size=32", "hierarchy=[{dim=4, hidden=16, period=2, macro_dim=2}]",
+    "train.abstract.batch_size=32", "hierarchy=[{dim=4, hidden=16, period=2, macro_dim=2}]", "train.decoder.episodes=0",
 ]  # fmt: skip
 FAST = AgentConfig(beam={"horizon": 2, "width": 8}, max_steps=12)
 

@@ -30,7 +30,7 @@ STACK = [
     "data.batch_size=16", "data.window=4", "train.warmup=5", "device=\"cpu\"", "critic.hidden=16", "critic.layers=1",
     "train.critic.steps=60", "train.critic.batch_size=64", "train.critic.goals_per_episode=2",
     "train.hazard.steps=40", "train.hazard.batch_size=32", "hazard.hidden=16",
-    "train.abstract.steps=150", "train.abstract.batch_size=64",
+    "train.abstract.steps=150", "train.abstract.batch_size=64", "train.decoder.episodes=0",
     "hierarchy=[{dim=6, hidden=32, period=2, macro_dim=3}, {dim=4, hidden=32, period=2, macro_dim=2}]",
 ]  # fmt: skip
 

@@ -34,7 +34,7 @@ TINY = [
     "train.critic.batch_size=64",
     "train.critic.goals_per_episode=4",
     "train.hazard.steps=20", "train.hazard.batch_size=32", "hazard.hidden=16", "train.abstract.steps=30",
-    "train.abstract.batch_size=32", "hierarchy=[{dim=4, hidden=16, period=2, macro_dim=2}]",
+    "train.abstract.batch_size=32", "hierarchy=[{dim=4, hidden=16, period=2, macro_dim=2}]", "train.decoder.episodes=0",
 ]
 REQUIRED_KEYS = {"step", "pred_loss", "std", "cov_loss", "var_loss", "eff_rank", "inverse_acc", "dim"}
 
