@@ -12,15 +12,15 @@ class _Frozen(BaseModel):
 class DecoderConfig(_Frozen):
     """The plan -> text decoder: a small GPT-2-style transformer conditioned on plan prefix embeddings."""
 
-    layers: int = Field(3, ge=1, le=12)
+    layers: int = Field(2, ge=1, le=12)
     """Transformer blocks."""
     width: int = Field(128, ge=16)
     """Embedding width (a multiple of `heads`)."""
     heads: int = Field(4, ge=1)
     """Attention heads."""
-    vocab_size: int = Field(400, ge=300, le=8000)
-    """Sentencepiece vocabulary asked for (at least 259: 256 byte pieces, pad/unk/bos/eos and words);
-    a corpus too small to fill it gets a smaller one."""
+    vocab_size: int = Field(640, ge=300, le=8000)
+    """Sentencepiece vocabulary asked for, 256 byte pieces and pad/unk/bos/eos included (so that
+    the project's words are whole pieces); a corpus too small to fill it gets a smaller one."""
     max_tokens: int = Field(96, ge=8, le=512)
     """Longest text generated, in tokens."""
     max_events: int = Field(16, ge=1, le=64)
@@ -45,7 +45,7 @@ class DecoderTrainConfig(_Frozen):
     """Executed episodes per world; 0 skips the decoder."""
     steps: int = Field(3000, ge=1)
     """Optimizer steps."""
-    batch_size: int = Field(64, ge=1)
+    batch_size: int = Field(32, ge=1)
     """Pairs per step; each pair's text is re-phrased at random every time it is drawn."""
     lr: float = Field(1e-3, gt=0.0)
     """Peak AdamW learning rate (linear warm-up, cosine decay to 10%)."""

@@ -69,12 +69,12 @@ SLOTS = 8  # most goal stages, and most guardrails, the prefix holds
 
 
 def collate(plans: list[PlanFeatures], max_events: int) -> PrefixBatch:
-    """Pad B plans' features into one batch (steps beyond `max_events`, and goal stages or
-    guardrails beyond `SLOTS`, are dropped)."""
+    """Pad B plans' features into one batch of fixed-size slots (steps beyond `max_events`, and
+    goal stages or guardrails beyond `SLOTS`, are dropped)."""
 
-    def pad(rows: list[np.ndarray], cap: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        rows = [r[:cap] for r in rows]
-        n = max(1, max(len(r) for r in rows))
+    def pad(rows: list[np.ndarray], n: int) -> tuple[torch.Tensor, torch.Tensor]:
+        # Always n slots: the text then starts at the same position in training and generation.
+        rows = [r[:n] for r in rows]
         out = torch.zeros(len(rows), n, rows[0].shape[1])
         mask = torch.zeros(len(rows), n, dtype=torch.bool)
         for i, r in enumerate(rows):

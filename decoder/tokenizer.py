@@ -28,14 +28,14 @@ class Tokenizer:
 
     @classmethod
     def train(cls, texts: Iterable[str], vocab_size: int = 512) -> Tokenizer:
-        """Train a unigram model with byte fallback on `texts` (a vocabulary the corpus can't
+        """Train a BPE model with byte fallback on `texts` (a vocabulary the corpus can't
         fill is shrunk rather than refused). One thread: the same corpus gives the same model."""
         out = io.BytesIO()
         spm.SentencePieceTrainer.train(
             sentence_iterator=iter(list(texts)),
             model_writer=out,
             vocab_size=vocab_size,
-            model_type="unigram",
+            model_type="bpe",
             byte_fallback=True,
             character_coverage=1.0,
             hard_vocab_limit=False,

@@ -107,6 +107,7 @@ class AgentPlan(NamedTuple):
     route: tuple[tuple[int, int], ...] = ()  # level 1's waypoints to the goal (first = level 0's subgoal)
     upper: tuple[tuple[tuple[int, int], ...], ...] = ()  # the routes of levels 2..L
     guardrails: tuple[str, ...] = ()  # guardrails in force
+    description: Description | None = None  # `Agent.plan`: the decoder's checked text of the route ahead
 
 
 class Episode(NamedTuple):
@@ -205,7 +206,8 @@ class Agent:
 
     # -- public verbs ---------------------------------------------------------------------
     def plan(self, observation: dict, text: str) -> AgentPlan:
-        """Plan (without acting) for `text` from `observation`. Raises `ParseError` on bad text."""
+        """Plan (without acting) for `text` from `observation`; with a decoder, `description` says
+        what the route ahead does. Raises `ParseError` on bad text."""
         task = self._task(text)
         stage_list = stages(task.goal)
         memory = Memory(observation)
@@ -217,7 +219,16 @@ class Agent:
         guards = self._guards(config, memory, stm)
         route = self._route(config, guards, memory, grounded, stm, 0, "first plan") if config.levels > 1 else None
         futile = torch.zeros(self.level.actions, dtype=torch.bool)
-        return self._decide(task, stage_list, 0, observation, grounded, torch.Generator().manual_seed(self.seed), futile, config, guards, memory, route)
+        plan = self._decide(task, stage_list, 0, observation, grounded, torch.Generator().manual_seed(self.seed), futile, config, guards, memory, route)
+        if self.explainer is None:
+            return plan
+        narrator = Narrator(task, observation)
+        goal = {"image": grounded.goal_images[0], "direction": int(grounded.goal_headings[0]), "carried": grounded.goal_carried[0]}
+        narrator.imagine(plan.route, goal)
+        guardrails = tuple(dict.fromkeys((*self.configurator.operator, *task.guardrails)))
+        narrative = narrator.narrative(encoder(self.level, self.abstract), goal, guardrails)
+        description = self.explainer.describe(narrative.features, narrative.facts, torch.Generator().manual_seed(self.seed))
+        return plan._replace(description=description)
 
     def run(self, world: Any, text: str | None = None, max_steps: int | None = None) -> Episode:
         """Reset `world` and act until the task is done, the world ends the episode or the budget

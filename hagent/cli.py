@@ -206,6 +206,10 @@ def cmd_run(args: argparse.Namespace) -> int:
             "steps": episode.steps,
             "violations": list(episode.violations),
             "explanation": episode.explanation,
+            "description": None if episode.description is None else {
+                "text": episode.description.text, "verified": episode.description.verified,
+                "fallback": episode.description.fallback, "candidates": episode.description.candidates,
+            },
             "stages": list(episode.plan.stages) if episode.plan else [],
             "actions": [r.action for r in episode.trace],
             "trace": [r._asdict() for r in episode.trace],
@@ -216,6 +220,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(render_text(first, color=color))
     print(f"world {cfg.world.spec}  seed {cfg.seed}  instruction: {text}")
     print(f"agent: {episode.explanation}")
+    d = episode.description
+    if d is not None and d.fallback:
+        print(f"  (none of the decoder's {d.candidates} texts passed the check against the plan; this is the plain template)")
+    elif d is not None:
+        print(f"  (written by the plan decoder; every claim checked against the plan, best of {d.candidates} candidates)")
     for d in episode.decisions:
         if d.topic != "replan":
             print(f"configurator: {d.topic}: {d.choice} ({d.reason})")

@@ -39,7 +39,7 @@ from hagent.language import (
     Guardrail,
     Task,
 )
-from hagent.waypoints import position_name, region_cells, rooms
+from hagent.waypoints import opened, place, position_name, region_cells, rooms
 from hagent.worlds import DROP, PICKUP, TOGGLE
 from levels.abstract import AbstractLevel
 from levels.level import Level
@@ -132,6 +132,23 @@ class Narrator:
             self.room = room
             self.moments.append(Moment("enter", obs, room, _empty()))
 
+    def imagine(self, cells: tuple[tuple[int, int], ...], goal_obs: dict) -> None:
+        """Tell a plan not yet carried out: the agent walks the route's waypoints `cells` in order,
+        opening each closed door on it, and ends in the goal observation `goal_obs`."""
+        scene = self.memory.scene()
+        held = self.memory.held
+        for cell in (*cells, agent_pose(goal_obs).cell):
+            if scene[cell][0] == _DOOR:
+                if scene[cell][2] != _OPEN:
+                    door = np.array((_DOOR, scene[cell][1], _OPEN), dtype=np.uint8)
+                    self.moments.append(Moment("open", _imagined(scene, cell, held), self.room, door))
+                continue
+            self.visited.add(cell)
+            room = int(self.index[cell])
+            if room >= 0 and room != self.room:
+                self.room = room
+                self.moments.append(Moment("enter", _imagined(scene, cell, held), room, _empty()))
+
     def narrative(self, encode: Encode, last_obs: dict, guardrails: tuple[Guardrail, ...]) -> Narrative:
         """The story so far, ending at `last_obs`, under `guardrails`; `encode` maps observations
         to level 0's and level 1's representations."""
@@ -220,6 +237,11 @@ def _goal_row(verb: str, kind: str | None, color: str | None, location: str | No
 def _thing_row(code: np.ndarray) -> np.ndarray:
     """Object kind, colour and state of a grid code, one-hot each."""
     return np.concatenate([one_hot(int(code[0]), len(IDX_TO_OBJECT)), one_hot(int(code[1]), len(COLOR_NAMES)), one_hot(int(code[2]), 3)])
+
+
+def _imagined(scene: np.ndarray, cell: tuple[int, int], held: np.ndarray) -> dict:
+    """The observation of the agent imagined at `cell` (doors on the way shown open)."""
+    return {"image": place(opened(scene), cell, 0), "direction": 0, "carried": held.copy()}
 
 
 def _empty() -> np.ndarray:

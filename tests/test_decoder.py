@@ -247,3 +247,11 @@ def test_retraining_the_levels_drops_a_stale_decoder(checkpoint: Path, tmp_path:
     sets = [a for item in TINY for a in ("--set", item)]
     assert main(["train", "--data", str(data), "--out", str(copy), "--steps", "5", "-q", *sets]) == 0
     assert load_checkpoint(copy).explainer is None
+
+
+def test_a_plan_comes_with_a_checked_description_of_the_route_ahead(checkpoint: Path) -> None:
+    agent = Agent.load(checkpoint, AgentConfig(beam={"horizon": 2, "width": 8}, max_steps=12))
+    obs, _ = make_world("babyai:GoToLocal", seed=4).reset()
+    plan = agent.plan(obs, obs["mission"])
+    assert plan.description is not None and plan.description.verified
+    assert plan.description.text
