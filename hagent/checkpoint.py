@@ -201,9 +201,11 @@ def load_decoder(directory: Path, cfg: DecoderConfig) -> Explainer | None:
     """The plan decoder saved in `directory` (None when there is none); `CheckpointError` when
     it is damaged or does not fit `cfg`."""
     from transformers import GPT2LMHeadModel
+    from transformers.utils import logging as hf_logging
 
     if not directory.is_dir():
         return None
+    hf_logging.disable_progress_bar()  # no "Loading weights" bar on the user's terminal
     try:
         tokenizer = Tokenizer.load(directory / TOKENIZER_FILE)
     except (OSError, RuntimeError) as err:

@@ -255,3 +255,15 @@ def test_a_plan_comes_with_a_checked_description_of_the_route_ahead(checkpoint: 
     plan = agent.plan(obs, obs["mission"])
     assert plan.description is not None and plan.description.verified
     assert plan.description.text
+
+
+def test_run_json_records_the_description(checkpoint: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    import json
+
+    out = tmp_path / "ep.json"
+    main(["run", "--world", "babyai:GoToLocal", "--seed", "2", "--checkpoint", str(checkpoint), "--max-steps", "5",
+          "--json", str(out), "--set", "agent.beam.horizon=2", "--set", "agent.beam.width=8"])
+    doc = json.loads(out.read_text())
+    d = doc["description"]
+    assert d["verified"] is True and doc["explanation"].startswith(d["text"])
+    assert "checked against the plan" in capsys.readouterr().out or d["fallback"]
