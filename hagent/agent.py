@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from collections.abc import Generator
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -45,6 +46,7 @@ from costs.hazard import CellProbe, HazardModel, StepHazard, patches
 from costs.task import GoalCritic, GoalEnergy
 from decoder.explain import Description, Explainer
 from hagent.config import AgentConfig
+from hagent.chat import Chat, Reply
 from hagent.configurator import (
     Configuration,
     Configurator,
@@ -75,6 +77,44 @@ _PICKABLE = {OBJECT_TO_IDX[k] for k in ("ball", "box", "key")}
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parent.parent / "checkpoints" / "gotolocal"
 """The shipped agent (rebuilt by scripts/build_default_checkpoint.sh); found beside the package
 in a source checkout or editable install."""
+
+
+class Run:
+    """An episode in progress: `step()` takes one action, `finish()` acts to the end and returns
+    the `Episode`. The current plan, observation and trace are there to watch between steps."""
+
+    def __init__(self, agent: Agent, world: Any, loop: Generator, task: Task, obs: dict):
+        self.agent, self.world, self.task = agent, world, task
+        self._loop = loop
+        self.obs = obs  # the latest observation
+        self.plan: AgentPlan | None = None  # the latest plan (its route: level 1's waypoints)
+        self.trace: list[StepRecord] = []
+        self.episode: Episode | None = None  # set once the episode is over
+
+    @property
+    def done(self) -> bool:
+        """Whether the episode is over."""
+        return self.episode is not None
+
+    def step(self) -> StepRecord | None:
+        """Take one action; None once the episode is over (then `episode` is set)."""
+        if self.episode is not None:
+            return None
+        try:
+            step = next(self._loop)
+        except StopIteration as stop:
+            self.episode = self.agent._episode(self.world, self.task, stop.value)
+            self.plan = self.episode.plan or self.plan
+            return None
+        self.obs, self.plan = step.obs, step.plan
+        self.trace.append(step.record)
+        return step.record
+
+    def finish(self) -> Episode:
+        """Act until the episode is over and return it."""
+        while self.step() is not None:
+            pass
+        return self.episode
 
 
 class UnsupportedTaskError(ValueError):
@@ -124,6 +164,15 @@ class Episode(NamedTuple):
     narrative: Narrative | None = None  # the plan as carried out, from observations: the decoder's input and reference
 
 
+class _Step(NamedTuple):
+    """What one step of the loop did and where it left the agent."""
+
+    record: StepRecord
+    plan: AgentPlan
+    obs: dict  # the observation after the step
+    route: Route | None  # level 1's route when the step was chosen
+
+
 class _Outcome(NamedTuple):
     """How the acting loop ended."""
 
@@ -170,6 +219,7 @@ class Agent:
     ):
         self.level, self.critic, self.cfg, self.seed = level.eval(), critic.eval(), cfg, seed
         self.explainer = explainer
+        self._chat: Chat | None = None
         self.hazard, self.probe, self.step_hazard = hazard, probe, step_hazard
         self.abstract, self.abstract_critics = tuple(abstract), tuple(abstract_critics)
         match cfg.planner:
@@ -230,14 +280,27 @@ class Agent:
         description = self.explainer.describe(narrative.features, narrative.facts, torch.Generator().manual_seed(self.seed))
         return plan._replace(description=description)
 
-    def run(self, world: Any, text: str | None = None, max_steps: int | None = None) -> Episode:
-        """Reset `world` and act until the task is done, the world ends the episode or the budget
-        runs out. `text` defaults to the world's own mission. The acting loop sees the world only
-        through a `SealedWorld`; success and violations are read from the world afterwards."""
+    def chat(self, text: str) -> Reply:
+        """One turn of a conversation that keeps its state (world, last episode) across turns:
+        an instruction, a follow-up, `new world SPEC seed N`, `why?` or `help` (see `hagent.chat`).
+        Never raises on bad input: the reply says what was wrong (`reply.kind == "error"`).
+
+            >>> agent.chat("go to the red ball").text       # doctest: +SKIP
+        """
+        if self._chat is None:
+            self._chat = Chat(self)
+        return self._chat.say(text)
+
+    def start(self, world: Any, text: str | None = None, max_steps: int | None = None, reset: bool = True) -> Run:
+        """Begin an episode that the caller steps (`Run.step`) or finishes (`Run.finish`); `run`
+        is `start(...).finish()`. `reset=False` carries on in `world` from where the last
+        instruction left it (a follow-up). Raises `ParseError` on bad text and
+        `UnsupportedTaskError` when the world can't judge the instruction."""
         sealed = SealedWorld(world)
-        obs = sealed.reset()
+        obs = sealed.reset() if reset else sealed.observe()
         task = self._task(text if text is not None else obs["mission"])
-        if text is not None and text != obs["mission"] and not world.instruct(task.goal, text):
+        retell = text is not None and (text != obs["mission"] or not reset)  # a follow-up gets a fresh time limit
+        if retell and not world.instruct(task.goal, text) and text != obs["mission"]:
             raise UnsupportedTaskError(
                 f"this world ({getattr(world, 'world_spec', world)}) can only judge its own mission "
                 f"({obs['mission']!r}); run it without an instruction"
@@ -245,7 +308,16 @@ class Agent:
         if hasattr(world, "watch"):
             world.watch(self.configurator.operator + task.guardrails)  # scoring: the world counts violations
         budget = max_steps if max_steps is not None else self.cfg.max_steps
-        out = self._act(sealed, obs, task, budget)
+        return Run(self, world, self._act(sealed, obs, task, budget), task, obs)
+
+    def run(self, world: Any, text: str | None = None, max_steps: int | None = None) -> Episode:
+        """Reset `world` and act until the task is done, the world ends the episode or the budget
+        runs out. `text` defaults to the world's own mission. The acting loop sees the world only
+        through a `SealedWorld`; success and violations are read from the world afterwards."""
+        return self.start(world, text, max_steps).finish()
+
+    def _episode(self, world: Any, task: Task, out: _Outcome) -> Episode:
+        """Judge, narrate and describe a finished loop."""
         guardrails = tuple(dict.fromkeys((*self.configurator.operator, *task.guardrails)))
         narrative = out.narrator.narrative(encoder(self.level, self.abstract), out.obs, guardrails)
         description = None
@@ -260,7 +332,8 @@ class Agent:
         )
 
     # -- the loop ---------------------------------------------------------------------------
-    def _act(self, sealed: SealedWorld, obs: dict, task: Task, budget: int) -> _Outcome:
+    def _act(self, sealed: SealedWorld, obs: dict, task: Task, budget: int) -> Generator[_Step, None, _Outcome]:
+        """The acting loop, one step per `next()`; its return value is how it ended."""
         torch.set_num_threads(self.cfg.threads)
         stage_list = stages(task.goal)
         memory = Memory(obs)
@@ -338,6 +411,7 @@ class Agent:
             obs, done = sealed.step(action)
             memory.update(prev, action, obs)
             narrator.observe(prev, action, obs)
+            yield _Step(trace[-1], plan, obs, route)
             check_actions.append(action)
             if stage_done(stage_list[k], memory, prev, action, obs, grounded.cells):
                 k += 1

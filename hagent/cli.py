@@ -19,7 +19,6 @@ EXIT_USAGE = 2
 
 # Commands whose capability has not landed yet: what they will do and which issue brings them.
 PENDING = {
-    "chat": ("open the Textual chat UI to instruct the agent and watch it plan", 6),
     "scenarios": ("run scenario files (TOML) and print a pass/fail table", 7),
 }
 
@@ -244,6 +243,19 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0 if episode.success else 1
 
 
+def cmd_chat(args: argparse.Namespace) -> int:
+    from hagent.worlds import parse_spec
+
+    cfg = _resolve(args, {"world.spec": args.world, "seed": args.seed})
+    parse_spec(cfg.world.spec)  # a bad spec is a usage error before the UI opens
+    if args.checkpoint is not None and not Path(args.checkpoint).is_dir():
+        raise CliError(f"--checkpoint {args.checkpoint}: no such checkpoint directory")
+    from tui.app import HagentApp
+
+    HagentApp(args.checkpoint, cfg.world.spec, cfg.seed).run()
+    return 0
+
+
 def cmd_show(args: argparse.Namespace) -> int:
     from hagent.render import LEGEND, render_text
     from hagent.worlds import make_world
@@ -373,6 +385,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     _config_options(p)
     p.set_defaults(handler=cmd_train)
+
+    p = sub.add_parser(
+        "chat",
+        help="open the chat UI: instruct the agent, watch it plan and walk, ask why",
+        description="A Textual terminal UI: a chat with the agent (instructions, follow-ups, 'new world SPEC seed N', "
+        "'why?', 'help'), the world drawn in colour with the planned route, the plan as a tree and the costs of the "
+        "chosen plan. Keys: enter send, F5 step, F6 run, F7 pause, F2 new world, F1 help, ctrl+q quit.",
+    )
+    p.add_argument("--world", metavar="SPEC", help=worlds_help + " (default: rooms:3x3)")
+    p.add_argument("--seed", type=int, metavar="S", help="world seed (default 0)")
+    p.add_argument("--checkpoint", metavar="DIR", help="checkpoint made by hagent train (default: the shipped agent)")
+    _config_options(p)
+    p.set_defaults(handler=cmd_chat)
 
     for name, (what, issue) in PENDING.items():
         p = sub.add_parser(

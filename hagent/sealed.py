@@ -33,6 +33,10 @@ class SealedWorld:
         obs, _ = self._world.reset(seed=seed)
         return obs
 
+    def observe(self) -> dict:
+        """The current observation (what the agent sees now, without acting)."""
+        return self._world.observe()
+
     def step(self, action: int) -> Observed:
         """Act; returns the next observation and whether the world ended the episode."""
         obs, _, terminated, truncated, _ = self._world.step(action)

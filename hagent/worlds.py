@@ -409,6 +409,10 @@ class World(gym.Wrapper):
         return self.env.render()
 
     # -- observation ---------------------------------------------------------------------
+    def observe(self) -> dict:
+        """The current observation, as `reset` and `step` return it."""
+        return self._observe()
+
     def _observe(self) -> dict:
         base = self._base
         image = self._code.copy()
@@ -495,7 +499,8 @@ class World(gym.Wrapper):
 
     def instruct(self, goal: Any, text: str) -> bool:
         """Make the world judge `goal` (a `hagent.language` goal tree) instead of its own mission,
-        from now on; returns False when this world can only judge its own mission. Call after reset."""
+        from now on, with a fresh time limit and no violations counted yet; returns False when this
+        world can only judge its own mission. Call after reset, or mid-episode for a follow-up."""
         base = self._base
         if not isinstance(base, RoomGridLevel):
             return False
@@ -504,17 +509,22 @@ class World(gym.Wrapper):
         base.mission = base.surface = text
         if not base.fixed_max_steps:  # BabyAI's time limit follows the instruction's length
             base.max_steps = base.num_navs_needed(base.instrs) * base.room_size**2 * base.num_rows * base.num_cols
+        base.step_count = 0  # a new instruction gets the whole time limit, also mid-episode
         self._success = False
+        self._violations = []
+        self._log = [Moved(self._cell(), ())]
         return True
 
     def watch(self, guardrails: Any) -> None:
         """Count breaches of these `hagent.language` guardrails (region and action guardrails; lava
-        is always counted) as violations in `judge()`, from now on. Call after reset. Scoring only."""
+        is always counted) as violations in `judge()`, from now on, in place of any watched
+        before. Call after reset (or `instruct`). Scoring only."""
         from hagent.grounding import Memory  # local: worlds stays importable without the agent's modules
         from hagent.language import AvoidRegion, ForbidAction
         from hagent.waypoints import region_cells
 
         obs = self._observe()
+        self._forbidden_cells, self._forbidden_events = {}, {}  # these guardrails replace earlier ones
         for g in guardrails:
             match g:
                 case AvoidRegion(region):

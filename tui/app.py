@@ -1,0 +1,274 @@
+"""`hagent chat`: talk to a planning agent and watch it plan and walk.
+
+Left: the chat (your instructions, the agent's explanations and outcomes, errors as replies) and
+the input line. Right: the world with the planned route, the plan as a tree, the costs of the
+chosen plan. Every model call runs in a worker thread, so the UI never freezes; an exception in
+one becomes a message in the chat.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import TYPE_CHECKING
+
+from rich.text import Text
+from textual import work
+from textual.app import App, ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Footer, Header, Input, RichLog, Static
+
+from tui.costs_panel import CostsPanel
+from tui.help_screen import HelpScreen
+from tui.new_world_screen import NewWorldScreen
+from tui.plan_tree import PlanTree
+from tui.world_view import WorldView
+
+if TYPE_CHECKING:
+    from hagent.agent import Agent, Run
+    from hagent.chat import Chat, Reply
+
+_WHO_STYLE = {"you": "bold cyan", "agent": "bold green", "error": "bold red", "system": "bold yellow"}
+
+
+class HagentApp(App):
+    """The chat UI around one `hagent.Agent`."""
+
+    TITLE = "hagent chat"
+    ENABLE_COMMAND_PALETTE = False
+    BINDINGS = [
+        ("f1", "help", "help"),
+        ("f2", "new_world", "new world"),
+        ("f5", "step", "step"),
+        ("f6", "run", "run"),
+        ("f7", "pause", "pause"),
+        ("ctrl+q", "quit", "quit"),
+    ]
+    CSS = """
+    #left { width: 2fr; }
+    #right { width: 3fr; }
+    #chat { height: 1fr; border: round $primary; }
+    #world { border: round $primary; height: auto; }
+    #lower { height: 1fr; }
+    #tree { width: 1fr; border: round $primary; }
+    #costs { width: 1fr; border: round $primary; }
+    #status { height: 1; background: $boost; padding: 0 1; }
+    """
+
+    def __init__(self, checkpoint: str | None = None, spec: str = "rooms:3x3", seed: int = 0, step_delay: float = 0.05):
+        super().__init__()
+        self.checkpoint, self.spec, self.seed = checkpoint, spec, seed
+        self.step_delay = step_delay
+        self.agent: Agent | None = None
+        self.session: Chat | None = None
+        self.run_: Run | None = None  # the instruction being carried out
+        self.messages: list[tuple[str, str]] = []  # (who, text), what the chat shows
+        self.busy = False
+        self.status_text = ""
+        self._paused = threading.Event()
+
+    # -- layout ------------------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal():
+            with Vertical(id="left"):
+                yield RichLog(id="chat", wrap=True, markup=False)
+                yield Input(placeholder="tell the agent what to do (e.g. go to the red ball), or 'help'", id="input")
+            with Vertical(id="right"):
+                yield WorldView(id="world")
+                with Horizontal(id="lower"):
+                    yield PlanTree(id="tree")
+                    yield CostsPanel(id="costs")
+        yield Static("loading the agent ...", id="status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#input", Input).focus()
+        self.busy = True
+        self.load_agent()
+
+    # -- helpers called on the UI thread -------------------------------------------------------
+    def say(self, who: str, text: str) -> None:
+        """Append a message to the chat."""
+        self.messages.append((who, text))
+        line = Text(f"{who}: ", style=_WHO_STYLE.get(who, "bold"))
+        line.append(text)
+        self.query_one("#chat", RichLog).write(line)
+
+    def status(self, text: str) -> None:
+        """Show what the agent is doing."""
+        self.status_text = text
+        self.query_one("#status", Static).update(text)
+
+    def show_world(self) -> None:
+        """Redraw the world, the plan tree and the costs from the current state."""
+        if self.session is None:
+            return
+        run = self.run_
+        plan = run.plan if run is not None else (self.session.last.plan if self.session.last else None)
+        obs = run.obs if run is not None else self.session.obs
+        self.query_one("#world", WorldView).show(obs, plan.route if plan is not None and run is not None and not run.done else ())
+        self.query_one("#tree", PlanTree).show(plan)
+        self.query_one("#costs", CostsPanel).show(plan)
+        self.sub_title = f"{self.session.spec} · seed {self.session.seed}"
+
+    def reply(self, reply: Reply) -> None:
+        """Show the agent's reply to a turn."""
+        who = "error" if reply.kind == "error" else ("system" if reply.kind in ("world", "help") else "agent")
+        self.say(who, reply.text)
+
+    # -- workers -------------------------------------------------------------------------------
+    @work(thread=True, exclusive=True, group="agent")
+    def load_agent(self) -> None:
+        from hagent.agent import DEFAULT_CHECKPOINT, Agent
+        from hagent.chat import Chat
+
+        try:
+            self.agent = Agent.load(self.checkpoint or DEFAULT_CHECKPOINT)
+            self.session = Chat(self.agent, self.spec, self.seed)
+        except Exception as err:  # noqa: BLE001 -- any failure becomes a message, never a crash
+            self.call_from_thread(self._loaded, f"could not load the agent: {err}")
+            return
+        self.call_from_thread(self._loaded, None)
+
+    def _loaded(self, error: str | None) -> None:
+        self.busy = False
+        if error:
+            self.say("error", error)
+            self.status("no agent loaded; check the checkpoint (hagent chat --checkpoint DIR)")
+            return
+        self.say("system", f"World {self.session.spec} (seed {self.session.seed}). Its own mission: {self.session.obs['mission']}. F1 for help.")
+        self.show_world()
+        self.status("ready: type an instruction and press enter")
+
+    @work(thread=True, exclusive=True, group="agent")
+    def turn(self, text: str) -> None:
+        """Start a turn: a command or question is answered at once; an instruction walks."""
+        try:
+            started = self.session.begin(text)
+        except Exception as err:  # noqa: BLE001
+            self.call_from_thread(self._failed, err)
+            return
+        from hagent.chat import Reply
+
+        if isinstance(started, Reply):
+            self.call_from_thread(self._answered, started)
+            return
+        self.run_ = started
+        self._walk(started)
+
+    @work(thread=True, exclusive=True, group="agent")
+    def resume(self, steps: int | None) -> None:
+        """Carry on with the current instruction: `steps` actions, or to the end (None)."""
+        if self.run_ is not None:
+            self._walk(self.run_, steps)
+
+    def _walk(self, run: Run, steps: int | None = None) -> None:
+        """Step `run` (on this worker thread), redrawing as it goes, until done, paused or `steps` taken."""
+        taken = 0
+        try:
+            while not run.done:
+                if steps is None and self._paused.is_set():
+                    self.call_from_thread(self._paused_at, run)
+                    return
+                record = run.step()
+                if record is not None:
+                    taken += 1
+                    self.call_from_thread(self._stepped, run, record)
+                    if steps is not None and taken >= steps:
+                        self.call_from_thread(self._paused_at, run)
+                        return
+                    time.sleep(self.step_delay)
+            reply = self.session.conclude(run.episode)
+        except Exception as err:  # noqa: BLE001
+            self.call_from_thread(self._failed, err)
+            return
+        self.call_from_thread(self._finished, reply)
+
+    # -- worker results, on the UI thread ----------------------------------------------------------
+    def _answered(self, reply: Reply) -> None:
+        self.busy = False
+        self.reply(reply)
+        self.show_world()
+        self.status("ready")
+
+    def _stepped(self, run: Run, record) -> None:
+        self.show_world()
+        subgoal = f" · subgoal {record.subgoal}" if record.subgoal else ""
+        self.status(f"walking: step {record.t + 1} · {record.action} · {record.stage}{subgoal} · {record.ms:.0f} ms · F7 pause")
+
+    def _paused_at(self, run: Run) -> None:
+        self.busy = False
+        self.status(f"paused after {len(run.trace)} steps: F5 step, F6 run to the end, or send a new instruction")
+
+    def _finished(self, reply: Reply) -> None:
+        self.busy = False
+        self.run_ = None
+        self.reply(reply)
+        self.show_world()
+        ep = reply.episode
+        self.status(f"{'done' if ep.success else 'not done'} in {ep.steps} steps · ask 'why?' · F2 new world")
+
+    def _failed(self, err: Exception) -> None:
+        self.busy = False
+        self.run_ = None
+        self.say("error", f"something went wrong: {type(err).__name__}: {err}")
+        self.status("ready (the last turn failed; see the chat)")
+
+    # -- events and actions ----------------------------------------------------------------------
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id != "input":
+            return  # a dialog's own field
+        text = event.value
+        event.input.value = ""
+        if not text.strip():
+            return
+        self.say("you", text)
+        if self.session is None:
+            self.say("error", "the agent is not loaded yet" if self.busy else "no agent is loaded")
+            return
+        if self.busy:
+            self.say("error", "still working on the last turn: wait, or F7 to pause it")
+            return
+        self.busy = True
+        self._paused.clear()
+        self.run_ = None
+        self.status("thinking ...")
+        self.turn(text)
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen())
+
+    def action_pause(self) -> None:
+        if self.run_ is not None and not self.run_.done:
+            self._paused.set()
+
+    def action_step(self) -> None:
+        if self.run_ is None or self.run_.done or (self.busy and not self._paused.is_set()):
+            self.status("nothing to step: send an instruction first" if self.run_ is None else "walking; F7 to pause first")
+            return
+        self.busy = True
+        self.resume(1)
+
+    def action_run(self) -> None:
+        if self.run_ is None or self.run_.done:
+            self.status("nothing to run: send an instruction first")
+            return
+        self._paused.clear()
+        self.busy = True
+        self.resume(None)
+
+    def action_new_world(self) -> None:
+        if self.session is None or self.busy:
+            self.status("busy: wait for the current turn (or F7 to pause it)")
+            return
+
+        def chosen(result: tuple[str, int] | None) -> None:
+            if result is None:
+                return
+            spec, seed = result
+            self.run_ = None
+            self.reply(self.session.new_world(spec, seed))
+            self.show_world()
+
+        self.push_screen(NewWorldScreen(self.session.spec, self.session.seed), chosen)
