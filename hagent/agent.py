@@ -74,7 +74,7 @@ from levels.level import Level
 from levels.planner import BeamPlanner, CategoricalCEMPlanner, Plan
 
 _PICKABLE = {OBJECT_TO_IDX[k] for k in ("ball", "box", "key")}
-DEFAULT_CHECKPOINT = Path(__file__).resolve().parent.parent / "checkpoints" / "gotolocal"
+DEFAULT_CHECKPOINT = Path(__file__).resolve().parent.parent / "checkpoints" / "default"
 """The shipped agent (rebuilt by scripts/build_default_checkpoint.sh); found beside the package
 in a source checkout or editable install."""
 

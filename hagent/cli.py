@@ -101,6 +101,10 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     cfg = _resolve(args, {"seed": args.seed, "device": args.device, "train.steps": args.steps})
     command = " ".join(["hagent", *(sys.argv[1:] if args.argv is None else args.argv)])
+    if args.preset is not None:
+        return _run_preset(args)
+    if args.out is None:
+        raise CliError("--out DIR is required (where to write the checkpoint), unless --preset")
     if args.decoder_only:
         if args.data:
             raise CliError("--decoder-only trains on episodes it executes itself; drop --data")
@@ -143,6 +147,25 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_preset(args: argparse.Namespace) -> int:
+    from hagent.presets import PRESETS
+
+    if args.data or args.decoder_only or args.init:
+        raise CliError("--preset runs a whole recipe; it takes no --data, --init or --decoder-only")
+    preset = PRESETS[args.preset](args.out or "checkpoints/default")
+    commands = [" ".join(["hagent", *step]) for step in preset.steps]
+    if args.dry_run:
+        print(f"preset {preset.name}: {preset.what}; {len(commands)} commands:")
+        print("\n".join(commands))
+        return 0
+    for i, (step, line) in enumerate(zip(preset.steps, commands), start=1):
+        print(f"[{i}/{len(commands)}] {line}", flush=True)
+        code = main([*step, *(["-q"] if args.quiet else [])])
+        if code != 0:
+            raise CliError(f"preset {preset.name}: step {i} failed (exit {code}): {line}")
+    return 0
+
+
 def _decoder_summary(m: dict) -> str:
     return (
         f"decoder on {m['decoder_pairs']} pairs ({m['decoder_seconds']} s, {m['tokenizer_vocab']} pieces): held-out greedy "
@@ -180,7 +203,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
-RUN_WORLD = "babyai:GoToLocal"  # where the shipped agent was trained and measured
+RUN_WORLD = "rooms:3x3"  # the embedded default world
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -193,28 +216,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     first, _ = make_world(cfg.world.spec, seed=cfg.seed).reset()
     text = args.instruction if args.instruction is not None else first["mission"]
     episode = agent.run(make_world(cfg.world.spec, seed=cfg.seed), text, max_steps=args.max_steps)
-    outcome = "success" if episode.success else "not done"
-    if args.json:
+    if args.json is not None:
+        doc = json.dumps(_episode_doc(cfg.world.spec, cfg.seed, text, episode), indent=2) + "\n"
+        if args.json == "-":
+            sys.stdout.write(doc)  # stdout is the JSON document and nothing else
+            return 0 if episode.success else 1
         from hagent.io import atomic_write_text
 
-        doc = {
-            "world": cfg.world.spec,
-            "seed": cfg.seed,
-            "instruction": text,
-            "success": episode.success,
-            "steps": episode.steps,
-            "violations": list(episode.violations),
-            "explanation": episode.explanation,
-            "description": None if episode.description is None else {
-                "text": episode.description.text, "verified": episode.description.verified,
-                "fallback": episode.description.fallback, "candidates": episode.description.candidates,
-            },
-            "stages": list(episode.plan.stages) if episode.plan else [],
-            "actions": [r.action for r in episode.trace],
-            "trace": [r._asdict() for r in episode.trace],
-            "decisions": [d._asdict() for d in episode.decisions],
-        }
-        atomic_write_text(args.json, json.dumps(doc, indent=2) + "\n")
+        atomic_write_text(args.json, doc)
     color = sys.stdout.isatty() and not args.no_color
     print(render_text(first, color=color))
     print(f"world {cfg.world.spec}  seed {cfg.seed}  instruction: {text}")
@@ -224,23 +233,61 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"  (none of the decoder's {d.candidates} texts passed the check against the plan; this is the plain template)")
     elif d is not None:
         print(f"  (written by the plan decoder; every claim checked against the plan, best of {d.candidates} candidates)")
-    for d in episode.decisions:
-        if d.topic != "replan":
-            print(f"configurator: {d.topic}: {d.choice} ({d.reason})")
-    if episode.plan is not None:
-        print("plan:")
-        for i, stage in enumerate(episode.plan.stages):
-            print(f"  {i + 1}. {stage}")
-        subgoals = [r.subgoal for r in episode.trace if r.subgoal is not None]
-        handed = list(dict.fromkeys(subgoals))  # in order, once each
+    for dec in episode.decisions:
+        if dec.topic != "replan":
+            print(f"configurator: {dec.topic}: {dec.choice} ({dec.reason})")
+    plan = episode.plan
+    if plan is not None:
+        print(f"plan ({plan.levels} level{'s' if plan.levels > 1 else ''} at the last step):")
+        for i, stage in enumerate(plan.stages):
+            print(f"  stage {i + 1}: {stage}")
+        for k, upper in reversed(list(enumerate(plan.upper, start=2))):
+            print(f"  level {k} waypoints (cells): {' -> '.join(map(str, upper)) or 'none'}")
+        handed = list(dict.fromkeys(r.subgoal for r in episode.trace if r.subgoal is not None))
         if handed:
-            print(f"  level 1 subgoals handed to level 0 (cells): {' -> '.join(map(str, handed))}")
-    replans = [d for d in episode.decisions if d.topic == "replan"]
+            print(f"  level 1 subgoals handed to level 0 (cells), in order: {' -> '.join(map(str, handed))}")
+        print(f"  level 0 plan at the last step: {' '.join(plan.actions) or 'none'}")
+    replans = [dec for dec in episode.decisions if dec.topic == "replan"]
     if replans:
-        print(f"re-plans at level 1: {len(replans)} ({', '.join(sorted({d.reason.split(';')[0] for d in replans})[:4])})")
+        print(f"re-plans at level 1: {len(replans)} ({', '.join(sorted({dec.reason.split(';')[0] for dec in replans})[:4])})")
     print("actions: " + (" ".join(r.action for r in episode.trace) or "none"))
+    outcome = "success" if episode.success else "not done"
     print(f"outcome: {outcome} in {episode.steps} steps, {len(episode.violations)} violations")
+    if args.json is not None:
+        print(f"wrote {args.json}")
     return 0 if episode.success else 1
+
+
+def _episode_doc(spec: str, seed: int, text: str, episode) -> dict:
+    """An episode as plain JSON-able data."""
+    plan = episode.plan
+    d = episode.description
+    return {
+        "world": spec,
+        "seed": seed,
+        "instruction": text,
+        "success": episode.success,
+        "steps": episode.steps,
+        "violations": list(episode.violations),
+        "explanation": episode.explanation,
+        "description": None if d is None else {
+            "text": d.text, "verified": d.verified, "fallback": d.fallback, "candidates": d.candidates,
+        },
+        "plan": None if plan is None else {
+            "stages": list(plan.stages),
+            "stage": plan.stage,
+            "levels": plan.levels,
+            "upper": [[list(c) for c in route] for route in plan.upper],
+            "route": [list(c) for c in plan.route],
+            "actions": list(plan.actions),
+            "costs": plan.costs,
+            "guardrails": list(plan.guardrails),
+        },
+        "stages": list(plan.stages) if plan else [],
+        "actions": [r.action for r in episode.trace],
+        "trace": [dict(r._asdict(), subgoal=None if r.subgoal is None else list(r.subgoal)) for r in episode.trace],
+        "decisions": [dec._asdict() for dec in episode.decisions],
+    }
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
@@ -340,7 +387,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, metavar="S", help="world seed (default 0)")
     p.add_argument("--checkpoint", metavar="DIR", help="checkpoint made by hagent train (default: the shipped agent)")
     p.add_argument("--max-steps", type=int, metavar="N", help="step budget (default: agent.max_steps)")
-    p.add_argument("--json", metavar="FILE", help="also write the episode as JSON")
+    p.add_argument(
+        "--json", nargs="?", const="-", metavar="FILE",
+        help="print the episode as JSON instead (success, steps, violations, explanation, plan, trace, decisions); with FILE, write it there as well as the usual output",
+    )
     p.add_argument("--no-color", action="store_true", help="plain text, no ANSI colours")
     _config_options(p)
     p.set_defaults(handler=cmd_run)
@@ -377,7 +427,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--decoder-only", action="store_true",
         help="train only the plan decoder of the checkpoint in --out (its levels stay as they are)",
     )
-    p.add_argument("--out", required=True, metavar="DIR", help="checkpoint directory to write")
+    p.add_argument("--out", metavar="DIR", help="checkpoint directory to write (required unless --preset)")
+    p.add_argument(
+        "--preset", choices=["default"],
+        help="rebuild a shipped checkpoint from nothing: every collect and train step of the recipe (default: "
+        "checkpoints/default, seed 0, about 55 minutes on 2 cores); --out changes where the final checkpoint goes",
+    )
+    p.add_argument("--dry-run", action="store_true", help="with --preset: print the recipe's commands, run nothing")
     p.add_argument("--steps", type=int, metavar="N", help="optimizer steps (default 3000)")
     p.add_argument("--init", metavar="CKPT", help="start from this checkpoint's weights (same level.* config)")
     p.add_argument("--seed", type=int, metavar="S", help="master seed (default 0)")

@@ -58,7 +58,35 @@ def test_run_prints_plan_and_outcome(tmp_path, capsys: pytest.CaptureFixture) ->
     text = capsys.readouterr().out
     doc = json.loads(out.read_text())
     assert code == (0 if doc["success"] else 1)
-    assert "plan:" in text and "configurator: levels:" in text and "outcome:" in text and doc["steps"] == len(doc["actions"])
+    assert "plan (" in text and "level 0 plan" in text and "configurator: levels:" in text and "outcome:" in text
+    assert doc["steps"] == len(doc["actions"])
     assert main(["run", "fly to the moon"]) == 2
     assert "can't understand" in capsys.readouterr().err
     assert main(["run", "go to the red ball", "--world", "minigrid:MiniGrid-LavaCrossingS9N1-v0"]) == 2
+
+
+def test_run_json_prints_one_json_document(capsys: pytest.CaptureFixture) -> None:
+    import json
+
+    code = main(["run", "go to the red ball", "--world", "rooms:3x3", "--seed", "1", "--json", "--max-steps", "20"])
+    doc = json.loads(capsys.readouterr().out)  # stdout is nothing but the document
+    assert code == (0 if doc["success"] else 1)
+    for key in ("success", "steps", "violations", "explanation", "plan", "trace", "decisions"):
+        assert key in doc
+    assert doc["steps"] == len(doc["trace"]) and doc["plan"]["stages"] == ["go to the red ball"]
+
+
+def test_chat_refuses_bad_arguments_before_opening(capsys: pytest.CaptureFixture, tmp_path) -> None:
+    assert main(["chat", "--world", "nowhere:1"]) == 2
+    assert "unknown world spec" in capsys.readouterr().err
+    assert main(["chat", "--checkpoint", str(tmp_path / "missing")]) == 2
+    assert "no such checkpoint" in capsys.readouterr().err
+
+
+def test_train_preset_default_is_one_command(capsys: pytest.CaptureFixture) -> None:
+    assert main(["train", "--preset", "default", "--dry-run"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    commands = [line for line in lines if line.startswith("hagent ")]
+    assert len(commands) == 8 and commands[-1].endswith("--set train.threads=2")
+    assert "--out checkpoints/default" in commands[-1] and all("--seed 0" in c for c in commands)
+    assert main(["train", "--preset", "default", "--data", "x"]) == 2

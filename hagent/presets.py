@@ -1,0 +1,44 @@
+"""Named recipes that rebuild a shipped checkpoint from nothing with one command:
+`hagent train --preset default` runs every collect and train step of the recipe, in order.
+
+Each step is a `hagent` command line, so a recipe can be printed (`--dry-run`) and every step
+re-run by hand.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+MIX = ("rooms:3x3?lava=4", "rooms:4x4", "babyai:GoTo", "minigrid:MiniGrid-LavaCrossingS9N1-v0", "babyai:Open")
+
+
+class Preset(NamedTuple):
+    """A recipe: what it builds and the `hagent` commands that build it."""
+
+    name: str
+    what: str
+    steps: tuple[tuple[str, ...], ...]
+
+
+def _mix_dir(spec: str) -> str:
+    return "data/mix/" + spec.replace(":", "_").replace("?", "_").replace("=", "_")
+
+
+def default_preset(out: str = "checkpoints/default") -> Preset:
+    """The shipped agent: level 0 pre-trained on babyai:GoToLocal, then the H-JEPA stack (level 0
+    fine-tuned, critics, hazard models, cell probe, level 1) and the plan decoder on five worlds;
+    seed 0, CPU; about 55 minutes on 2 cores."""
+    mix = tuple(a for spec in MIX for a in ("--data", _mix_dir(spec)))
+    return Preset(
+        "default",
+        "the shipped H-JEPA stack with its plan decoder (checkpoints/default)",
+        (
+            ("collect", "--world", "babyai:GoToLocal", "--episodes", "1000", "--seed", "0", "--out", "data/gotolocal"),
+            ("train", "--data", "data/gotolocal", "--out", "checkpoints/gotolocal", "--seed", "0", "--set", "train.decoder.episodes=0"),
+            *(("collect", "--world", spec, "--episodes", "600", "--seed", "0", "--workers", "2", "--out", _mix_dir(spec)) for spec in MIX),
+            ("train", *mix, "--init", "checkpoints/gotolocal", "--steps", "1500", "--seed", "0", "--out", out, "--set", "train.threads=2"),
+        ),
+    )
+
+
+PRESETS = {"default": default_preset}

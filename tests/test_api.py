@@ -1,0 +1,35 @@
+"""The public API as DESIGN.md states it, through the shipped default agent."""
+
+from __future__ import annotations
+
+import hagent
+from hagent.agent import DEFAULT_CHECKPOINT
+
+
+def test_the_shipped_agent_loads_with_no_argument_and_solves_rooms() -> None:
+    agent = hagent.Agent.load()
+    assert agent.explainer is not None and len(agent.abstract) >= 1  # the H-JEPA stack with its decoder
+    wins = 0
+    for seed in range(10):  # fixed seeds 0..9
+        world = hagent.make_world("rooms:3x3", seed=seed)
+        mission = world.reset()[0]["mission"]
+        episode = agent.run(hagent.make_world("rooms:3x3", seed=seed), mission)
+        wins += episode.success
+        assert episode.violations == ()
+        assert episode.explanation and episode.steps == len(episode.trace)
+    assert wins >= 9
+
+
+def test_the_shipped_checkpoint_is_small_and_documented() -> None:
+    size = sum(p.stat().st_size for p in DEFAULT_CHECKPOINT.rglob("*") if p.is_file())
+    assert size <= 30 * 2**20
+    readme = (DEFAULT_CHECKPOINT / "README.md").read_text()
+    assert "seed 0" in readme and "hagent train" in readme
+
+
+def test_plan_without_acting() -> None:
+    agent = hagent.Agent.load()
+    obs, _ = hagent.make_world("rooms:3x3", seed=3).reset()
+    plan = agent.plan(obs, obs["mission"])
+    assert plan.actions and len(plan.stages) == 1
+    assert plan.description is not None and plan.description.text
