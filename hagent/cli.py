@@ -179,9 +179,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from hagent.checkpoint import load_checkpoint
     from hagent.evaluate import evaluate, write_report
 
-    if args.levels != 1:
-        raise CliError(f"--levels {args.levels}: only the flat agent (--levels 1) exists yet; the hierarchy arrives with issue #4")
-    cfg = _resolve(args, {"world.spec": args.world, "seed": args.seed})
+    cfg = _resolve(args, {"world.spec": args.world, "seed": args.seed, "agent.hierarchy": args.hierarchy})
     ckpt = load_checkpoint(args.checkpoint)
     agent = Agent.load(args.checkpoint, cfg.agent, seed=cfg.seed)
     report = evaluate(agent, cfg.world.spec, args.episodes, cfg.seed, max_steps=args.max_steps, progress=not args.quiet)
@@ -368,7 +366,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--world", metavar="SPEC", help=worlds_help + " (default: rooms:3x3)")
     p.add_argument("--episodes", type=int, default=200, metavar="N", help="episodes (default 200)")
     p.add_argument("--seed", type=int, metavar="S", help="first seed; episodes use S, S+1, ... (default 0)")
-    p.add_argument("--levels", type=int, default=1, metavar="L", help="levels of the hierarchy to use (only 1 for now)")
+    p.add_argument(
+        "--hierarchy", choices=["auto", "flat", "full"],
+        help="levels to plan with: auto (the configurator decides), flat (level 0 alone), full (every level) "
+        "(default: the checkpoint's agent.hierarchy)",
+    )
     p.add_argument("--max-steps", type=int, metavar="N", help="step budget per episode (default: agent.max_steps)")
     p.add_argument("--json", metavar="FILE", help="also write the summary and every episode as JSON")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")

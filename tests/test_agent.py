@@ -114,7 +114,9 @@ def test_eval_cli_writes_json(checkpoint: Path, tmp_path: Path, capsys: pytest.C
     assert {"spl", "violations", "median_planning_ms", "predictor_calls_per_step"} <= doc.keys()
     assert "success rate" in capsys.readouterr().out
     assert main(["eval", "--checkpoint", str(tmp_path / "nope"), "--world", "babyai:GoToLocal"]) == 2
-    assert main(["eval", "--checkpoint", str(checkpoint), "--levels", "2"]) == 2
+    with pytest.raises(SystemExit) as bad:
+        main(["eval", "--checkpoint", str(checkpoint), "--hierarchy", "sideways"])
+    assert bad.value.code == 2
 
 
 def test_save_load_round_trip_gives_identical_plans(checkpoint: Path, tmp_path: Path) -> None:
