@@ -7,7 +7,7 @@ import hagent
 
 agent = hagent.Agent.load()  # the shipped default agent (checkpoints/default)
 world = hagent.make_world("rooms:3x3", seed=1)
-episode = agent.run(world, "go to the purple ball, avoid lava", max_steps=200)
+episode = agent.run(world, "go to the red key, avoid lava", max_steps=200)
 print(episode.explanation)
 print("success:", episode.success, "steps:", episode.steps, "violations:", episode.violations)
 for record in episode.trace[:10]:
