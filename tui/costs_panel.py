@@ -25,7 +25,7 @@ class CostsPanel(Static):
         if plan is not None:
             for term, value in plan.costs.items():
                 table.add_row("0", term, f"{value:.2f}")
-            table.add_row("0", "total", f"{plan.plan.total:.2f}")
+            table.add_row("0", "search objective", f"{plan.plan.total:.2f}")
             if plan.route:
                 table.add_row("1", "route waypoints", str(len(plan.route)))
             for g in plan.guardrails:
