@@ -2,8 +2,9 @@
 
 `Explainer.describe(features, facts)` decodes candidates (greedy, beam, samples), reads each
 one's claims back (`decoder.facts.read_claims`) and checks them against the plan's own facts;
-of the texts with no false claim it shows the one that states the most of the plan. When none
-passes, it shows the plain template written from the facts themselves and flags it.
+of the texts with no false claim that state every goal, it shows the one that states the most
+of the plan. When none passes, it shows the plain template written from the facts themselves
+and flags it.
 """
 
 from __future__ import annotations
@@ -51,7 +52,8 @@ class Explainer:
         return self.tokenizer.decode(self.decoder.greedy(collate([features], self.cfg.max_events), self.cfg.max_tokens))
 
     def describe(self, features: PlanFeatures, facts: Facts, generator: torch.Generator | None = None) -> Description:
-        """The best candidate with no false claim about `facts`; else the flagged template."""
+        """The best candidate with no false claim about `facts` and every goal stated; else the
+        flagged template."""
         if not self.cfg.verify:
             ids = self.decoder.greedy(collate([features], self.cfg.max_events), self.cfg.max_tokens)
             return Description(self.tokenizer.decode(ids), verified=False, fallback=False, candidates=1, tokens=len(ids))
@@ -63,6 +65,10 @@ class Explainer:
             false = check(claims, facts)
             if false:
                 rejected.append(f"{text!r}: " + ("not in the description language" if claims is None else "false: " + ", ".join(f"{f.kind} {f.what}" for f in false)))
+                continue
+            left_out = [g.what for g in facts.goals if not stated(claims, Facts((g,), (), ()))]
+            if left_out:  # a description may shorten the route, never drop what the task is
+                rejected.append(f"{text!r}: leaves out the goal " + ", ".join(left_out))
                 continue
             score = stated(claims, facts)
             if score > best_score:

@@ -18,9 +18,7 @@ from hagent.config import ConfigError, HagentConfig, load_config, save_config
 EXIT_USAGE = 2
 
 # Commands whose capability has not landed yet: what they will do and which issue brings them.
-PENDING = {
-    "scenarios": ("run scenario files (TOML) and print a pass/fail table", 7),
-}
+PENDING: dict[str, tuple[str, int]] = {}
 
 
 class CliError(Exception):
@@ -288,6 +286,48 @@ def _episode_doc(spec: str, seed: int, text: str, episode) -> dict:
     }
 
 
+def cmd_scenarios(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from hagent.agent import DEFAULT_CHECKPOINT, Agent
+    from hagent.scenarios import ScenarioError, load_scenarios, run_scenario, scenario_files
+
+    try:
+        files = scenario_files(args.paths or [str(SCENARIOS_DIR)])
+        scenarios = [(f, s) for f in files for s in load_scenarios(f)]
+    except ScenarioError as err:
+        raise CliError(str(err)) from None
+    if not scenarios:
+        raise CliError(f"no scenarios in {', '.join(args.paths or [str(SCENARIOS_DIR)])}")
+    agent = Agent.load(args.checkpoint or DEFAULT_CHECKPOINT)
+    verdicts = []
+    bar = tqdm(scenarios, desc="scenarios", unit="scenario", disable=args.quiet, dynamic_ncols=True)
+    for _, scenario in bar:
+        verdicts.append(run_scenario(agent, scenario))
+        bar.set_postfix(failed=sum(not v.passed for v in verdicts))
+    bar.close()
+    width = min(60, max(len(v.scenario.name) for v in verdicts))
+    print(f"{'scenario':{width}s}  result  steps  success  seconds")
+    for v in verdicts:
+        success = "-" if v.success is None else str(v.success).lower()
+        print(f"{v.scenario.name[:width]:{width}s}  {'pass' if v.passed else 'FAIL':6s}  {v.steps:5d}  {success:7s}  {v.seconds:7.1f}")
+        for failure in v.failures:
+            print(f"{'':{width}s}    - {failure}")
+    failed = sum(not v.passed for v in verdicts)
+    print(f"{len(verdicts) - failed} of {len(verdicts)} scenarios passed")
+    if args.json:
+        from hagent.io import atomic_write_text
+
+        rows = [{"file": str(f), "name": v.scenario.name, "passed": v.passed, "failures": list(v.failures), "steps": v.steps,
+                 "success": v.success, "explanation": v.explanation, "seconds": round(v.seconds, 2)}
+                for (f, _), v in zip(scenarios, verdicts)]
+        atomic_write_text(args.json, json.dumps({"passed": len(verdicts) - failed, "total": len(verdicts), "scenarios": rows}, indent=1) + "\n")
+    return 0 if failed == 0 else 1
+
+
+SCENARIOS_DIR = Path(__file__).resolve().parent.parent / "tests" / "scenarios"
+
+
 def cmd_chat(args: argparse.Namespace) -> int:
     from hagent.worlds import parse_spec
 
@@ -456,6 +496,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--checkpoint", metavar="DIR", help="checkpoint made by hagent train (default: the shipped agent)")
     _config_options(p)
     p.set_defaults(handler=cmd_chat)
+
+    p = sub.add_parser(
+        "scenarios",
+        help="run scenario files (TOML): world, instruction, guardrails, expectations; print a pass/fail table",
+        description="Run each [[scenario]] of the given TOML files (directories are searched; default: the shipped "
+        "tests/scenarios) with the agent, check its expectations (success, steps, violations, words the explanation "
+        "must or must not contain, stages, level-1 subgoals, refusals, error messages for bad input) and print a "
+        "table. Exit 0 when all pass, 1 when any fails, 2 for a bad file. The file format is documented in "
+        "hagent/scenarios.py and the README.",
+    )
+    p.add_argument("paths", nargs="*", metavar="PATH", help="scenario files or directories (default: tests/scenarios)")
+    p.add_argument("--checkpoint", metavar="DIR", help="checkpoint made by hagent train (default: the shipped agent)")
+    p.add_argument("--json", metavar="FILE", help="also write every verdict as JSON")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    _config_options(p)
+    p.set_defaults(handler=cmd_scenarios)
 
     for name, (what, issue) in PENDING.items():
         p = sub.add_parser(

@@ -22,3 +22,60 @@ def _seeded() -> None:
     """Every test starts from the same random state."""
     np.random.seed(0)
     torch.manual_seed(0)
+
+
+# -- scenario files (tests/scenarios/*.toml): each [[scenario]] is a test -------------------------
+
+
+def pytest_collect_file(parent: pytest.Collector, file_path):
+    if file_path.suffix == ".toml" and "scenarios" in file_path.parts:
+        return ScenarioFile.from_parent(parent, path=file_path)
+    return None
+
+
+class ScenarioFailed(Exception):
+    """A scenario's expectations were not met."""
+
+
+class ScenarioFile(pytest.File):
+    """A TOML file of scenarios."""
+
+    def collect(self):
+        from hagent.scenarios import load_scenarios
+
+        for scenario in load_scenarios(self.path):
+            yield ScenarioItem.from_parent(self, name=scenario.name, scenario=scenario)
+
+
+class ScenarioItem(pytest.Item):
+    """One scenario, run through the public API with the shipped agent."""
+
+    def __init__(self, *, scenario, **kwargs):
+        super().__init__(**kwargs)
+        self.scenario = scenario
+
+    def runtest(self) -> None:
+        from hagent.scenarios import run_scenario
+
+        verdict = run_scenario(_shipped_agent(), self.scenario)
+        if not verdict.passed:
+            raise ScenarioFailed("\n".join([*verdict.failures, f"explanation: {verdict.explanation}"]))
+
+    def repr_failure(self, excinfo, style=None):
+        if isinstance(excinfo.value, ScenarioFailed):
+            return f"scenario {self.name!r} ({self.scenario.world}, seed {self.scenario.seed}):\n{excinfo.value}"
+        return super().repr_failure(excinfo)
+
+    def reportinfo(self):
+        return self.path, 0, f"scenario: {self.name}"
+
+
+_AGENT = []
+
+
+def _shipped_agent():
+    if not _AGENT:
+        from hagent.agent import Agent
+
+        _AGENT.append(Agent.load())
+    return _AGENT[0]

@@ -267,3 +267,11 @@ def test_run_json_records_the_description(checkpoint: Path, tmp_path: Path, caps
     d = doc["description"]
     assert d["verified"] is True and doc["explanation"].startswith(d["text"])
     assert "checked against the plan" in capsys.readouterr().out or d["fallback"]
+
+
+def test_a_candidate_that_leaves_out_a_goal_is_not_shown(overfit) -> None:
+    explainer, fa, _ = overfit
+    both = PLAN_A._replace(goals=(*PLAN_A.goals, Fact("goal", "go to the grey box")))
+    d = explainer.describe(fa, both, torch.Generator().manual_seed(0))  # the decoder says PLAN_A's text
+    assert d.fallback and "grey box" in d.text
+    assert any("leaves out the goal" in r for r in d.rejected)
