@@ -8,7 +8,13 @@ from pathlib import Path
 import pytest
 
 from hagent.cli import main
-from hagent.scenarios import Expect, ScenarioError, check, load_scenarios, scenario_files
+from hagent.scenarios import (
+    Expect,
+    ScenarioError,
+    check,
+    load_scenarios,
+    scenario_files,
+)
 
 GOOD = """
 [[scenario]]

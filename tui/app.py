@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
 from textual import work
@@ -36,7 +36,7 @@ class HagentApp(App):
 
     TITLE = "hagent chat"
     ENABLE_COMMAND_PALETTE = False
-    BINDINGS = [
+    BINDINGS: ClassVar[list] = [
         ("f1", "help", "help"),
         ("f2", "new_world", "new world"),
         ("f5", "step", "step"),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
@@ -22,7 +24,7 @@ KEYS = """Keys
 class HelpScreen(ModalScreen):
     """Keys and what to say; escape closes it."""
 
-    BINDINGS = [("escape", "app.pop_screen", "close"), ("f1", "app.pop_screen", "close")]
+    BINDINGS: ClassVar[list] = [("escape", "app.pop_screen", "close"), ("f1", "app.pop_screen", "close")]
     DEFAULT_CSS = "HelpScreen { align: center middle; } #help { width: 90%; height: auto; max-height: 90%; border: thick $accent; background: $surface; padding: 1 2; }"
 
     def compose(self) -> ComposeResult:

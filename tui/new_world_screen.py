@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.screen import ModalScreen
@@ -11,7 +13,7 @@ from textual.widgets import Button, Input, Label
 class NewWorldScreen(ModalScreen[tuple[str, int] | None]):
     """Asks for a world spec and a seed; dismisses with them, or None when cancelled."""
 
-    BINDINGS = [("escape", "cancel", "cancel")]
+    BINDINGS: ClassVar[list] = [("escape", "cancel", "cancel")]
     DEFAULT_CSS = "NewWorldScreen { align: center middle; } #box { width: 60; height: auto; border: thick $accent; background: $surface; padding: 1 2; }"
 
     def __init__(self, spec: str, seed: int):
