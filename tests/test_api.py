@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 import hagent
 from hagent.agent import DEFAULT_CHECKPOINT
 
@@ -33,3 +36,21 @@ def test_plan_without_acting() -> None:
     plan = agent.plan(obs, obs["mission"])
     assert plan.actions and len(plan.stages) == 1
     assert plan.description is not None and plan.description.text
+
+
+_CHAT_AGENT = []
+
+
+def _chat():
+    from hagent.chat import Chat
+
+    if not _CHAT_AGENT:
+        _CHAT_AGENT.append(hagent.Agent.load())
+    return Chat(_CHAT_AGENT[0], "rooms:2x2", 0)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.one_of(st.text(max_size=300), st.sampled_from(["why?", "help", "new world", "restart", "world seed 3", "new world rooms:9x9"])))
+def test_a_chat_turn_never_raises(text: str) -> None:
+    reply = _chat().say(text)
+    assert reply.kind in ("episode", "world", "answer", "help", "error") and reply.text
