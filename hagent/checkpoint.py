@@ -165,8 +165,15 @@ def load_checkpoint(directory: str | Path, device: str | torch.device = "cpu") -
     return Checkpoint(
         config=config, jepa=model.to(device).eval(), step=step, directory=directory, critic=critic,
         hazard=hazard, abstract=tuple(abstract), abstract_critics=tuple(critics), probe=probe,
-        step_hazard=step_hazard, explainer=load_decoder(directory / DECODER_DIR, config.decoder),
+        step_hazard=step_hazard, explainer=load_decoder(_decoder_dir(directory), config.decoder),
     )
+
+
+def _decoder_dir(directory: Path) -> Path:
+    """The decoder folder; if a save was cut off between its two renames, the previous one."""
+    target = directory / DECODER_DIR
+    old = directory / ".decoder.old"
+    return old if not target.exists() and old.is_dir() else target
 
 
 def save_decoder(directory: str | Path, explainer: Explainer) -> Path:

@@ -275,3 +275,13 @@ def test_a_candidate_that_leaves_out_a_goal_is_not_shown(overfit) -> None:
     d = explainer.describe(fa, both, torch.Generator().manual_seed(0))  # the decoder says PLAN_A's text
     assert d.fallback and "grey box" in d.text
     assert any("leaves out the goal" in r for r in d.rejected)
+
+
+def test_a_decoder_save_cut_between_its_renames_keeps_the_old_decoder(checkpoint: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "c"
+    shutil.copytree(checkpoint, copy)
+    (copy / "decoder").rename(copy / ".decoder.old")  # the state a kill between the two renames leaves
+    ckpt = load_checkpoint(copy)
+    assert ckpt.explainer is not None
+    save_decoder(copy, ckpt.explainer)  # the next save tidies up
+    assert (copy / "decoder").is_dir() and not (copy / ".decoder.old").exists()
