@@ -23,6 +23,7 @@ corrects the model's error instead of repeating it.
 
 from __future__ import annotations
 
+import math
 import time
 from pathlib import Path
 from collections.abc import Generator
@@ -399,7 +400,9 @@ class Agent:
                 route_t = t
                 plan = self._decide(task, stage_list, k, obs, grounded, generator, futile, config, guards, memory, route, first=safe)
             ms = (time.perf_counter() - start) * 1000
-            if plan.plan.penalty >= _HARD and self._breaks_first(plan, guards):
+            if not math.isfinite(plan.plan.total):
+                stm.record("fallback", "turned in place", "the planner's costs were not finite (a broken model?); turning enters no cell", t)
+            elif plan.plan.penalty >= _HARD and self._breaks_first(plan, guards):
                 stm.record("guardrail", "stopped", f"every plan found would {_broken_now(plan, guards)} at once", t)
                 return _Outcome(trace, plan, intention, f"I stopped: every move I can find would {_broken_now(plan, guards)}.", stm, narrator, obs)
             first = plan.plan.actions[:1]
@@ -594,6 +597,17 @@ class Agent:
             guards.level0,
         )
         plan = planner.plan(s0, level, objective, generator, allowed)
+        if not (math.isfinite(plan.total) and torch.isfinite(plan.costs).all() and torch.isfinite(plan.states).all()):
+            # A broken model or objective: don't trust any of it; turn in place, the one move that
+            # enters no cell, and plan again from the next observation.
+            turn = torch.tensor([LEFT])
+            plan = Plan(turn, s0[None], torch.zeros(1), 0.0, float("inf"), plan.calls, 0.0)
+            return AgentPlan(
+                task=task, stages=tuple(s.describe() for s in stage_list), stage=k, actions=("left",), plan=plan,
+                costs={"non-finite planner cost: fell back to turning in place": float("inf")},
+                levels=config.levels, route=() if route is None else route.cells,
+                upper=() if route is None else route.upper, guardrails=guards.described,
+            )
         return AgentPlan(
             task=task,
             stages=tuple(s.describe() for s in stage_list),

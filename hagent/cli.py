@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import time
 from collections.abc import Callable
@@ -213,7 +214,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     text = args.instruction if args.instruction is not None else first["mission"]
     episode = agent.run(make_world(cfg.world.spec, seed=cfg.seed), text, max_steps=args.max_steps)
     if args.json is not None:
-        doc = json.dumps(_episode_doc(cfg.world.spec, cfg.seed, text, episode), indent=2) + "\n"
+        doc = json.dumps(_finite(_episode_doc(cfg.world.spec, cfg.seed, text, episode)), indent=2, allow_nan=False) + "\n"
         if args.json == "-":
             sys.stdout.write(doc)  # stdout is the JSON document and nothing else
             return 0 if episode.success else 1
@@ -252,6 +253,17 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.json is not None:
         print(f"wrote {args.json}")
     return 0 if episode.success else 1
+
+
+def _finite(value):
+    """`value` with every non-finite float replaced by None (JSON has no infinity)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
 
 
 def _episode_doc(spec: str, seed: int, text: str, episode) -> dict:
