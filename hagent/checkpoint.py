@@ -169,6 +169,50 @@ def load_checkpoint(directory: str | Path, device: str | torch.device = "cpu") -
     )
 
 
+TRAIN_STATE_FILE = "train_state.safetensors"
+
+
+def save_train_state(directory: str | Path, optimizer: torch.optim.Optimizer, schedule, step: int) -> None:
+    """Write the optimizer's and the learning-rate schedule's state (what `--resume` needs) as
+    safetensors: tensors by name, the rest as JSON in the metadata."""
+    state = optimizer.state_dict()
+    tensors, scalars = {}, {}
+    for index, slots in state["state"].items():
+        for name, value in slots.items():
+            if torch.is_tensor(value):
+                tensors[f"{index}.{name}"] = value.detach().to("cpu").contiguous()
+            else:
+                scalars[f"{index}.{name}"] = value
+    metadata = {
+        "format": FORMAT, "format_version": str(FORMAT_VERSION), "step": str(step),
+        "param_groups": json.dumps(state["param_groups"]), "scalars": json.dumps(scalars),
+        "schedule": json.dumps({k: v for k, v in schedule.state_dict().items() if k != "lr_lambdas"}),
+    }
+    atomic_write_with(Path(directory) / TRAIN_STATE_FILE, lambda tmp: save_file(tensors, str(tmp), metadata=metadata))
+
+
+def load_train_state(directory: str | Path, optimizer: torch.optim.Optimizer, schedule) -> int:
+    """Load what `save_train_state` wrote into `optimizer` and `schedule`; the step it was at."""
+    path = Path(directory) / TRAIN_STATE_FILE
+    tensors, step = _read_weights(path)
+    with safe_open(str(path), framework="pt", device="cpu") as f:
+        meta = f.metadata() or {}
+    try:
+        groups, scalars, sched = json.loads(meta["param_groups"]), json.loads(meta["scalars"]), json.loads(meta["schedule"])
+    except (KeyError, ValueError):
+        raise CheckpointError(f"{path}: no optimizer state in its metadata") from None
+    slots: dict[int, dict] = {}
+    for key, value in [*tensors.items(), *scalars.items()]:
+        index, name = key.split(".", 1)
+        slots.setdefault(int(index), {})[name] = value
+    try:
+        optimizer.load_state_dict({"state": slots, "param_groups": groups})
+    except (ValueError, KeyError, RuntimeError) as err:
+        raise CheckpointError(f"{path}: optimizer state does not fit this model ({err})") from None
+    schedule.load_state_dict({**schedule.state_dict(), **sched})
+    return step
+
+
 def _decoder_dir(directory: Path) -> Path:
     """The decoder folder; if a save was cut off between its two renames, the previous one."""
     target = directory / DECODER_DIR

@@ -118,7 +118,9 @@ def cmd_train(args: argparse.Namespace) -> int:
             raise CliError(f"--data {d}: no such dataset directory (make one with hagent collect)")
     if out.exists() and not out.is_dir():
         raise CliError(f"--out {out}: exists and is not a directory")
-    result = train(cfg, data, out, command=command, progress=not args.quiet, init=args.init)
+    if args.resume and args.init:
+        raise CliError("--resume carries on the run in --out; it takes no --init")
+    result = train(cfg, data, out, command=command, progress=not args.quiet, init=args.init, resume=args.resume)
     f = result.final
     parts = []
     if "pred_loss" in f:
@@ -488,6 +490,11 @@ def build_parser() -> argparse.ArgumentParser:
         "checkpoints/default, seed 0, about 55 minutes on 2 cores); --out changes where the final checkpoint goes",
     )
     p.add_argument("--dry-run", action="store_true", help="with --preset: print the recipe's commands, run nothing")
+    p.add_argument(
+        "--resume", action="store_true",
+        help="carry on an interrupted run from the checkpoint in --out (same --data and settings); it ends where an "
+        "uninterrupted run would",
+    )
     p.add_argument("--steps", type=int, metavar="N", help="optimizer steps (default 3000)")
     p.add_argument("--init", metavar="CKPT", help="start from this checkpoint's weights (same level.* config)")
     p.add_argument("--seed", type=int, metavar="S", help="master seed (default 0)")

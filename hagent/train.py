@@ -27,8 +27,10 @@ from hagent.checkpoint import (
     CheckpointError,
     build_model,
     load_checkpoint,
+    load_train_state,
     save_checkpoint,
     save_decoder,
+    save_train_state,
 )
 from hagent.collect import DatasetError
 from hagent.config import HagentConfig, save_config
@@ -90,12 +92,15 @@ def train(
     command: str = "",
     progress: bool = True,
     init: str | Path | None = None,
+    resume: bool = False,
 ) -> TrainResult:
     """Train level 0 on the dataset(s) in `data_dir` (one directory or a list: each batch comes
     from one of them, so worlds of different grid sizes mix), then its critic, the hazard
     classifier and the abstract levels with their critics, writing a checkpoint to `out_dir`.
 
     `init` names a checkpoint to start from; its level config must equal `config.level`.
+    `resume` carries on an interrupted run from the checkpoint in `out_dir` (weights, optimizer,
+    learning-rate schedule and the place in the data), ending where an uninterrupted run ends.
     """
     cfg = config.train
     if cfg.steps == 0 and init is None:
@@ -127,9 +132,15 @@ def train(
 
     out_dir.mkdir(parents=True, exist_ok=True)
     metrics_path = out_dir / METRICS_FILE
-    metrics_path.write_text("")  # a new run starts a new log
+    done = 0  # optimizer steps already taken
+    if resume:
+        done = _resume(model, optimizer, schedule, config, out_dir)
+    else:
+        metrics_path.write_text("")  # a new run starts a new log
     batches = _mixed_batches(windows, config.data.batch_size, config.seed, config.data.event_fraction)
-    start, last_saved, row, step = time.perf_counter(), 0, {}, 0
+    for _ in range(done):
+        next(batches)  # the same data, in the same order, as an uninterrupted run
+    start, last_saved, row, step = time.perf_counter(), done, {}, done
 
     def checkpoint(step: int) -> None:
         nonlocal last_saved
@@ -137,9 +148,11 @@ def train(
             return  # never overwrite a good checkpoint with broken weights
         readme = _readme(config, datasets, data_dirs, command, step, time.perf_counter() - start, row)
         save_checkpoint(out_dir, config, model, step, readme)
+        save_train_state(out_dir, optimizer, schedule, step)
         last_saved = step
 
-    bar = tqdm(range(1, cfg.steps + 1), desc="train", unit="step", disable=not progress, dynamic_ncols=True)
+    bar = tqdm(range(done + 1, cfg.steps + 1), desc="train", unit="step", disable=not progress, dynamic_ncols=True,
+               initial=done, total=cfg.steps)
     try:
         for step in bar:
             batch = next(batches)
@@ -164,6 +177,7 @@ def train(
             optimizer.step()
             schedule.step()
             model.update_target()
+            done = step
 
             if step % cfg.log_every == 0 or step == cfg.steps or step == 1:
                 row = _metrics_row(step, loss, grad_norm, schedule.get_last_lr()[0], time.perf_counter() - start)
@@ -175,8 +189,8 @@ def train(
             if step % cfg.save_every == 0 or step == cfg.steps:
                 checkpoint(step)
     except KeyboardInterrupt:
-        if step > last_saved:
-            checkpoint(step)  # keep what was learned so far; the CLI reports the interruption
+        if done > last_saved:
+            checkpoint(done)  # keep what was learned so far (resume with --resume); the CLI reports the interruption
         raise
     finally:
         bar.close()
@@ -255,6 +269,20 @@ def train_decoder_only(config: HagentConfig, directory: str | Path, command: str
     )
     atomic_write_text(directory / README_FILE, readme)
     return TrainResult(steps=config.train.decoder.steps, seconds=time.perf_counter() - start, final=m, directory=directory)
+
+
+def _resume(model: JEPA, optimizer: torch.optim.Optimizer, schedule, config: HagentConfig, out_dir: Path) -> int:
+    """Load the interrupted run in `out_dir` into `model`, `optimizer` and `schedule`; the steps it took."""
+    ckpt = load_checkpoint(out_dir)
+    if ckpt.config.level != config.level or ckpt.config.train.model_copy(update={"steps": 0}) != config.train.model_copy(update={"steps": 0}):
+        raise CheckpointError(f"{out_dir}: was trained with other level or train settings; resume it with the same ones")
+    model.load_state_dict(ckpt.jepa.state_dict())
+    step = load_train_state(out_dir, optimizer, schedule)
+    if step != ckpt.step:
+        raise CheckpointError(f"{out_dir}: the optimizer state (step {step}) and the weights (step {ckpt.step}) disagree")
+    if step >= config.train.steps:
+        raise TrainingError(f"{out_dir}: already trained for {step} steps; nothing to resume (raise train.steps to go on)")
+    return step
 
 
 def _load_init(model: JEPA, config: HagentConfig, init: Path) -> None:

@@ -269,3 +269,30 @@ def test_critic_only_retraining_keeps_the_level(trained: Path, dataset: Path, tm
         assert torch.equal(a, b), name
     assert after.critic is not None
     assert main(["train", "--data", str(dataset), "--out", str(tmp_path / "x"), "--steps", "0", "-q", *sets]) == 2
+
+
+def test_an_interrupted_run_resumes_to_the_same_weights(dataset: Path, tmp_path: Path, monkeypatch) -> None:
+    import hagent.train as train_module
+    from hagent.checkpoint import load_checkpoint
+
+    sets = _sets("train.save_every=50", "train.critic.steps=0")
+    whole, cut = tmp_path / "whole", tmp_path / "cut"
+    assert main(["train", "--data", str(dataset), "--out", str(whole), "--steps", "24", "-q", *sets]) == 0
+
+    real = train_module._mixed_batches
+
+    def interrupted(*args, **kwargs):
+        for i, batch in enumerate(real(*args, **kwargs)):
+            if i == 13:
+                raise KeyboardInterrupt  # as if ctrl+c arrived while step 14 fetched its batch
+            yield batch
+
+    monkeypatch.setattr(train_module, "_mixed_batches", interrupted)
+    assert main(["train", "--data", str(dataset), "--out", str(cut), "--steps", "24", "-q", *sets]) == 130
+    assert load_checkpoint(cut).step == 13
+    monkeypatch.setattr(train_module, "_mixed_batches", real)
+    assert main(["train", "--data", str(dataset), "--out", str(cut), "--steps", "24", "-q", "--resume", *sets]) == 0
+    a, b = load_checkpoint(whole).jepa.state_dict(), load_checkpoint(cut).jepa.state_dict()
+    for name in a:
+        assert torch.allclose(a[name], b[name], atol=1e-5), name
+    assert main(["train", "--data", str(dataset), "--out", str(cut), "--steps", "24", "-q", "--resume", *sets]) == 2  # done already
