@@ -239,7 +239,9 @@ def train_decoder(
         decoder.train()
         loss = decoder.loss(batch, tokens)
         if not torch.isfinite(loss):
-            raise FloatingPointError(f"decoder: non-finite loss at step {step}; try a lower train.decoder.lr")
+            from hagent.train import TrainingError  # here: hagent.train imports this module
+
+            raise TrainingError(f"decoder: non-finite loss at step {step}; nothing was written; try a lower train.decoder.lr")
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(decoder.parameters(), 1.0)
