@@ -259,6 +259,7 @@ def train_decoder_only(config: HagentConfig, directory: str | Path, command: str
     )
     save_config(updated, directory)
     readme = (directory / README_FILE).read_text(encoding="utf-8") if (directory / README_FILE).exists() else ""
+    readme = readme.split("\n## Plan decoder\n")[0].rstrip("\n") + "\n"  # a retrained decoder replaces the old section
     m = fitted.metrics
     readme += (
         f"\n## Plan decoder\n\nTrained on this checkpoint's levels by `{command or 'train_decoder_only'}` "
