@@ -99,21 +99,9 @@ def _facts(d: dict) -> Facts:
 
 def score(rows: list[dict], key: str) -> dict:
     """Faithfulness, hallucination and completeness of texts `row[key]` against the logged truth."""
-    from decoder.facts import check, read_claims, stated
+    from hagent.train_decoder import score_texts
 
-    total = true = hallucinated = 0
-    complete = 0.0
-    for r in rows:
-        truth = _facts(r["truth"])
-        claims = read_claims(r[key])
-        false = check(claims, truth)
-        n = 1 if claims is None else len(claims)
-        total += n
-        true += n - len(false)
-        hallucinated += bool(false)
-        complete += stated(claims, truth)
-    n = max(1, len(rows))
-    return {"faithfulness": true / max(1, total), "hallucination": hallucinated / n, "completeness": complete / n, "texts": len(rows)}
+    return {**score_texts([r[key] for r in rows], [_facts(r["truth"]) for r in rows]), "texts": len(rows)}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -48,7 +48,8 @@ MOMENTS = ("start", "enter", "open", "pickup", "drop", "end")
 VERBS = ("goto", "pickup", "open", "drop_next", "none")
 _DOOR, _LAVA, _EMPTY = OBJECT_TO_IDX["door"], OBJECT_TO_IDX["lava"], OBJECT_TO_IDX["empty"]
 _OPEN = 0
-_FORBID_EVENT = {"open": ("open",), "toggle": ("open",), "pickup": ("pickup",), "drop": ("drop",)}
+FORBIDDEN_STEPS = {"open": ("open",), "toggle": ("open",), "pickup": ("pickup",), "drop": ("drop",)}
+"""The step facts each forbiddable action would produce (a guardrail on it is kept without them)."""
 
 
 Encode = Callable[[list[dict]], tuple[torch.Tensor, torch.Tensor | None]]
@@ -171,7 +172,7 @@ class Narrator:
                     steps.append(Fact("open", IDX_TO_COLOR[int(m.thing[1])]))
                 case "pickup" | "drop":
                     steps.append(Fact(m.kind, _object_text(m.thing)))
-        guards = [_guard_fact(g) for g in guardrails if self._kept(g)]
+        guards = [guard_fact(g) for g in guardrails if self._kept(g)]
         goals = [] if self.task.goal is None else [Fact("goal", s.describe()) for s in stages(self.task.goal)]
         return Facts(tuple(goals), tuple(steps), tuple(dict.fromkeys(guards)))
 
@@ -196,7 +197,7 @@ class Narrator:
             case AvoidRegion(region):
                 return not (region_cells(self.memory.scene(), region, self.memory) & self.visited)
             case ForbidAction(action):
-                return not any(m.kind in _FORBID_EVENT[action] for m in self.moments)
+                return not any(m.kind in FORBIDDEN_STEPS[action] for m in self.moments)
         return False
 
     def _guard_row(self, g: Guardrail) -> np.ndarray:
@@ -256,7 +257,8 @@ def _object_text(code: np.ndarray) -> str:
     return f"the {IDX_TO_COLOR[int(code[1])]} {IDX_TO_OBJECT[int(code[0])]}"
 
 
-def _guard_fact(g: Guardrail) -> Fact:
+def guard_fact(g: Guardrail) -> Fact:
+    """The fact a description states for keeping guardrail `g`."""
     match g:
         case AvoidHazard(hazard):
             return Fact("avoid", hazard)

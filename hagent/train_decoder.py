@@ -42,7 +42,7 @@ from hagent.language import (
     Task,
     parse,
 )
-from hagent.narrative import Encode, Narrator
+from hagent.narrative import FORBIDDEN_STEPS, Encode, Narrator, guard_fact
 from hagent.worlds import FORWARD, LEFT, RIGHT, World, make_world
 
 OPERATOR = (AvoidHazard("lava"),)
@@ -97,24 +97,13 @@ def episode_facts(world: World, task: Task, guardrails: tuple[Guardrail, ...]) -
             case AvoidRegion(region):
                 kept = not any(region.describe() in v for v in violations) and region.position not in visited_rooms
             case ForbidAction(action):
-                kept = not ({"open": {"open"}, "toggle": {"open"}, "pickup": {"pickup"}, "drop": {"drop"}}[action] & happened)
+                kept = not (set(FORBIDDEN_STEPS[action]) & happened)
             case _:
                 kept = False
         if kept:
-            guards.append(_fact_of(g))
+            guards.append(guard_fact(g))
     goals = () if task.goal is None else tuple(Fact("goal", s.describe()) for s in stages(task.goal))
     return Facts(goals, tuple(steps), tuple(dict.fromkeys(guards)))
-
-
-def _fact_of(g: Guardrail) -> Fact:
-    match g:
-        case AvoidHazard(hazard):
-            return Fact("avoid", hazard)
-        case AvoidRegion(region):
-            return Fact("stay_out", region.describe())
-        case ForbidAction(action):
-            return Fact("forbid", action)
-    raise TypeError(f"not a guardrail: {g!r}")
 
 
 # -- executed episodes -------------------------------------------------------------------------
@@ -239,7 +228,9 @@ def train_decoder(
         decoder.train()
         loss = decoder.loss(batch, tokens)
         if not torch.isfinite(loss):
-            from hagent.train import TrainingError  # here: hagent.train imports this module
+            from hagent.train import (
+                TrainingError,  # here: hagent.train imports this module
+            )
 
             raise TrainingError(f"decoder: non-finite loss at step {step}; nothing was written; try a lower train.decoder.lr")
         optimizer.zero_grad(set_to_none=True)
@@ -259,7 +250,7 @@ def train_decoder(
         val_batch = collate([e.features for e in val], cfg.max_events)
         val_tokens = _tokens([render(e.truth) for e in val], tokenizer, cfg.max_tokens)
         metrics["decoder_val_loss"] = round(float(decoder.loss(val_batch, val_tokens)), 4)
-    scores = score_texts([explainer.greedy(e.features) for e in val], val)
+    scores = score_texts([explainer.greedy(e.features) for e in val], [e.truth for e in val])
     metrics.update({f"decoder_val_{k}": v for k, v in scores.items()})
     metrics["decoder_seconds"] = round(time.perf_counter() - start, 1)
     metrics["decoder_pairs"] = len(train)
@@ -285,19 +276,19 @@ def _lr(step: int, warmup: int, total: int) -> float:
     return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, (step - warmup) / max(1, total - warmup))))
 
 
-def score_texts(texts: list[str], examples: list[Example]) -> dict:
+def score_texts(texts: list[str], truths: list[Facts]) -> dict:
     """Faithfulness (share of stated facts true of the episode), hallucination (share of texts
     with a false fact; an unreadable text counts), completeness (share of each episode's key
-    facts stated, averaged) of `texts` against `examples`' truths."""
+    facts stated, averaged) of `texts` against the episodes' facts `truths`."""
     claims_total, claims_true, hallucinated, complete = 0, 0, 0, 0.0
-    for text, e in zip(texts, examples):
+    for text, truth in zip(texts, truths):
         claims = read_claims(text)
-        false = check(claims, e.truth)
+        false = check(claims, truth)
         n = 1 if claims is None else len(claims)
         claims_total += n
         claims_true += n - len(false)
         hallucinated += bool(false)
-        complete += stated(claims, e.truth)
+        complete += stated(claims, truth)
     n = max(1, len(texts))
     return {
         "faithfulness": round(claims_true / max(1, claims_total), 4),
