@@ -96,19 +96,28 @@ def _steps_already(out: Path) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    from hagent import distributed
     from hagent.train import train, train_decoder_only
 
     cfg = _resolve(args, {"seed": args.seed, "device": args.device, "train.steps": args.steps})
     command = " ".join(["hagent", *(sys.argv[1:] if args.argv is None else args.argv)])
     if args.preset is not None:
+        if distributed.launched():
+            raise CliError("--preset runs its steps as separate commands, so it runs in one process; "
+                           "to spread a step over processes, torchrun the train command that --dry-run prints")
         return _run_preset(args)
     if args.out is None:
         raise CliError("--out DIR is required (where to write the checkpoint), unless --preset")
     if args.decoder_only:
         if args.data:
             raise CliError("--decoder-only trains on episodes it executes itself; drop --data")
-        result = train_decoder_only(cfg, args.out, command=command, progress=not args.quiet)
-        print(f"trained the plan decoder in {result.seconds:.1f}s: {_decoder_summary(result.final)} -> {args.out}")
+        try:
+            result = train_decoder_only(cfg, args.out, command=command, progress=not args.quiet)
+            main = distributed.is_main()
+        finally:
+            distributed.teardown()
+        if main:
+            print(f"trained the plan decoder in {result.seconds:.1f}s: {_decoder_summary(result.final)} -> {args.out}")
         return 0
     if not args.data:
         raise CliError("--data DIR is required (a dataset made by hagent collect), unless --decoder-only")
@@ -120,7 +129,13 @@ def cmd_train(args: argparse.Namespace) -> int:
         raise CliError(f"--out {out}: exists and is not a directory")
     if args.resume and args.init:
         raise CliError("--resume carries on the run in --out; it takes no --init")
-    result = train(cfg, data, out, command=command, progress=not args.quiet, init=args.init, resume=args.resume)
+    try:
+        result = train(cfg, data, out, command=command, progress=not args.quiet, init=args.init, resume=args.resume)
+        main = distributed.is_main()
+    finally:
+        distributed.teardown()
+    if not main:
+        return 0  # rank 0 reports
     f = result.final
     parts = []
     if "pred_loss" in f:
@@ -558,9 +573,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.command in ("train", "eval", "run"):  # torch-backed errors; imported only when torch is needed anyway
         from hagent.agent import UnsupportedTaskError
         from hagent.checkpoint import CheckpointError
+        from hagent.distributed import DistributedError
         from hagent.train import TrainingError
 
-        user_errors += (CheckpointError, TrainingError, UnsupportedTaskError)
+        user_errors += (CheckpointError, TrainingError, UnsupportedTaskError, DistributedError)
 
     try:
         return args.handler(args)

@@ -14,6 +14,7 @@ import math
 import os
 import time
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import NamedTuple
 
@@ -32,6 +33,7 @@ from hagent.checkpoint import (
     save_decoder,
     save_train_state,
 )
+from hagent import distributed
 from hagent.collect import DatasetError
 from hagent.config import HagentConfig, save_config
 from hagent.data import OfflineDataset, Window, WindowDataset
@@ -107,7 +109,11 @@ def train(
         raise TrainingError("train.steps=0 trains only the critic; it needs a level to start from (--init CKPT)")
     torch.manual_seed(config.seed)
     torch.set_num_threads(cpu_threads(cfg.threads))
-    device = resolve_device(config.device)
+    device = distributed.rank_device(resolve_device(config.device))
+    group = distributed.setup(device)  # one process unless launched by torchrun
+    main = group.is_main
+    progress = progress and main  # rank 0 alone shows progress, logs and writes
+    distributed.check_batch("data.batch_size", config.data.batch_size)
     data_dirs = [Path(d) for d in (data_dir if isinstance(data_dir, (list, tuple)) else [data_dir])]
     out_dir = Path(out_dir)
 
@@ -130,13 +136,16 @@ def train(
     )
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: _lr_factor(step, cfg.warmup, cfg.steps))
 
-    out_dir.mkdir(parents=True, exist_ok=True)
     metrics_path = out_dir / METRICS_FILE
+    log_path = metrics_path if main else None
     done = 0  # optimizer steps already taken
     if resume:
         done = _resume(model, optimizer, schedule, config, out_dir)
-    else:
+        distributed.barrier()  # every rank has read the checkpoint before rank 0 writes a new one
+    elif main:
+        out_dir.mkdir(parents=True, exist_ok=True)
         metrics_path.write_text("")  # a new run starts a new log
+    objective = distributed.wrap(model, partial(JEPA.loss, gather=distributed.gather))
     batches = _mixed_batches(windows, config.data.batch_size, config.seed, config.data.event_fraction)
     for _ in range(done):
         next(batches)  # the same data, in the same order, as an uninterrupted run
@@ -146,21 +155,23 @@ def train(
         nonlocal last_saved
         if not all(torch.isfinite(p).all() for p in model.parameters()):
             return  # never overwrite a good checkpoint with broken weights
+        last_saved = step
+        if not main:
+            return
         readme = _readme(config, datasets, data_dirs, command, step, time.perf_counter() - start, row)
         save_checkpoint(out_dir, config, model, step, readme)
         save_train_state(out_dir, optimizer, schedule, step)
-        last_saved = step
 
     bar = tqdm(range(done + 1, cfg.steps + 1), desc="train", unit="step", disable=not progress, dynamic_ncols=True,
                initial=done, total=cfg.steps)
     try:
         for step in bar:
-            batch = next(batches)
+            batch = next(batches)  # this rank's slice of the global batch
             model.train()
-            loss = model.loss(
+            loss = objective(
                 batch.image.to(device), batch.direction.to(device), batch.action.to(device), batch.carried.to(device)
             )
-            if not torch.isfinite(loss.total):
+            if distributed.any_rank(not torch.isfinite(loss.total)):
                 kept = (
                     f"the last good checkpoint (step {last_saved}) is in {out_dir}"
                     if last_saved
@@ -181,8 +192,9 @@ def train(
 
             if step % cfg.log_every == 0 or step == cfg.steps or step == 1:
                 row = _metrics_row(step, loss, grad_norm, schedule.get_last_lr()[0], time.perf_counter() - start)
-                with open(metrics_path, "a", encoding="utf-8") as f:
-                    f.write(json.dumps(row) + "\n")
+                if main:
+                    with open(metrics_path, "a", encoding="utf-8") as f:
+                        f.write(json.dumps(row) + "\n")
                 bar.set_postfix(
                     pred=f"{row['pred_loss']:.3g}", std=f"{row['std']:.2f}", rank=f"{row['eff_rank']:.1f}"
                 )
@@ -198,27 +210,27 @@ def train(
         model.eval()
         pairs = dataset_pairs(datasets, cfg.critic, config.seed, cap=ABSTRACT_CAP * cfg.critic.max_steps)
         result = train_critic(
-            model.level, datasets, config.critic, cfg.critic, config.seed, device, metrics_path, progress, pairs
+            model.level, datasets, config.critic, cfg.critic, config.seed, device, log_path, progress, pairs
         )
         row = dict(row, critic_val_mae=result.val_mae, critic_pairs=result.pairs, critic_seconds=round(result.seconds, 1))
         for p in model.parameters():
             p.requires_grad_(False)
         embedded = embed(model.level, datasets, device)
-        hazard = train_hazard(model.level, embedded, config.hazard, cfg.hazard, config.seed, metrics_path, progress)
+        hazard = train_hazard(model.level, embedded, config.hazard, cfg.hazard, config.seed, log_path, progress)
         if hazard is not None:
             row = dict(row, hazard_recall=hazard.recall, hazard_false_alarm=hazard.false_alarm)
-        step_hazard = train_step_hazard(datasets, config.hazard, cfg.hazard, config.seed, metrics_path, progress)
+        step_hazard = train_step_hazard(datasets, config.hazard, cfg.hazard, config.seed, log_path, progress)
         if step_hazard is not None:
             row = dict(row, step_hazard_recall=step_hazard.recall, step_hazard_false_alarm=step_hazard.false_alarm)
         cells = torch.cat([torch.as_tensor(d.arrays["agent"]).long() for d in datasets]).to(device)
-        probe = train_probe(model.level, embedded, cells, config.hazard, cfg.hazard, config.seed, metrics_path, progress)
+        probe = train_probe(model.level, embedded, cells, config.hazard, cfg.hazard, config.seed, log_path, progress)
         if probe is not None:
             row = dict(row, probe_accuracy=probe.accuracy)
         abstract = []
         if cfg.abstract.steps > 0 and config.hierarchy:
             levels = train_abstract_levels(
                 list(config.hierarchy), model.level, embedded, datasets, cfg.jepa, cfg.abstract, config.critic,
-                cfg.critic, config.seed, metrics_path, progress, pairs,
+                cfg.critic, config.seed, log_path, progress, pairs,
             )
             abstract = [(r.level, r.critic) for r in levels]
             for k, r in enumerate(levels, start=1):
@@ -226,18 +238,20 @@ def train(
         explainer = None
         if cfg.decoder.episodes > 0:
             encode = encoder(model.level, tuple(level for level, _ in abstract))
-            fitted = fit_decoder(encode, config.decoder, cfg.decoder, config.seed, metrics_path, progress)
+            fitted = fit_decoder(encode, config.decoder, cfg.decoder, config.seed, log_path, progress)
             explainer = fitted.explainer
             row = dict(row, **fitted.metrics)
         readme = _readme(config, datasets, data_dirs, command, cfg.steps, time.perf_counter() - start, row)
-        save_checkpoint(
-            out_dir, config, model, cfg.steps, readme, critic=result.critic,
-            hazard=None if hazard is None else hazard.model, abstract=tuple(abstract),
-            probe=None if probe is None else probe.model,
-            step_hazard=None if step_hazard is None else step_hazard.model,
-        )
-        if explainer is not None:
-            save_decoder(out_dir, explainer)
+        if main:
+            save_checkpoint(
+                out_dir, config, model, cfg.steps, readme, critic=result.critic,
+                hazard=None if hazard is None else hazard.model, abstract=tuple(abstract),
+                probe=None if probe is None else probe.model,
+                step_hazard=None if step_hazard is None else step_hazard.model,
+            )
+            if explainer is not None:
+                save_decoder(out_dir, explainer)
+    distributed.barrier()  # no rank finishes before rank 0's files are in place
     return TrainResult(steps=cfg.steps, seconds=time.perf_counter() - start, final=row, directory=out_dir)
 
 
@@ -251,8 +265,14 @@ def train_decoder_only(config: HagentConfig, directory: str | Path, command: str
     torch.set_num_threads(cpu_threads(config.train.threads))
     if config.train.decoder.episodes == 0:
         raise TrainingError("train.decoder.episodes=0: nothing to train the decoder on")
+    main = distributed.setup(torch.device("cpu")).is_main  # the decoder trains on the CPU
     encode = encoder(ckpt.level, ckpt.abstract)
-    fitted = fit_decoder(encode, config.decoder, config.train.decoder, config.seed, directory / METRICS_FILE, progress)
+    fitted = fit_decoder(
+        encode, config.decoder, config.train.decoder, config.seed, directory / METRICS_FILE if main else None, progress and main
+    )
+    if not main:
+        distributed.barrier()  # rank 0 writes; the others wait for it
+        return TrainResult(steps=config.train.decoder.steps, seconds=time.perf_counter() - start, final=fitted.metrics, directory=directory)
     save_decoder(directory, fitted.explainer)
     updated = ckpt.config.model_copy(
         update={"decoder": config.decoder, "train": ckpt.config.train.model_copy(update={"decoder": config.train.decoder})}
@@ -269,6 +289,7 @@ def train_decoder_only(config: HagentConfig, directory: str | Path, command: str
         f"hallucination {m['decoder_val_hallucination']:.3f}, completeness {m['decoder_val_completeness']:.3f}.\n"
     )
     atomic_write_text(directory / README_FILE, readme)
+    distributed.barrier()
     return TrainResult(steps=config.train.decoder.steps, seconds=time.perf_counter() - start, final=m, directory=directory)
 
 
@@ -305,7 +326,8 @@ def _lr_factor(step: int, warmup: int, total: int) -> float:
 
 def _batches(windows: WindowDataset, batch_size: int, seed: int, event_fraction: float) -> Iterator[Window]:
     """Endless shuffled batches (epoch e's order comes from (seed, e)); `event_fraction` of each
-    batch is replaced by windows drawn from those where something besides the agent changes."""
+    batch is replaced by windows drawn from those where something besides the agent changes.
+    Under torchrun every rank draws the same global batch and loads only its own shard of it."""
     eventful = windows.eventful()
     n_events = round(event_fraction * batch_size) if len(eventful) else 0
     rng = np.random.default_rng([seed, 7])
@@ -317,7 +339,7 @@ def _batches(windows: WindowDataset, batch_size: int, seed: int, event_fraction:
             picks = order[i : i + step]
             if n_events:
                 picks = np.concatenate([picks, eventful[rng.integers(len(eventful), size=n_events)]])
-            yield windows[picks]
+            yield windows[distributed.shard(picks)]
         epoch += 1
 
 
@@ -333,19 +355,20 @@ def _mixed_batches(windows: list[WindowDataset], batch_size: int, seed: int, eve
 
 
 def _metrics_row(step: int, loss: JEPALoss, grad_norm: torch.Tensor, lr: float, elapsed: float) -> dict:
+    """One log row; per-sample terms are averaged over ranks (the batch statistics already are global)."""
     per_step = loss.prediction_per_step.tolist()
     return {
         "step": step,
-        "loss": loss.total.item(),
-        "pred_loss": loss.prediction.item(),
-        "pred_loss_rel": loss.prediction_relative.item(),
-        "pred_loss_first": per_step[0],
-        "pred_loss_last": per_step[-1],
+        "loss": distributed.mean(loss.total),
+        "pred_loss": distributed.mean(loss.prediction),
+        "pred_loss_rel": distributed.mean(loss.prediction_relative),
+        "pred_loss_first": distributed.mean(per_step[0]),
+        "pred_loss_last": distributed.mean(per_step[-1]),
         "var_loss": loss.variance.item(),
         "cov_loss": loss.covariance.item(),
         "delta_loss": loss.delta.item(),
-        "inverse_loss": loss.inverse.item(),
-        "inverse_acc": loss.inverse_accuracy.item(),
+        "inverse_loss": distributed.mean(loss.inverse),
+        "inverse_acc": distributed.mean(loss.inverse_accuracy),
         "std": loss.std.item(),
         "eff_rank": effective_rank(loss.embeddings),
         "dim": loss.embeddings.shape[-1],

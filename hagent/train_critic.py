@@ -18,6 +18,7 @@ from tqdm import tqdm
 
 from costs.config import CriticConfig, CriticTrainConfig
 from costs.critic import Critic
+from hagent import distributed
 from hagent.data import OfflineDataset
 from hagent.labels import CriticPairs, critic_pairs
 from levels.level import Level
@@ -116,12 +117,16 @@ def fit_critic(
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, cfg.lr, total_steps=max(cfg.steps, 1))
     bar = tqdm(range(1, cfg.steps + 1), desc=name, unit="step", disable=not progress, dynamic_ncols=True)
     val_mae = float("nan")
+    distributed.check_batch(f"{name} batch_size", cfg.batch_size)
+    objective = distributed.wrap(critic, lambda c, s, g, y: F.smooth_l1_loss(c.distance(s, g), y))
     for step in bar:
+        # the global batch (and its noise) is drawn alike on every rank; each rank fits its shard
         batch = torch.as_tensor(train_idx[torch.randint(len(train_idx), (cfg.batch_size,), generator=generator).numpy()])
         s = states[start_rows[batch]]
         s = s + cfg.noise * torch.randn(s.shape, generator=generator).to(device)
-        loss = F.smooth_l1_loss(critic.distance(s, states[goal_rows[batch]]), labels[batch])
-        if not torch.isfinite(loss):
+        mine = distributed.shard
+        loss = objective(mine(s), mine(states[goal_rows[batch]]), mine(labels[batch]))
+        if distributed.any_rank(not torch.isfinite(loss)):
             raise FloatingPointError(f"non-finite {name} loss at step {step}")
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -129,9 +134,10 @@ def fit_critic(
         schedule.step()
         if step % 250 == 0 or step == cfg.steps:
             val_mae = _mae(critic, states, start_rows, goal_rows, labels, val_idx)
-            bar.set_postfix(loss=f"{loss.item():.3g}", val_mae=f"{val_mae:.2f}")
+            shown = distributed.mean(loss)
+            bar.set_postfix(loss=f"{shown:.3g}", val_mae=f"{val_mae:.2f}")
             if metrics_path is not None:
-                row = {"stage": name, "step": step, "critic_loss": loss.item(), "critic_val_mae": val_mae}
+                row = {"stage": name, "step": step, "critic_loss": shown, "critic_val_mae": val_mae}
                 with open(metrics_path, "a", encoding="utf-8") as f:
                     f.write(json.dumps(row) + "\n")
     bar.close()

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 import torch
+import torch.nn.functional as F
 from tqdm import tqdm
 
 from decoder.config import DecoderConfig, DecoderTrainConfig
@@ -31,6 +32,7 @@ from decoder.explain import Explainer
 from decoder.facts import Fact, Facts, check, read_claims, render, stated
 from decoder.model import PlanDecoder, PlanFeatures, collate
 from decoder.tokenizer import BOS, EOS, PAD, Tokenizer
+from hagent import distributed
 from hagent.grounding import stages
 from hagent.language import (
     AvoidHazard,
@@ -191,8 +193,11 @@ def fit_decoder(
     encode: Encode, cfg: DecoderConfig, tcfg: DecoderTrainConfig, seed: int, metrics_path: Path | None = None,
     progress: bool = True,
 ) -> DecoderResult:
-    """Execute `tcfg.episodes` episodes in each of `tcfg.worlds`, then train the decoder on them."""
-    examples = executed_episodes(list(tcfg.worlds), tcfg.episodes, seed, encode, tcfg, progress)
+    """Execute `tcfg.episodes` episodes in each of `tcfg.worlds`, then train the decoder on them.
+    Under torchrun rank 0 executes the episodes (one sequence of draws, so any number of
+    processes sees the same examples) and hands them to the others."""
+    examples = executed_episodes(list(tcfg.worlds), tcfg.episodes, seed, encode, tcfg, progress) if distributed.is_main() else None
+    examples = distributed.broadcast_object(examples)
     return train_decoder(examples, cfg, tcfg, seed, metrics_path, progress)
 
 
@@ -221,13 +226,22 @@ def train_decoder(
 
     bar = tqdm(range(1, tcfg.steps + 1), desc="decoder", unit="step", disable=not progress, dynamic_ncols=True)
     metrics: dict = {}
+    distributed.check_batch("train.decoder.batch_size", tcfg.batch_size)
+    objective = distributed.wrap(decoder, _token_loss)
     for step in bar:
+        # every rank draws the same global batch and texts; each trains on its shard
         picked = [train[rng.randrange(len(train))] for _ in range(tcfg.batch_size)]
+        texts = [render(e.truth, rng) for e in picked]
+        picked, texts = distributed.shard(picked), distributed.shard(texts)
         batch = collate([e.features for e in picked], cfg.max_events)
-        tokens = _tokens([render(e.truth, rng) for e in picked], tokenizer, cfg.max_tokens)
+        tokens = _tokens(texts, tokenizer, cfg.max_tokens)
         decoder.train()
-        loss = decoder.loss(batch, tokens)
-        if not torch.isfinite(loss):
+        if distributed.active():
+            targets = distributed.mean(int((tokens[:, 1:] != PAD).sum())) * distributed.group().size
+            loss = objective(batch, tokens, targets)
+        else:
+            loss = decoder.loss(batch, tokens)
+        if distributed.any_rank(not torch.isfinite(loss)):
             from hagent.train import (
                 TrainingError,  # here: hagent.train imports this module
             )
@@ -239,10 +253,11 @@ def train_decoder(
         optimizer.step()
         schedule.step()
         if step % 50 == 0 or step == tcfg.steps:
-            bar.set_postfix(loss=f"{loss.item():.3f}")
+            shown = distributed.mean(loss)
+            bar.set_postfix(loss=f"{shown:.3f}")
             if metrics_path is not None:
                 with open(metrics_path, "a", encoding="utf-8") as f:
-                    f.write(json.dumps({"stage": "decoder", "step": step, "loss": round(loss.item(), 5)}) + "\n")
+                    f.write(json.dumps({"stage": "decoder", "step": step, "loss": round(shown, 5)}) + "\n")
     bar.close()
     decoder.eval()
     explainer = Explainer(decoder, tokenizer, cfg)
@@ -259,6 +274,14 @@ def train_decoder(
         with open(metrics_path, "a", encoding="utf-8") as f:
             f.write(json.dumps({"stage": "decoder", **metrics}) + "\n")
     return DecoderResult(explainer, metrics)
+
+
+def _token_loss(decoder: PlanDecoder, batch, tokens: torch.Tensor, targets: float) -> torch.Tensor:
+    """This rank's summed next-token cross-entropy over the global batch's target count, times
+    the number of ranks: DDP's average of it is the global batch's mean token loss."""
+    logits = decoder.logits(batch, tokens[:, :-1])
+    total = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tokens[:, 1:].reshape(-1), ignore_index=PAD, reduction="sum")
+    return total * distributed.group().size / max(targets, 1.0)
 
 
 def _tokens(texts: list[str], tokenizer: Tokenizer, max_tokens: int) -> torch.Tensor:

@@ -20,6 +20,7 @@ from tqdm import tqdm
 from costs.config import CriticConfig, CriticTrainConfig, HazardConfig, HazardTrainConfig
 from costs.critic import Critic
 from costs.hazard import CellProbe, HazardModel, StepHazard, patches
+from hagent import distributed
 from hagent.data import OfflineDataset
 from hagent.train_critic import dataset_pairs, encode_dataset, fit_critic
 from levels.abstract import AbstractLevel, abstract_loss
@@ -124,12 +125,14 @@ def train_abstract_levels(
                 "levels' periods); collect longer episodes or shorten hierarchy periods"
             )
         optimizer = torch.optim.Adam(level.parameters(), lr=cfg.lr)
+        distributed.check_batch("train.abstract.batch_size", cfg.batch_size)
+        objective = distributed.wrap(level, lambda lv, b, c: abstract_loss(lv, b, c, jepa, cfg, distributed.gather))
         rng = np.random.default_rng([seed, k])
         step_below = stack.span(k - 1)
         bar = tqdm(range(1, cfg.steps + 1), desc=f"level {k}", unit="step", disable=not progress, dynamic_ncols=True)
         row: dict = {}
         for step in bar:
-            r = torch.as_tensor(rows[rng.integers(len(rows), size=cfg.batch_size)], device=data.states.device)
+            r = torch.as_tensor(distributed.shard(rows[rng.integers(len(rows), size=cfg.batch_size)]), device=data.states.device)
             span = stack.span(k)
             with torch.no_grad():
                 below = torch.stack([stack.state(k - 1, r + t * span) for t in range(cfg.horizon + 1)], 1)
@@ -138,16 +141,16 @@ def train_abstract_levels(
                      for t in range(cfg.horizon)],
                     1,
                 )  # (B, H, K, ...)
-            loss = abstract_loss(level, below, chunks, jepa, cfg)
-            if not torch.isfinite(loss.total):
+            loss = objective(below, chunks)
+            if distributed.any_rank(not torch.isfinite(loss.total)):
                 raise FloatingPointError(f"level {k}: non-finite loss at step {step}; try a lower train.abstract.lr")
             optimizer.zero_grad(set_to_none=True)
             loss.total.backward()
             optimizer.step()
             if step % 100 == 0 or step == cfg.steps:
                 row = {
-                    "stage": f"level{k}", "step": step, "pred_loss": loss.prediction.item(),
-                    "pred_loss_rel": loss.prediction_relative.item(), "var_loss": loss.variance.item(),
+                    "stage": f"level{k}", "step": step, "pred_loss": distributed.mean(loss.prediction),
+                    "pred_loss_rel": distributed.mean(loss.prediction_relative), "var_loss": loss.variance.item(),
                     "cov_loss": loss.covariance.item(), "std": loss.std.item(), "eff_rank": effective_rank(loss.embeddings),
                     "dim": lcfg.dim,
                 }
@@ -186,14 +189,14 @@ def train_probe(
     generator = torch.Generator().manual_seed(seed + 1)
     model = CellProbe(arch, level0.dim).to(data.states.device)
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    distributed.check_batch("train.hazard.batch_size", cfg.batch_size)
+    objective = distributed.wrap(model, _probe_loss)
     bar = tqdm(range(1, cfg.steps + 1), desc="cell probe", unit="step", disable=not progress, dynamic_ncols=True)
     for step in bar:
-        r = rows[torch.randint(len(rows), (cfg.batch_size,), generator=generator)]
+        r = distributed.shard(rows[torch.randint(len(rows), (cfg.batch_size,), generator=generator)])
         with torch.no_grad():
             imagined = level0.predict(data.states[r], data.actions[r])
-        col, row = model.logits(torch.cat([data.states[r + 1], imagined]))
-        target = cells[r + 1].repeat(2, 1)
-        loss = F.cross_entropy(col, target[:, 0]) + F.cross_entropy(row, target[:, 1])
+        loss = objective(torch.cat([data.states[r + 1], imagined]), cells[r + 1].repeat(2, 1))
         _descend(optimizer, loss, step, cfg.steps, bar, metrics_path, "probe")
     model.eval()
     with torch.no_grad():
@@ -201,6 +204,16 @@ def train_probe(
         col, row = model.logits(level0.predict(data.states[r], data.actions[r]))
         hit = (col.argmax(1) == cells[r + 1, 0]) & (row.argmax(1) == cells[r + 1, 1])
     return ProbeResult(model, float(hit.float().mean()))
+
+
+def _probe_loss(model: CellProbe, states: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    col, row = model.logits(states)
+    return F.cross_entropy(col, target[:, 0]) + F.cross_entropy(row, target[:, 1])
+
+
+def _bce(model: torch.nn.Module, *inputs_and_labels: torch.Tensor) -> torch.Tensor:
+    *inputs, labels = inputs_and_labels
+    return F.binary_cross_entropy_with_logits(model.logits(*inputs), labels)
 
 
 class HazardResult(NamedTuple):
@@ -228,6 +241,8 @@ def train_hazard(
     model = HazardModel(arch, level0.dim).to(data.states.device)
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     n_pos = cfg.batch_size // 4
+    distributed.check_batch("train.hazard.batch_size", cfg.batch_size)
+    objective = distributed.wrap(model, _bce)
     bar = tqdm(range(1, cfg.steps + 1), desc="hazard", unit="step", disable=not progress, dynamic_ncols=True)
     for step in bar:
         # end rows: the transition into the labelled state; start rows: k steps earlier in the same episode
@@ -236,6 +251,7 @@ def train_hazard(
             negative[torch.randint(len(negative), (cfg.batch_size - n_pos,), generator=generator)],
         ])
         k = torch.randint(1, cfg.rollout + 1, (len(end),), generator=generator)
+        end, k = distributed.shard(end), distributed.shard(k)  # the global batch is drawn alike on every rank
         first = data.offsets[np.searchsorted(data.offsets, end.numpy(), side="right") - 1]
         k = torch.minimum(k, end - torch.as_tensor(first) + 1)
         start_rows = end + 1 - k
@@ -245,8 +261,7 @@ def train_hazard(
                 moving = i < k
                 s = torch.where(moving[:, None], level0.predict(s, data.actions[(start_rows + i).clamp(max=len(data.actions) - 1)].clamp_min(0)), s)
         y = data.hazard[end + 1].float()
-        x = torch.cat([data.states[end + 1], s])
-        loss = F.binary_cross_entropy_with_logits(model.logits(x), torch.cat([y, y]))
+        loss = objective(torch.cat([data.states[end + 1], s]), torch.cat([y, y]))
         _descend(optimizer, loss, step, cfg.steps, bar, metrics_path, "hazard")
     model.eval()
     with torch.no_grad():
@@ -295,11 +310,15 @@ def train_step_hazard(
     model = StepHazard(arch)
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     n_pos = cfg.batch_size // 4
+    distributed.check_batch("train.hazard.batch_size", cfg.batch_size)
+    objective = distributed.wrap(model, _bce)
     bar = tqdm(range(1, cfg.steps + 1), desc="step hazard", unit="step", disable=not progress, dynamic_ncols=True)
     for step in bar:
-        idx = torch.cat([positive[torch.randint(len(positive), (n_pos,), generator=generator)],
-                         negative[torch.randint(len(negative), (cfg.batch_size - n_pos,), generator=generator)]])
-        loss = F.binary_cross_entropy_with_logits(model.logits(patch[idx], heading[idx], action[idx]), label[idx].float())
+        idx = distributed.shard(torch.cat([
+            positive[torch.randint(len(positive), (n_pos,), generator=generator)],
+            negative[torch.randint(len(negative), (cfg.batch_size - n_pos,), generator=generator)],
+        ]))
+        loss = objective(patch[idx], heading[idx], action[idx], label[idx].float())
         _descend(optimizer, loss, step, cfg.steps, bar, metrics_path, "step_hazard")
     model.eval()
     with torch.no_grad():
@@ -313,8 +332,9 @@ def _descend(optimizer, loss: torch.Tensor, step: int, steps: int, bar, metrics_
     loss.backward()
     optimizer.step()
     if step % 250 == 0 or step == steps:
-        bar.set_postfix(loss=f"{loss.item():.3g}")
-        _log(metrics_path, {"stage": stage, "step": step, f"{stage}_loss": loss.item()})
+        shown = distributed.mean(loss)
+        bar.set_postfix(loss=f"{shown:.3g}")
+        _log(metrics_path, {"stage": stage, "step": step, f"{stage}_loss": shown})
 
 
 def _log(path: Path | None, row: dict) -> None:

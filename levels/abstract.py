@@ -9,6 +9,7 @@ the levels below frozen (`AbstractJEPA`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import NamedTuple
 
 import torch
@@ -16,7 +17,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from levels.config import AbstractLevelConfig, AbstractTrainConfig, JEPAConfig
-from levels.jepa import vicreg_terms
+from levels.jepa import same, vicreg_terms
 
 
 def _mlp(inp: int, hidden: int, out: int) -> nn.Sequential:
@@ -82,10 +83,12 @@ class AbstractLoss(NamedTuple):
 
 
 def abstract_loss(
-    level: AbstractLevel, states_below: torch.Tensor, chunks: torch.Tensor, jepa: JEPAConfig, cfg: AbstractTrainConfig
+    level: AbstractLevel, states_below: torch.Tensor, chunks: torch.Tensor, jepa: JEPAConfig, cfg: AbstractTrainConfig,
+    gather: Callable[[torch.Tensor], torch.Tensor] = same,
 ) -> AbstractLoss:
     """JEPA loss of an abstract level on `states_below [B, H+1, D_below]` (the level below's states
-    one level step apart) and `chunks [B, H, K, ...]` (the actions below taken in between)."""
+    one level step apart) and `chunks [B, H, K, ...]` (the actions below taken in between).
+    `gather` gives the global batch's rows for the VICReg statistics (data-parallel training)."""
     B, T1, _ = states_below.shape
     H = T1 - 1
     s = level.encode(states_below.flatten(0, 1)).view(B, T1, -1)  # (B, H+1, D)
@@ -98,12 +101,13 @@ def abstract_loss(
     targets = s[:, 1:]
     prediction = (predicted - targets).pow(2).mean()
     relative = prediction.detach() / targets.detach().var(dim=(0, 1)).mean().clamp_min(1e-8)
-    reg = vicreg_terms(s.flatten(0, 1), jepa.std_target)
-    macro = vicreg_terms(u.flatten(0, 1), jepa.std_target)
+    everyone = gather(s.flatten(0, 1))
+    reg = vicreg_terms(everyone, jepa.std_target)
+    macro = vicreg_terms(gather(u.flatten(0, 1)), jepa.std_target)
     total = (
         jepa.pred_weight * prediction
         + jepa.var_weight * reg.variance
         + jepa.cov_weight * reg.covariance
         + cfg.macro_var_weight * macro.variance
     )
-    return AbstractLoss(total, prediction, relative, reg.variance, reg.covariance, reg.std, s.flatten(0, 1).detach())
+    return AbstractLoss(total, prediction, relative, reg.variance, reg.covariance, reg.std, everyone.detach())

@@ -7,6 +7,7 @@ Nothing is reconstructed: the loss compares predicted embeddings with target emb
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from typing import NamedTuple
 
 import torch
@@ -24,6 +25,11 @@ class VICRegTerms(NamedTuple):
     variance: torch.Tensor  # scalar: mean over dims of relu(std_target - std_d)
     covariance: torch.Tensor  # scalar: sum of squared off-diagonal covariances / D
     std: torch.Tensor  # scalar: mean per-dimension std
+
+
+def same(x: torch.Tensor) -> torch.Tensor:
+    """The identity: a single process's batch is the global batch."""
+    return x
 
 
 def vicreg_terms(s: torch.Tensor, std_target: float = 1.0, eps: float = 1e-4) -> VICRegTerms:
@@ -108,10 +114,12 @@ class JEPA(nn.Module):
         return cls(config, level, InverseDynamics(level.dim, level.actions, config.inverse_hidden))
 
     def loss(
-        self, image: torch.Tensor, direction: torch.Tensor, action: torch.Tensor, carried: torch.Tensor | None = None
+        self, image: torch.Tensor, direction: torch.Tensor, action: torch.Tensor, carried: torch.Tensor | None = None,
+        gather: Callable[[torch.Tensor], torch.Tensor] = same,
     ) -> JEPALoss:
         """image: [B, T, W, H, 3], direction: [B, T], action: [B, T] (action t leads from obs t to t+1),
-        carried: [B, T, 3] or None (hands empty)."""
+        carried: [B, T, 3] or None (hands empty). `gather` turns this process's rows into the
+        global batch's (data-parallel training), so the VICReg statistics are the global ones."""
         cfg = self.config
         B, T = action.shape
         if T < 2:
@@ -133,10 +141,11 @@ class JEPA(nn.Module):
         per_step = (predicted - target[:, 1:]).pow(2).mean(dim=(0, 2))  # (T-1,)
         prediction = per_step.mean()
 
-        vic = vicreg_terms(s.reshape(B * T, D), cfg.std_target)
+        everyone = gather(s.reshape(B * T, D))
+        vic = vicreg_terms(everyone, cfg.std_target)
         delta = torch.zeros((), device=s.device)
         if cfg.delta_weight > 0:
-            dvic = vicreg_terms((s[:, 1:] - s[:, :-1]).reshape(-1, D), cfg.delta_std_target)
+            dvic = vicreg_terms(gather((s[:, 1:] - s[:, :-1]).reshape(-1, D)), cfg.delta_std_target)
             delta = dvic.variance + dvic.covariance
         logits = self.inverse.logits(s[:, :-1].reshape(-1, D), s[:, 1:].reshape(-1, D))
         inverse = F.cross_entropy(logits, steps.reshape(-1))
@@ -160,7 +169,7 @@ class JEPA(nn.Module):
             delta=delta,
             inverse_accuracy=(logits.argmax(-1) == steps.reshape(-1)).float().mean().detach(),
             std=vic.std.detach(),
-            embeddings=s.detach().reshape(B * T, D),
+            embeddings=everyone.detach(),
         )
 
     @torch.no_grad()

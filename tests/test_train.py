@@ -111,9 +111,9 @@ def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(
 ) -> None:
     original, calls = JEPA.loss, {"n": 0}
 
-    def poisoned(self, *args):
+    def poisoned(self, *args, **kwargs):
         calls["n"] += 1
-        out = original(self, *args)
+        out = original(self, *args, **kwargs)
         if calls["n"] >= 13:
             return out._replace(total=out.total * float("nan"))
         return out

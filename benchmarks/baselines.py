@@ -1,0 +1,529 @@
+"""hagent against what a user would pick instead: PPO, a random policy, BabyAI's bot.
+
+    python benchmarks/baselines.py --checkpoint checkpoints/default          # all six worlds
+    python benchmarks/baselines.py --quick                                   # a smoke run, a minute
+
+One run measures, per world, on the same held-out seeds (default 1000-1199) and the world's own
+time limit:
+
+* hagent `auto` (the configurator picks the levels) and hagent `flat` (level 0 alone), from
+  `--checkpoint`: reward-free world models, planning from observations and the instruction;
+* PPO (stable-baselines3, the `bench` extra), trained on that world alone, with its reward, on
+  training seeds that never overlap the held-out ones. It sees what hagent sees: the full grid
+  codes and the mission (as a bag of words plus colour-object pairs, FiLM-conditioning a small
+  CNN). Scored twice: after as many frames as hagent's whole training set (`at equal frames`)
+  and at the end of its run;
+* a uniform random policy, and BabyAI's bot (an optimal-path reference; it solves BabyAI
+  missions only, so it has no row on LavaCrossing).
+
+Sample efficiency, in the same run: hagent's frames are every environment step of its reward-free
+training data (`--data`, all tasks at once). PPO's frames are counted per world; it is evaluated
+every `--eval-every` frames on 50 validation seeds and stops when it reaches hagent's held-out
+success on that world, or at `--cap` times hagent's frames. The frames it needed (or "not within
+the cap") are reported with its learning curve.
+
+Success, SPL (bot path length / max(steps, it); the bot's path where it solves the episode, else
+the shortest turn-and-move path on the initial grid) and violations (lava entered). Writes JSON
+(`--out`) and a PNG (`--plot`: success per method, and PPO's curve against hagent's level).
+Re-running reuses finished (world, method) results stored in `--out` unless `--fresh`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import multiprocessing
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import numpy as np  # noqa: E402
+from tqdm import tqdm  # noqa: E402
+
+from hagent.io import atomic_write_text  # noqa: E402
+from hagent.presets import MIX  # noqa: E402
+
+WORLDS = (
+    "babyai:GoToLocal",
+    "babyai:GoTo",
+    "babyai:PickupLoc",
+    "rooms:3x3",
+    "rooms:4x4",
+    "minigrid:MiniGrid-LavaCrossingS9N1-v0",
+)
+METHODS = ("hagent-auto", "hagent-flat", "ppo", "random", "bot")
+DEFAULT_DATA = ["data/gotolocal", *("data/mix/" + s.replace(":", "_").replace("?", "_").replace("=", "_") for s in MIX)]
+RECORDED_FRAMES = 421_152  # the default checkpoint's training data (its README): 64,000 + 357,152 steps
+VALIDATION_SEED = 50_000  # PPO's validation seeds; its training seeds start at TRAIN_SEED
+TRAIN_SEED = 1_000_000
+
+
+# -- scoring ------------------------------------------------------------------------------
+def reference(spec: str, seed: int) -> int | None:
+    """SPL's reference path: the bot's steps where it solves the episode, else the shortest
+    turn-and-move path on the initial grid (hierarchy benchmark's), else None. Scoring only."""
+    from hagent.evaluate import reference_steps
+    from hagent.worlds import make_world
+
+    world = make_world(spec, seed=seed)
+    world.reset()
+    steps = reference_steps(world)
+    if steps is None:
+        from hierarchy import optimal_steps
+
+        with contextlib.suppress(Exception):
+            steps = optimal_steps(spec, seed)
+    return steps
+
+
+def summarize(episodes: list[dict], refs: dict[int, int | None]) -> dict:
+    """Success, SPL, mean steps and violations over scored episodes ({seed, success, steps, violations})."""
+    n = len(episodes)
+    spl = [
+        min(1.0, refs[e["seed"]] / max(e["steps"], 1)) if e["success"] else 0.0
+        for e in episodes
+        if refs.get(e["seed"]) is not None
+    ]
+    return {
+        "episodes": n,
+        "success": sum(e["success"] for e in episodes) / max(n, 1),
+        "spl": statistics.fmean(spl) if spl else None,
+        "mean_steps": statistics.fmean(e["steps"] for e in episodes) if n else None,
+        "violations": sum(e["violations"] for e in episodes),
+    }
+
+
+def _rollout(spec: str, seed: int, policy) -> dict:
+    """One episode of `policy(world, obs) -> action` under the world's own time limit."""
+    from hagent.worlds import make_world
+
+    world = make_world(spec, seed=seed)
+    obs, _ = world.reset()
+    steps, done = 0, False
+    while not done:
+        obs, _, terminated, truncated, _ = world.step(policy(world, obs))
+        steps += 1
+        done = terminated or truncated
+    verdict = world.judge()
+    return {"seed": seed, "success": verdict.success, "steps": steps, "violations": len(verdict.violations)}
+
+
+# -- hagent ----------------------------------------------------------------------------------
+_AGENT = None
+
+
+def _init_agent(checkpoint: str, mode: str) -> None:
+    global _AGENT
+    import torch
+
+    from hagent.agent import Agent
+
+    torch.set_num_threads(1)
+    _AGENT = Agent.load(checkpoint).reconfigured(hierarchy=mode)
+    _AGENT.explainer = None  # descriptions are the decoder benchmark's business; not timed here
+
+
+def _hagent_episode(case: tuple[str, int]) -> dict:
+    from hagent.worlds import make_world
+
+    spec, seed = case
+    probe = make_world(spec, seed=seed)
+    probe.reset()
+    limit = probe.unwrapped.max_steps  # the world's own time limit (BabyAI sets it at reset)
+    world = make_world(spec, seed=seed)  # a fresh copy: the agent resets it itself
+    episode = _AGENT.run(world, max_steps=limit)
+    return {"seed": seed, "success": episode.success, "steps": episode.steps, "violations": len(episode.violations),
+            "ms": [r.ms for r in episode.trace], "calls": [r.calls for r in episode.trace]}
+
+
+def run_hagent(checkpoint: str, mode: str, spec: str, seeds: list[int], workers: int) -> list[dict]:
+    cases = [(spec, s) for s in seeds]
+    bar = {"desc": f"hagent-{mode} {spec}", "unit": "ep", "dynamic_ncols": True, "total": len(cases)}
+    if workers > 1:
+        ctx = multiprocessing.get_context("spawn")
+        with ctx.Pool(workers, _init_agent, (checkpoint, mode)) as pool:
+            return list(tqdm(pool.imap(_hagent_episode, cases), **bar))
+    _init_agent(checkpoint, mode)
+    return [_hagent_episode(c) for c in tqdm(cases, **bar)]
+
+
+# -- random and bot ------------------------------------------------------------------------
+def run_random(spec: str, seeds: list[int]) -> list[dict]:
+    rng = np.random.default_rng(0)
+    return [_rollout(spec, s, lambda w, o: int(rng.integers(w.action_space.n)))
+            for s in tqdm(seeds, desc=f"random {spec}", unit="ep", dynamic_ncols=True)]
+
+
+def run_bot(spec: str, seeds: list[int]) -> list[dict] | None:
+    """BabyAI's bot, or None where it can't read the mission (non-BabyAI worlds)."""
+    from minigrid.utils.baby_ai_bot import BabyAIBot
+
+    def fresh_bot():
+        bot = []
+
+        def policy(world, obs):
+            if not bot:
+                bot.append(BabyAIBot(world.unwrapped))  # made after reset, on the episode's grid
+            with contextlib.redirect_stdout(io.StringIO()):
+                return bot[0].replan()
+
+        return policy
+
+    out = []
+    for seed in tqdm(seeds, desc=f"bot {spec}", unit="ep", dynamic_ncols=True):
+        try:
+            out.append(_rollout(spec, seed, fresh_bot()))
+        except Exception:  # noqa: BLE001 - the bot supports BabyAI's instruction levels only
+            return None
+    return out
+
+
+# -- PPO -------------------------------------------------------------------------------------
+WORDS = ("go", "to", "the", "a", "pick", "up", "open", "put", "next", "and", "then", "after", "you", "in", "front", "of",
+         "behind", "on", "your", "left", "right", "avoid", "lava", "get", "green", "goal", "square")
+COLOURS = ("red", "green", "blue", "purple", "yellow", "grey")
+KINDS = ("ball", "box", "key", "door")
+MISSION_DIM = len(WORDS) + len(COLOURS) + len(KINDS) + len(COLOURS) * len(KINDS)
+
+
+def mission_vector(text: str) -> np.ndarray:
+    """Bag of words plus each adjacent colour-object pair ("red ball"): PPO's view of the mission."""
+    v = np.zeros(MISSION_DIM, np.float32)
+    tokens = text.lower().replace(",", " ").split()
+    vocab = WORDS + COLOURS + KINDS
+    for i, t in enumerate(tokens):
+        if t in vocab:
+            v[vocab.index(t)] = 1.0
+        if t in COLOURS and i + 1 < len(tokens) and tokens[i + 1] in KINDS:
+            v[len(vocab) + COLOURS.index(t) * len(KINDS) + KINDS.index(tokens[i + 1])] = 1.0
+    return v
+
+
+def _ppo_env(spec: str, seed: int):
+    """The world as PPO sees it: {"grid": the same codes hagent sees (3, W, H), "mission": vector}.
+    Each reset draws the next seed of its own stream, so training never meets a held-out seed."""
+    import gymnasium as gym
+    from gymnasium import spaces
+
+    from hagent.worlds import make_world
+
+    class View(gym.Wrapper):
+        def __init__(self):
+            world = make_world(spec)
+            super().__init__(world)
+            w, h, _ = world.observation_space["image"].shape
+            self.observation_space = spaces.Dict({
+                "grid": spaces.Box(0, 255, (3, w, h), np.uint8),
+                "mission": spaces.Box(0.0, 1.0, (MISSION_DIM,), np.float32),
+            })
+            self.next_seed = seed
+
+        def _view(self, obs):
+            return {"grid": np.ascontiguousarray(obs["image"].transpose(2, 0, 1)), "mission": mission_vector(obs["mission"])}
+
+        def reset(self, *, seed=None, options=None):
+            if seed is None:
+                seed, self.next_seed = self.next_seed, self.next_seed + 1
+            obs, _ = self.env.reset(seed=seed, options=options)
+            return self._view(obs), {}
+
+        def step(self, action):
+            obs, reward, terminated, truncated, info = self.env.step(action)
+            return self._view(obs), reward, terminated, truncated, {}
+
+    return View()
+
+
+def _extractor_class():
+    import torch
+    from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
+    from torch import nn
+
+    class GridFiLM(BaseFeaturesExtractor):
+        """Per-cell embeddings (object, colour, state), two 3x3 convolutions FiLM-conditioned on
+        the mission with a 2x2 max-pool between them, pooled to 6x6: the usual BabyAI baseline
+        shape, without memory (the grid is fully observed)."""
+
+        def __init__(self, observation_space, features_dim: int = 128):
+            super().__init__(observation_space, features_dim)
+            self.embed = nn.ModuleList(nn.Embedding(16, 16) for _ in range(3))
+            self.convs = nn.ModuleList([nn.Conv2d(16, 16, 3, padding=1), nn.Conv2d(16, 32, 3, padding=1)])
+            self.film = nn.Linear(MISSION_DIM, 2 * (16 + 32))
+            self.pool = nn.AdaptiveMaxPool2d(6)
+            self.head = nn.Sequential(nn.Linear(32 * 36 + MISSION_DIM, features_dim), nn.ReLU())
+
+        def forward(self, obs):
+            grid = obs["grid"].long().clamp(0, 15)  # SB3 hands uint8 boxes over as floats
+            x = sum(e(grid[:, i]) for i, e in enumerate(self.embed)).permute(0, 3, 1, 2)
+            film = self.film(obs["mission"])[:, :, None, None]
+            g1, b1, g2, b2 = film.split([16, 16, 32, 32], 1)
+            x = torch.relu(self.convs[0](x) * (1 + g1) + b1)
+            x = nn.functional.max_pool2d(x, 2, ceil_mode=True)
+            x = torch.relu(self.convs[1](x) * (1 + g2) + b2)
+            return self.head(torch.cat([self.pool(x).flatten(1), obs["mission"]], 1))
+
+    return GridFiLM
+
+
+def ppo_success(model, spec: str, seeds: list[int]) -> list[dict]:
+    """Deterministic PPO episodes on `seeds` (the held-out or validation ones)."""
+    def policy(world, obs):
+        view = {"grid": obs["image"].transpose(2, 0, 1)[None], "mission": mission_vector(obs["mission"])[None]}
+        return int(model.predict(view, deterministic=True)[0][0])
+
+    return [_rollout(spec, s, policy) for s in seeds]
+
+
+def run_ppo(spec: str, hagent_frames: int, target: float, cap: float, eval_every: int, n_envs: int, seed: int,
+            validation: int) -> tuple[object, object | None, dict]:
+    """Train PPO on one world until its validation success reaches `target` or the frame cap.
+    Returns (final model, the model at `hagent_frames` or None if stopped earlier, run record)."""
+    import torch
+    from stable_baselines3 import PPO
+    from stable_baselines3.common.callbacks import BaseCallback
+    from stable_baselines3.common.vec_env import DummyVecEnv
+
+    torch.manual_seed(seed)
+    cap_frames = int(cap * hagent_frames)
+    env = DummyVecEnv([(lambda i=i: _ppo_env(spec, TRAIN_SEED + i * 10_000_000)) for i in range(n_envs)])
+    model = PPO("MultiInputPolicy", env, n_steps=128, batch_size=256, n_epochs=4, learning_rate=2.5e-4, gamma=0.99,
+                gae_lambda=0.95, ent_coef=0.01, clip_range=0.2, seed=seed, verbose=0, device="cpu",
+                policy_kwargs={"features_extractor_class": _extractor_class(), "net_arch": [64]})
+    val_seeds = list(range(VALIDATION_SEED, VALIDATION_SEED + validation))
+    record = {"curve": [], "frames_to_target": None, "frames": 0, "seconds": 0.0}
+    snapshot = {}
+    start = time.perf_counter()
+    bar = tqdm(total=cap_frames, desc=f"ppo {spec}", unit="frame", unit_scale=True, dynamic_ncols=True)
+
+    class Evaluate(BaseCallback):
+        next_eval = eval_every
+
+        def _on_step(self) -> bool:
+            frames = self.num_timesteps
+            bar.update(frames - bar.n)
+            if "equal" not in snapshot and frames >= hagent_frames:
+                snapshot["equal"] = _clone(model)
+            if frames < self.next_eval:
+                return True
+            self.next_eval += eval_every
+            ok = statistics.fmean(e["success"] for e in ppo_success(model, spec, val_seeds))
+            record["curve"].append((frames, ok))
+            bar.set_postfix(val_success=f"{ok:.0%}", target=f"{target:.0%}")
+            if ok >= target:
+                record["frames_to_target"] = frames
+                return False
+            return True
+
+    model.learn(total_timesteps=cap_frames, callback=Evaluate())
+    bar.close()
+    record["frames"] = int(model.num_timesteps)
+    record["seconds"] = round(time.perf_counter() - start, 1)
+    record["fps"] = round(record["frames"] / max(record["seconds"], 1e-9))
+    env.close()
+    return model, snapshot.get("equal"), record
+
+
+def _clone(model):
+    """A frozen copy of a PPO model's policy (for scoring at equal frames)."""
+    import copy
+
+    twin = copy.copy(model)
+    twin.policy = copy.deepcopy(model.policy)
+    return twin
+
+
+# -- the run ---------------------------------------------------------------------------------
+def count_frames(dirs: list[str]) -> int | None:
+    """Environment steps in hagent's training data (collection manifests), or None if absent."""
+    total = 0
+    for d in dirs:
+        manifest = Path(d) / "manifest.json"
+        if not manifest.exists():
+            return None
+        total += sum(s["steps"] for s in json.loads(manifest.read_text())["shards"])
+    return total
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--checkpoint", default="checkpoints/default", help="hagent checkpoint to score")
+    p.add_argument("--worlds", nargs="+", default=list(WORLDS), help="world specs")
+    p.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
+    p.add_argument("--episodes", type=int, default=200, help="held-out episodes per world and method")
+    p.add_argument("--seed", type=int, default=1000, help="first held-out seed")
+    p.add_argument("--data", nargs="+", default=DEFAULT_DATA, help="hagent's training data, to count its frames")
+    p.add_argument("--hagent-frames", type=int, help=f"override the frame count (default: counted from --data, else {RECORDED_FRAMES:,})")
+    p.add_argument("--cap", type=float, default=10.0, help="PPO's frame cap, as a multiple of hagent's frames")
+    p.add_argument("--eval-every", type=int, help="PPO validation interval in frames (default: hagent's frames / 4)")
+    p.add_argument("--validation", type=int, default=50, help="PPO validation episodes per evaluation")
+    p.add_argument("--envs", type=int, default=8, help="PPO's parallel environments")
+    p.add_argument("--workers", type=int, default=2, help="processes running hagent episodes")
+    p.add_argument("--threads", type=int, default=2, help="torch threads for PPO")
+    p.add_argument("--quick", action="store_true", help="GoToLocal, 5 episodes, PPO for 4,096 frames: a smoke run")
+    p.add_argument("--fresh", action="store_true", help="ignore finished results already in --out")
+    p.add_argument("--out", default="benchmarks/results/baselines.json")
+    p.add_argument("--plot", default="benchmarks/results/baselines.png")
+    args = p.parse_args(argv)
+    try:
+        import stable_baselines3  # noqa: F401
+    except ImportError:
+        if "ppo" in args.methods:
+            p.error("PPO needs stable-baselines3: pip install -e '.[bench]' (or leave out --methods ppo)")
+    import torch
+
+    torch.set_num_threads(args.threads)
+    frames = args.hagent_frames or count_frames(args.data) or RECORDED_FRAMES
+    if args.quick:
+        args.worlds, args.episodes, frames, args.cap, args.validation = ["babyai:GoToLocal"], 5, 2048, 2.0, 5
+    eval_every = args.eval_every or max(frames // 4, 1)
+
+    out = Path(args.out)
+    results = {} if args.fresh or args.quick or not out.exists() else json.loads(out.read_text())
+    if results.get("checkpoint") not in (None, args.checkpoint) or results.get("seed") not in (None, args.seed) \
+            or results.get("episodes") not in (None, args.episodes):
+        results = {}  # another setting: start over
+    results.update(checkpoint=args.checkpoint, seed=args.seed, episodes=args.episodes, hagent_frames=frames,
+                   date=time.strftime("%Y-%m-%d"))
+    results.setdefault("worlds", {})
+    seeds = list(range(args.seed, args.seed + args.episodes))
+    for spec in args.worlds:
+        w = results["worlds"].setdefault(spec, {"methods": {}})
+        if "references" not in w:
+            w["references"] = {str(s): reference(spec, s) for s in tqdm(seeds, desc=f"reference {spec}", unit="ep")}
+        refs = {int(k): v for k, v in w["references"].items()}
+        for method in args.methods:
+            if method in w["methods"]:
+                continue
+            start = time.perf_counter()
+            entry = _measure(method, spec, seeds, args, frames, eval_every, w)
+            if entry is None:
+                w["methods"][method] = None
+            else:
+                entry["summary"] = summarize(entry["per_episode"], refs)
+                if "at_equal_frames" in entry:
+                    entry["at_equal_frames"]["summary"] = summarize(entry["at_equal_frames"]["per_episode"], refs)
+                entry["seconds"] = round(time.perf_counter() - start, 1)
+                w["methods"][method] = entry
+            _save(out, results)
+        _print(spec, w)
+    print(f"wrote {out}")
+    _plot(results, args.plot)
+    return 0
+
+
+def _measure(method: str, spec: str, seeds: list[int], args, frames: int, eval_every: int, w: dict) -> dict | None:
+    if method.startswith("hagent-"):
+        episodes = run_hagent(args.checkpoint, method.split("-")[1], spec, seeds, args.workers)
+        moved = [e for e in episodes if e["ms"]]
+        entry = {
+            "ms_per_step_median": statistics.median(m for e in moved for m in e["ms"]) if moved else None,
+            "ms_per_step_p95": float(np.percentile([m for e in moved for m in e["ms"]], 95)) if moved else None,
+            "calls_per_step": statistics.fmean(c for e in moved for c in e["calls"]) if moved else None,
+        }
+        for e in episodes:
+            e["ms"] = [round(m, 1) for m in e["ms"]]
+        return {**entry, "per_episode": episodes}
+    if method == "random":
+        return {"per_episode": run_random(spec, seeds)}
+    if method == "bot":
+        episodes = run_bot(spec, seeds)
+        return None if episodes is None else {"per_episode": episodes}
+    # PPO: the target is hagent's held-out success here (auto, else flat, else 100%)
+    hagent = w["methods"].get("hagent-auto") or w["methods"].get("hagent-flat")
+    target = hagent["summary"]["success"] if hagent else 1.0
+    model, equal, record = run_ppo(spec, frames, target, args.cap, eval_every, args.envs, 0, args.validation)
+    entry = {**record, "target": target, "cap": args.cap, "per_episode": ppo_success(model, spec, seeds)}
+    if equal is not None:
+        entry["at_equal_frames"] = {"per_episode": ppo_success(equal, spec, seeds)}
+    else:  # it reached hagent's success before hagent's frame count: the final model is that point
+        entry["at_equal_frames"] = {"per_episode": entry["per_episode"], "note": "reached the target earlier"}
+    return entry
+
+
+def _save(out: Path, results: dict) -> None:
+    """Merge this run's (world, method) results into `out` under a lock, so that two runs with
+    different `--methods` or `--worlds` can share one file."""
+    import fcntl
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with open(out.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        disk = json.loads(out.read_text()) if out.exists() else {}
+        same = all(disk.get(k) == results[k] for k in ("checkpoint", "seed", "episodes", "hagent_frames"))
+        merged = disk if same else {}
+        merged.update({k: v for k, v in results.items() if k != "worlds"})
+        worlds = merged.setdefault("worlds", {})
+        for spec, w in results["worlds"].items():
+            into = worlds.setdefault(spec, {"methods": {}})
+            into["references"] = w["references"]
+            into["methods"].update(w["methods"])
+        atomic_write_text(out, json.dumps(merged, indent=1) + "\n")
+
+
+def _print(spec: str, w: dict) -> None:
+    print(f"\n{spec}")
+    print(f"{'method':>18} {'n':>4} {'success':>8} {'SPL':>6} {'steps':>6} {'violations':>10}")
+    for method, entry in w["methods"].items():
+        rows = [(method, entry)]
+        if entry and "at_equal_frames" in entry:
+            rows = [("ppo @ equal frames", entry["at_equal_frames"]), (f"ppo @ {entry['frames']:,}", entry)]
+        for name, e in rows:
+            if e is None:
+                print(f"{name:>18}  n/a")
+                continue
+            s = e["summary"]
+            spl = "-" if s["spl"] is None else f"{s['spl']:.3f}"
+            print(f"{name:>18} {s['episodes']:>4} {s['success']:>8.1%} {spl:>6} {s['mean_steps']:>6.1f} {s['violations']:>10}")
+
+
+def _plot(results: dict, path: str) -> None:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("no plot: install the bench extra (pip install -e '.[bench]') for matplotlib")
+        return
+    worlds = results["worlds"]
+    fig, axes = plt.subplots(2, len(worlds), figsize=(4.2 * len(worlds), 7), squeeze=False)
+    for col, (spec, w) in enumerate(worlds.items()):
+        ax = axes[0][col]
+        names, values = [], []
+        for method, entry in w["methods"].items():
+            if entry is None:
+                continue
+            if "at_equal_frames" in entry:
+                names.append("ppo=")
+                values.append(entry["at_equal_frames"]["summary"]["success"])
+            names.append(method.replace("hagent-", "h-"))
+            values.append(entry["summary"]["success"])
+        ax.bar(names, values)
+        ax.set_ylim(0, 1.05)
+        ax.set_title(spec.split(":")[-1].replace("MiniGrid-", ""))
+        ax.tick_params(axis="x", rotation=45)
+        ax = axes[1][col]
+        ppo = w["methods"].get("ppo")
+        if ppo and ppo.get("curve"):
+            xs, ys = zip(*ppo["curve"])
+            ax.plot(xs, ys, marker=".", label="PPO (validation)")
+            ax.axhline(ppo["target"], color="C1", linestyle="--", label="hagent (held-out)")
+            ax.axvline(results["hagent_frames"], color="grey", linestyle=":", label="hagent's frames")
+            ax.set_xlabel("environment frames")
+            ax.set_ylim(0, 1.05)
+            ax.legend(fontsize=7)
+    axes[0][0].set_ylabel("success (held-out)")
+    axes[1][0].set_ylabel("PPO success")
+    fig.tight_layout()
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
