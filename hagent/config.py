@@ -115,6 +115,10 @@ class TrainConfig(_Frozen):
     threads: int = Field(0, ge=0)
     """Torch CPU threads; 0 uses half the cores this process may run on (at least 1): on small
     shared machines, oversubscribed intra-op threads spin and run several times slower."""
+    precision: Literal["fp32", "bf16"] = "fp32"
+    """"bf16" runs the JEPA forward passes (level 0 and the abstract levels) under bfloat16
+    autocast: faster on GPUs with bf16 units (Ampere and later); on CPU it is usually slower.
+    VICReg's statistics are always taken in float32."""
     jepa: JEPAConfig = JEPAConfig()
     """The JEPA objective's weights."""
     critic: CriticTrainConfig = CriticTrainConfig()

@@ -65,6 +65,11 @@ class TrainResult(NamedTuple):
     directory: Path
 
 
+def autocast(device: torch.device, precision: str) -> torch.autocast:
+    """bfloat16 autocast on `device` when `precision` is "bf16"; a no-op context otherwise."""
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
+
+
 def resolve_device(name: str) -> torch.device:
     """`auto` -> cuda if available, else mps, else cpu; anything else is passed to torch."""
     if name != "auto":
@@ -168,9 +173,10 @@ def train(
         for step in bar:
             batch = next(batches)  # this rank's slice of the global batch
             model.train()
-            loss = objective(
-                batch.image.to(device), batch.direction.to(device), batch.action.to(device), batch.carried.to(device)
-            )
+            with autocast(device, cfg.precision):
+                loss = objective(
+                    batch.image.to(device), batch.direction.to(device), batch.action.to(device), batch.carried.to(device)
+                )
             if distributed.any_rank(not torch.isfinite(loss.total)):
                 kept = (
                     f"the last good checkpoint (step {last_saved}) is in {out_dir}"
@@ -230,7 +236,7 @@ def train(
         if cfg.abstract.steps > 0 and config.hierarchy:
             levels = train_abstract_levels(
                 list(config.hierarchy), model.level, embedded, datasets, cfg.jepa, cfg.abstract, config.critic,
-                cfg.critic, config.seed, log_path, progress, pairs,
+                cfg.critic, config.seed, log_path, progress, pairs, precision=cfg.precision,
             )
             abstract = [(r.level, r.critic) for r in levels]
             for k, r in enumerate(levels, start=1):

@@ -107,8 +107,10 @@ def train_abstract_levels(
     metrics_path: Path | None = None,
     progress: bool = True,
     pairs: tuple | None = None,
+    precision: str = "fp32",
 ) -> list[LevelResult]:
-    """Train levels 1..L bottom-up, each with the levels below frozen, then its critic."""
+    """Train levels 1..L bottom-up, each with the levels below frozen, then its critic
+    (`precision="bf16"`: the JEPA loss under bfloat16 autocast)."""
     results: list[LevelResult] = []
     levels: list[AbstractLevel] = []
     below_dim, below_actions, discrete = level0.dim, level0.actions, True
@@ -141,7 +143,8 @@ def train_abstract_levels(
                      for t in range(cfg.horizon)],
                     1,
                 )  # (B, H, K, ...)
-            loss = objective(below, chunks)
+            with torch.autocast(below.device.type, dtype=torch.bfloat16, enabled=precision == "bf16"):
+                loss = objective(below, chunks)
             if distributed.any_rank(not torch.isfinite(loss.total)):
                 raise FloatingPointError(f"level {k}: non-finite loss at step {step}; try a lower train.abstract.lr")
             optimizer.zero_grad(set_to_none=True)

@@ -37,6 +37,12 @@ def vicreg_terms(s: torch.Tensor, std_target: float = 1.0, eps: float = 1e-4) ->
     N, D = s.shape
     if N < 2:
         raise ValueError("VICReg terms need at least 2 samples")
+    with torch.autocast(s.device.type, enabled=False):  # batch statistics in float32, also under bf16 autocast
+        return _vicreg(s.float(), std_target, eps)
+
+
+def _vicreg(s: torch.Tensor, std_target: float, eps: float) -> VICRegTerms:
+    N, D = s.shape
     s = s - s.mean(dim=0)
     std = torch.sqrt(s.var(dim=0) + eps)  # (D,)
     cov = (s.T @ s) / (N - 1)  # (D, D)

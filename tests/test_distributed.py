@@ -135,3 +135,19 @@ def test_the_decoder_trains_the_same_under_torchrun(runs: dict, tmp_path: Path) 
     assert max(float((a[k] - b[k]).abs().max()) for k in a) < 1e-3
     assert (one / "decoder" / "tokenizer.model").read_bytes() == (two / "decoder" / "tokenizer.model").read_bytes()
     assert [w for w in json.loads((tmp_path / "audit" / "rank1.json").read_text()) if "torchinductor" not in w[1]] == []
+
+
+def test_bfloat16_autocast_follows_the_float32_run(lava_data: Path, tmp_path: Path) -> None:
+    """`train.precision="bf16"` (meant for GPUs; it also runs on CPU) lowers the prediction loss
+    as float32 does, with the same spread of the embedding (VICReg's statistics stay float32)."""
+    logs = {}
+    for precision in ("fp32", "bf16"):
+        out = tmp_path / precision
+        assert main(_args(lava_data, out, f'train.precision="{precision}"', "train.critic.steps=0") + ["--steps", "40"]) == 0
+        rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+        logs[precision] = [r for r in rows if "stage" not in r]
+        assert all(torch.isfinite(v).all() for v in load_file(out / "level0.safetensors").values())
+    fp32, bf16 = logs["fp32"][-1], logs["bf16"][-1]
+    assert bf16["pred_loss"] < 0.1 * logs["bf16"][0]["pred_loss"]
+    assert abs(bf16["pred_loss"] - fp32["pred_loss"]) < 0.2 * fp32["pred_loss"]
+    assert abs(bf16["eff_rank"] - fp32["eff_rank"]) < 0.5 and abs(bf16["std"] - fp32["std"]) < 0.05
