@@ -49,7 +49,9 @@ def main() -> int:
             collect(args.world, data, CollectConfig(episodes=16 if args.quick else 1000), seed=0, progress=not args.quick)
         rows = []
         for name, overrides in VARIANTS.items():
-            extra = ["train.critic.steps=50", "critic.hidden=32"] if args.quick else []
+            extra = ["train.decoder.episodes=0"]  # the plan decoder is not what this measures
+            if args.quick:
+                extra += ["train.critic.steps=50", "critic.hidden=32", "train.hazard.steps=0", "train.abstract.steps=0"]
             cfg = load_config(None, [*overrides, *extra, f"train.steps={args.steps}"])
             out = Path(tmp) / f"ckpt{len(rows)}"
             start = time.perf_counter()

@@ -89,11 +89,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--episodes", type=int, default=250, help="episodes per lava world; region/action suites get half each")
     p.add_argument("--seed", type=int, default=1000)
     p.add_argument("--suites", nargs="+", default=["lava", "region", "action"], choices=["lava", "region", "action"])
-    p.add_argument("--quick", action="store_true", help="3 episodes per suite")
+    p.add_argument("--quick", action="store_true", help="1 episode per suite (a smoke run)")
     p.add_argument("--out", default="benchmarks/results/guardrails.json")
     p.add_argument("-q", "--quiet", action="store_true")
     args = p.parse_args(argv)
-    n = 3 if args.quick else args.episodes
+    n = 1 if args.quick else args.episodes
     agent = Agent.load(args.checkpoint)
     start = time.perf_counter()
     out: dict = {"checkpoint": args.checkpoint, "seed": args.seed, "operator_guardrails": list(agent.cfg.guardrails)}

@@ -79,12 +79,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=1000, help="first held-out seed")
     p.add_argument("--modes", nargs="+", default=["flat", "auto"], choices=["flat", "auto", "full"])
     p.add_argument("--max-steps", type=int, default=300, help="step budget per episode")
-    p.add_argument("--quick", action="store_true", help="5 episodes of rooms:3x3 only (a smoke run)")
+    p.add_argument("--quick", action="store_true", help="2 episodes of rooms:3x3, 60 steps each (a smoke run)")
     p.add_argument("--out", default="benchmarks/results/hierarchy.json")
     p.add_argument("--plot", default="benchmarks/results/hierarchy.png")
     args = p.parse_args(argv)
     if args.quick:
-        args.worlds, args.episodes = ["rooms:3x3"], 5
+        args.worlds, args.episodes, args.max_steps = ["rooms:3x3"], 2, 60
 
     base = Agent.load(args.checkpoint)
     results: dict = {"checkpoint": args.checkpoint, "seed": args.seed, "episodes": args.episodes, "worlds": {}}

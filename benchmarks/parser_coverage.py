@@ -12,14 +12,17 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
+import json
 import sys
 import time
+from pathlib import Path
 from typing import NamedTuple
 
 import gymnasium as gym
 import minigrid  # noqa: F401  (importing registers the BabyAI-* env ids)
 from tqdm import tqdm
 
+from hagent.io import atomic_write_text
 from hagent.language import ParseError, goal_from_babyai, parse
 
 LEVELS = ("GoToLocal", "GoTo", "PickupLoc", "PutNextLocal", "Open", "GoToSeq", "Synth", "BossLevel")
@@ -81,6 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, default=2000, help="seeds 0..N-1 per level (default 2000)")
     parser.add_argument("--quick", action="store_true", help=f"only {QUICK_SEEDS} seeds per level")
+    parser.add_argument("--json", default="benchmarks/results/parser_coverage.json", help="where to write the rows")
     args = parser.parse_args(argv)
     seeds = range(QUICK_SEEDS if args.quick else args.seeds)
     if len(seeds) < 1:
@@ -97,6 +101,8 @@ def main(argv: list[str] | None = None) -> int:
     for row in rows:
         for failure in row.failures:
             print(f"{row.level}: {failure}")
+    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(args.json, json.dumps({"seeds": len(seeds), "levels": [r._asdict() for r in rows]}, indent=1) + "\n")
     return 0 if all(r.matched == r.missions for r in rows) else 1
 
 

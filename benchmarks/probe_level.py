@@ -127,8 +127,10 @@ def probe(level: Level, data: OfflineDataset, holdout: float, horizon: int, alph
 def main(argv: list[str] | None = None) -> int:
     """Print probe scores for a checkpoint (and optionally a random encoder of the same shape)."""
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--checkpoint", required=True, help="checkpoint directory written by hagent train")
-    p.add_argument("--data", required=True, help="dataset directory (hagent collect)")
+    p.add_argument("--checkpoint", help="checkpoint directory written by hagent train (required unless --quick)")
+    p.add_argument("--data", help="dataset directory (hagent collect) (required unless --quick)")
+    p.add_argument("--quick", action="store_true",
+                   help="checkpoints/gotolocal on 30 freshly collected GoToLocal episodes: a smoke run")
     p.add_argument("--holdout", type=float, default=0.2, help="fraction of episodes held out (default 0.2)")
     p.add_argument("--horizon", type=int, default=4, help="predicted steps to probe (default 4)")
     p.add_argument("--alpha", type=float, default=1e-3, help="ridge strength (default 1e-3)")
@@ -136,6 +138,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--random-baseline", action="store_true", help="also probe an untrained model")
     p.add_argument("--json", metavar="FILE", help="also write the scores as JSON")
     args = p.parse_args(argv)
+    if args.quick:
+        import tempfile
+
+        from hagent.collect import collect
+        from hagent.config import CollectConfig
+
+        args.checkpoint = args.checkpoint or "checkpoints/gotolocal"
+        if args.data is None:
+            args.data = tempfile.mkdtemp(prefix="probe-quick-")
+            collect("babyai:GoToLocal", args.data, CollectConfig(episodes=30, max_steps=32), seed=7, progress=False)
+    if args.checkpoint is None or args.data is None:
+        p.error("--checkpoint and --data are required (or --quick)")
 
     torch.set_num_threads(1)
     ckpt = load_checkpoint(args.checkpoint)

@@ -46,10 +46,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--turns", type=int, default=1000)
     p.add_argument("--episodes", type=int, default=200)
     p.add_argument("--seed", type=int, default=1000)
-    p.add_argument("--quick", action="store_true", help="50 turns, 10 episodes")
+    p.add_argument("--quick", action="store_true", help="10 turns, 2 episodes (a smoke run)")
     p.add_argument("--out", default="benchmarks/results/soak.json")
     args = p.parse_args(argv)
-    turns, episodes = (50, 10) if args.quick else (args.turns, args.episodes)
+    turns, episodes = (10, 2) if args.quick else (args.turns, args.episodes)
 
     import hagent
     from hagent.chat import Chat

@@ -1,6 +1,6 @@
 """The plan decoder on held-out episodes: faithful, complete, fast?
 
-    python benchmarks/decoder.py --checkpoint checkpoints/default --episodes 500 --workers 2
+    python benchmarks/plan_decoder.py --checkpoint checkpoints/default --episodes 500 --workers 2
 
 The agent runs each world's own mission on held-out seeds (default 1000 and up), split evenly
 over `--worlds`, through a `SealedWorld` as always. Its plan as carried out (the narrative, read
@@ -111,11 +111,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--episodes", type=int, default=500, help="episodes in all, split evenly over the worlds")
     p.add_argument("--seed", type=int, default=1000, help="first held-out seed")
     p.add_argument("--workers", type=int, default=1, help="processes running episodes (one torch thread each)")
-    p.add_argument("--quick", action="store_true", help="2 episodes per world")
+    p.add_argument("--quick", action="store_true", help="1 episode per world (a smoke run)")
     p.add_argument("--out", default="benchmarks/results/decoder.json")
     p.add_argument("-q", "--quiet", action="store_true")
     args = p.parse_args(argv)
-    per_world = 2 if args.quick else -(-args.episodes // len(args.worlds))
+    per_world = 1 if args.quick else -(-args.episodes // len(args.worlds))
     cases = [(w, args.seed + i) for i in range(per_world) for w in args.worlds][: (per_world * len(args.worlds) if args.quick else args.episodes)]
     start = time.perf_counter()
     rows = []
