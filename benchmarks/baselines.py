@@ -375,9 +375,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--threads", type=int, default=2, help="torch threads for PPO")
     p.add_argument("--quick", action="store_true", help="GoToLocal, 3 episodes, PPO for 2,048 frames: a smoke run")
     p.add_argument("--fresh", action="store_true", help="ignore finished results already in --out")
+    p.add_argument("--report", action="store_true", help="print the results in --out as markdown tables; run nothing")
     p.add_argument("--out", default="benchmarks/results/baselines.json")
     p.add_argument("--plot", default="benchmarks/results/baselines.png")
     args = p.parse_args(argv)
+    if args.report:
+        if not Path(args.out).exists():
+            p.error(f"{args.out}: no results yet (run the benchmark first)")
+        print(report(json.loads(Path(args.out).read_text())))
+        return 0
     try:
         import stable_baselines3  # noqa: F401
     except ImportError:
@@ -452,6 +458,67 @@ def _measure(method: str, spec: str, seeds: list[int], args, frames: int, eval_e
     else:  # it reached hagent's success before hagent's frame count: the final model is that point
         entry["at_equal_frames"] = {"per_episode": entry["per_episode"], "note": "reached the target earlier"}
     return entry
+
+
+BINS = ((1, 10), (11, 20), (21, 40), (41, 10_000))
+
+
+def frames_to(curve: list, target: float) -> int | None:
+    """The first evaluated frame count whose validation success reached `target`."""
+    return next((int(f) for f, ok in curve if ok >= target), None)
+
+
+def report(results: dict) -> str:
+    """Markdown tables: success/SPL/violations per world and method, sample efficiency, and
+    planning cost by distance bin."""
+    frames = results["hagent_frames"]
+    out = [f"Held-out seeds {results['seed']}-{results['seed'] + results['episodes'] - 1}, "
+           f"hagent's training frames: {frames:,} (reward-free, all tasks at once).", ""]
+    out += ["| world | method | success | SPL | violations | mean steps |", "| --- | --- | --- | --- | --- | --- |"]
+    for spec, w in results["worlds"].items():
+        for method, e in w["methods"].items():
+            rows = [(method, e)]
+            if e and "at_equal_frames" in e:
+                rows = [(f"ppo @ {frames:,} frames (= hagent's)", e["at_equal_frames"]), (f"ppo @ {e['frames']:,} frames", e)]
+            for name, r in rows:
+                if r is None:
+                    out.append(f"| `{spec}` | {name} | n/a (the bot solves BabyAI missions only) | | | |")
+                    continue
+                s = r["summary"]
+                spl = "-" if s["spl"] is None else f"{s['spl']:.3f}"
+                out.append(f"| `{spec}` | {name} | {s['success']:.1%} | {spl} | {s['violations']} | {s['mean_steps']:.1f} |")
+    out += ["", "| world | hagent (auto) success | PPO at hagent's frames | PPO frames to reach hagent's success | PPO's best validation success (frames) |",
+            "| --- | --- | --- | --- | --- |"]
+    for spec, w in results["worlds"].items():
+        e, h = w["methods"].get("ppo"), w["methods"].get("hagent-auto")
+        if not e or not h:
+            continue
+        target = h["summary"]["success"]
+        reached = frames_to(e["curve"], target)
+        best = max(e["curve"], key=lambda c: c[1]) if e["curve"] else (0, 0.0)
+        cap = e.get("cap", results.get("cap", 0))
+        needed = f"{reached:,} ({reached / frames:.1f}x)" if reached else f"not within {cap:g}x ({int(cap * frames):,})"
+        out.append(f"| `{spec}` | {target:.1%} | {e['at_equal_frames']['summary']['success']:.1%} | {needed} | "
+                   f"{best[1]:.0%} ({int(best[0]):,}) |")
+    out += ["", "| world | distance | mode | episodes | success | median ms/step | p95 ms/step | predictor calls/step |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for spec, w in results["worlds"].items():
+        refs = {int(k): v for k, v in w["references"].items()}
+        for lo, hi in BINS:
+            for mode in ("hagent-auto", "hagent-flat"):
+                e = w["methods"].get(mode)
+                if not e:
+                    continue
+                eps = [x for x in e["per_episode"] if refs.get(x["seed"]) is not None and lo <= refs[x["seed"]] <= hi]
+                ms = [m for x in eps for m in x.get("ms", [])]
+                calls = [c for x in eps for c in x.get("calls", [])]
+                if not eps or not ms:
+                    continue
+                name = f"{lo}-{hi}" if hi < 10_000 else f">{lo - 1}"
+                out.append(f"| `{spec}` | {name} | {mode.split('-')[1]} | {len(eps)} | "
+                           f"{statistics.fmean(x['success'] for x in eps):.1%} | {statistics.median(ms):.1f} | "
+                           f"{np.percentile(ms, 95):.1f} | {statistics.fmean(calls):.0f} |")
+    return "\n".join(out)
 
 
 def _save(out: Path, results: dict) -> None:
