@@ -1,0 +1,98 @@
+"""`point:tworooms`: the continuous two-rooms world (gymnasium's checks, determinism, walls, goals)."""
+
+import numpy as np
+import pytest
+from gymnasium.utils.env_checker import check_env
+
+from hagent.point import PointSpecError, make_point_world, parse_point
+
+
+def _oracle(world) -> np.ndarray:
+    """Through the door to the goal, a full step at a time (it reads the world's state: a scripted
+    reference, not an agent)."""
+    st = world.state()
+    here, goal = st["position"], st["goal"]
+    side = 1.0 if goal[0] > st["wall_x"] else -1.0
+    waypoints = [np.array([st["wall_x"] - 3.0 * side, st["door_y"]]), np.array([st["wall_x"] + 3.0 * side, st["door_y"]]), goal]
+    if (here[0] - st["wall_x"]) * side > 1.5:  # on the goal's side already
+        waypoints = [goal]
+    elif (here[0] - st["wall_x"]) * side > -3.0 - 1e-6 and abs(here[1] - st["door_y"]) < 1.0:
+        waypoints = waypoints[1:]  # in the doorway
+    step = waypoints[0] - here
+    return step
+
+
+def test_passes_gymnasiums_env_checker() -> None:
+    check_env(make_point_world("point:tworooms").unwrapped, skip_render_check=True)
+
+
+def test_same_seed_same_episode_and_images() -> None:
+    runs = []
+    for _ in range(2):
+        world = make_point_world("point:tworooms", seed=11)
+        obs, _ = world.reset()
+        frames = [obs["image"]]
+        rng = np.random.default_rng(0)
+        for _ in range(20):
+            obs, *_ = world.step(rng.uniform(-3, 3, 2))
+            frames.append(obs["image"])
+        runs.append((np.stack(frames), obs["goal"], world.state()["position"]))
+    assert np.array_equal(runs[0][0], runs[1][0]) and np.array_equal(runs[0][1], runs[1][1])
+    assert np.allclose(runs[0][2], runs[1][2])
+    other = make_point_world("point:tworooms", seed=12)
+    assert not np.array_equal(other.reset()[0]["goal"], runs[0][1])
+
+
+def test_the_wall_blocks_except_at_the_door() -> None:
+    world = make_point_world("point:tworooms?wall=fixed", seed=0)
+    world.reset()
+    world.position = np.array([20.0, 50.0])  # left room, far below the door (door_y = 32)
+    for _ in range(20):
+        world.step([2.45, 0.0])
+    assert world.state()["position"][0] < 32 - 1.5  # stopped at the wall's face
+    world.position = np.array([20.0, 32.0])  # level with the door
+    for _ in range(10):
+        world.step([2.45, 0.0])
+    assert world.state()["position"][0] > 32 + 1.5  # through it
+
+
+def test_actions_are_norm_clipped_and_bad_actions_do_nothing() -> None:
+    world = make_point_world("point:tworooms?wall=fixed", seed=3)
+    world.reset()
+    world.position = np.array([15.0, 20.0])
+    world.step([100.0, 0.0])
+    assert np.isclose(world.state()["position"][0], 15.0 + 2.45)
+    before = world.state()["position"]
+    world.step([float("nan"), 1.0])
+    assert np.allclose(world.state()["position"], before)
+
+
+def test_start_and_goal_in_different_rooms_and_the_goal_is_reachable_in_50_steps() -> None:
+    wins = 0
+    for seed in range(100):
+        world = make_point_world("point:tworooms", seed=seed)
+        obs, _ = world.reset()
+        st = world.state()
+        assert (st["position"][0] > st["wall_x"]) != (st["goal"][0] > st["wall_x"])
+        assert obs["image"].shape == (64, 64, 3) and obs["goal"].shape == (64, 64, 3)
+        done = False
+        while not done:
+            _, reward, terminated, truncated, _ = world.step(_oracle(world))
+            done = terminated or truncated
+        wins += world.judge()[0]
+    assert wins >= 98, wins  # a scripted door-then-goal controller: the 50-step budget is enough
+
+
+def test_text_goals_name_a_place_in_the_other_room() -> None:
+    world = make_point_world("point:tworooms?goal=text", seed=5)
+    obs, _ = world.reset()
+    assert obs["mission"].startswith("go to the ") and obs["mission"].endswith(" room")
+    st = world.state()
+    room = "right" if st["goal"][0] > st["wall_x"] else "left"
+    assert obs["mission"].endswith(f"{room} room")
+
+
+@pytest.mark.parametrize("spec", ["point:maze", "point:tworooms?wall=sideways", "point:tworooms?steps=0", "rooms:tworooms"])
+def test_bad_specs_are_refused_with_the_allowed_forms(spec: str) -> None:
+    with pytest.raises(PointSpecError, match="point:tworooms|wall=random"):
+        parse_point(spec)
