@@ -61,6 +61,7 @@ DEFAULT_DATA = ["data/gotolocal", *("data/mix/" + s.replace(":", "_").replace("?
 RECORDED_FRAMES = 421_152  # the default checkpoint's training data (its README): 64,000 + 357,152 steps
 VALIDATION_SEED = 50_000  # PPO's validation seeds; its training seeds start at TRAIN_SEED
 TRAIN_SEED = 1_000_000
+BUDGET = 300  # steps per episode at most, for every method (`--max-steps`); the world's own limit if lower
 
 
 # -- scoring ------------------------------------------------------------------------------
@@ -81,8 +82,11 @@ def reference(spec: str, seed: int) -> int | None:
     return steps
 
 
-def summarize(episodes: list[dict], refs: dict[int, int | None]) -> dict:
-    """Success, SPL, mean steps and violations over scored episodes ({seed, success, steps, violations})."""
+def summarize(episodes: list[dict], refs: dict[int, int | None], cap: int | None = None) -> dict:
+    """Success, SPL, mean steps and violations over scored episodes ({seed, success, steps, violations});
+    with `cap`, an episode counts as it stood after `cap` steps (a success later is a failure)."""
+    if cap is not None:
+        episodes = [dict(e, success=e["success"] and e["steps"] <= cap, steps=min(e["steps"], cap)) for e in episodes]
     n = len(episodes)
     spl = [
         min(1.0, refs[e["seed"]] / max(e["steps"], 1)) if e["success"] else 0.0
@@ -99,13 +103,15 @@ def summarize(episodes: list[dict], refs: dict[int, int | None]) -> dict:
 
 
 def _rollout(spec: str, seed: int, policy) -> dict:
-    """One episode of `policy(world, obs) -> action` under the world's own time limit."""
+    """One episode of `policy(world, obs) -> action` under the budget (the world's own time limit,
+    capped at `BUDGET` steps)."""
     from hagent.worlds import make_world
 
     world = make_world(spec, seed=seed)
     obs, _ = world.reset()
     steps, done = 0, False
-    while not done:
+    limit = min(world.unwrapped.max_steps, BUDGET)
+    while not done and steps < limit:
         obs, _, terminated, truncated, _ = world.step(policy(world, obs))
         steps += 1
         done = terminated or truncated
@@ -117,8 +123,9 @@ def _rollout(spec: str, seed: int, policy) -> dict:
 _AGENT = None
 
 
-def _init_agent(checkpoint: str, mode: str) -> None:
-    global _AGENT
+def _init_agent(checkpoint: str, mode: str, budget: int) -> None:
+    global _AGENT, BUDGET
+    BUDGET = budget
     import torch
 
     from hagent.agent import Agent
@@ -134,7 +141,7 @@ def _hagent_episode(case: tuple[str, int]) -> dict:
     spec, seed = case
     probe = make_world(spec, seed=seed)
     probe.reset()
-    limit = probe.unwrapped.max_steps  # the world's own time limit (BabyAI sets it at reset)
+    limit = min(probe.unwrapped.max_steps, BUDGET)  # the world's own time limit (set at reset), capped
     world = make_world(spec, seed=seed)  # a fresh copy: the agent resets it itself
     episode = _AGENT.run(world, max_steps=limit)
     return {"seed": seed, "success": episode.success, "steps": episode.steps, "violations": len(episode.violations),
@@ -146,9 +153,9 @@ def run_hagent(checkpoint: str, mode: str, spec: str, seeds: list[int], workers:
     bar = {"desc": f"hagent-{mode} {spec}", "unit": "ep", "dynamic_ncols": True, "total": len(cases)}
     if workers > 1:
         ctx = multiprocessing.get_context("spawn")
-        with ctx.Pool(workers, _init_agent, (checkpoint, mode)) as pool:
+        with ctx.Pool(workers, _init_agent, (checkpoint, mode, BUDGET)) as pool:
             return list(tqdm(pool.imap(_hagent_episode, cases), **bar))
-    _init_agent(checkpoint, mode)
+    _init_agent(checkpoint, mode, BUDGET)
     return [_hagent_episode(c) for c in tqdm(cases, **bar)]
 
 
@@ -359,11 +366,14 @@ def count_frames(dirs: list[str]) -> int | None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    global BUDGET
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--checkpoint", default="checkpoints/default", help="hagent checkpoint to score")
     p.add_argument("--worlds", nargs="+", default=list(WORLDS), help="world specs")
     p.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
     p.add_argument("--episodes", type=int, default=200, help="held-out episodes per world and method")
+    p.add_argument("--max-steps", type=int, default=BUDGET,
+                   help="step budget per episode for every method (the world's own limit when lower)")
     p.add_argument("--seed", type=int, default=1000, help="first held-out seed")
     p.add_argument("--data", nargs="+", default=DEFAULT_DATA, help="hagent's training data, to count its frames")
     p.add_argument("--hagent-frames", type=int, help=f"override the frame count (default: counted from --data, else {RECORDED_FRAMES:,})")
@@ -391,6 +401,7 @@ def main(argv: list[str] | None = None) -> int:
             p.error("PPO needs stable-baselines3: pip install -e '.[bench]' (or leave out --methods ppo)")
     import torch
 
+    BUDGET = args.max_steps
     torch.set_num_threads(args.threads)
     frames = args.hagent_frames or count_frames(args.data) or RECORDED_FRAMES
     if args.quick:
@@ -403,7 +414,7 @@ def main(argv: list[str] | None = None) -> int:
             or results.get("episodes") not in (None, args.episodes):
         results = {}  # another setting: start over
     results.update(checkpoint=args.checkpoint, seed=args.seed, episodes=args.episodes, hagent_frames=frames,
-                   date=time.strftime("%Y-%m-%d"))
+                   max_steps=args.max_steps, date=time.strftime("%Y-%m-%d"))
     results.setdefault("worlds", {})
     seeds = list(range(args.seed, args.seed + args.episodes))
     for spec in args.worlds:
@@ -419,9 +430,9 @@ def main(argv: list[str] | None = None) -> int:
             if entry is None:
                 w["methods"][method] = None
             else:
-                entry["summary"] = summarize(entry["per_episode"], refs)
+                entry["summary"] = summarize(entry["per_episode"], refs, args.max_steps)
                 if "at_equal_frames" in entry:
-                    entry["at_equal_frames"]["summary"] = summarize(entry["at_equal_frames"]["per_episode"], refs)
+                    entry["at_equal_frames"]["summary"] = summarize(entry["at_equal_frames"]["per_episode"], refs, args.max_steps)
                 entry["seconds"] = round(time.perf_counter() - start, 1)
                 w["methods"][method] = entry
             _save(out, results)
@@ -471,11 +482,12 @@ def frames_to(curve: list, target: float) -> int | None:
 def report(results: dict) -> str:
     """Markdown tables: success/SPL/violations per world and method, sample efficiency, and
     planning cost by distance bin."""
-    frames = results["hagent_frames"]
-    out = [f"Held-out seeds {results['seed']}-{results['seed'] + results['episodes'] - 1}, "
+    frames, cap = results["hagent_frames"], results.get("max_steps")
+    out = [f"Step budget: each world's own limit, at most {cap} steps. Held-out seeds {results['seed']}-{results['seed'] + results['episodes'] - 1}, "
            f"hagent's training frames: {frames:,} (reward-free, all tasks at once).", ""]
     out += ["| world | method | success | SPL | violations | mean steps |", "| --- | --- | --- | --- | --- | --- |"]
     for spec, w in results["worlds"].items():
+        refs = {int(k): v for k, v in w["references"].items()}
         for method, e in w["methods"].items():
             rows = [(method, e)]
             if e and "at_equal_frames" in e:
@@ -484,7 +496,7 @@ def report(results: dict) -> str:
                 if r is None:
                     out.append(f"| `{spec}` | {name} | n/a (the bot solves BabyAI missions only) | | | |")
                     continue
-                s = r["summary"]
+                s = summarize(r["per_episode"], refs, cap)
                 spl = "-" if s["spl"] is None else f"{s['spl']:.3f}"
                 out.append(f"| `{spec}` | {name} | {s['success']:.1%} | {spl} | {s['violations']} | {s['mean_steps']:.1f} |")
     out += ["", "| world | hagent (auto) success | PPO at hagent's frames | PPO frames to reach hagent's success | PPO's best validation success (frames) |",
@@ -493,12 +505,14 @@ def report(results: dict) -> str:
         e, h = w["methods"].get("ppo"), w["methods"].get("hagent-auto")
         if not e or not h:
             continue
-        target = h["summary"]["success"]
+        refs = {int(k): v for k, v in w["references"].items()}
+        target = summarize(h["per_episode"], refs, cap)["success"]
         reached = frames_to(e["curve"], target)
         best = max(e["curve"], key=lambda c: c[1]) if e["curve"] else (0, 0.0)
         cap = e.get("cap", results.get("cap", 0))
         needed = f"{reached:,} ({reached / frames:.1f}x)" if reached else f"not within {cap:g}x ({int(cap * frames):,})"
-        out.append(f"| `{spec}` | {target:.1%} | {e['at_equal_frames']['summary']['success']:.1%} | {needed} | "
+        equal = summarize(e["at_equal_frames"]["per_episode"], refs, cap)["success"]
+        out.append(f"| `{spec}` | {target:.1%} | {equal:.1%} | {needed} | "
                    f"{best[1]:.0%} ({int(best[0]):,}) |")
     out += ["", "| world | distance | mode | episodes | success | median ms/step | p95 ms/step | predictor calls/step |",
             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
