@@ -39,6 +39,7 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -294,10 +295,18 @@ def ppo_success(model, spec: str, seeds: list[int]) -> list[dict]:
     return out
 
 
+class PPORun(NamedTuple):
+    """A PPO training run: its final model, its model at hagent's frame count (None if it
+    stopped earlier) and the record (learning curve, frames, speed)."""
+
+    model: object
+    at_equal_frames: object | None
+    record: dict
+
+
 def run_ppo(spec: str, hagent_frames: int, target: float, cap: float, eval_every: int, n_envs: int, seed: int,
-            validation: int) -> tuple[object, object | None, dict]:
-    """Train PPO on one world until its validation success reaches `target` or the frame cap.
-    Returns (final model, the model at `hagent_frames` or None if stopped earlier, run record)."""
+            validation: int) -> PPORun:
+    """Train PPO on one world until its validation success reaches `target` or the frame cap."""
     import torch
     from stable_baselines3 import PPO
     from stable_baselines3.common.callbacks import BaseCallback
@@ -341,7 +350,7 @@ def run_ppo(spec: str, hagent_frames: int, target: float, cap: float, eval_every
     record["seconds"] = round(time.perf_counter() - start, 1)
     record["fps"] = round(record["frames"] / max(record["seconds"], 1e-9))
     env.close()
-    return model, snapshot.get("equal"), record
+    return PPORun(model, snapshot.get("equal"), record)
 
 
 def _clone(model):

@@ -31,6 +31,8 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
+from hagent.worlds import Judgement
+
 SIZE = 64
 BORDER = (4.0, 59.0)  # the border walls' pixel rows/columns; the free interior lies strictly between
 THICK = 1.5  # half the inner wall's thickness
@@ -96,7 +98,7 @@ class Layout:
 class PointWorld(gym.Env):
     """The two-rooms point-mass world (see the module docstring)."""
 
-    metadata = {"render_modes": ["rgb_array"]}
+    metadata = {"render_modes": ("rgb_array",)}  # noqa: RUF012 - gymnasium's class attribute
 
     def __init__(
         self, params: PointParams | None = None, spec_text: str = "point:tworooms", seed: int | None = None,
@@ -168,9 +170,9 @@ class PointWorld(gym.Env):
         return self._observe()["image"]
 
     # -- scoring and labels (never for planning) -----------------------------------------
-    def judge(self) -> tuple[bool, tuple[str, ...]]:
-        """(success, violations): the world's verdict so far. Scoring only."""
-        return self._success, ()
+    def judge(self) -> Judgement:
+        """The world's verdict so far (no guardrails here yet: no violations). Scoring only."""
+        return Judgement(self._success, ())
 
     def state(self) -> dict:
         """Positions and layout, for training labels and scoring only."""
