@@ -518,8 +518,8 @@ def report(results: dict) -> str:
         target = summarize(h["per_episode"], refs, cap)["success"]
         reached = frames_to(e["curve"], target)
         best = max(e["curve"], key=lambda c: c[1]) if e["curve"] else (0, 0.0)
-        cap = e.get("cap", results.get("cap", 0))
-        needed = f"{reached:,} ({reached / frames:.1f}x)" if reached else f"not within {cap:g}x ({int(cap * frames):,})"
+        limit = e.get("cap", 0)  # PPO's frame cap, as a multiple of hagent's frames
+        needed = f"{reached:,} ({reached / frames:.1f}x)" if reached else f"not within {limit:g}x ({int(limit * frames):,})"
         equal = summarize(e["at_equal_frames"]["per_episode"], refs, cap)["success"]
         out.append(f"| `{spec}` | {target:.1%} | {equal:.1%} | {needed} | "
                    f"{best[1]:.0%} ({int(best[0]):,}) |")
