@@ -401,7 +401,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.report:
         if not Path(args.out).exists():
             p.error(f"{args.out}: no results yet (run the benchmark first)")
-        print(report(json.loads(Path(args.out).read_text())))
+        results = json.loads(Path(args.out).read_text())
+        print(report(results))
+        _plot(results, args.plot)
         return 0
     try:
         import stable_baselines3  # noqa: F401
@@ -447,7 +449,7 @@ def main(argv: list[str] | None = None) -> int:
             _save(out, results)
         _print(spec, w)
     print(f"wrote {out}")
-    _plot(results, args.plot)
+    _plot(json.loads(out.read_text()), args.plot)  # everything in the file, other runs' results included
     return 0
 
 
@@ -581,6 +583,8 @@ def _print(spec: str, w: dict) -> None:
 
 
 def _plot(results: dict, path: str) -> None:
+    """Top row: held-out success per method and world; bottom row: PPO's validation curve against
+    hagent's held-out success and frame count."""
     try:
         import matplotlib
 
@@ -589,35 +593,39 @@ def _plot(results: dict, path: str) -> None:
     except ImportError:
         print("no plot: install the bench extra (pip install -e '.[bench]') for matplotlib")
         return
-    worlds = results["worlds"]
-    fig, axes = plt.subplots(2, len(worlds), figsize=(4.2 * len(worlds), 7), squeeze=False)
+    worlds, cap = results["worlds"], results.get("max_steps")
+    fig, axes = plt.subplots(2, len(worlds), figsize=(3.6 * len(worlds), 6.5), squeeze=False)
     for col, (spec, w) in enumerate(worlds.items()):
-        ax = axes[0][col]
+        refs = {int(k): v for k, v in w["references"].items()}
+        success = {m: summarize(e["per_episode"], refs, cap)["success"] for m, e in w["methods"].items() if e}
         names, values = [], []
-        for method, entry in w["methods"].items():
-            if entry is None:
+        for method in METHODS:
+            if method not in success:
                 continue
-            if "at_equal_frames" in entry:
-                names.append("ppo=")
-                values.append(entry["at_equal_frames"]["summary"]["success"])
-            names.append(method.replace("hagent-", "h-"))
-            values.append(entry["summary"]["success"])
-        ax.bar(names, values)
+            if method == "ppo":
+                names.append("ppo (=frames)")
+                values.append(summarize(w["methods"]["ppo"]["at_equal_frames"]["per_episode"], refs, cap)["success"])
+            names.append({"ppo": "ppo (end)"}.get(method, method))
+            values.append(success[method])
+        ax = axes[0][col]
+        ax.bar(names, values, color=["C0" if n.startswith("hagent") else "C7" for n in names])
         ax.set_ylim(0, 1.05)
-        ax.set_title(spec.split(":")[-1].replace("MiniGrid-", ""))
-        ax.tick_params(axis="x", rotation=45)
+        ax.set_title(spec.split(":")[-1].replace("MiniGrid-", "").replace("-v0", ""))
+        ax.tick_params(axis="x", rotation=60, labelsize=7)
         ax = axes[1][col]
         ppo = w["methods"].get("ppo")
         if ppo and ppo.get("curve"):
             xs, ys = zip(*ppo["curve"])
             ax.plot(xs, ys, marker=".", label="PPO (validation)")
-            ax.axhline(ppo["target"], color="C1", linestyle="--", label="hagent (held-out)")
+            if "hagent-auto" in success:
+                ax.axhline(success["hagent-auto"], color="C1", linestyle="--", label="hagent auto (held-out)")
             ax.axvline(results["hagent_frames"], color="grey", linestyle=":", label="hagent's frames")
-            ax.set_xlabel("environment frames")
+            ax.set_xlabel("PPO frames (millions)")
+            ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v / 1e6:.2g}"))
             ax.set_ylim(0, 1.05)
-            ax.legend(fontsize=7)
+            ax.legend(fontsize=6)
     axes[0][0].set_ylabel("success (held-out)")
-    axes[1][0].set_ylabel("PPO success")
+    axes[1][0].set_ylabel("success")
     fig.tight_layout()
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=100)
