@@ -162,15 +162,6 @@ def broadcast_object(obj: Any) -> Any:
     return box[0]
 
 
-def all_gather_objects(items: list) -> list:
-    """Every rank's list, concatenated in rank order, on every rank."""
-    if _GROUP.size == 1:
-        return items
-    boxes: list = [None] * _GROUP.size
-    dist.all_gather_object(boxes, items)
-    return [x for box in boxes for x in box]
-
-
 class Objective(nn.Module):
     """`fn(model, *batch) -> loss` as a module whose forward DDP can watch: wrapping this, not
     the model, lets any training loop keep its own loss code."""
