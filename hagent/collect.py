@@ -34,6 +34,15 @@ MANIFEST = "manifest.json"
 STEP_KEYS = ("image", "direction", "carried", "action", "agent", "room", "on_lava", "events")
 
 
+def step_keys(world: str) -> tuple[str, ...]:
+    """The per-step arrays a dataset of `world` holds: the grid keys, or the point worlds'."""
+    if world.startswith("point:"):
+        from hagent.point import POINT_KEYS
+
+        return POINT_KEYS
+    return STEP_KEYS
+
+
 class DatasetError(ValueError):
     """A dataset directory that can't be read or doesn't match what was asked of it."""
 
@@ -89,6 +98,10 @@ def collect_episode(world: World, seed: int, episode: int, max_steps: int, explo
     The episode runs `max_steps` steps unless the world truncates it or the agent enters lava.
     """
     rng = np.random.default_rng([seed, episode, 1])
+    if getattr(world, "world_spec", "").startswith("point:"):
+        from hagent.point import explore_episode
+
+        return explore_episode(world, episode_seed(seed, episode), rng, max_steps, explore.point)
     explorer = Explorer(explore, rng)
     obs, _ = world.reset(seed=episode_seed(seed, episode))
     rows: dict[str, list] = {k: [] for k in STEP_KEYS}
@@ -149,7 +162,7 @@ def _collect_shard(job: _ShardJob, tick: Callable[[], None]) -> ShardRecord:
         episodes.append(collect_episode(world, job.seed, e, job.max_steps, job.explore))
         tick()
     lengths = np.array([len(ep["action"]) for ep in episodes], dtype=np.int64)
-    arrays = {k: np.concatenate([ep[k] for ep in episodes]) for k in STEP_KEYS}
+    arrays = {k: np.concatenate([ep[k] for ep in episodes]) for k in step_keys(job.world)}
     arrays["episode_offsets"] = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
     arrays["episode_index"] = np.arange(job.first_episode, job.first_episode + job.episodes, dtype=np.int64)
     name = _shard_name(job.index)

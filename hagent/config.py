@@ -52,6 +52,24 @@ class WorldConfig(_Frozen):
         return spec
 
 
+class PointExploreConfig(_Frozen):
+    """Exploration in the continuous point worlds: a heading-persistent random walk (the peers'
+    protocol), part of the episodes first steered through a door so that crossings are seen."""
+
+    kappa: float = Field(5.0, gt=0.0)
+    """Von Mises concentration of each step's turn (higher: straighter walks)."""
+    step_mean: float = Field(1.0, gt=0.0)
+    """Mean step length in pixels (a truncated normal)."""
+    step_std: float = Field(0.4, ge=0.0)
+    """Std of the step length."""
+    step_min: float = Field(0.2, ge=0.0)
+    """Shortest step."""
+    step_max: float = Field(1.8, gt=0.0)
+    """Longest step (the world clips at its own bound too)."""
+    p_door: float = Field(0.35, ge=0.0, le=1.0)
+    """Share of episodes that first walk (noisily) through a door, then wander on."""
+
+
 class ExploreConfig(_Frozen):
     """The goal-agnostic exploration policy used to collect reward-free data."""
 
@@ -65,6 +83,8 @@ class ExploreConfig(_Frozen):
     """Probability of dropping the carried object at the end of a walk."""
     random_walk_steps: int = Field(8, ge=1)
     """Length of one random-walk segment, in steps."""
+    point: PointExploreConfig = PointExploreConfig()
+    """The continuous point worlds' explorer (the grid fields above don't apply there)."""
 
 
 class CollectConfig(_Frozen):
@@ -304,3 +324,27 @@ def save_config(config: HagentConfig, directory: str | Path) -> Path:
     target = Path(directory) / "config.json"
     atomic_write_text(target, json.dumps(config.model_dump(mode="json"), indent=2) + "\n")
     return target
+
+
+def for_point_world(config: HagentConfig) -> HagentConfig:
+    """The config for training on a point world's data (RGB views, 2D float actions): level 0
+    reads pixels and takes continuous actions; the grid-only parts (event oversampling, critic,
+    hazard, cell probe, grid abstract levels, plan decoder) are switched off. Every other
+    setting is kept as given. A config that already reads pixels is returned as it is."""
+    if config.level.encoder.kind == "pixels":
+        return config
+    level = config.level.model_copy(
+        update={
+            "encoder": config.level.encoder.model_copy(update={"kind": "pixels", "channels": 16, "pool": 8}),
+            "actions": 2,
+            "action_space": "continuous",
+        }
+    )
+    train = config.train.model_copy(
+        update={
+            "critic": config.train.critic.model_copy(update={"steps": 0}),
+            "decoder": config.train.decoder.model_copy(update={"episodes": 0}),
+        }
+    )
+    data = config.data.model_copy(update={"event_fraction": 0.0})
+    return config.model_copy(update={"level": level, "train": train, "data": data, "hierarchy": []})

@@ -11,7 +11,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.numpy import load_file
 
-from hagent.collect import STEP_KEYS, DatasetError, read_manifest
+from hagent.collect import DatasetError, read_manifest, step_keys
 
 class Window(NamedTuple):
     """A batch of fixed-length windows. `action[:, t]` is taken in `image[:, t]` and leads to
@@ -27,13 +27,24 @@ class Window(NamedTuple):
     events: torch.Tensor  # [B, T] int64 bit mask of hagent.worlds.EVENT_KINDS caused by action t
 
 
+class PointWindow(NamedTuple):
+    """A batch of windows of a point world: `action[:, t]` (a 2D displacement) is taken in
+    `image[:, t]`. Positions are labels for probes, never for planning."""
+
+    image: torch.Tensor  # [B, T, H, W, 3] uint8 RGB
+    action: torch.Tensor  # [B, T, 2] float32
+    position: torch.Tensor  # [B, T, 2] float32, pixels
+    room: torch.Tensor  # [B, T] int64
+
+
 class OfflineDataset:
     """All finished shards of a dataset directory, concatenated in episode order."""
 
     def __init__(self, directory: str | Path):
         self.directory = Path(directory)
         self.manifest = read_manifest(self.directory)
-        parts: dict[str, list[np.ndarray]] = {k: [] for k in STEP_KEYS}
+        self.keys = step_keys(self.manifest.world)
+        parts: dict[str, list[np.ndarray]] = {k: [] for k in self.keys}
         offsets, base = [np.zeros(1, dtype=np.int64)], 0
         for record in self.manifest.shards:
             path = self.directory / record.file
@@ -42,9 +53,9 @@ class OfflineDataset:
             except (FileNotFoundError, SafetensorError, OSError) as err:
                 raise DatasetError(f"{path}: cannot read shard: {err}") from None
             got = len(arrays.get("action", ()))
-            if got != record.observations or any(k not in arrays for k in STEP_KEYS):
+            if got != record.observations or any(k not in arrays for k in self.keys):
                 raise DatasetError(f"{path}: shard does not match the manifest")
-            for k in STEP_KEYS:
+            for k in self.keys:
                 parts[k].append(arrays[k])
             offsets.append(arrays["episode_offsets"][1:] + base)
             base += got
@@ -52,6 +63,11 @@ class OfflineDataset:
             raise DatasetError(f"{self.directory}: the dataset holds no finished shard yet")
         self.arrays = {k: np.concatenate(v) for k, v in parts.items()}
         self.episode_offsets = np.concatenate(offsets)
+
+    @property
+    def continuous(self) -> bool:
+        """Whether this is a point world's dataset (2D float actions, RGB views)."""
+        return self.keys != step_keys("")
 
     @property
     def episodes(self) -> int:
@@ -90,11 +106,14 @@ class WindowDataset(torch.utils.data.Dataset):
     def __len__(self) -> int:
         return len(self.starts)
 
-    def __getitem__(self, index: int | list[int] | np.ndarray) -> Window:
+    def __getitem__(self, index: int | list[int] | np.ndarray) -> Window | PointWindow:
         idx = np.atleast_1d(np.asarray(index, dtype=np.int64))
         rows = self.starts[idx][:, None] + np.arange(self.length)[None, :]  # [B, T]
         a = self.data.arrays
-        t = {k: torch.from_numpy(a[k][rows]) for k in STEP_KEYS}
+        t = {k: torch.from_numpy(a[k][rows]) for k in self.data.keys}
+        if self.data.continuous:
+            window = PointWindow(image=t["image"], action=t["action"], position=t["position"], room=t["room"].long())
+            return PointWindow(*(v[0] for v in window)) if np.ndim(index) == 0 else window
         window = Window(
             image=t["image"],
             direction=t["direction"].long(),
@@ -110,12 +129,15 @@ class WindowDataset(torch.utils.data.Dataset):
         return window
 
     def eventful(self) -> np.ndarray:
-        """Indices of windows whose transitions include an event (pickup, drop, door toggle, lava)."""
+        """Indices of windows whose transitions include an event (pickup, drop, door toggle, lava);
+        none in a point world's data."""
+        if self.data.continuous:
+            return np.zeros(0, dtype=np.int64)
         events = self.data.arrays["events"]
         rows = self.starts[:, None] + np.arange(self.length - 1)[None, :]  # transitions inside the window
         return np.nonzero((events[rows] != 0).any(1))[0]
 
-    def batches(self, batch_size: int, seed: int, drop_last: bool = True) -> Iterator[Window]:
+    def batches(self, batch_size: int, seed: int, drop_last: bool = True) -> Iterator[Window | PointWindow]:
         """One epoch of shuffled batches, deterministic for `seed`."""
         order = np.random.default_rng(seed).permutation(len(self))
         stop = len(order) - (len(order) % batch_size if drop_last else 0)

@@ -35,8 +35,8 @@ from hagent.checkpoint import (
 )
 from hagent import distributed
 from hagent.collect import DatasetError
-from hagent.config import HagentConfig, save_config
-from hagent.data import OfflineDataset, Window, WindowDataset
+from hagent.config import HagentConfig, for_point_world, save_config
+from hagent.data import OfflineDataset, PointWindow, Window, WindowDataset
 from hagent.io import atomic_write_text
 from hagent.narrative import encoder
 from hagent.train_critic import dataset_pairs, train_critic
@@ -125,6 +125,10 @@ def train(
     if config.data.window < 2:
         raise DatasetError("data.window must be at least 2 to have a transition to predict")
     datasets = [OfflineDataset(d) for d in data_dirs]
+    if len({d.continuous for d in datasets}) > 1:
+        raise DatasetError("point-world datasets (RGB views, 2D actions) can't be mixed with grid datasets in one run")
+    if datasets[0].continuous:
+        config = for_point_world(config)
     windows = [d.windows(config.data.window) for d in datasets]
     if sum(len(w) for w in windows) < config.data.batch_size:
         raise DatasetError(
@@ -174,9 +178,7 @@ def train(
             batch = next(batches)  # this rank's slice of the global batch
             model.train()
             with autocast(device, cfg.precision):
-                loss = objective(
-                    batch.image.to(device), batch.direction.to(device), batch.action.to(device), batch.carried.to(device)
-                )
+                loss = objective(*_inputs(batch, device))
             if distributed.any_rank(not torch.isfinite(loss.total)):
                 kept = (
                     f"the last good checkpoint (step {last_saved}) is in {out_dir}"
@@ -212,7 +214,7 @@ def train(
         raise
     finally:
         bar.close()
-    if cfg.critic.steps > 0:
+    if cfg.critic.steps > 0 and not datasets[0].continuous:  # a point world's level 0 is all there is
         model.eval()
         pairs = dataset_pairs(datasets, cfg.critic, config.seed, cap=ABSTRACT_CAP * cfg.critic.max_steps)
         result = train_critic(
@@ -328,6 +330,13 @@ def _lr_factor(step: int, warmup: int, total: int) -> float:
         return (step + 1) / warmup
     progress = (step - warmup) / max(1, total - warmup)
     return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
+
+
+def _inputs(batch: Window | PointWindow, device: torch.device) -> tuple:
+    """`JEPA.loss`'s (image, direction, action, carried) for a batch; views have no heading or hands."""
+    if isinstance(batch, PointWindow):
+        return batch.image.to(device), None, batch.action.to(device), None
+    return batch.image.to(device), batch.direction.to(device), batch.action.to(device), batch.carried.to(device)
 
 
 def _batches(windows: WindowDataset, batch_size: int, seed: int, event_fraction: float) -> Iterator[Window]:

@@ -43,6 +43,8 @@ KNOWN_FORMS = (
     "rooms:RxC[?lava=N&objects=N&size=N&open=P&task=goto|pickup|open|putnext|any]",
     "babyai:<Level>",
     "minigrid:<EnvId>",
+    "point:tworooms[?wall=random|fixed&goal=image|text]",
+    "point:maze?rooms=2|3|4|6|9",
 )
 SPEC_EXAMPLES = ("rooms:3x3", "rooms:3x3?lava=4", "babyai:GoToLocal", "minigrid:MiniGrid-LavaCrossingS9N1-v0")
 ROOMS_TASKS = ("goto", "pickup", "open", "putnext", "any")
@@ -82,7 +84,7 @@ class RoomsParams:
 
 @dataclass(frozen=True)
 class WorldSpec:
-    """A parsed world spec: `family` is rooms, babyai or minigrid; `env_id` names a gym id."""
+    """A parsed world spec: `family` is rooms, babyai, minigrid or point; `env_id` names a gym id."""
 
     text: str
     family: str
@@ -109,6 +111,14 @@ def parse_spec(spec: str) -> WorldSpec:
             if not rest.startswith("MiniGrid-") or rest not in gym.registry:
                 raise WorldSpecError(spec, f"no minigrid environment {rest!r}")
             return WorldSpec(spec, "minigrid", env_id=rest)
+        case "point":
+            from hagent.point import PointSpecError, parse_point
+
+            try:
+                parse_point(spec.strip())
+            except PointSpecError as err:
+                raise WorldSpecError(spec, str(err)) from None
+            return WorldSpec(spec, "point")
         case _:
             raise WorldSpecError(spec, f"unknown family {family!r}")
 
@@ -572,6 +582,10 @@ def make_world(spec: str = "rooms:3x3", seed: int | None = None, render_mode: st
     >>> obs["image"].shape
     (19, 19, 3)
     """
+    if spec.startswith("point:"):
+        from hagent.point import make_point_world
+
+        return make_point_world(spec, seed)  # type: ignore[return-value]  # a gymnasium world of its own kind
     parsed = parse_spec(spec)
     match parsed.family:
         case "rooms":

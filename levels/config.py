@@ -7,6 +7,8 @@ time on every CLI command. Each model class takes its own section: `GridEncoder(
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -15,8 +17,11 @@ class _Frozen(BaseModel):
 
 
 class EncoderConfig(_Frozen):
-    """`GridEncoder`: minigrid cell codes + heading -> one latent vector."""
+    """The observation encoder: `GridEncoder` (minigrid cell codes + heading) or `PixelEncoder`
+    (RGB images, e.g. the point worlds' 64x64 views) -> one latent vector."""
 
+    kind: Literal["grid", "pixels"] = "grid"
+    """What the encoder reads: minigrid cell codes ("grid") or RGB pixels ("pixels")."""
     dim: int = Field(64, ge=1)
     """Latent size D of the level's state `s`."""
     embed: int = Field(16, ge=1)
@@ -64,9 +69,17 @@ class LevelConfig(_Frozen):
     latent: LatentConfig = LatentConfig()
     """Latent variable z."""
     actions: int = Field(6, ge=1)
-    """Size of the discrete action space; level 0 uses minigrid's 6 (left, right, forward, pickup, drop, toggle)."""
+    """Size of the discrete action space (minigrid's 6: left, right, forward, pickup, drop,
+    toggle), or of the action vector when `action_space` is continuous (the point worlds' 2)."""
+    action_space: Literal["discrete", "continuous"] = "discrete"
+    """Discrete actions are ids in [0, actions); continuous ones are vectors of `actions` floats."""
     time_scale: int = Field(1, ge=1)
     """World steps per level step; level 0 acts every step."""
+
+    @property
+    def continuous(self) -> bool:
+        """Whether actions are vectors (else discrete ids)."""
+        return self.action_space == "continuous"
 
 
 class JEPAConfig(_Frozen):

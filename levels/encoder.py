@@ -89,3 +89,54 @@ class GridEncoder(nn.Module):
         rel = torch.stack([2 * gx / max(W - 1, 1) - 1, 2 * gy / max(H - 1, 1) - 1])
         absolute = torch.stack([gx, gy]) / MAX_GRID
         return torch.cat([rel, absolute]).expand(B, 4, W, H)
+
+
+class PixelEncoder(nn.Module):
+    """An RGB view -> `s [B, D]`: a strided conv stack over the pixels plus two coordinate
+    channels (so positions survive the convolutions), pooled to `pool x pool` and projected to D.
+
+    Used by the point worlds (64x64 top-down views); any image of at least 8x8 pixels works.
+    """
+
+    def __init__(self, config: EncoderConfig):
+        super().__init__()
+        self.config = config
+        c = config
+        convs, width = [], 3 + 2
+        for _ in range(c.layers):
+            convs.append(nn.Conv2d(width, c.channels, 3, stride=2, padding=1))
+            width = c.channels
+        self.convs = nn.ModuleList(convs)
+        self.head = nn.Sequential(nn.Linear(c.channels * c.pool * c.pool, 2 * c.dim), nn.GELU(), nn.Linear(2 * c.dim, c.dim))
+
+    @property
+    def dim(self) -> int:
+        """Latent size D."""
+        return self.config.dim
+
+    def encode(self, image: torch.Tensor, direction: torch.Tensor | None = None, carried: torch.Tensor | None = None) -> torch.Tensor:
+        """image: [B, H, W, 3] uint8 RGB -> s: [B, D]. `direction` and `carried` are accepted for
+        the `Level.encode` signature and ignored (a view shows everything there is)."""
+        if image.ndim != 4 or image.shape[-1] != 3:
+            raise ValueError(f"image must be [B, H, W, 3] RGB, got {tuple(image.shape)}")
+        B, H, W, _ = image.shape
+        if H < 8 or W < 8:
+            raise ValueError(f"image {H}x{W} is smaller than the 8x8 pixels the encoder needs")
+        x = image.permute(0, 3, 1, 2).float() / 255.0
+        ys = torch.linspace(-1, 1, H, device=x.device, dtype=x.dtype)
+        xs = torch.linspace(-1, 1, W, device=x.device, dtype=x.dtype)
+        gy, gx = torch.meshgrid(ys, xs, indexing="ij")
+        x = torch.cat([x, torch.stack([gx, gy]).expand(B, 2, H, W)], dim=1)
+        for conv in self.convs:
+            x = F.gelu(conv(x))
+        x = F.adaptive_avg_pool2d(x, self.config.pool)
+        return self.head(x.flatten(1))
+
+    def forward(self, image: torch.Tensor, direction: torch.Tensor | None = None, carried: torch.Tensor | None = None) -> torch.Tensor:
+        """Same as `encode`."""
+        return self.encode(image, direction, carried)
+
+
+def build_encoder(config: EncoderConfig) -> GridEncoder | PixelEncoder:
+    """The encoder `config.kind` names."""
+    return PixelEncoder(config) if config.kind == "pixels" else GridEncoder(config)

@@ -73,15 +73,31 @@ def effective_rank(s: torch.Tensor) -> float:
 
 
 class InverseDynamics(nn.Module):
-    """Predicts the action a_t from (s_t, s_{t+1}); its loss keeps action-relevant features in s."""
+    """Predicts the action a_t from (s_t, s_{t+1}); its loss keeps action-relevant features in s.
 
-    def __init__(self, dim: int, actions: int, hidden: int):
+    Discrete actions: logits and cross-entropy. Continuous ones: the action vector and its squared
+    error (in units of the actions' own variance, so the loss scale doesn't depend on the bound).
+    """
+
+    def __init__(self, dim: int, actions: int, hidden: int, continuous: bool = False):
         super().__init__()
+        self.continuous = continuous
         self.net = nn.Sequential(nn.Linear(2 * dim, hidden), nn.GELU(), nn.Linear(hidden, actions))
 
     def logits(self, s: torch.Tensor, s_next: torch.Tensor) -> torch.Tensor:
-        """s, s_next: [N, D] -> action logits [N, A]."""
+        """s, s_next: [N, D] -> action logits [N, A] (the predicted action vector when continuous)."""
         return self.net(torch.cat([s, s_next], dim=-1))
+
+    def loss(self, s: torch.Tensor, s_next: torch.Tensor, actions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """s, s_next: [N, D], actions: [N] ids or [N, A] vectors -> (loss, accuracy). Accuracy is
+        the share of ids guessed right, or for vectors the explained variance 1 - error/variance."""
+        out = self.logits(s, s_next)
+        if not self.continuous:
+            return F.cross_entropy(out, actions), (out.argmax(-1) == actions).float().mean().detach()
+        actions = actions.to(out.dtype)
+        scale = actions.var(dim=0).sum().clamp_min(1e-6)
+        loss = (out - actions).pow(2).sum(-1).mean() / scale
+        return loss, (1.0 - loss).detach()
 
 
 class JEPALoss(NamedTuple):
@@ -95,7 +111,7 @@ class JEPALoss(NamedTuple):
     covariance: torch.Tensor
     inverse: torch.Tensor  # cross-entropy of the inverse-dynamics head
     delta: torch.Tensor  # variance + covariance terms of step differences (0 when disabled)
-    inverse_accuracy: torch.Tensor  # (detached)
+    inverse_accuracy: torch.Tensor  # share right (discrete) or explained variance (continuous), detached
     std: torch.Tensor  # mean per-dimension std of the online embeddings (detached)
     embeddings: torch.Tensor  # [B*T, D] online embeddings of the batch (detached), for rank logging
 
@@ -117,20 +133,22 @@ class JEPA(nn.Module):
     @classmethod
     def build(cls, config: JEPAConfig, level: Level) -> JEPA:
         """The objective around `level`, with a fresh inverse-dynamics head."""
-        return cls(config, level, InverseDynamics(level.dim, level.actions, config.inverse_hidden))
+        return cls(config, level, InverseDynamics(level.dim, level.actions, config.inverse_hidden, level.continuous))
 
     def loss(
-        self, image: torch.Tensor, direction: torch.Tensor, action: torch.Tensor, carried: torch.Tensor | None = None,
+        self, image: torch.Tensor, direction: torch.Tensor | None, action: torch.Tensor, carried: torch.Tensor | None = None,
         gather: Callable[[torch.Tensor], torch.Tensor] = same,
     ) -> JEPALoss:
-        """image: [B, T, W, H, 3], direction: [B, T], action: [B, T] (action t leads from obs t to t+1),
-        carried: [B, T, 3] or None (hands empty). `gather` turns this process's rows into the
-        global batch's (data-parallel training), so the VICReg statistics are the global ones."""
+        """image: [B, T, W, H, 3], direction: [B, T] (None for pixel views), action: [B, T] ids or
+        [B, T, A] vectors (action t leads from obs t to t+1), carried: [B, T, 3] or None (hands
+        empty). `gather` turns this process's rows into the global batch's (data-parallel
+        training), so the VICReg statistics are the global ones."""
         cfg = self.config
-        B, T = action.shape
+        B, T = action.shape[:2]
         if T < 2:
             raise ValueError("a JEPA window needs at least 2 observations")
-        flat_image, flat_dir = image.flatten(0, 1), direction.flatten(0, 1)
+        flat_image = image.flatten(0, 1)
+        flat_dir = None if direction is None else direction.flatten(0, 1)
         flat_held = None if carried is None else carried.flatten(0, 1)
         s = self.level.encode(flat_image, flat_dir, flat_held)  # (B*T, D)
         D = s.shape[-1]
@@ -153,8 +171,7 @@ class JEPA(nn.Module):
         if cfg.delta_weight > 0:
             dvic = vicreg_terms(gather((s[:, 1:] - s[:, :-1]).reshape(-1, D)), cfg.delta_std_target)
             delta = dvic.variance + dvic.covariance
-        logits = self.inverse.logits(s[:, :-1].reshape(-1, D), s[:, 1:].reshape(-1, D))
-        inverse = F.cross_entropy(logits, steps.reshape(-1))
+        inverse, inverse_accuracy = self.inverse.loss(s[:, :-1].reshape(-1, D), s[:, 1:].reshape(-1, D), steps.flatten(0, 1))
 
         total = (
             cfg.pred_weight * prediction
@@ -173,7 +190,7 @@ class JEPA(nn.Module):
             covariance=vic.covariance,
             inverse=inverse,
             delta=delta,
-            inverse_accuracy=(logits.argmax(-1) == steps.reshape(-1)).float().mean().detach(),
+            inverse_accuracy=inverse_accuracy,
             std=vic.std.detach(),
             embeddings=everyone.detach(),
         )

@@ -1,7 +1,7 @@
 """`Level`: one H-JEPA level = encoder + action-conditioned predictor + latent z + action space + time scale.
 
-Level 0 speaks the world's language: its actions are minigrid's 6 discrete actions and it acts
-every world step. Planners use only the verbs here: `encode`, `predict`, `rollout`, `infer_z`.
+Level 0 speaks the world's language: its actions are the world's (minigrid's 6 discrete actions,
+or the point worlds' 2D displacements) and it acts every world step. Planners use only the verbs here: `encode`, `predict`, `rollout`, `infer_z`.
 """
 
 from __future__ import annotations
@@ -13,14 +13,14 @@ import torch
 from torch import nn
 
 from levels.config import LevelConfig
-from levels.encoder import GridEncoder
+from levels.encoder import GridEncoder, PixelEncoder, build_encoder
 from levels.predictor import ActionPredictor
 
 
 class Level(nn.Module):
     """A world model in representation space: `s = encode(obs)`, `s' = predict(s, a, z)`."""
 
-    def __init__(self, config: LevelConfig, encoder: GridEncoder, predictor: ActionPredictor):
+    def __init__(self, config: LevelConfig, encoder: GridEncoder | PixelEncoder, predictor: ActionPredictor):
         super().__init__()
         if predictor.dim != encoder.dim or predictor.actions != config.actions:
             raise ValueError("predictor and encoder disagree on D, or predictor on the action count")
@@ -33,8 +33,10 @@ class Level(nn.Module):
     @classmethod
     def build(cls, config: LevelConfig) -> Level:
         """A fresh, randomly initialized level from its config."""
-        encoder = GridEncoder(config.encoder)
-        predictor = ActionPredictor(config.predictor, config.encoder.dim, config.actions, config.latent.dim)
+        encoder = build_encoder(config.encoder)
+        predictor = ActionPredictor(
+            config.predictor, config.encoder.dim, config.actions, config.latent.dim, continuous=config.continuous
+        )
         return cls(config, encoder, predictor)
 
     @property
@@ -44,8 +46,13 @@ class Level(nn.Module):
 
     @property
     def actions(self) -> int:
-        """Number of discrete actions (level 0: minigrid's 6)."""
+        """Number of discrete actions (minigrid's 6), or the action vector's size when continuous."""
         return self.config.actions
+
+    @property
+    def continuous(self) -> bool:
+        """Whether actions are vectors of `actions` floats (else ids in [0, actions))."""
+        return self.config.continuous
 
     @property
     def time_scale(self) -> int:
@@ -58,14 +65,17 @@ class Level(nn.Module):
         return self.config.latent.dim
 
     # -- verbs ----------------------------------------------------------------------------
-    def encode(self, image: torch.Tensor, direction: torch.Tensor, carried: torch.Tensor | None = None) -> torch.Tensor:
-        """image: [B, W, H, 3] minigrid codes, direction: [B], carried: [B, 3] or None -> s: [B, D]."""
+    def encode(self, image: torch.Tensor, direction: torch.Tensor | None = None, carried: torch.Tensor | None = None) -> torch.Tensor:
+        """image: [B, W, H, 3] minigrid codes (or [B, H, W, 3] RGB pixels), direction: [B] (grids
+        only), carried: [B, 3] or None -> s: [B, D]."""
         return self.encoder.encode(image, direction, carried)
 
     def encode_observations(self, observations: Sequence[dict]) -> torch.Tensor:
-        """A list of world observations (dicts with `image` and `direction`) -> s: [B, D]."""
+        """A list of world observations (dicts with `image`, and `direction` on grids) -> s: [B, D]."""
         device = next(self.parameters()).device
         image = torch.as_tensor(np.stack([o["image"] for o in observations]), device=device)
+        if isinstance(self.encoder, PixelEncoder):
+            return self.encode(image)
         direction = torch.as_tensor([int(o["direction"]) for o in observations], device=device)
         carried = None
         if all("carried" in o for o in observations):
@@ -73,12 +83,13 @@ class Level(nn.Module):
         return self.encode(image, direction, carried)
 
     def predict(self, s: torch.Tensor, a: torch.Tensor, z: torch.Tensor | None = None) -> torch.Tensor:
-        """s: [B, D], a: [B], z: [B, Z] or None (zeros) -> s': [B, D], one level step ahead."""
+        """s: [B, D], a: [B] (or [B, A] continuous), z: [B, Z] or None (zeros) -> s': [B, D], one level step ahead."""
         return self.predictor.predict(s, a, z)
 
     def rollout(self, s0: torch.Tensor, actions: torch.Tensor, z: torch.Tensor | None = None) -> torch.Tensor:
-        """s0: [B, D], actions: [B, H], z: [B, H, Z] or None -> predicted s_1..s_H: [B, H, D]."""
-        B, H = actions.shape
+        """s0: [B, D], actions: [B, H] (or [B, H, A] continuous), z: [B, H, Z] or None -> predicted
+        s_1..s_H: [B, H, D]."""
+        B, H = actions.shape[:2]
         if s0.shape != (B, self.dim):
             raise ValueError(f"s0 must be [B, {self.dim}] with B={B}, got {tuple(s0.shape)}")
         if z is not None and z.shape != (B, H, self.latent_dim):
@@ -93,9 +104,9 @@ class Level(nn.Module):
         """The latents that best explain an observed future: a few gradient steps from z=0 on
         `mean |rollout(s0, actions, z) - targets|^2 + prior_weight * mean |z|^2`.
 
-        s0: [B, D], actions: [B, H], targets: [B, H, D] -> z: [B, H, Z] (detached; empty when Z=0).
+        s0: [B, D], actions: [B, H] (or [B, H, A]), targets: [B, H, D] -> z: [B, H, Z] (detached; empty when Z=0).
         """
-        B, H = actions.shape
+        B, H = actions.shape[:2]
         cfg = self.config.latent
         z = s0.new_zeros(B, H, cfg.dim)
         if cfg.dim == 0 or H == 0:

@@ -11,15 +11,15 @@ def _oracle(world) -> np.ndarray:
     """Through the door to the goal, a full step at a time (it reads the world's state: a scripted
     reference, not an agent)."""
     st = world.state()
-    here, goal = st["position"], st["goal"]
-    side = 1.0 if goal[0] > st["wall_x"] else -1.0
-    waypoints = [np.array([st["wall_x"] - 3.0 * side, st["door_y"]]), np.array([st["wall_x"] + 3.0 * side, st["door_y"]]), goal]
-    if (here[0] - st["wall_x"]) * side > 1.5:  # on the goal's side already
-        waypoints = [goal]
-    elif (here[0] - st["wall_x"]) * side > -3.0 - 1e-6 and abs(here[1] - st["door_y"]) < 1.0:
-        waypoints = waypoints[1:]  # in the doorway
-    step = waypoints[0] - here
-    return step
+    here, layout = st["position"], st["layout"]
+    doors = layout.route(st["room"], st["goal_room"])
+    if not doors:
+        return st["goal"] - here
+    near, far = doors[0].crossing(st["room"], depth=3.0)
+    across = near - far
+    if abs(np.dot(here - near, across) / np.linalg.norm(across)) < 0.5 and np.linalg.norm(here - near) < 1.0 or np.dot(here - near, far - near) > 0:
+        return far - here  # at (or past) the door's mouth: cross
+    return near - here
 
 
 def test_passes_gymnasiums_env_checker() -> None:
@@ -67,13 +67,15 @@ def test_actions_are_norm_clipped_and_bad_actions_do_nothing() -> None:
     assert np.allclose(world.state()["position"], before)
 
 
-def test_start_and_goal_in_different_rooms_and_the_goal_is_reachable_in_50_steps() -> None:
+@pytest.mark.parametrize("spec", ["point:tworooms", "point:maze?rooms=4", "point:maze?rooms=9"])
+def test_start_and_goal_in_different_rooms_and_the_goal_is_reachable_in_the_budget(spec: str) -> None:
     wins = 0
     for seed in range(100):
-        world = make_point_world("point:tworooms", seed=seed)
+        world = make_point_world(spec, seed=seed)
         obs, _ = world.reset()
         st = world.state()
-        assert (st["position"][0] > st["wall_x"]) != (st["goal"][0] > st["wall_x"])
+        assert st["room"] != st["goal_room"]
+        assert not st["layout"].solid(*st["position"]) and not st["layout"].solid(*st["goal"])
         assert obs["image"].shape == (64, 64, 3) and obs["goal"].shape == (64, 64, 3)
         done = False
         while not done:
@@ -88,11 +90,23 @@ def test_text_goals_name_a_place_in_the_other_room() -> None:
     obs, _ = world.reset()
     assert obs["mission"].startswith("go to the ") and obs["mission"].endswith(" room")
     st = world.state()
-    room = "right" if st["goal"][0] > st["wall_x"] else "left"
-    assert obs["mission"].endswith(f"{room} room")
+    assert obs["mission"].endswith(("left room", "right room")[st["goal_room"]])
+    maze = make_point_world("point:maze?rooms=4&goal=text", seed=5)
+    obs, _ = maze.reset()
+    row, col = divmod(maze.state()["goal_room"], 2)
+    assert obs["mission"].endswith(f"of the room {row + 1},{col + 1}")
 
 
-@pytest.mark.parametrize("spec", ["point:maze", "point:tworooms?wall=sideways", "point:tworooms?steps=0", "rooms:tworooms"])
+def test_a_maze_is_a_tree_of_doors() -> None:
+    for seed in range(20):
+        world = make_point_world("point:maze?rooms=9", seed=seed)
+        world.reset()
+        layout = world.state()["layout"]
+        assert len(layout.doors) == 8  # a spanning tree of 9 rooms
+        assert all(len(layout.route(0, b)) >= 1 for b in range(1, 9))  # every room reachable
+
+
+@pytest.mark.parametrize("spec", ["point:maze?rooms=5", "point:maze?wall=fixed", "point:tworooms?wall=sideways", "point:tworooms?steps=0", "rooms:tworooms"])
 def test_bad_specs_are_refused_with_the_allowed_forms(spec: str) -> None:
-    with pytest.raises(PointSpecError, match="point:tworooms|wall=random"):
+    with pytest.raises(PointSpecError, match="point:tworooms.*point:maze"):
         parse_point(spec)
