@@ -27,6 +27,7 @@ from tqdm import tqdm
 from hagent.config import CollectConfig, ExploreConfig
 from hagent.explore import Explorer
 from hagent.io import atomic_write_text, atomic_write_with
+from hagent.point import POINT_KEYS, PointWorld, explore_episode
 from hagent.worlds import AgentLabels, World, make_world
 
 FORMAT_VERSION = 2
@@ -37,8 +38,6 @@ STEP_KEYS = ("image", "direction", "carried", "action", "agent", "room", "on_lav
 def step_keys(world: str) -> tuple[str, ...]:
     """The per-step arrays a dataset of `world` holds: the grid keys, or the point worlds'."""
     if world.startswith("point:"):
-        from hagent.point import POINT_KEYS
-
         return POINT_KEYS
     return STEP_KEYS
 
@@ -98,9 +97,7 @@ def collect_episode(world: World, seed: int, episode: int, max_steps: int, explo
     The episode runs `max_steps` steps unless the world truncates it or the agent enters lava.
     """
     rng = np.random.default_rng([seed, episode, 1])
-    if getattr(world, "world_spec", "").startswith("point:"):
-        from hagent.point import explore_episode
-
+    if isinstance(world, PointWorld):
         return explore_episode(world, episode_seed(seed, episode), rng, max_steps, explore.point)
     explorer = Explorer(explore, rng)
     obs, _ = world.reset(seed=episode_seed(seed, episode))
