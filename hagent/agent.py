@@ -239,6 +239,8 @@ class Agent:
         from hagent.checkpoint import CheckpointError, load_checkpoint
 
         ckpt = load_checkpoint(path)
+        if ckpt.config.level.encoder.kind == "pixels":
+            raise CheckpointError(f"{path}: is a point-world checkpoint; load it with hagent.point_agent.PointAgent.load")
         if ckpt.critic is None:
             raise CheckpointError(f"{path}: has no trained critic (training stopped early?); it can't plan")
         return cls(

@@ -20,6 +20,7 @@ from safetensors.torch import save_file
 
 from costs.critic import Critic
 from costs.hazard import CellProbe, HazardModel, StepHazard
+from costs.place import PlaceGoal
 from decoder.config import DecoderConfig
 from decoder.explain import Explainer
 from decoder.model import PlanDecoder, PrefixDims
@@ -38,6 +39,7 @@ CRITIC_FILE = "critic.safetensors"
 HAZARD_FILE = "hazard.safetensors"
 PROBE_FILE = "probe.safetensors"
 STEP_HAZARD_FILE = "step_hazard.safetensors"
+PLACES_FILE = "places.safetensors"
 DECODER_DIR = "decoder"  # gpt/ (save_pretrained), prefix.safetensors, tokenizer.model
 TOKENIZER_FILE = "tokenizer.model"
 METRICS_FILE = "metrics.jsonl"
@@ -62,6 +64,7 @@ class Checkpoint(NamedTuple):
     probe: CellProbe | None = None  # where a level-0 state puts the agent (for region guardrails)
     step_hazard: StepHazard | None = None  # does the action about to be taken lead into a hazard
     explainer: Explainer | None = None  # the plan decoder with its tokenizer, once trained
+    places: PlaceGoal | None = None  # point worlds: grounds named places as goal states
 
     @property
     def level(self) -> Level:
@@ -86,6 +89,7 @@ def save_checkpoint(
     abstract: tuple[tuple[AbstractLevel, Critic], ...] = (),
     probe: CellProbe | None = None,
     step_hazard: StepHazard | None = None,
+    places: PlaceGoal | None = None,
 ) -> Path:
     """Write config, weights (all of `model`, EMA target and inverse head included), the critic
     when given, and README.
@@ -105,7 +109,7 @@ def save_checkpoint(
         _write_tensors(directory / HAZARD_FILE, hazard, metadata)
     else:
         (directory / HAZARD_FILE).unlink(missing_ok=True)
-    for path, module in ((PROBE_FILE, probe), (STEP_HAZARD_FILE, step_hazard)):
+    for path, module in ((PROBE_FILE, probe), (STEP_HAZARD_FILE, step_hazard), (PLACES_FILE, places)):
         if module is not None:
             _write_tensors(directory / path, module, metadata)
         else:
@@ -154,6 +158,9 @@ def load_checkpoint(directory: str | Path, device: str | torch.device = "cpu") -
     step_hazard = None
     if (directory / STEP_HAZARD_FILE).exists():
         step_hazard = _load_module(directory / STEP_HAZARD_FILE, StepHazard(config.hazard, model.level.actions), device)
+    places = None
+    if (directory / PLACES_FILE).exists():
+        places = _load_module(directory / PLACES_FILE, PlaceGoal(model.level.dim), device)
     abstract, critics = [], []
     below_dim, below_actions, discrete = model.level.dim, model.level.actions, True
     for k, lcfg in enumerate(config.hierarchy, start=1):
@@ -165,7 +172,7 @@ def load_checkpoint(directory: str | Path, device: str | torch.device = "cpu") -
     return Checkpoint(
         config=config, jepa=model.to(device).eval(), step=step, directory=directory, critic=critic,
         hazard=hazard, abstract=tuple(abstract), abstract_critics=tuple(critics), probe=probe,
-        step_hazard=step_hazard, explainer=load_decoder(_decoder_dir(directory), config.decoder),
+        step_hazard=step_hazard, explainer=load_decoder(_decoder_dir(directory), config.decoder), places=places,
     )
 
 

@@ -168,7 +168,7 @@ def _run_preset(args: argparse.Namespace) -> int:
 
     if args.data or args.decoder_only or args.init:
         raise CliError("--preset runs a whole recipe; it takes no --data, --init or --decoder-only")
-    preset = PRESETS[args.preset](args.out or "checkpoints/default")
+    preset = PRESETS[args.preset](args.out) if args.out else PRESETS[args.preset]()
     commands = [" ".join(["hagent", *step]) for step in preset.steps]
     if args.dry_run:
         print(f"preset {preset.name}: {preset.what}; {len(commands)} commands:")
@@ -226,6 +226,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     from hagent.worlds import make_world
 
     cfg = _resolve(args, {"world.spec": args.world or RUN_WORLD, "seed": args.seed})
+    if cfg.world.spec.startswith("point:"):
+        return _run_point(args, cfg)
     agent = Agent.load(args.checkpoint or DEFAULT_CHECKPOINT, cfg.agent, seed=cfg.seed)
     first, _ = make_world(cfg.world.spec, seed=cfg.seed).reset()
     text = args.instruction if args.instruction is not None else first["mission"]
@@ -267,6 +269,44 @@ def cmd_run(args: argparse.Namespace) -> int:
     print("actions: " + (" ".join(r.action for r in episode.trace) or "none"))
     outcome = "success" if episode.success else "not done"
     print(f"outcome: {outcome} in {episode.steps} steps, {len(episode.violations)} violations")
+    if args.json is not None:
+        print(f"wrote {args.json}")
+    return 0 if episode.success else 1
+
+
+def _run_point(args: argparse.Namespace, cfg) -> int:
+    """`hagent run` in a point world: toward the goal image, or the instruction's named place
+    ("go to the top-left corner of the left room"), summarized (and as JSON)."""
+    from hagent.point import PlaceError, make_point_world
+    from hagent.point_agent import DEFAULT_POINT_CHECKPOINT, PointAgent
+
+    agent = PointAgent.load(args.checkpoint or DEFAULT_POINT_CHECKPOINT, seed=cfg.seed)
+    world = make_point_world(cfg.world.spec, seed=cfg.seed)
+    try:
+        episode = agent.run(world, args.instruction, max_steps=args.max_steps, seed=cfg.seed)
+    except PlaceError as err:
+        raise CliError(str(err)) from None
+    st = world.state()  # scoring and display, after acting
+    ms = sorted(r.ms for r in episode.trace)
+    doc = {
+        "world": cfg.world.spec, "seed": cfg.seed, "success": episode.success, "steps": episode.steps,
+        "explanation": episode.explanation, "final_position": [float(v) for v in st["position"]],
+        "goal": [float(v) for v in st["goal"]], "trace": [r._asdict() for r in episode.trace],
+    }
+    if args.json is not None:
+        text = json.dumps(_finite(doc), indent=2, allow_nan=False) + "\n"
+        if args.json == "-":
+            sys.stdout.write(text)
+            return 0 if episode.success else 1
+        from hagent.io import atomic_write_text
+
+        atomic_write_text(args.json, text)
+    print(f"world {cfg.world.spec}  seed {cfg.seed}  goal: {args.instruction or 'the goal image or mission'}")
+    print(f"agent: {episode.explanation}")
+    if ms:
+        print(f"planning: median {ms[len(ms) // 2]:.0f} ms/step, {sum(ms) / 1000:.2f} s in all")
+    print(f"final position ({st['position'][0]:.1f}, {st['position'][1]:.1f}), goal ({st['goal'][0]:.1f}, {st['goal'][1]:.1f})")
+    print(f"outcome: {'success' if episode.success else 'not done'} in {episode.steps} steps")
     if args.json is not None:
         print(f"wrote {args.json}")
     return 0 if episode.success else 1
@@ -500,9 +540,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--out", metavar="DIR", help="checkpoint directory to write (required unless --preset)")
     p.add_argument(
-        "--preset", choices=["default"],
+        "--preset", choices=["default", "point", "point-maze"],
         help="rebuild a shipped checkpoint from nothing: every collect and train step of the recipe (default: "
-        "checkpoints/default, seed 0, about 55 minutes on 2 cores); --out changes where the final checkpoint goes",
+        "checkpoints/default, seed 0, about 55 minutes on 2 cores; point: checkpoints/point; point-maze: "
+        "checkpoints/point-maze); --out changes where the final checkpoint goes",
     )
     p.add_argument("--dry-run", action="store_true", help="with --preset: print the recipe's commands, run nothing")
     p.add_argument(

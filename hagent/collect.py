@@ -162,6 +162,8 @@ def _collect_shard(job: _ShardJob, tick: Callable[[], None]) -> ShardRecord:
     arrays = {k: np.concatenate([ep[k] for ep in episodes]) for k in step_keys(job.world)}
     arrays["episode_offsets"] = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
     arrays["episode_index"] = np.arange(job.first_episode, job.first_episode + job.episodes, dtype=np.int64)
+    if "places" in episodes[0]:  # per-episode label views (point worlds)
+        arrays["places"] = np.concatenate([ep["places"] for ep in episodes])
     name = _shard_name(job.index)
     atomic_write_with(job.out / name, lambda tmp: save_file(arrays, str(tmp), metadata={"format_version": str(FORMAT_VERSION)}))
     return ShardRecord(

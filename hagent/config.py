@@ -22,6 +22,7 @@ from levels.config import (
     CategoricalCEMConfig,
     JEPAConfig,
     LevelConfig,
+    MPPIConfig,
 )
 
 
@@ -58,14 +59,14 @@ class PointExploreConfig(_Frozen):
 
     kappa: float = Field(5.0, gt=0.0)
     """Von Mises concentration of each step's turn (higher: straighter walks)."""
-    step_mean: float = Field(1.0, gt=0.0)
+    step_mean: float = Field(1.2, gt=0.0)
     """Mean step length in pixels (a truncated normal)."""
-    step_std: float = Field(0.4, ge=0.0)
+    step_std: float = Field(0.6, ge=0.0)
     """Std of the step length."""
     step_min: float = Field(0.2, ge=0.0)
     """Shortest step."""
-    step_max: float = Field(1.8, gt=0.0)
-    """Longest step (the world clips at its own bound too)."""
+    step_max: float = Field(2.45, gt=0.0)
+    """Longest step: the worlds' bound, so the planner's full strides are in the data's range."""
     p_door: float = Field(0.35, ge=0.0, le=1.0)
     """Share of episodes that first walk (noisily) through a door, then wander on."""
 
@@ -111,8 +112,9 @@ class DataConfig(_Frozen):
     """Windows per batch (B)."""
     event_fraction: float = Field(0.25, ge=0.0, le=1.0)
     """Share of each batch drawn from windows in which something changes besides the agent's
-    pose (a pickup, drop or door toggle): such transitions are rare in exploration data, and a
-    world model that never sees them can't plan with them. 0 samples windows uniformly."""
+    pose (a pickup, drop or door toggle; in point worlds, a step a wall stopped or a pass through
+    a door): such transitions are rare in exploration data, and a world model that never sees
+    them can't plan with them. 0 samples windows uniformly."""
 
 
 class TrainConfig(_Frozen):
@@ -135,6 +137,8 @@ class TrainConfig(_Frozen):
     threads: int = Field(0, ge=0)
     """Torch CPU threads; 0 uses half the cores this process may run on (at least 1): on small
     shared machines, oversubscribed intra-op threads spin and run several times slower."""
+    places_steps: int = Field(1500, ge=0)
+    """Point worlds: optimizer steps of the place grounding (text goals -> goal states); 0 skips it."""
     precision: Literal["fp32", "bf16"] = "fp32"
     """"bf16" runs the JEPA forward passes (level 0 and the abstract levels) under bfloat16
     autocast: faster on GPUs with bf16 units (Ampere and later); on CPU it is usually slower.
@@ -149,6 +153,48 @@ class TrainConfig(_Frozen):
     """Training the abstract levels k >= 1 and their critics."""
     decoder: DecoderTrainConfig = DecoderTrainConfig()
     """Training the plan decoder after the levels (episodes=0 skips it)."""
+
+
+class PointAgentConfig(_Frozen):
+    """How `hagent.point_agent.PointAgent` plans in the point worlds (continuous actions)."""
+
+    hierarchy: Literal["auto", "flat"] = "auto"
+    """`auto`: level 1's imagined graph hands level 0 its subgoals; `flat`: level 0's MPPI alone,
+    straight at the goal."""
+    mppi: MPPIConfig = MPPIConfig(horizon=8, samples=128, iterations=3, noise_std=1.0, temperature=0.5, action_bound=2.45)
+    """Level 0's MPPI (actions in pixels; the world clips each step's norm to its bound)."""
+    graph: Literal["view", "model"] = "view"
+    """Level 1's places: imagined from the views (the agent's sprite on every free place of a
+    lattice; ways that keep clear of the walls it has seen) or imagined with level 0's predictor
+    alone (headings held for `macro` strides, merged within `merge` strides)."""
+    spacing: float = Field(4.0, gt=0.0)
+    """View graph: pixels between lattice places."""
+    clearance: float = Field(2.5, ge=0.0)
+    """View graph: pixels every place and way keeps from the walls seen (doors are 9 wide)."""
+    lookahead: float = Field(8.0, gt=0.0)
+    """View graph: level 0's subgoal is the furthest place on the route within this many pixels
+    in a clear straight line."""
+    directions: int = Field(8, ge=3)
+    """Level 1's abstract actions: this many headings, evenly spaced."""
+    macro: int = Field(2, ge=1)
+    """World steps per level-1 move (a heading held at full stride)."""
+    merge: float = Field(1.0, gt=0.0)
+    """Imagined states closer than this many strides (latent length of one full step) are one place."""
+    depth: int = Field(16, ge=1)
+    """Most level-1 moves imagined ahead."""
+    nodes: int = Field(400, ge=2)
+    """Most places in level 1's graph."""
+    arrive: float = Field(1.5, gt=0.0)
+    """Level 1 counts an imagined place within this many strides of the goal state as arrived."""
+    goal_weight: float = Field(1.0, ge=0.0)
+    """With no place arrived, level 1's route ends at the place minimizing steps to get there +
+    this x strides left to the goal."""
+    bump: float = Field(0.3, ge=0.0, lt=1.0)
+    """A step whose view moved less than this share of the move level 0 imagined is a bump (a
+    wall the model missed): level 1 leaves that heading out near that place for the rest of the
+    episode. 0 turns the memory off."""
+    threads: int = Field(1, ge=1)
+    """Torch CPU threads while planning."""
 
 
 class AgentConfig(_Frozen):
@@ -328,8 +374,8 @@ def save_config(config: HagentConfig, directory: str | Path) -> Path:
 
 def for_point_world(config: HagentConfig) -> HagentConfig:
     """The config for training on a point world's data (RGB views, 2D float actions): level 0
-    reads pixels and takes continuous actions; the grid-only parts (event oversampling, critic,
-    hazard, cell probe, grid abstract levels, plan decoder) are switched off. Every other
+    reads pixels and takes continuous actions; the grid-only parts (critic, hazard, cell probe,
+    grid abstract levels, plan decoder) are switched off. Every other
     setting is kept as given. A config that already reads pixels is returned as it is."""
     if config.level.encoder.kind == "pixels":
         return config
@@ -346,5 +392,4 @@ def for_point_world(config: HagentConfig) -> HagentConfig:
             "decoder": config.train.decoder.model_copy(update={"episodes": 0}),
         }
     )
-    data = config.data.model_copy(update={"event_fraction": 0.0})
-    return config.model_copy(update={"level": level, "train": train, "data": data, "hierarchy": []})
+    return config.model_copy(update={"level": level, "train": train, "hierarchy": []})

@@ -46,6 +46,7 @@ class OfflineDataset:
         self.keys = step_keys(self.manifest.world)
         parts: dict[str, list[np.ndarray]] = {k: [] for k in self.keys}
         offsets, base = [np.zeros(1, dtype=np.int64)], 0
+        places: list[np.ndarray] = []
         for record in self.manifest.shards:
             path = self.directory / record.file
             try:
@@ -57,12 +58,16 @@ class OfflineDataset:
                 raise DatasetError(f"{path}: shard does not match the manifest")
             for k in self.keys:
                 parts[k].append(arrays[k])
+            if "places" in arrays:
+                places.append(arrays["places"])
             offsets.append(arrays["episode_offsets"][1:] + base)
             base += got
         if not self.manifest.shards:
             raise DatasetError(f"{self.directory}: the dataset holds no finished shard yet")
         self.arrays = {k: np.concatenate(v) for k, v in parts.items()}
         self.episode_offsets = np.concatenate(offsets)
+        self.places = np.concatenate(places) if len(places) == len(self.manifest.shards) else None
+        """Point worlds: each episode's views of every named place, [E, P, H, W, 3] (labels)."""
 
     @property
     def continuous(self) -> bool:
@@ -129,13 +134,16 @@ class WindowDataset(torch.utils.data.Dataset):
         return window
 
     def eventful(self) -> np.ndarray:
-        """Indices of windows whose transitions include an event (pickup, drop, door toggle, lava);
-        none in a point world's data."""
-        if self.data.continuous:
-            return np.zeros(0, dtype=np.int64)
-        events = self.data.arrays["events"]
+        """Indices of windows whose transitions include an event: a pickup, drop, door toggle or
+        lava on grids; in a point world a step a wall stopped (moved less than half the action)
+        or a pass through a door. Labels choose what to oversample, nothing else."""
         rows = self.starts[:, None] + np.arange(self.length - 1)[None, :]  # transitions inside the window
-        return np.nonzero((events[rows] != 0).any(1))[0]
+        a = self.data.arrays
+        if self.data.continuous:
+            moved = np.linalg.norm(a["position"][rows + 1] - a["position"][rows], axis=-1)
+            blocked = moved < 0.5 * np.linalg.norm(a["action"][rows], axis=-1)
+            return np.nonzero((blocked | (a["room"][rows + 1] != a["room"][rows])).any(1))[0]
+        return np.nonzero((a["events"][rows] != 0).any(1))[0]
 
     def batches(self, batch_size: int, seed: int, drop_last: bool = True) -> Iterator[Window | PointWindow]:
         """One epoch of shuffled batches, deterministic for `seed`."""

@@ -18,7 +18,7 @@ on, rebuilt here from the protocol they describe (no code of theirs):
   time limit is 50 steps;
 * observations: `image` (64x64x3 uint8: walls white, the agent a red Gaussian dot of sigma 1.3
   px), `goal` (the same view with the dot at the goal: a goal image), `mission` (text). With
-  `?goal=text` goals are named places ("the top-left corner of the left room", "the centre of
+  `?goal=text` the goal image is blank and goals are named places ("the top-left corner of the left room", "the centre of
   the right room"; "room 2,1" in a maze) and the mission names it.
 
 The agent plans from `image`, `goal` and `mission` only; `judge()` and `state()` (positions, the
@@ -354,7 +354,15 @@ class PointWorld(gym.Env):
         return image
 
     def _observe(self) -> dict:
-        return {"image": self._draw(self.position), "goal": self._goal_image.copy(), "mission": self.mission}
+        # a text goal comes with a blank goal image: the mission alone says where to go
+        goal = self._goal_image.copy() if self.params.goal == "image" else np.zeros_like(self._goal_image)
+        return {"image": self._draw(self.position), "goal": goal, "mission": self.mission}
+
+    def place_views(self) -> np.ndarray:
+        """The view with the agent at every named place of every room, `[rooms x len(PLACES), H,
+        W, 3]` (room-major): training labels for grounding text goals, never for planning."""
+        rooms = len(self.layout.doors) + 1
+        return np.stack([self._draw(self.place(r, name)) for r in range(rooms) for name in PLACES])
 
 
 def make_point_world(spec: str = "point:tworooms", seed: int | None = None) -> PointWorld:
@@ -364,7 +372,8 @@ def make_point_world(spec: str = "point:tworooms", seed: int | None = None) -> P
 
 def explore_episode(world: PointWorld, seed: int, rng: np.random.Generator, max_steps: int, cfg: PointExploreConfig) -> dict[str, np.ndarray]:
     """One reward-free episode of the point explorer (`PointExploreConfig`); per-step arrays of
-    length L+1 under `POINT_KEYS`. The data is task-free: reaching the goal doesn't end it.
+    length L+1 under `POINT_KEYS`, and `places`, the episode's views of every named place
+    (labels for grounding text goals). The data is task-free: reaching the goal doesn't end it.
 
     A door episode reads the door's place from `state()`: that is data generation, as a scripted
     explorer, never planning."""
@@ -401,8 +410,47 @@ def explore_episode(world: PointWorld, seed: int, rng: np.random.Generator, max_
     rows["position"].append(world.position.astype(np.float32))
     rows["room"].append(world.layout.room(*world.position))
     return {
+        "places": world.place_views()[None],  # [1, P, H, W, 3]: one row per episode, not per step
         "image": np.stack(rows["image"]).astype(np.uint8),
         "action": np.stack(rows["action"]).astype(np.float32),
         "position": np.stack(rows["position"]).astype(np.float32),
         "room": np.asarray(rows["room"], dtype=np.int8),
     }
+
+
+_PLACE_WORDS = {
+    "top-left": "top-left corner", "top left": "top-left corner", "upper left": "top-left corner", "upper-left": "top-left corner",
+    "top-right": "top-right corner", "top right": "top-right corner", "upper right": "top-right corner", "upper-right": "top-right corner",
+    "bottom-left": "bottom-left corner", "bottom left": "bottom-left corner", "lower left": "bottom-left corner", "lower-left": "bottom-left corner",
+    "bottom-right": "bottom-right corner", "bottom right": "bottom-right corner", "lower right": "bottom-right corner", "lower-right": "bottom-right corner",
+    "centre": "centre", "center": "centre", "middle": "centre",
+}
+
+
+class PlaceError(ValueError):
+    """A text goal that names no place of this world; the message says what can be named."""
+
+
+def parse_place(text: str, params: PointParams) -> tuple[int, int]:
+    """A text goal -> (room index, index into PLACES). Accepts the missions' own wording and
+    simple paraphrases: "go to the top left corner of the left room", "the middle of room 2,1"."""
+    import re
+
+    t = " ".join(text.lower().replace(",", ", ").split()).replace(", ", ",").rstrip(".!")
+    place = next((PLACES.index(v) for k, v in sorted(_PLACE_WORDS.items(), key=lambda kv: -len(kv[0])) if k in t), None)
+    room = None
+    if params.name == "tworooms":
+        side = re.search(r"\b(left|right) room\b", t)
+        room = None if side is None else ("left", "right").index(side.group(1))
+    else:
+        rows, cols = MAZE_SHAPES[params.rooms]
+        cell = re.search(r"\broom (\d+),(\d+)\b", t)
+        if cell and 1 <= int(cell.group(1)) <= rows and 1 <= int(cell.group(2)) <= cols:
+            room = (int(cell.group(1)) - 1) * cols + int(cell.group(2)) - 1
+    if place is None or room is None:
+        rooms = "the left room or the right room" if params.name == "tworooms" else f"room R,C (R in 1..{MAZE_SHAPES[params.rooms][0]}, C in 1..{MAZE_SHAPES[params.rooms][1]})"
+        raise PlaceError(
+            f"can't ground {text!r}: say a place (a corner such as top-left, or the centre) of {rooms}, "
+            "e.g. \"go to the top-left corner of the left room\""
+        )
+    return room, place

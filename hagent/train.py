@@ -41,6 +41,7 @@ from hagent.io import atomic_write_text
 from hagent.narrative import encoder
 from hagent.train_critic import dataset_pairs, train_critic
 from hagent.train_decoder import fit_decoder
+from hagent.train_places import train_places
 from hagent.train_hierarchy import (
     ABSTRACT_CAP,
     embed,
@@ -214,7 +215,14 @@ def train(
         raise
     finally:
         bar.close()
-    if cfg.critic.steps > 0 and not datasets[0].continuous:  # a point world's level 0 is all there is
+    if datasets[0].continuous and main:  # a point world: level 0, then the place grounding for text goals
+        model.eval()
+        places = train_places(model.level, datasets, config.seed, cfg.places_steps, log_path, progress)
+        if places is not None:
+            row = dict(row, **{k: v for k, v in places.metrics.items() if k != "stage"})
+            readme = _readme(config, datasets, data_dirs, command, cfg.steps, time.perf_counter() - start, row)
+            save_checkpoint(out_dir, config, model, cfg.steps, readme, places=places.model)
+    if cfg.critic.steps > 0 and not datasets[0].continuous:
         model.eval()
         pairs = dataset_pairs(datasets, cfg.critic, config.seed, cap=ABSTRACT_CAP * cfg.critic.max_steps)
         result = train_critic(

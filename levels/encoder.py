@@ -92,22 +92,29 @@ class GridEncoder(nn.Module):
 
 
 class PixelEncoder(nn.Module):
-    """An RGB view -> `s [B, D]`: a strided conv stack over the pixels plus two coordinate
-    channels (so positions survive the convolutions), pooled to `pool x pool` and projected to D.
+    """An RGB view -> `s [B, D]`.
 
-    Used by the point worlds (64x64 top-down views); any image of at least 8x8 pixels works.
+    A small object in a large view (the point worlds' agent is a dot of a few pixels) barely
+    moves pooled features, so colour-opponent channels join the input and the encoder has two paths: spatial-softmax keypoints (per channel
+    of a half-resolution feature map, the expected (x, y) of its activation: positions as
+    numbers, as in Levine et al.'s deep spatial autoencoders) and a strided conv stack pooled to
+    `pool x pool` for the layout. Both join in an MLP head. Any view of at least 8x8 pixels works.
     """
 
     def __init__(self, config: EncoderConfig):
         super().__init__()
         self.config = config
         c = config
-        convs, width = [], 3 + 2
-        for _ in range(c.layers):
-            convs.append(nn.Conv2d(width, c.channels, 3, stride=2, padding=1))
-            width = c.channels
+        # RGB, two colour-opponent channels (R-G, B-(R+G)/2: what stands out by colour rather than
+        # brightness) and two coordinate channels in; half resolution out
+        self.stem = nn.Conv2d(3 + 2 + 2, c.channels, 3, stride=2, padding=1)
+        self.keypoints = nn.Conv2d(c.channels, c.channels, 1)
+        self.temperature = nn.Parameter(torch.zeros(()))  # log of the softmax's sharpness
+        convs = [nn.Conv2d(c.channels, c.channels, 3, stride=2, padding=1) for _ in range(max(c.layers - 1, 1))]
         self.convs = nn.ModuleList(convs)
-        self.head = nn.Sequential(nn.Linear(c.channels * c.pool * c.pool, 2 * c.dim), nn.GELU(), nn.Linear(2 * c.dim, c.dim))
+        self.head = nn.Sequential(
+            nn.Linear(2 * c.channels + c.channels * c.pool * c.pool, 2 * c.dim), nn.GELU(), nn.Linear(2 * c.dim, c.dim)
+        )
 
     @property
     def dim(self) -> int:
@@ -123,18 +130,29 @@ class PixelEncoder(nn.Module):
         if H < 8 or W < 8:
             raise ValueError(f"image {H}x{W} is smaller than the 8x8 pixels the encoder needs")
         x = image.permute(0, 3, 1, 2).float() / 255.0
-        ys = torch.linspace(-1, 1, H, device=x.device, dtype=x.dtype)
-        xs = torch.linspace(-1, 1, W, device=x.device, dtype=x.dtype)
-        gy, gx = torch.meshgrid(ys, xs, indexing="ij")
-        x = torch.cat([x, torch.stack([gx, gy]).expand(B, 2, H, W)], dim=1)
+        r, g, b = x[:, 0:1], x[:, 1:2], x[:, 2:3]
+        x = torch.cat([x, r - g, b - (r + g) / 2, self._grid(B, H, W, x)], dim=1)
+        x = F.gelu(self.stem(x))  # (B, C, H/2, W/2)
+        logits = self.keypoints(x).flatten(2) * self.temperature.exp() * 10.0  # (B, C, HW/4)
+        attention = torch.softmax(logits, dim=-1)
+        grid = self._grid(1, x.shape[2], x.shape[3], x).flatten(2)  # (1, 2, HW/4)
+        points = torch.einsum("bcn,kn->bck", attention, grid[0]).flatten(1)  # (B, 2C): expected (x, y) per channel
         for conv in self.convs:
             x = F.gelu(conv(x))
-        x = F.adaptive_avg_pool2d(x, self.config.pool)
-        return self.head(x.flatten(1))
+        pooled = F.adaptive_avg_pool2d(x, self.config.pool).flatten(1)
+        return self.head(torch.cat([points, pooled], dim=-1))
 
     def forward(self, image: torch.Tensor, direction: torch.Tensor | None = None, carried: torch.Tensor | None = None) -> torch.Tensor:
         """Same as `encode`."""
         return self.encode(image, direction, carried)
+
+    @staticmethod
+    def _grid(B: int, H: int, W: int, like: torch.Tensor) -> torch.Tensor:
+        """Coordinate channels (x, y) in [-1, 1]: [B, 2, H, W]."""
+        ys = torch.linspace(-1, 1, H, device=like.device, dtype=like.dtype)
+        xs = torch.linspace(-1, 1, W, device=like.device, dtype=like.dtype)
+        gy, gx = torch.meshgrid(ys, xs, indexing="ij")
+        return torch.stack([gx, gy]).expand(B, 2, H, W)
 
 
 def build_encoder(config: EncoderConfig) -> GridEncoder | PixelEncoder:

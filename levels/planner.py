@@ -108,12 +108,24 @@ class _WarmStart:
     def __init__(self, horizon: int, action_dim: int):
         self.horizon, self.action_dim = horizon, action_dim
         self._mean: torch.Tensor | None = None
+        self._seed: torch.Tensor | None = None
 
     def reset(self) -> None:
         """Forget the warm start (new episode)."""
-        self._mean = None
+        self._mean = self._seed = None
+
+    def warm(self, actions: torch.Tensor) -> None:
+        """Start the next plan from `actions [h, A]` (cut or zero-padded to the horizon), e.g. a
+        level above's proposal, instead of the last plan shifted by one step."""
+        seed = torch.zeros(self.horizon, self.action_dim, dtype=actions.dtype)
+        k = min(self.horizon, len(actions))
+        seed[:k] = actions[:k]
+        self._seed = seed
 
     def _warm_mean(self, s0: torch.Tensor) -> torch.Tensor:
+        if self._seed is not None:
+            seed, self._seed = self._seed.to(s0.dtype), None
+            return seed
         if self._mean is None:
             return torch.zeros(self.horizon, self.action_dim, dtype=s0.dtype)
         return torch.cat([self._mean[1:], torch.zeros_like(self._mean[:1])])

@@ -103,6 +103,19 @@ def test_continuous_planners_reach_the_goal(planner) -> None:
     assert torch.dist(again.states[-1], goal) < 0.1
 
 
+def test_a_warm_seed_starts_the_next_plan_from_given_actions() -> None:
+    """`warm` hands MPPI a proposal (e.g. level 1's hop); with one iteration and tiny noise the
+    plan stays at the proposal, cut or padded to the horizon."""
+    planner = MPPIPlanner(MPPIConfig(horizon=4, samples=8, iterations=1, noise_std=1e-6), action_dim=2)
+    proposal = torch.tensor([[0.5, -0.5]] * 6)
+    planner.warm(proposal)
+    plan = planner.plan(torch.zeros(2), Integrator(), FinalGoal(torch.tensor([9.0, 9.0])), torch.Generator().manual_seed(0))
+    assert torch.allclose(plan.actions, proposal[:4], atol=1e-4)
+    planner.warm(proposal[:2])
+    plan = planner.plan(torch.zeros(2), Integrator(), FinalGoal(torch.tensor([9.0, 9.0])), torch.Generator().manual_seed(0))
+    assert torch.allclose(plan.actions[2:], torch.zeros(2, 2), atol=1e-4)
+
+
 def test_same_generator_seed_same_plan() -> None:
     goal = torch.tensor([2.0, 2.0])
     plans = [

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
 
-from hagent.point import PointSpecError, make_point_world, parse_point
+from hagent.point import PLACES, PlaceError, PointSpecError, make_point_world, parse_place, parse_point
 
 
 def _oracle(world) -> np.ndarray:
@@ -110,3 +110,26 @@ def test_a_maze_is_a_tree_of_doors() -> None:
 def test_bad_specs_are_refused_with_the_allowed_forms(spec: str) -> None:
     with pytest.raises(PointSpecError, match="point:tworooms.*point:maze"):
         parse_point(spec)
+
+
+def test_text_goals_are_parsed_into_room_and_place_or_refused_with_what_can_be_named() -> None:
+    two, maze = parse_point("point:tworooms"), parse_point("point:maze?rooms=4")
+    assert parse_place("go to the top-left corner of the left room", two) == (0, PLACES.index("top-left corner"))
+    assert parse_place("Go to the middle of the right room.", two) == (1, PLACES.index("centre"))
+    assert parse_place("the lower right corner of the right room", two) == (1, PLACES.index("bottom-right corner"))
+    assert parse_place("go to the centre of the room 2,1", maze) == (2, PLACES.index("centre"))
+    for text, params in (("go to the goal", two), ("top-left corner of the room 3,1", maze), ("centre of the left room", maze)):
+        with pytest.raises(PlaceError, match="top-left corner of the left room|room R,C"):
+            parse_place(text, params)
+
+
+def test_a_text_goal_comes_with_a_blank_goal_image_and_place_views_for_training() -> None:
+    world = make_point_world("point:tworooms?goal=text", seed=2)
+    obs, _ = world.reset()
+    assert not obs["goal"].any()  # the mission alone says where
+    views = world.place_views()
+    assert views.shape == (2 * len(PLACES), 64, 64, 3)
+    room, place = parse_place(obs["mission"], world.params)
+    goal_view = views[room * len(PLACES) + place]
+    ys, xs = np.nonzero(goal_view[:, :, 0] * (goal_view[:, :, 1] == 0))  # the red dot
+    assert np.hypot(xs.mean() + 0.5 - world.state()["goal"][0], ys.mean() + 0.5 - world.state()["goal"][1]) < 1.0

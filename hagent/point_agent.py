@@ -1,0 +1,332 @@
+"""Acting in the point worlds: model-predictive control over a pixel-trained level 0, with an
+imagined graph above it for long routes.
+
+The goal arrives as a goal image (the peers' protocol): its embedding `g = E(goal)` is the
+target. Every step the agent re-encodes its view (`s = E(image)`) and plans:
+
+* **flat**: MPPI (`levels.planner.MPPIPlanner`) over level 0's continuous actions, minimizing the
+  latent distance of every imagined state to `g`;
+* **hierarchical** (`auto`): level 1 searches a graph of states imagined with level 0's
+  predictor. From `s`, each of `directions` headings held for `macro` steps at full stride is
+  one abstract action; breadth-first expansion, merging imagined states closer than about one
+  stride in latent space, grows a graph of places the model believes reachable (a wall stops a
+  move in imagination, so only moves through doors cross it). The quickest node within
+  `arrive` strides of `g` is chosen (or, when none is, the one minimizing steps + distance
+  left) and the first hop on the way to it becomes level 0's subgoal; MPPI then plans toward that subgoal, warm-started
+  with the hop's own actions. Level 1 re-plans every step (it is cheap: a few batched predictor
+  calls per depth).
+
+A step whose view moved much less than level 0 imagined (`bump`) is remembered for the episode:
+level 1 leaves that heading out of its graph near that state, so a wall the model missed is
+routed around instead of pushed against.
+
+Planning reads the observation (`image`, `goal`) only, never the world's state.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import networkx as nx
+import numpy as np
+import torch
+
+from costs.place import PlaceGoal
+from hagent.config import PointAgentConfig
+from hagent.point import PlaceError, PointParams, parse_place
+from hagent.point_waypoints import Scene, scene, where_agent
+from hagent.sealed import SealedWorld
+from levels.level import Level
+from levels.planner import MPPIPlanner, Plan
+
+
+DEFAULT_POINT_CHECKPOINT = Path(__file__).resolve().parent.parent / "checkpoints" / "point"
+"""The shipped point-world agent (`hagent train --preset point`)."""
+
+
+class Places(NamedTuple):
+    """Level 1's places for one episode (imagined from the views) and their ways to the goal."""
+
+    scene: Scene
+    states: torch.Tensor  # [N, D] level-0 states of the imagined views
+    goal: int  # the place whose state is nearest the goal state
+    paths: dict[int, list[int]]  # place -> places on its shortest way to the goal (itself first)
+
+
+class ImaginedGraph(NamedTuple):
+    """Level 1's search: imagined states and how each was reached."""
+
+    states: torch.Tensor  # [N, D], node 0 is the current state
+    parent: list[int]  # [N], -1 for node 0
+    depth: list[int]  # [N] abstract steps from node 0
+    move: list[int]  # [N] index of the heading that led here (-1 for node 0)
+    calls: int  # predictor calls spent
+
+
+class PointStep(NamedTuple):
+    """One executed step."""
+
+    t: int
+    action: tuple[float, float]
+    cost: float  # the chosen plan's total cost
+    ms: float  # planning time, all levels
+    calls: int  # predictor calls spent
+    levels: int  # levels that planned (1: level 0 alone)
+
+
+class PointPlan(NamedTuple):
+    """The agent's intention at one step: level 0's plan, and level 1's route when it ran."""
+
+    plan: Plan  # level 0's actions [H, 2], imagined states, costs
+    route: tuple  # level 1's route: the places' (x, y) pixels (view graph) or heading indices (model graph)
+    route_cost: float  # level 1's estimate of the steps left (path + remaining distance), 0 when flat
+    levels: int
+    calls: int
+
+
+class PointEpisode(NamedTuple):
+    """What happened in one episode; `success` and `violations` are the world's judgement (scoring only)."""
+
+    success: bool
+    steps: int
+    violations: tuple[str, ...]
+    explanation: str
+    plan: PointPlan | None
+    trace: tuple[PointStep, ...]
+
+
+class _Objective:
+    """Latent distance of every imagined state to a goal embedding (no cost-to-go)."""
+
+    def __init__(self, goal: torch.Tensor, scale: float):
+        self.goal, self.scale = goal, scale
+
+    def step_cost(self, s: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
+        return (s - self.goal).norm(dim=-1) / self.scale
+
+    def terminal_cost(self, s: torch.Tensor) -> torch.Tensor:
+        return torch.zeros(len(s), dtype=s.dtype)
+
+
+class PointAgent:
+    """Plans with a pixel level 0 (continuous actions) in `point:` worlds."""
+
+    def __init__(self, level: Level, cfg: PointAgentConfig, seed: int = 0, max_step: float = 2.45, places: PlaceGoal | None = None):
+        if level.config.encoder.kind != "pixels" or not level.continuous:
+            raise ValueError("PointAgent needs a level trained on a point world (pixels in, 2D actions)")
+        self.level, self.cfg, self.seed, self.max_step = level.eval(), cfg, seed, max_step
+        self.places = None if places is None else places.eval()
+        angles = torch.arange(cfg.directions, dtype=torch.float32) * (2 * np.pi / cfg.directions)
+        self.headings = torch.stack([angles.cos(), angles.sin()], dim=1) * max_step  # [M, 2] full strides
+        self.mppi = MPPIPlanner(cfg.mppi, 2)
+
+    @classmethod
+    def load(cls, path: str | Path = DEFAULT_POINT_CHECKPOINT, cfg: PointAgentConfig | None = None, seed: int = 0) -> PointAgent:
+        """An agent from a checkpoint trained on point-world data."""
+        from hagent.checkpoint import CheckpointError, load_checkpoint
+
+        ckpt = load_checkpoint(path)
+        if ckpt.config.level.encoder.kind != "pixels":
+            raise CheckpointError(f"{path}: is a grid checkpoint; load it with hagent.Agent.load")
+        return cls(ckpt.level, cfg or PointAgentConfig(), seed, places=ckpt.places)
+
+    def reconfigured(self, **updates: Any) -> PointAgent:
+        """The same level under changed settings, e.g. `reconfigured(hierarchy="flat")`."""
+        return PointAgent(self.level, self.cfg.model_copy(update=updates), self.seed, self.max_step, self.places)
+
+    # -- public verbs ---------------------------------------------------------------------
+    @torch.no_grad()
+    def goal_state(self, observation: dict, params: PointParams, text: str | None = None) -> torch.Tensor:
+        """The state to reach: the goal image's embedding, or, for a text goal (`text`, or the
+        mission when the goal image is blank), the place grounding's prediction from this view."""
+        if text is None and observation["goal"].any():
+            return self.level.encode(torch.as_tensor(observation["goal"][None]))[0]
+        text = text if text is not None else observation["mission"]
+        room, place = parse_place(text, params)  # PlaceError (a ValueError) says what can be named
+        if self.places is None:
+            raise PlaceError("this checkpoint has no place grounding (its data carried no place views); give a goal image")
+        s = self.level.encode(torch.as_tensor(observation["image"][None]))
+        return self.places(s, torch.tensor([room]), torch.tensor([place]))[0]
+
+    @torch.no_grad()
+    def plan(self, observation: dict, params: PointParams | None = None, text: str | None = None,
+             generator: torch.Generator | None = None) -> PointPlan:
+        """Plan from an observation (`image`, and `goal` or `mission`) without acting."""
+        generator = generator or torch.Generator().manual_seed(self.seed)
+        g = self.goal_state(observation, params or PointParams(), text)
+        s = self.level.encode(torch.as_tensor(observation["image"][None]))[0]
+        return self._plan(s, g, generator)
+
+    @torch.no_grad()
+    def run(self, world: Any, text: str | None = None, max_steps: int | None = None, seed: int | None = None) -> PointEpisode:
+        """Reset `world` (a point world) and act until the goal is reached, the world ends the
+        episode or `max_steps` pass. The goal is `text` (a named place) when given, else the
+        goal image, else the mission (text-goal worlds show a blank goal image)."""
+        torch.set_num_threads(self.cfg.threads)
+        sealed = SealedWorld(world)
+        obs = sealed.reset(seed=seed)
+        budget = max_steps or getattr(world, "max_steps", 50)
+        generator = torch.Generator().manual_seed(self.seed if seed is None else self.seed * 1_000_003 + seed)
+        self.mppi.reset()
+        g = self.goal_state(obs, world.params, text)
+        trace: list[PointStep] = []
+        plan: PointPlan | None = None
+        bumps: list[tuple[torch.Tensor, torch.Tensor]] = []  # (state, unit heading) of moves that didn't happen
+        start = time.perf_counter()
+        places = self.places_of(obs, g) if self.cfg.hierarchy == "auto" and self.cfg.graph == "view" else None
+        setup_ms = (time.perf_counter() - start) * 1000  # counted in the first step's planning time
+        s = self.level.encode(torch.as_tensor(obs["image"][None]))[0]
+        for t in range(budget):
+            start = time.perf_counter()
+            plan = self._plan(s, g, generator, bumps, places, obs["image"])
+            if t == 0:
+                start -= setup_ms / 1000
+            action = plan.plan.actions[0]
+            ms = (time.perf_counter() - start) * 1000
+            observed = sealed.step(action.numpy())
+            trace.append(PointStep(t, (float(action[0]), float(action[1])), plan.plan.total, ms, plan.calls, plan.levels))
+            obs = observed.obs
+            if observed.done:
+                break
+            s_next = self.level.encode(torch.as_tensor(obs["image"][None]))[0]
+            expected = self.level.predict(s[None], action[None])[0]
+            if (s_next - s).norm() < self.cfg.bump * (expected - s).norm():  # the view moved far less than imagined
+                bumps.append((s, action / action.norm().clamp_min(1e-6)))
+            s = s_next
+        verdict = world.judge()  # scoring, after acting
+        how = "with level 1's imagined graph over level 0" if self.cfg.hierarchy == "auto" else "with level 0 alone"
+        target = f'"{text or obs["mission"]}"' if text is not None or not obs["goal"].any() else "the goal image"
+        explanation = f"planned toward {target} {how}; {len(trace)} steps"
+        return PointEpisode(verdict.success, len(trace), verdict.violations, explanation, plan, tuple(trace))
+
+    # -- planning -------------------------------------------------------------------------
+    def _stride(self, s: torch.Tensor) -> float:
+        """The latent length of one full stride from `s`: the median over the headings."""
+        moved = self.level.predict(s.expand(len(self.headings), -1), self.headings)
+        return float((moved - s).norm(dim=-1).median().clamp_min(1e-6))
+
+    def places_of(self, obs: dict, g: torch.Tensor) -> Places | None:
+        """Level 1's places for an episode, imagined from the first view and the goal image
+        (`hagent.point_waypoints`), with their states and each place's way to the goal."""
+        views = [obs["image"]] + ([obs["goal"]] if obs["goal"].any() else [])
+        found = scene(views, self.cfg.spacing, self.cfg.clearance)
+        if found is None or len(found.positions) == 0:
+            return None
+        states = torch.cat([self.level.encode(torch.as_tensor(found.images[i : i + 256])) for i in range(0, len(found.images), 256)])
+        goal = int((states - g).norm(dim=-1).argmin())  # the place that looks most like the goal
+        _, paths = nx.single_source_dijkstra(found.graph, goal)
+        return Places(found, states, goal, {node: path[::-1] for node, path in paths.items()})
+
+    def _plan(
+        self, s: torch.Tensor, g: torch.Tensor, generator: torch.Generator, bumps: list | None = None,
+        places: Places | None = None, view: np.ndarray | None = None,
+    ) -> PointPlan:
+        stride = self._stride(s)
+        calls = 1
+        if self.cfg.hierarchy == "flat":
+            plan = self.mppi.plan(s, self.level, _Objective(g, stride), generator)
+            return PointPlan(plan, (), 0.0, 1, calls + plan.calls)
+        if self.cfg.graph == "view":
+            return self._plan_on_places(s, g, stride, generator, places, view)
+        graph = self.imagine(s, stride, bumps)
+        first, route, route_cost = self._route(graph, g, stride)
+        calls += graph.calls
+        if not route:  # already at the best place level 1 can see: level 0 goes for the goal itself
+            plan = self.mppi.plan(s, self.level, _Objective(g, stride), generator)
+            return PointPlan(plan, (), route_cost, 2, calls + plan.calls)
+        self.mppi.warm(self.headings[route[0]].expand(self.cfg.macro, -1))  # start from the hop's own actions
+        plan = self.mppi.plan(s, self.level, _Objective(graph.states[first], stride), generator)
+        return PointPlan(plan, route, route_cost, 2, calls + plan.calls)
+
+    def _plan_on_places(
+        self, s: torch.Tensor, g: torch.Tensor, stride: float, generator: torch.Generator, places: Places | None,
+        view: np.ndarray | None,
+    ) -> PointPlan:
+        """Level 1 on the imagined places: the route from the place nearest the agent to the
+        goal's place; level 0 heads for the furthest place along it that is in a straight, clear
+        line within `lookahead` pixels (the goal state itself once the goal's place is)."""
+        here = None if places is None or view is None else where_agent(view)
+        start = None if here is None else places.scene.nearest_visible(here)
+        path = None if start is None else places.paths.get(start)
+        if path is None:  # no place or no way: level 0 heads straight for the goal
+            plan = self.mppi.plan(s, self.level, _Objective(g, stride), generator)
+            return PointPlan(plan, (), float("inf"), 2, 1 + plan.calls)
+        positions = places.scene.positions
+        hop = path[0]
+        for node in path:
+            if np.linalg.norm(positions[node] - here) > self.cfg.lookahead or not places.scene.clear(here, positions[node]):
+                break
+            hop = node
+        target = g if hop == places.goal else places.states[hop]
+        towards = torch.as_tensor(positions[hop] - here, dtype=torch.float32)
+        length = float(towards.norm())
+        if length > 1e-6:
+            self.mppi.warm((towards / length * min(self.max_step, length)).expand(self.cfg.mppi.horizon, -1))
+        plan = self.mppi.plan(s, self.level, _Objective(target, stride), generator)
+        route = tuple(tuple(float(v) for v in positions[node]) for node in path)
+        left = sum(float(np.linalg.norm(positions[a] - positions[b])) for a, b in zip(path[:-1], path[1:]))
+        return PointPlan(plan, route, left / self.max_step, 2, 1 + plan.calls)
+
+    def imagine(self, s: torch.Tensor, stride: float, bumps: list | None = None) -> ImaginedGraph:
+        """Level 1's graph: breadth-first abstract moves (a heading held for `macro` strides)
+        from `s`, merging states within `merge` strides of one already found. `bumps` are
+        (state, unit heading) pairs of moves that were taken and didn't happen (a wall the model
+        missed): moves near such a state in such a heading are left out of the graph."""
+        cfg = self.cfg
+        bump_states = torch.stack([b[0] for b in bumps]) if bumps else None
+        bump_dirs = torch.stack([b[1] for b in bumps]) if bumps else None
+        states, parent, depth, move = [s], [-1], [0], [-1]
+        frontier = [0]
+        calls = 0
+        radius = cfg.merge * stride
+        M = len(self.headings)
+        for d in range(1, cfg.depth + 1):
+            if not frontier or len(states) >= cfg.nodes:
+                break
+            here = torch.stack([states[i] for i in frontier])  # [F, D]
+            x = here.repeat_interleave(M, 0)
+            a = self.headings.repeat(len(frontier), 1)
+            for _ in range(cfg.macro):
+                x = self.level.predict(x, a)
+            calls += len(a) * cfg.macro
+            if bump_states is not None:  # a move that bumped before stays where it is
+                near = torch.cdist(here, bump_states) < 2 * radius  # [F, B]
+                along = (self.headings / self.max_step) @ bump_dirs.T > 0.7  # [M, B]
+                stuck = (near[:, None, :] & along[None]).any(-1).reshape(-1)  # [F*M]
+                x = torch.where(stuck[:, None], here.repeat_interleave(M, 0), x)
+            known = torch.stack(states)
+            fresh = torch.cdist(x, known).min(dim=1).values > radius  # not near a known place
+            frontier_next = []
+            for k in torch.nonzero(fresh).squeeze(1).tolist():
+                if frontier_next and (x[k] - torch.stack([states[i] for i in frontier_next])).norm(dim=-1).min() <= radius:
+                    continue  # merged with a sibling found this round
+                states.append(x[k])
+                parent.append(frontier[k // M])
+                depth.append(d)
+                move.append(k % M)
+                frontier_next.append(len(states) - 1)
+                if len(states) >= cfg.nodes:
+                    break
+            frontier = frontier_next
+        return ImaginedGraph(torch.stack(states), parent, depth, move, calls)
+
+    def _route(self, graph: ImaginedGraph, g: torch.Tensor, stride: float) -> tuple[int, tuple[int, ...], float]:
+        """To the quickest node within `arrive` strides of the goal (else the node minimizing
+        steps-to-reach + `goal_weight` x strides left): the first node on the way (level 0's
+        subgoal), the headings, and that score. Latent distance alone would pick a place across
+        a wall from the goal; requiring arrival makes the route go round through a door."""
+        remaining = (graph.states - g).norm(dim=-1) / stride
+        reach = torch.tensor(graph.depth, dtype=remaining.dtype) * self.cfg.macro
+        arrived = remaining <= self.cfg.arrive
+        if arrived.any():  # the goal is reached in imagination: the quickest way there
+            score = torch.where(arrived, reach + remaining, torch.full_like(reach, float("inf")))
+        else:  # not yet: as close as the graph gets, for what it costs to get there
+            score = reach + self.cfg.goal_weight * remaining
+        node = first = int(score.argmin())
+        moves = []
+        while graph.parent[node] >= 0:
+            moves.append(graph.move[node])
+            first, node = node, graph.parent[node]
+        return first, tuple(reversed(moves)), float(score.min())
