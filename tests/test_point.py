@@ -133,3 +133,27 @@ def test_a_text_goal_comes_with_a_blank_goal_image_and_place_views_for_training(
     goal_view = views[room * len(PLACES) + place]
     ys, xs = np.nonzero(goal_view[:, :, 0] * (goal_view[:, :, 1] == 0))  # the red dot
     assert np.hypot(xs.mean() + 0.5 - world.state()["goal"][0], ys.mean() + 0.5 - world.state()["goal"][1]) < 1.0
+
+
+@pytest.mark.parametrize("spec", ["point:tworooms", "point:maze?rooms=4"])
+def test_places_imagined_from_the_views_join_only_through_doors(spec: str) -> None:
+    from hagent.point_waypoints import scene, where_agent
+    import networkx as nx
+
+    for seed in range(5):
+        world = make_point_world(spec, seed=seed)
+        obs, _ = world.reset()
+        st = world.state()
+        assert np.hypot(*(where_agent(obs["image"]) - st["position"])) < 0.5
+        found = scene([obs["image"], obs["goal"]], spacing=4.0, clearance=2.5)
+        layout = st["layout"]
+        assert nx.is_connected(found.graph)  # every room reachable through its doors
+        for a, b in found.graph.edges:
+            pa, pb = found.positions[a], found.positions[b]
+            ts = np.linspace(0, 1, 9)[:, None]
+            path = pa + ts * (pb - pa)
+            assert not layout.solid(path[:, 0], path[:, 1]).any()  # never through a wall
+        # an imagined view is the real view with the agent there, up to the sub-pixel phase
+        world.position = found.positions[len(found.positions) // 2].copy()
+        real = world._observe()["image"].astype(int)
+        assert np.abs(found.images[len(found.positions) // 2].astype(int) - real).mean() < 2.0
