@@ -161,7 +161,7 @@ class PointAgentConfig(_Frozen):
     hierarchy: Literal["auto", "flat"] = "auto"
     """`auto`: level 1's imagined graph hands level 0 its subgoals; `flat`: level 0's MPPI alone,
     straight at the goal."""
-    mppi: MPPIConfig = MPPIConfig(horizon=8, samples=128, iterations=3, noise_std=1.0, temperature=0.5, action_bound=2.45)
+    mppi: MPPIConfig = MPPIConfig(horizon=8, samples=128, iterations=3, noise_std=0.5, temperature=0.5, action_bound=2.45)
     """Level 0's MPPI (actions in pixels; the world clips each step's norm to its bound)."""
     graph: Literal["view", "model"] = "view"
     """Level 1's places: imagined from the views (the agent's sprite on every free place of a

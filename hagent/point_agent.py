@@ -1,26 +1,26 @@
-"""Acting in the point worlds: model-predictive control over a pixel-trained level 0, with an
-imagined graph above it for long routes.
+"""Acting in the point worlds: model-predictive control over a pixel-trained level 0, with a
+graph of imagined places above it for routes through doors.
 
-The goal arrives as a goal image (the peers' protocol): its embedding `g = E(goal)` is the
-target. Every step the agent re-encodes its view (`s = E(image)`) and plans:
+The goal is a goal image (the peers' protocol; its state is `g = E(goal)`) or a named place
+("the top-left corner of the left room"), grounded by the trained `costs.place.PlaceGoal` from
+the first view. Every step the agent re-encodes its view (`s = E(image)`) and plans:
 
 * **flat**: MPPI (`levels.planner.MPPIPlanner`) over level 0's continuous actions, minimizing the
-  latent distance of every imagined state to `g`;
-* **hierarchical** (`auto`): level 1 searches a graph of states imagined with level 0's
-  predictor. From `s`, each of `directions` headings held for `macro` steps at full stride is
-  one abstract action; breadth-first expansion, merging imagined states closer than about one
-  stride in latent space, grows a graph of places the model believes reachable (a wall stops a
-  move in imagination, so only moves through doors cross it). The quickest node within
-  `arrive` strides of `g` is chosen (or, when none is, the one minimizing steps + distance
-  left) and the first hop on the way to it becomes level 0's subgoal; MPPI then plans toward that subgoal, warm-started
-  with the hop's own actions. Level 1 re-plans every step (it is cheap: a few batched predictor
-  calls per depth).
+  latent distance of every imagined state to `g`. Nothing tells it about walls but its model.
+* **hierarchical** (`auto`, the default): level 1 plans over places imagined from the views
+  (`hagent.point_waypoints`): the agent's own sprite on every free place of a lattice, encoded
+  by level 0; ways join places whose straight line keeps clear of the walls the views show.
+  The place whose state is nearest `g` is the goal's place; shortest paths to it (networkx)
+  are computed once per episode. Each step the route from the place nearest the agent gives
+  level 0 its subgoal (the furthest place along it within `lookahead` pixels in a clear line);
+  MPPI plans toward that place's state, warm-started heading for it.
+* `graph="model"` swaps level 1's places for states imagined with level 0's predictor alone:
+  headings held for `macro` full strides, expanded breadth-first, merged within `merge` strides,
+  the quickest imagined state within `arrive` strides of `g` chosen. A step whose view moved
+  much less than imagined (`bump`) removes that heading near that state for the episode.
+  (Measured far weaker than the view graph: its predictor lets imagined moves pass walls.)
 
-A step whose view moved much less than level 0 imagined (`bump`) is remembered for the episode:
-level 1 leaves that heading out of its graph near that state, so a wall the model missed is
-routed around instead of pushed against.
-
-Planning reads the observation (`image`, `goal`) only, never the world's state.
+Planning reads the observation (`image`, `goal`, `mission`) only, never the world's state.
 """
 
 from __future__ import annotations
@@ -36,10 +36,10 @@ import torch
 from costs.place import PlaceGoal
 from hagent.config import PointAgentConfig
 from hagent.point import PlaceError, PointParams, parse_place
-from hagent.point_waypoints import Scene, scene, where_agent
+from hagent.point_waypoints import Scene, scene, where_agent, with_place
 from hagent.sealed import SealedWorld
 from levels.level import Level
-from levels.planner import MPPIPlanner, Plan
+from levels.planner import MPPIPlanner, Plan, imagine
 
 
 DEFAULT_POINT_CHECKPOINT = Path(__file__).resolve().parent.parent / "checkpoints" / "point"
@@ -178,9 +178,12 @@ class PointAgent:
         places = self.places_of(obs, g) if self.cfg.hierarchy == "auto" and self.cfg.graph == "view" else None
         setup_ms = (time.perf_counter() - start) * 1000  # counted in the first step's planning time
         s = self.level.encode(torch.as_tensor(obs["image"][None]))[0]
+        seen = [where_agent(obs["image"])]  # where the view showed the agent, step by step
         for t in range(budget):
             start = time.perf_counter()
-            plan = self._plan(s, g, generator, bumps, places, obs["image"])
+            recent = seen[-4:]
+            stalled = len(recent) == 4 and all(p is not None for p in recent) and np.linalg.norm(recent[-1] - recent[0]) < 1.5
+            plan = self._plan(s, g, generator, bumps, places, obs["image"], stalled)
             if t == 0:
                 start -= setup_ms / 1000
             action = plan.plan.actions[0]
@@ -195,6 +198,7 @@ class PointAgent:
             if (s_next - s).norm() < self.cfg.bump * (expected - s).norm():  # the view moved far less than imagined
                 bumps.append((s, action / action.norm().clamp_min(1e-6)))
             s = s_next
+            seen.append(where_agent(obs["image"], None if places is None else places.scene.walls))
         verdict = world.judge()  # scoring, after acting
         how = "with level 1's imagined graph over level 0" if self.cfg.hierarchy == "auto" else "with level 0 alone"
         target = f'"{text or obs["mission"]}"' if text is not None or not obs["goal"].any() else "the goal image"
@@ -214,14 +218,18 @@ class PointAgent:
         found = scene(views, self.cfg.spacing, self.cfg.clearance)
         if found is None or len(found.positions) == 0:
             return None
+        shown = where_agent(obs["goal"]) if obs["goal"].any() else None
+        if shown is not None:  # the goal image shows the goal's place: it is a place too
+            found = with_place(found, shown, obs["goal"], 1.5 * self.cfg.spacing)
         states = torch.cat([self.level.encode(torch.as_tensor(found.images[i : i + 256])) for i in range(0, len(found.images), 256)])
-        goal = int((states - g).norm(dim=-1).argmin())  # the place that looks most like the goal
+        # the goal's place: the goal image's own, else (a text goal) the place that looks most like the goal state
+        goal = len(found.positions) - 1 if shown is not None else int((states - g).norm(dim=-1).argmin())
         _, paths = nx.single_source_dijkstra(found.graph, goal)
         return Places(found, states, goal, {node: path[::-1] for node, path in paths.items()})
 
     def _plan(
         self, s: torch.Tensor, g: torch.Tensor, generator: torch.Generator, bumps: list | None = None,
-        places: Places | None = None, view: np.ndarray | None = None,
+        places: Places | None = None, view: np.ndarray | None = None, stalled: bool = False,
     ) -> PointPlan:
         stride = self._stride(s)
         calls = 1
@@ -229,7 +237,7 @@ class PointAgent:
             plan = self.mppi.plan(s, self.level, _Objective(g, stride), generator)
             return PointPlan(plan, (), 0.0, 1, calls + plan.calls)
         if self.cfg.graph == "view":
-            return self._plan_on_places(s, g, stride, generator, places, view)
+            return self._plan_on_places(s, g, stride, generator, places, view, stalled)
         graph = self.imagine(s, stride, bumps)
         first, route, route_cost = self._route(graph, g, stride)
         calls += graph.calls
@@ -242,29 +250,40 @@ class PointAgent:
 
     def _plan_on_places(
         self, s: torch.Tensor, g: torch.Tensor, stride: float, generator: torch.Generator, places: Places | None,
-        view: np.ndarray | None,
+        view: np.ndarray | None, stalled: bool = False,
     ) -> PointPlan:
         """Level 1 on the imagined places: the route from the place nearest the agent to the
         goal's place; level 0 heads for the furthest place along it that is in a straight, clear
-        line within `lookahead` pixels (the goal state itself once the goal's place is)."""
-        here = None if places is None or view is None else where_agent(view)
+        line within `lookahead` pixels (the goal state itself once the goal's place is). When the
+        view shows the agent has got less than 1.5 pixels in three steps (level 0's model sees
+        no way forward there), level 1's own move is taken: straight at the subgoal place."""
+        here = None if places is None or view is None else where_agent(view, places.scene.walls)
         start = None if here is None else places.scene.nearest_visible(here)
         path = None if start is None else places.paths.get(start)
         if path is None:  # no place or no way: level 0 heads straight for the goal
             plan = self.mppi.plan(s, self.level, _Objective(g, stride), generator)
             return PointPlan(plan, (), float("inf"), 2, 1 + plan.calls)
         positions = places.scene.positions
-        hop = path[0]
-        for node in path:
+        # at (or near) the first place already: the next one on the route at least (the way
+        # between places is clear by construction, while the way from the agent's own spot may not be)
+        hop = path[1] if len(path) > 1 and np.linalg.norm(positions[path[0]] - here) < self.cfg.spacing / 2 else path[0]
+        for node in path[path.index(hop):]:
             if np.linalg.norm(positions[node] - here) > self.cfg.lookahead or not places.scene.clear(here, positions[node]):
                 break
             hop = node
         target = g if hop == places.goal else places.states[hop]
         towards = torch.as_tensor(positions[hop] - here, dtype=torch.float32)
         length = float(towards.norm())
-        if length > 1e-6:
-            self.mppi.warm((towards / length * min(self.max_step, length)).expand(self.cfg.mppi.horizon, -1))
-        plan = self.mppi.plan(s, self.level, _Objective(target, stride), generator)
+        straight = (towards / max(length, 1e-6) * min(self.max_step, length)).expand(self.cfg.mppi.horizon, -1)
+        if stalled and length > 1.0:
+            objective = _Objective(target, stride)
+            states = imagine(self.level, s[None], straight[None])[0]
+            costs = objective.step_cost(states, straight)
+            plan = Plan(straight.clone(), states, costs, 0.0, float(costs.sum()), self.cfg.mppi.horizon)
+        else:
+            if length > 1e-6:
+                self.mppi.warm(straight)
+            plan = self.mppi.plan(s, self.level, _Objective(target, stride), generator)
         route = tuple(tuple(float(v) for v in positions[node]) for node in path)
         left = sum(float(np.linalg.norm(positions[a] - positions[b])) for a, b in zip(path[:-1], path[1:]))
         return PointPlan(plan, route, left / self.max_step, 2, 1 + plan.calls)

@@ -31,9 +31,13 @@ def agent_pixels(view: np.ndarray) -> np.ndarray:
     return np.clip(red / 255.0, 0.0, 1.0) * (red > REDNESS)
 
 
-def where_agent(view: np.ndarray) -> np.ndarray | None:
-    """The agent's (x, y) in pixels (the red blob's weighted centre), or None when not in view."""
+def where_agent(view: np.ndarray, walls: np.ndarray | None = None) -> np.ndarray | None:
+    """The agent's (x, y) in pixels (the red blob's weighted centre), or None when not in view.
+    With the remembered `walls`, the blob's part over a wall (tinted red) is left out, so the
+    estimate never lands in a wall the agent touches."""
     weight = agent_pixels(view)
+    if walls is not None and (weight * ~walls).sum() > 0:
+        weight = weight * ~walls
     if weight.sum() <= 0:
         return None
     ys, xs = np.mgrid[0 : view.shape[0], 0 : view.shape[1]]
@@ -46,6 +50,7 @@ class Scene:
 
     walls: np.ndarray  # [H, W] bool, remembered wall pixels
     blocked: np.ndarray  # [H, W] bool, pixels closer than the clearance to a wall pixel
+    touching: np.ndarray  # [H, W] bool, wall pixels and those touching them (the agent itself may be that close)
     positions: np.ndarray  # [N, 2] (x, y) pixels
     images: np.ndarray  # [N, H, W, 3] the view with the agent imagined at each place
     graph: nx.Graph  # nodes 0..N-1, edges weighted by their length in pixels
@@ -55,10 +60,23 @@ class Scene:
         return bool(_clear(self.blocked, a[None], b[None])[0])
 
     def nearest_visible(self, point: np.ndarray) -> int | None:
-        """The closest place reachable in a straight line from `point` (None: none is)."""
+        """The closest place reachable in a straight line from `point`, which may itself be close
+        to a wall (None: none is)."""
         order = np.argsort(np.linalg.norm(self.positions - point, axis=1))[:12]
-        ok = _clear(self.blocked, np.repeat(point[None], len(order), 0), self.positions[order])
+        ok = self.visible_from(point, order)
         return int(order[np.argmax(ok)]) if ok.any() else None
+
+    def visible_from(self, point: np.ndarray, places: np.ndarray) -> np.ndarray:
+        """[len(places)] bool: which of `places` (indices) a straight line from `point` reaches
+        without entering a wall. `point` may be as close to a wall as the agent can be, so the
+        line is checked against the walls themselves (grown by a pixel), from 1.5 pixels out."""
+        if len(places) == 0:
+            return np.zeros(0, dtype=bool)
+        ends = self.positions[places]
+        away = ends - point
+        length = np.linalg.norm(away, axis=1, keepdims=True)
+        starts = point + away / np.maximum(length, 1e-6) * np.minimum(length, 1.5)
+        return _clear(self.touching, starts, ends)
 
 
 def _dilate(walls: np.ndarray, radius: float) -> np.ndarray:
@@ -89,32 +107,60 @@ def _clear(blocked: np.ndarray, a: np.ndarray, b: np.ndarray, step: float = 0.5)
     return ~hit.any(axis=1)
 
 
-def sprite(view: np.ndarray, size: int = 9) -> tuple[np.ndarray, np.ndarray] | None:
-    """The agent's look: a `size x size` patch around its centre and the patch's agent weights."""
+def sprite(view: np.ndarray, size: int = 11) -> tuple[np.ndarray, np.ndarray] | None:
+    """The agent's look: its redness in a `size x size` patch centred on the blob's (sub-pixel)
+    centre, resampled so the centre sits exactly on the patch's middle; and the agent's centre."""
     centre = where_agent(view)
     if centre is None:
         return None
+    red = view[..., 0].astype(np.float32) - np.maximum(view[..., 1], view[..., 2]).astype(np.float32)
+    red = np.clip(red, 0.0, 255.0)
     half = size // 2
-    cx, cy = int(centre[0]), int(centre[1])
-    padded = np.pad(view, ((half, half), (half, half), (0, 0)))
-    patch = padded[cy : cy + size, cx : cx + size].copy()
-    return patch, agent_pixels(patch)
+    # sample the redness at the patch's pixel centres, placed around the blob's centre
+    offsets = np.arange(size) - half
+    xs = centre[0] - 0.5 + offsets
+    ys = centre[1] - 0.5 + offsets
+    return _bilinear(red, xs, ys), centre
+
+
+def _bilinear(image: np.ndarray, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
+    """`image` [H, W] sampled at the grid `ys x xs` (pixel-index coordinates), zero outside."""
+    H, W = image.shape
+    padded = np.pad(image, 1)
+    x = np.clip(xs + 1, 0, W + 0.999)
+    y = np.clip(ys + 1, 0, H + 0.999)
+    x0, y0 = np.floor(x).astype(int), np.floor(y).astype(int)
+    fx, fy = x - x0, y - y0
+    x1, y1 = np.minimum(x0 + 1, W + 1), np.minimum(y0 + 1, H + 1)
+    a = padded[np.ix_(y0, x0)] * (1 - fx)[None] + padded[np.ix_(y0, x1)] * fx[None]
+    b = padded[np.ix_(y1, x0)] * (1 - fx)[None] + padded[np.ix_(y1, x1)] * fx[None]
+    return a * (1 - fy)[:, None] + b * fy[:, None]
 
 
 def imagine(walls: np.ndarray, look: tuple[np.ndarray, np.ndarray], at: np.ndarray) -> np.ndarray:
     """The view as it would be with the agent at `at` [x, y]: remembered walls on a dark floor,
-    the sprite pasted over them (red over walls, as the view shows it)."""
-    patch, weight = look
+    the agent's redness resampled to sub-pixel `at` on top (red over white walls where it shows)."""
+    patch, _ = look
     size = len(patch)
     half = size // 2
     H, W = walls.shape
     view = np.repeat((walls * 255).astype(np.uint8)[..., None], 3, axis=2)
-    padded = np.pad(view, ((half, half), (half, half), (0, 0)))
-    cx, cy = int(at[0]), int(at[1])
-    region = padded[cy : cy + size, cx : cx + size]
-    shown = weight > 0
-    region[shown] = patch[shown]
-    return padded[half : half + H, half : half + W]
+    # where each view pixel falls in the patch: pixel centre minus `at`, in patch index units
+    x0, y0 = int(np.floor(at[0])) - half - 1, int(np.floor(at[1])) - half - 1
+    n = size + 2
+    px = np.arange(x0, x0 + n) + 0.5 - at[0] + half  # patch coordinates of these pixel centres
+    py = np.arange(y0, y0 + n) + 0.5 - at[1] + half
+    red = _bilinear(patch, px, py)  # [n, n]
+    ys, xs = np.arange(y0, y0 + n), np.arange(x0, x0 + n)
+    inside_y, inside_x = (ys >= 0) & (ys < H), (xs >= 0) & (xs < W)
+    region = view[np.ix_(ys[inside_y], xs[inside_x])].astype(np.float32)
+    r = red[np.ix_(inside_y, inside_x)]
+    shown = r > 12.0  # the renderer's faintest red that replaces a wall's colour
+    region[..., 0] = np.maximum(region[..., 0], r)
+    region[..., 1] = np.where(shown, 0.0, region[..., 1])
+    region[..., 2] = np.where(shown, 0.0, region[..., 2])
+    view[np.ix_(ys[inside_y], xs[inside_x])] = np.clip(np.round(region), 0, 255).astype(np.uint8)
+    return view
 
 
 def scene(views: list[np.ndarray], spacing: float = 4.0, clearance: float = 1.5) -> Scene | None:
@@ -139,4 +185,18 @@ def scene(views: list[np.ndarray], spacing: float = 4.0, clearance: float = 1.5)
     graph.add_nodes_from(range(len(positions)))
     graph.add_weighted_edges_from(zip(i[ok].tolist(), j[ok].tolist(), d[i[ok], j[ok]].tolist()))
     images = np.stack([imagine(walls, look, p) for p in positions]) if len(positions) else np.zeros((0, H, W, 3), np.uint8)
-    return Scene(walls, blocked, positions, images, graph)
+    return Scene(walls, blocked, _dilate(walls, 1.0), positions, images, graph)
+
+
+def with_place(found: Scene, position: np.ndarray, image: np.ndarray, reach: float) -> Scene:
+    """`found` plus one more place (e.g. the goal, where the goal image shows the agent), joined
+    to every place within `reach` pixels in a clear straight line."""
+    positions = np.concatenate([found.positions, position[None]])
+    new = len(positions) - 1
+    d = np.linalg.norm(found.positions - position, axis=1)
+    near = np.nonzero(d <= reach)[0]
+    ok = found.visible_from(position, near)
+    graph = found.graph.copy()
+    graph.add_node(new)
+    graph.add_weighted_edges_from((new, int(j), float(d[j])) for j in near[ok])
+    return Scene(found.walls, found.blocked, found.touching, positions, np.concatenate([found.images, image[None]]), graph)

@@ -26,6 +26,7 @@ def _quick_runs(out: Path) -> dict[str, list[str]]:
         "soak": ["--out", str(out / "soak.json")],
         "baselines": ["--out", str(out / "baselines.json"), "--plot", str(out / "baselines.png"), *baselines],
         "distributed": ["--out", str(out / "distributed.json")],
+        "point": ["--out", str(out / "point.json"), "--plot", str(out / "point.png")],
     }
 
 
