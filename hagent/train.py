@@ -410,7 +410,7 @@ def _readme(
     seconds: float,
     row: dict,
 ) -> str:
-    keys = ("pred_loss", "pred_loss_rel", "std", "eff_rank", "cov_loss", "inverse_acc", "critic_val_mae",
+    keys = ("pred_loss", "pred_loss_rel", "std", "eff_rank", "cov_loss", "inverse_acc", "places_val_accuracy", "critic_val_mae",
             "hazard_recall", "hazard_false_alarm", "step_hazard_recall", "step_hazard_false_alarm", "probe_accuracy")
     keys += tuple(k for k in row if k.startswith("level"))
     final = ", ".join(f"{k} {row[k]:.4g}" for k in keys if k in row) or "none logged yet"
@@ -419,6 +419,19 @@ def _readme(
         for d, m in ((d, ds.manifest) for d, ds in zip(data_dirs, datasets))
     )
     levels = ", ".join(f"level {k}: D={c.dim}, period {c.period}" for k, c in enumerate(config.hierarchy, start=1)) or "none"
+    if datasets and datasets[0].continuous:
+        return (
+            "# hagent checkpoint: a point-world agent (level 0 from pixels, place grounding)\n\n"
+            f"- data:\n{data}\n"
+            f"- command: `{command or 'hagent.train.train(...)'}`\n"
+            f"- seed: {config.seed}; device: {config.device}\n"
+            f"- steps: {step} of {config.train.steps} ({seconds:.0f} s)\n"
+            f"- level 0: latent D {config.level.encoder.dim}; window T {config.data.window}; batch B {config.data.batch_size}\n"
+            f"- metrics at step {row.get('step', 0)}: {final}\n\n"
+            "Files: `config.json` (resolved config), `level0.safetensors` (level 0: pixel encoder, continuous-action "
+            "predictor, inverse-dynamics head), `places.safetensors` (grounds named places as goal states), "
+            "`metrics.jsonl` (one row per logged step). Load with `hagent.point_agent.PointAgent.load(dir)`.\n"
+        )
     return (
         "# hagent checkpoint: an H-JEPA stack (level 0 world model, abstract levels, critics, hazard)\n\n"
         f"- data:\n{data}\n"
