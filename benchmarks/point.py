@@ -19,14 +19,15 @@ import json
 import statistics
 import sys
 import time
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from hagent.io import atomic_write_text  # noqa: E402
-from hagent.point import make_point_world  # noqa: E402
+from hagent.io import atomic_write_text
+from hagent.point import make_point_world
 
 BINS = ((1, 10), (11, 20), (21, 40), (41, 10_000))
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,7 +48,7 @@ def shortest_strides(world) -> int:
         points += [near, far]
         room = door.b if room == door.a else door.a
     path = [here, *points, st["goal"]]
-    length = sum(float(np.linalg.norm(b - a)) for a, b in zip(path[:-1], path[1:]))
+    length = sum(float(np.linalg.norm(b - a)) for a, b in pairwise(path))
     return max(1, int(np.ceil((length - world.params.radius) / world.params.max_step)))
 
 

@@ -13,6 +13,7 @@ from safetensors.numpy import load_file
 
 from hagent.collect import DatasetError, read_manifest, step_keys
 
+
 class Window(NamedTuple):
     """A batch of fixed-length windows. `action[:, t]` is taken in `image[:, t]` and leads to
     `image[:, t + 1]`; the last action leads outside the window. Labels are for training heads."""

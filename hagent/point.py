@@ -27,9 +27,8 @@ layout) are for scoring and training labels.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import string
+from dataclasses import dataclass
 
 import gymnasium as gym
 import numpy as np
@@ -208,7 +207,7 @@ def maze(rows: int, cols: int, rng: np.random.Generator) -> Layout:
         if root(a) == root(b):
             continue
         group[root(a)] = root(b)
-        (ra, ca), (rb, cb) = divmod(a, cols), divmod(b, cols)
+        (ra, ca), (rb, _) = divmod(a, cols), divmod(b, cols)
         if ra == rb:  # side by side: a door in the vertical wall between columns ca and cb
             lo, hi = bounds_y[ra] + THICK + DOOR + 1, bounds_y[ra + 1] - THICK - DOOR - 1
             doors.append(Door(True, xs[ca], float(round(rng.uniform(lo, hi))), a, b))

@@ -26,6 +26,7 @@ Planning reads the observation (`image`, `goal`, `mission`) only, never the worl
 from __future__ import annotations
 
 import time
+from itertools import pairwise
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -40,7 +41,6 @@ from hagent.point_waypoints import Scene, scene, where_agent, with_place
 from hagent.sealed import SealedWorld
 from levels.level import Level
 from levels.planner import MPPIPlanner, Plan, imagine
-
 
 DEFAULT_POINT_CHECKPOINT = Path(__file__).resolve().parent.parent / "checkpoints" / "point"
 """The shipped point-world agent (`hagent train --preset point`)."""
@@ -285,7 +285,7 @@ class PointAgent:
                 self.mppi.warm(straight)
             plan = self.mppi.plan(s, self.level, _Objective(target, stride), generator)
         route = tuple(tuple(float(v) for v in positions[node]) for node in path)
-        left = sum(float(np.linalg.norm(positions[a] - positions[b])) for a, b in zip(path[:-1], path[1:]))
+        left = sum(float(np.linalg.norm(positions[a] - positions[b])) for a, b in pairwise(path))
         return PointPlan(plan, route, left / self.max_step, 2, 1 + plan.calls)
 
     def imagine(self, s: torch.Tensor, stride: float, bumps: list | None = None) -> ImaginedGraph:

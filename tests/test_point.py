@@ -4,7 +4,14 @@ import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
 
-from hagent.point import PLACES, PlaceError, PointSpecError, make_point_world, parse_place, parse_point
+from hagent.point import (
+    PLACES,
+    PlaceError,
+    PointSpecError,
+    make_point_world,
+    parse_place,
+    parse_point,
+)
 
 
 def _oracle(world) -> np.ndarray:
@@ -137,8 +144,9 @@ def test_a_text_goal_comes_with_a_blank_goal_image_and_place_views_for_training(
 
 @pytest.mark.parametrize("spec", ["point:tworooms", "point:maze?rooms=4"])
 def test_places_imagined_from_the_views_join_only_through_doors(spec: str) -> None:
-    from hagent.point_waypoints import scene, where_agent
     import networkx as nx
+
+    from hagent.point_waypoints import scene, where_agent
 
     for seed in range(5):
         world = make_point_world(spec, seed=seed)
