@@ -307,6 +307,8 @@ def _run_point(args: argparse.Namespace, cfg) -> int:
         print(f"planning: median {ms[len(ms) // 2]:.0f} ms/step, {sum(ms) / 1000:.2f} s in all")
     print(f"final position ({st['position'][0]:.1f}, {st['position'][1]:.1f}), goal ({st['goal'][0]:.1f}, {st['goal'][1]:.1f})")
     print(f"outcome: {'success' if episode.success else 'not done'} in {episode.steps} steps")
+    if args.instruction is not None:
+        print(f"  (the agent went for your instruction; the world scores its own mission: {world.mission})")
     if args.json is not None:
         print(f"wrote {args.json}")
     return 0 if episode.success else 1

@@ -190,7 +190,7 @@ class PointAgentConfig(_Frozen):
     """With no place arrived, level 1's route ends at the place minimizing steps to get there +
     this x strides left to the goal."""
     bump: float = Field(0.3, ge=0.0, lt=1.0)
-    """A step whose view moved less than this share of the move level 0 imagined is a bump (a
+    """Model graph: a step whose view moved less than this share of the move level 0 imagined is a bump (a
     wall the model missed): level 1 leaves that heading out near that place for the rest of the
     episode. 0 turns the memory off."""
     threads: int = Field(1, ge=1)

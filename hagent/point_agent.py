@@ -174,6 +174,7 @@ class PointAgent:
         trace: list[PointStep] = []
         plan: PointPlan | None = None
         bumps: list[tuple[torch.Tensor, torch.Tensor]] = []  # (state, unit heading) of moves that didn't happen
+        remember_bumps = self.cfg.hierarchy == "auto" and self.cfg.graph == "model" and self.cfg.bump > 0
         start = time.perf_counter()
         places = self.places_of(obs, g) if self.cfg.hierarchy == "auto" and self.cfg.graph == "view" else None
         setup_ms = (time.perf_counter() - start) * 1000  # counted in the first step's planning time
@@ -194,9 +195,10 @@ class PointAgent:
             if observed.done:
                 break
             s_next = self.level.encode(torch.as_tensor(obs["image"][None]))[0]
-            expected = self.level.predict(s[None], action[None])[0]
-            if (s_next - s).norm() < self.cfg.bump * (expected - s).norm():  # the view moved far less than imagined
-                bumps.append((s, action / action.norm().clamp_min(1e-6)))
+            if remember_bumps:
+                expected = self.level.predict(s[None], action[None])[0]
+                if (s_next - s).norm() < self.cfg.bump * (expected - s).norm():  # the view moved far less than imagined
+                    bumps.append((s, action / action.norm().clamp_min(1e-6)))
             s = s_next
             seen.append(where_agent(obs["image"], None if places is None else places.scene.walls))
         verdict = world.judge()  # scoring, after acting
