@@ -67,7 +67,7 @@ from hagent.grounding import (
 from hagent.language import AvoidHazard, AvoidRegion, ForbidAction, Task, parse
 from hagent.narrative import Narrative, Narrator, encoder
 from hagent.navigator import Navigator, Route
-from hagent.sealed import SealedWorld
+from hagent.sealed import SealedWorld, resets
 from hagent.waypoints import place, region_cells
 from hagent.worlds import ACTION_NAMES, DROP, FORWARD, LEFT, PICKUP, RIGHT, TOGGLE
 from levels.abstract import AbstractLevel
@@ -294,15 +294,18 @@ class Agent:
             self._chat = Chat(self)
         return self._chat.say(text)
 
-    def start(self, world: Any, text: str | None = None, max_steps: int | None = None, reset: bool = True) -> Run:
+    def start(self, world: Any, text: str | None = None, max_steps: int | None = None, reset: bool | None = None) -> Run:
         """Begin an episode that the caller steps (`Run.step`) or finishes (`Run.finish`); `run`
-        is `start(...).finish()`. `reset=False` carries on in `world` from where the last
-        instruction left it (a follow-up). Raises `ParseError` on bad text and
-        `UnsupportedTaskError` when the world can't judge the instruction."""
+        is `start(...).finish()`. Which episode: by default the one the caller has just reset
+        (`obs, _ = world.reset(seed=s); agent.run(world, obs["mission"])` plays that episode),
+        else the world's next one; `reset=True` always resets, `reset=False` carries on from
+        where the last instruction left `world` (a follow-up). Raises `ParseError` on bad text
+        and `UnsupportedTaskError` when the world can't judge the instruction."""
         sealed = SealedWorld(world)
-        obs = sealed.reset() if reset else sealed.observe()
+        resetting = resets(world, reset)
+        obs = sealed.reset() if resetting else sealed.observe()
         task = self._task(text if text is not None else obs["mission"])
-        retell = text is not None and (text != obs["mission"] or not reset)  # a follow-up gets a fresh time limit
+        retell = text is not None and (text != obs["mission"] or reset is False)  # a follow-up gets a fresh time limit
         if retell and not world.instruct(task.goal, text) and text != obs["mission"]:
             raise UnsupportedTaskError(
                 f"this world ({getattr(world, 'world_spec', world)}) can only judge its own mission "
@@ -311,13 +314,21 @@ class Agent:
         if hasattr(world, "watch"):
             world.watch(self.configurator.operator + task.guardrails)  # scoring: the world counts violations
         budget = max_steps if max_steps is not None else self.cfg.max_steps
-        return Run(self, world, self._act(sealed, obs, task, budget), task, obs)
+        if resetting:
+            opening = ("reset the world", "reset=True" if reset else "the world was not freshly reset, so its next episode")
+        elif reset is None:
+            opening = ("played the episode the caller reset", "the world was reset and had not stepped since")
+        else:
+            opening = ("carried on", "reset=False: a follow-up from where the world is")
+        return Run(self, world, self._act(sealed, obs, task, budget, opening), task, obs)
 
-    def run(self, world: Any, text: str | None = None, max_steps: int | None = None) -> Episode:
-        """Reset `world` and act until the task is done, the world ends the episode or the budget
-        runs out. `text` defaults to the world's own mission. The acting loop sees the world only
-        through a `SealedWorld`; success and violations are read from the world afterwards."""
-        return self.start(world, text, max_steps).finish()
+    def run(self, world: Any, text: str | None = None, max_steps: int | None = None, reset: bool | None = None) -> Episode:
+        """Act in `world` until the task is done, the world ends the episode or the budget runs
+        out. `text` defaults to the world's own mission; `reset` chooses the episode as in
+        `start` (default: the one the caller has just reset, else the world's next). The
+        acting loop sees the world only through a `SealedWorld`; success and violations are
+        read from the world afterwards."""
+        return self.start(world, text, max_steps, reset).finish()
 
     def _episode(self, world: Any, task: Task, out: _Outcome) -> Episode:
         """Judge, narrate and describe a finished loop."""
@@ -335,13 +346,17 @@ class Agent:
         )
 
     # -- the loop ---------------------------------------------------------------------------
-    def _act(self, sealed: SealedWorld, obs: dict, task: Task, budget: int) -> Generator[_Step, None, _Outcome]:
-        """The acting loop, one step per `next()`; its return value is how it ended."""
+    def _act(
+        self, sealed: SealedWorld, obs: dict, task: Task, budget: int, opening: tuple[str, str]
+    ) -> Generator[_Step, None, _Outcome]:
+        """The acting loop, one step per `next()`; its return value is how it ended. `opening`
+        is which episode this is, and why (recorded first)."""
         torch.set_num_threads(self.cfg.threads)
         stage_list = stages(task.goal)
         memory = Memory(obs)
         narrator = Narrator(task, obs)
         stm = ShortTermMemory()
+        stm.record("episode", *opening)
         generator = torch.Generator().manual_seed(self.seed)
         trace: list[StepRecord] = []
         plan: AgentPlan | None = None
@@ -425,7 +440,8 @@ class Agent:
                     return _Outcome(trace, plan, intention, "", stm, narrator, obs)
             if done:
                 break
-        return _Outcome(trace, plan, intention, "", stm, narrator, obs)
+        note = "" if trace else f"But I took no steps: the step budget was {budget}."
+        return _Outcome(trace, plan, intention, note, stm, narrator, obs)
 
     def _route(
         self, config: Configuration, guards: _Guards, memory: Memory, grounded: Grounded, stm: ShortTermMemory, t: int,

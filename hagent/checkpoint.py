@@ -176,6 +176,16 @@ def load_checkpoint(directory: str | Path, device: str | torch.device = "cpu") -
     )
 
 
+def checkpoint_kind(directory: str | Path) -> str:
+    """Which worlds a checkpoint serves, from its config alone (no weights read): "point" for a
+    pixel level trained on point worlds, "grid" otherwise. Raises `CheckpointError` when the
+    directory is not a checkpoint."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise CheckpointError(f"{directory}: no such checkpoint directory")
+    return "point" if _read_config(directory / CONFIG_FILE).level.encoder.kind == "pixels" else "grid"
+
+
 TRAIN_STATE_FILE = "train_state.safetensors"
 
 

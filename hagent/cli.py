@@ -190,14 +190,41 @@ def _decoder_summary(m: dict) -> str:
     )
 
 
+def _grid_checkpoint(given: str | None, command: str, spec: str | None = None) -> Path:
+    """The grid-world checkpoint a command acts with: `given`, or the shipped agent. A checkpoint
+    it can't serve is a one-line usage error that says what to run instead."""
+    from hagent.agent import DEFAULT_CHECKPOINT
+    from hagent.checkpoint import CheckpointError, checkpoint_kind
+
+    path = Path(given) if given is not None else DEFAULT_CHECKPOINT
+    try:
+        kind = checkpoint_kind(path)
+    except CheckpointError as err:
+        raise CliError(f"--checkpoint {err}") from None
+    point_world = spec is not None and spec.startswith("point:")
+    if kind == "grid" and not point_world:
+        return path
+    world = spec if point_world else "point:tworooms"
+    point_path = path if kind == "point" else "checkpoints/point"
+    if command == "eval":
+        instead = f"python benchmarks/point.py --checkpoint {point_path} --world {world} --episodes 200"
+    else:
+        instead = f"hagent run --world {world} --checkpoint {point_path}"
+    if command == "run":  # point worlds never get here: `hagent run` serves them with the point agent
+        raise CliError(f"{path} is a point-world checkpoint and {spec} a grid world; instead run: {instead}")
+    what = f"{path} is a point-world checkpoint" if kind == "point" else f"{world} is a point world"
+    raise CliError(f"{what}, which hagent {command} doesn't serve yet; instead run: {instead}")
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     from hagent.agent import Agent
     from hagent.checkpoint import load_checkpoint
     from hagent.evaluate import evaluate, write_report
 
     cfg = _resolve(args, {"world.spec": args.world, "seed": args.seed, "agent.hierarchy": args.hierarchy})
-    ckpt = load_checkpoint(args.checkpoint)
-    agent = Agent.load(args.checkpoint, cfg.agent, seed=cfg.seed)
+    path = _grid_checkpoint(args.checkpoint, "eval", cfg.world.spec)
+    ckpt = load_checkpoint(path)
+    agent = Agent.load(path, cfg.agent, seed=cfg.seed)
     report = evaluate(agent, cfg.world.spec, args.episodes, cfg.seed, max_steps=args.max_steps, progress=not args.quiet)
     summary = report.summary()
     spl = "n/a" if summary["spl"] is None else f"{summary['spl']:.3f}"
@@ -221,17 +248,18 @@ RUN_WORLD = "rooms:3x3"  # the embedded default world
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from hagent.agent import DEFAULT_CHECKPOINT, Agent
+    from hagent.agent import Agent
     from hagent.render import render_text
     from hagent.worlds import make_world
 
     cfg = _resolve(args, {"world.spec": args.world or RUN_WORLD, "seed": args.seed})
     if cfg.world.spec.startswith("point:"):
         return _run_point(args, cfg)
-    agent = Agent.load(args.checkpoint or DEFAULT_CHECKPOINT, cfg.agent, seed=cfg.seed)
-    first, _ = make_world(cfg.world.spec, seed=cfg.seed).reset()
+    agent = Agent.load(_grid_checkpoint(args.checkpoint, "run", cfg.world.spec), cfg.agent, seed=cfg.seed)
+    world = make_world(cfg.world.spec, seed=cfg.seed)
+    first, _ = world.reset()
     text = args.instruction if args.instruction is not None else first["mission"]
-    episode = agent.run(make_world(cfg.world.spec, seed=cfg.seed), text, max_steps=args.max_steps)
+    episode = agent.run(world, text, max_steps=args.max_steps)  # plays the episode just reset
     if args.json is not None:
         doc = json.dumps(_finite(_episode_doc(cfg.world.spec, cfg.seed, text, episode)), indent=2, allow_nan=False) + "\n"
         if args.json == "-":
@@ -280,7 +308,15 @@ def _run_point(args: argparse.Namespace, cfg) -> int:
     from hagent.point import PlaceError, make_point_world
     from hagent.point_agent import DEFAULT_POINT_CHECKPOINT, PointAgent
 
-    agent = PointAgent.load(args.checkpoint or DEFAULT_POINT_CHECKPOINT, seed=cfg.seed)
+    from hagent.checkpoint import checkpoint_kind
+
+    path = args.checkpoint or DEFAULT_POINT_CHECKPOINT
+    if checkpoint_kind(path) != "point":
+        raise CliError(
+            f"--checkpoint {path} is a grid-world checkpoint and {cfg.world.spec} is a point world; run it with "
+            f"a point checkpoint (hagent run --world {cfg.world.spec} --checkpoint checkpoints/point), or leave out --checkpoint"
+        )
+    agent = PointAgent.load(path, seed=cfg.seed)
     world = make_point_world(cfg.world.spec, seed=cfg.seed)
     try:
         episode = agent.run(world, args.instruction, max_steps=args.max_steps, seed=cfg.seed)
@@ -360,7 +396,7 @@ def _episode_doc(spec: str, seed: int, text: str, episode) -> dict:
 def cmd_scenarios(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from hagent.agent import DEFAULT_CHECKPOINT, Agent
+    from hagent.agent import Agent
     from hagent.scenarios import ScenarioError, load_scenarios, run_scenario, scenario_files
 
     try:
@@ -370,7 +406,7 @@ def cmd_scenarios(args: argparse.Namespace) -> int:
         raise CliError(str(err)) from None
     if not scenarios:
         raise CliError(f"no scenarios in {', '.join(args.paths or [str(SCENARIOS_DIR)])}")
-    agent = Agent.load(args.checkpoint or DEFAULT_CHECKPOINT)
+    agent = Agent.load(_grid_checkpoint(args.checkpoint, "scenarios"))
     verdicts = []
     bar = tqdm(scenarios, desc="scenarios", unit="scenario", disable=args.quiet, dynamic_ncols=True)
     for _, scenario in bar:
@@ -403,12 +439,12 @@ def cmd_chat(args: argparse.Namespace) -> int:
     from hagent.worlds import parse_spec
 
     cfg = _resolve(args, {"world.spec": args.world, "seed": args.seed})
-    parse_spec(cfg.world.spec)  # a bad spec is a usage error before the UI opens
-    if args.checkpoint is not None and not Path(args.checkpoint).is_dir():
-        raise CliError(f"--checkpoint {args.checkpoint}: no such checkpoint directory")
+    if parse_spec(cfg.world.spec).family == "point":  # a bad spec is a usage error before the UI opens
+        raise CliError(f"the chat serves grid worlds for now; for a point world run: hagent run --world {cfg.world.spec}")
+    path = _grid_checkpoint(args.checkpoint, "chat", cfg.world.spec)  # and so is a checkpoint it can't serve
     from tui.app import HagentApp
 
-    HagentApp(args.checkpoint, cfg.world.spec, cfg.seed).run()
+    HagentApp(str(path), cfg.world.spec, cfg.seed).run()
     return 0
 
 
@@ -473,7 +509,7 @@ def build_parser() -> argparse.ArgumentParser:
         "instruction) and report success rate, mean steps, SPL (against BabyAI's bot), violations, "
         "median planning ms per step and predictor calls per step. The agent sees observations only.",
     )
-    p.add_argument("--checkpoint", required=True, metavar="DIR", help="checkpoint made by hagent train")
+    p.add_argument("--checkpoint", metavar="DIR", help="checkpoint made by hagent train (default: the shipped agent)")
     p.add_argument("--world", metavar="SPEC", help=worlds_help + " (default: rooms:3x3)")
     p.add_argument("--episodes", type=int, default=200, metavar="N", help="episodes (default 200)")
     p.add_argument("--seed", type=int, metavar="S", help="first seed; episodes use S, S+1, ... (default 0)")
@@ -613,7 +649,7 @@ def main(argv: list[str] | None = None) -> int:
     from hagent.language import ParseError
 
     user_errors: tuple[type[Exception], ...] = (CliError, WorldSpecError, DatasetError, ParseError)
-    if args.command in ("train", "eval", "run"):  # torch-backed errors; imported only when torch is needed anyway
+    if args.command in ("train", "eval", "run", "scenarios", "chat"):  # torch-backed errors; imported only when torch is needed anyway
         from hagent.agent import UnsupportedTaskError
         from hagent.checkpoint import CheckpointError
         from hagent.distributed import DistributedError

@@ -247,6 +247,7 @@ class PointWorld(gym.Env):
         self._success = False
         self._walls = np.zeros((SIZE, SIZE), dtype=np.uint8)
         self._goal_image = np.zeros((SIZE, SIZE, 3), dtype=np.uint8)
+        self._fresh = False  # reset, and no step since
 
     # -- gymnasium interface -------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[dict, dict]:
@@ -277,9 +278,17 @@ class PointWorld(gym.Env):
         self._success = False
         self._walls = self._draw_walls()
         self._goal_image = self._draw(self.goal)
+        self._fresh = True
         return self._observe(), {}
 
+    @property
+    def fresh(self) -> bool:
+        """Whether the world was reset and has not stepped since: an agent's `run` then plays
+        this episode instead of resetting to the next one (`hagent.sealed.resets`)."""
+        return self._fresh
+
     def step(self, action) -> tuple[dict, float, bool, bool, dict]:
+        self._fresh = False
         a = np.asarray(action, dtype=np.float64).reshape(2)
         if not np.all(np.isfinite(a)):
             a = np.zeros(2)
@@ -291,6 +300,10 @@ class PointWorld(gym.Env):
         self._success = bool(np.linalg.norm(self.position - self.goal) <= self.params.radius)
         truncated = not self._success and self.steps >= self.max_steps
         return self._observe(), float(self._success), self._success, truncated, {"blocked": blocked}
+
+    def observe(self) -> dict:
+        """The current observation, as `reset` and `step` return it."""
+        return self._observe()
 
     def render(self) -> np.ndarray:
         return self._observe()["image"]

@@ -38,7 +38,7 @@ from costs.place import PlaceGoal
 from hagent.config import PointAgentConfig
 from hagent.point import PlaceError, PointParams, parse_place
 from hagent.point_waypoints import Scene, scene, where_agent, with_place
-from hagent.sealed import SealedWorld
+from hagent.sealed import SealedWorld, resets
 from levels.level import Level
 from levels.planner import MPPIPlanner, Plan, imagine
 
@@ -160,13 +160,16 @@ class PointAgent:
         return self._plan(s, g, generator)
 
     @torch.no_grad()
-    def run(self, world: Any, text: str | None = None, max_steps: int | None = None, seed: int | None = None) -> PointEpisode:
-        """Reset `world` (a point world) and act until the goal is reached, the world ends the
-        episode or `max_steps` pass. The goal is `text` (a named place) when given, else the
-        goal image, else the mission (text-goal worlds show a blank goal image)."""
+    def run(self, world: Any, text: str | None = None, max_steps: int | None = None, seed: int | None = None,
+            reset: bool | None = None) -> PointEpisode:
+        """Act in `world` (a point world) until the goal is reached, the world ends the episode
+        or `max_steps` pass. The goal is `text` (a named place) when given, else the goal image,
+        else the mission (text-goal worlds show a blank goal image). Which episode: `seed`
+        resets to that seed; otherwise as `hagent.Agent.run` (default: the episode the caller
+        has just reset, else the world's next; `reset=True` always resets, `False` carries on)."""
         torch.set_num_threads(self.cfg.threads)
         sealed = SealedWorld(world)
-        obs = sealed.reset(seed=seed)
+        obs = sealed.reset(seed=seed) if seed is not None or resets(world, reset) else sealed.observe()
         budget = max_steps or getattr(world, "max_steps", 50)
         generator = torch.Generator().manual_seed(self.seed if seed is None else self.seed * 1_000_003 + seed)
         self.mppi.reset()

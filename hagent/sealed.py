@@ -20,6 +20,17 @@ class Observed(NamedTuple):
     done: bool
 
 
+def resets(world: Any, reset: bool | None) -> bool:
+    """Whether an agent's `run`/`start` resets `world` before acting. `reset=None` (the default)
+    plays the episode the caller expects: the one the caller has just reset (a world that tells,
+    through its `fresh` attribute, that it was reset and has not stepped since), else the
+    world's next one (a world built by `make_world(spec, seed)` starts at `seed`). `True`
+    always resets; `False` carries on from where the world is (a follow-up)."""
+    if reset is not None:
+        return reset
+    return not getattr(world, "fresh", False)
+
+
 class SealedWorld:
     """Wraps a world so that only `reset`, `step` (observation + done) and `action_space` get through."""
 

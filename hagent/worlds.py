@@ -351,6 +351,7 @@ class World(gym.Wrapper):
         self._forbidden_cells: dict[tuple[int, int], str] = {}  # cell -> the region guardrail it breaks
         self._forbidden_events: dict[tuple[str, str], str] = {}  # (verb, kind) event -> the action guardrail
         self._log: list[Moved] = []
+        self._fresh = False  # reset, and no step since
         self.observation_space = spaces.Dict(
             {
                 "image": spaces.Box(0, 255, (base.width, base.height, 3), dtype=np.uint8),
@@ -373,9 +374,17 @@ class World(gym.Wrapper):
         self._violations = []
         self._forbidden_cells, self._forbidden_events = {}, {}
         self._log = [Moved(self._cell(), ())]
+        self._fresh = True
         return self._observe(), info
 
+    @property
+    def fresh(self) -> bool:
+        """Whether the world was reset and has not stepped since: an agent's `run` then plays
+        this episode instead of resetting to the next one (`hagent.sealed.resets`)."""
+        return self._fresh
+
     def step(self, action: int) -> tuple[dict, float, bool, bool, dict]:
+        self._fresh = False
         base = self._base
         front = tuple(int(v) for v in base.front_pos)
         before_cell = base.grid.get(*front)
@@ -551,8 +560,26 @@ class World(gym.Wrapper):
         return Judgement(success=self._success, violations=tuple(self._violations))
 
 
+class _AllOf(AndInstr):
+    """BabyAI's "a and b" for any two instructions. minigrid's `AndInstr` takes two single
+    actions only, so "a and b and c" (nested to the right) would fail its assertion; its
+    verification works for any parts, which this class keeps."""
+
+    def __init__(self, instr_a: Any, instr_b: Any):  # noqa: D107 -- skips AndInstr's type asserts on purpose
+        self.instr_a, self.instr_b, self.strict = instr_a, instr_b, False
+
+
+class _InOrder(BeforeInstr):
+    """BabyAI's "a, then b" for any two instructions (minigrid's `BeforeInstr` refuses a
+    sequence as its second part, so three or more steps in order would fail its assertion)."""
+
+    def __init__(self, instr_a: Any, instr_b: Any):  # noqa: D107 -- skips SeqInstr's type asserts on purpose
+        self.instr_a, self.instr_b, self.strict = instr_a, instr_b, False
+
+
 def _babyai_instr(goal: Any) -> Any:
-    """BabyAI's verifier object for a `hagent.language` goal tree (the inverse of `goal_from_babyai`)."""
+    """BabyAI's verifier object for a `hagent.language` goal tree (the inverse of
+    `goal_from_babyai`), for compositions of any depth."""
     from hagent.language import Both, GoTo, Open, PickUp, PutNext, Sequence
 
     def desc(ref: Any) -> ObjDesc:
@@ -568,9 +595,9 @@ def _babyai_instr(goal: Any) -> Any:
         case PutNext(move, fixed):
             return PutNextInstr(desc(move), desc(fixed))
         case Both(a, b):
-            return AndInstr(_babyai_instr(a), _babyai_instr(b))
+            return _AllOf(_babyai_instr(a), _babyai_instr(b))
         case Sequence(first, second):
-            return BeforeInstr(_babyai_instr(first), _babyai_instr(second))
+            return _InOrder(_babyai_instr(first), _babyai_instr(second))
     raise TypeError(f"not a goal: {goal!r}")
 
 

@@ -17,6 +17,22 @@ def pytest_configure(config: pytest.Config) -> None:
     warnings.filterwarnings("ignore", message=".*is different from the unwrapped version.*")
 
 
+TINY_STACK = [
+    "level.encoder.dim=8", "level.encoder.embed=4", "level.encoder.channels=8", "level.encoder.layers=2",
+    "level.encoder.pool=2", "level.predictor.hidden=32", "level.predictor.blocks=1", "train.jepa.inverse_hidden=16",
+    "data.batch_size=16", "data.window=4", "train.warmup=5", "device=\"cpu\"", "critic.hidden=16", "critic.layers=1",
+    "train.critic.steps=50", "train.critic.batch_size=64", "train.critic.goals_per_episode=2",
+    "train.hazard.steps=20", "train.hazard.batch_size=32", "hazard.hidden=16", "train.abstract.steps=30",
+    "train.abstract.batch_size=32", "hierarchy=[{dim=4, hidden=16, period=2, macro_dim=2}]", "train.decoder.episodes=0",
+]  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def tiny_sets() -> list[str]:
+    """`--set` arguments for `hagent train` that build a tiny two-level stack (no decoder) in seconds."""
+    return [a for item in TINY_STACK for a in ("--set", item)]
+
+
 @pytest.fixture(autouse=True)
 def _seeded() -> None:
     """Every test starts from the same random state."""

@@ -3,6 +3,7 @@
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -14,24 +15,15 @@ from hagent.language import ParseError
 from hagent.sealed import PeekingError, SealedWorld
 from hagent.worlds import World, make_world
 
-TINY = [
-    "level.encoder.dim=8", "level.encoder.embed=4", "level.encoder.channels=8", "level.encoder.layers=2",
-    "level.encoder.pool=2", "level.predictor.hidden=32", "level.predictor.blocks=1", "train.jepa.inverse_hidden=16",
-    "data.batch_size=16", "data.window=4", "train.warmup=5", "device=\"cpu\"", "critic.hidden=16", "critic.layers=1",
-    "train.critic.steps=50", "train.critic.batch_size=64", "train.critic.goals_per_episode=2",
-    "train.hazard.steps=20", "train.hazard.batch_size=32", "hazard.hidden=16", "train.abstract.steps=30",
-    "train.abstract.batch_size=32", "hierarchy=[{dim=4, hidden=16, period=2, macro_dim=2}]", "train.decoder.episodes=0",
-]  # fmt: skip
 FAST = AgentConfig(beam={"horizon": 2, "width": 8}, max_steps=12)
 
 
 @pytest.fixture(scope="module")
-def checkpoint(tmp_path_factory) -> Path:
+def checkpoint(tmp_path_factory, tiny_sets: list[str]) -> Path:
     data = tmp_path_factory.mktemp("data")
     collect("babyai:GoToLocal", data, CollectConfig(episodes=8, max_steps=20), seed=1, progress=False)
     out = tmp_path_factory.mktemp("ckpt")
-    sets = [a for item in TINY for a in ("--set", item)]
-    assert main(["train", "--data", str(data), "--out", str(out), "--steps", "20", "-q", *sets]) == 0
+    assert main(["train", "--data", str(data), "--out", str(out), "--steps", "20", "-q", *tiny_sets]) == 0
     return out
 
 
@@ -92,6 +84,31 @@ def test_same_seed_same_episode(checkpoint: Path) -> None:
     assert runs[0].explanation == runs[1].explanation
 
 
+def test_run_plays_the_episode_the_caller_just_reset(checkpoint: Path) -> None:
+    """Reading the mission first and then running is what users do: the agent plays that episode."""
+    agent = Agent.load(checkpoint, FAST)
+    for seed in range(10):
+        world = make_world("babyai:GoToRedBlueBall", seed=seed)
+        obs, _ = world.reset(seed=seed)
+        episode = agent.run(world, obs["mission"])
+        assert np.array_equal(episode.narrative.moments[0].obs["image"], obs["image"])
+        assert episode.decisions[0].topic == "episode" and episode.decisions[0].choice == "played the episode the caller reset"
+        assert episode.steps > 0
+    seeded = make_world("babyai:GoToRedBlueBall", seed=4).reset()[0]["image"]
+    world = make_world("babyai:GoToRedBlueBall", seed=4)
+    assert np.array_equal(agent.run(world).narrative.moments[0].obs["image"], seeded)  # never reset: its seed
+    again = agent.run(world)  # played already: the world's next episode
+    assert not np.array_equal(again.narrative.moments[0].obs["image"], seeded) and again.decisions[0].choice == "reset the world"
+    world.reset(seed=4)
+    forced = agent.run(world, reset=True)  # reset=True resets even a freshly reset world
+    assert not np.array_equal(forced.narrative.moments[0].obs["image"], seeded)
+
+
+def test_an_episode_of_no_steps_says_why(checkpoint: Path) -> None:
+    episode = Agent.load(checkpoint, FAST).run(make_world("babyai:GoToLocal", seed=2), max_steps=0)
+    assert episode.steps == 0 and "no steps" in episode.explanation and "budget was 0" in episode.explanation
+
+
 def test_bad_and_unsupported_instructions(checkpoint: Path) -> None:
     agent = Agent.load(checkpoint, FAST)
     world = make_world("babyai:GoToLocal", seed=0)
@@ -114,6 +131,7 @@ def test_eval_cli_writes_json(checkpoint: Path, tmp_path: Path, capsys: pytest.C
     assert {"spl", "violations", "median_planning_ms", "predictor_calls_per_step"} <= doc.keys()
     assert "success rate" in capsys.readouterr().out
     assert main(["eval", "--checkpoint", str(tmp_path / "nope"), "--world", "babyai:GoToLocal"]) == 2
+    assert "no such checkpoint directory" in capsys.readouterr().err
     with pytest.raises(SystemExit) as bad:
         main(["eval", "--checkpoint", str(checkpoint), "--hierarchy", "sideways"])
     assert bad.value.code == 2

@@ -1,4 +1,9 @@
-"""The command line: every command has --help; pending ones say so and exit 2."""
+"""The command line: every command has --help; pending ones say so and exit 2; defaults and
+checkpoints that a command can't serve are handled the same way by every command."""
+
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -81,6 +86,44 @@ def test_chat_refuses_bad_arguments_before_opening(capsys: pytest.CaptureFixture
     assert "unknown world spec" in capsys.readouterr().err
     assert main(["chat", "--checkpoint", str(tmp_path / "missing")]) == 2
     assert "no such checkpoint" in capsys.readouterr().err
+
+
+def test_eval_defaults_to_the_shipped_agent_like_run_and_chat(capsys: pytest.CaptureFixture) -> None:
+    assert main(["eval", "--episodes", "1", "--max-steps", "3", "-q"]) == 0
+    assert "checkpoints/default" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("argv", "instead"),
+    [
+        (["eval", "--checkpoint", "checkpoints/point"], "python benchmarks/point.py --checkpoint checkpoints/point"),
+        (["eval", "--world", "point:tworooms"], "python benchmarks/point.py --checkpoint checkpoints/point"),
+        (["scenarios", "--checkpoint", "checkpoints/point"], "hagent run --world point:tworooms --checkpoint checkpoints/point"),
+        (["chat", "--checkpoint", "checkpoints/point"], "hagent run --world point:tworooms --checkpoint checkpoints/point"),
+        (["chat", "--world", "point:tworooms"], "hagent run --world point:tworooms"),
+        (["run", "--checkpoint", "checkpoints/point"], "hagent run --world point:tworooms --checkpoint checkpoints/point"),
+        (["run", "--world", "point:tworooms", "--checkpoint", "checkpoints/default"], "--checkpoint checkpoints/point"),
+    ],
+)
+def test_a_checkpoint_a_command_cant_serve_gets_one_line_saying_what_to_run(
+    argv: list[str], instead: str, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(Path(__file__).resolve().parent.parent)
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and instead in err and "Traceback" not in err
+
+
+def test_plain_pytest_collects_the_suite_like_python_m_pytest() -> None:
+    """`pytest` puts only tests/ on the path, `python -m pytest` also the checkout: both must collect."""
+    root = Path(__file__).resolve().parent.parent
+    pytest_script = Path(sys.executable).parent / "pytest"
+    done = subprocess.run(
+        [str(pytest_script), "--collect-only", "-q", "-p", "no:cacheprovider"],
+        cwd=root, capture_output=True, text=True, check=False, timeout=300,
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert "test_the_agent_shows_only_a_checked_description" in done.stdout
 
 
 def test_train_preset_default_is_one_command(capsys: pytest.CaptureFixture) -> None:

@@ -30,7 +30,6 @@ from hagent.config import AgentConfig, CollectConfig
 from hagent.narrative import encoder
 from hagent.train_decoder import executed_episodes
 from hagent.worlds import make_world
-from tests.test_agent import TINY
 
 TINY_DECODER = [
     "train.decoder.episodes=6", "train.decoder.worlds=[\"babyai:GoToLocal\", \"rooms:2x2\"]", "train.decoder.steps=20",
@@ -200,12 +199,11 @@ def test_a_damaged_decoder_is_refused_with_a_reason(overfit, tmp_path: Path) -> 
 
 
 @pytest.fixture(scope="module")
-def checkpoint(tmp_path_factory) -> Path:
+def checkpoint(tmp_path_factory, tiny_sets: list[str]) -> Path:
     data = tmp_path_factory.mktemp("data")
     collect("babyai:GoToLocal", data, CollectConfig(episodes=8, max_steps=20), seed=1, progress=False)
     out = tmp_path_factory.mktemp("ckpt")
-    sets = [a for item in TINY for a in ("--set", item)]
-    assert main(["train", "--data", str(data), "--out", str(out), "--steps", "20", "-q", *sets]) == 0
+    assert main(["train", "--data", str(data), "--out", str(out), "--steps", "20", "-q", *tiny_sets]) == 0
     sets = [a for item in TINY_DECODER for a in ("--set", item)]
     assert main(["train", "--decoder-only", "--out", str(out), "-q", *sets]) == 0
     return out
@@ -239,13 +237,12 @@ def test_the_agent_shows_only_a_checked_description(checkpoint: Path) -> None:
         assert check(read_claims(d.text), ep.narrative.facts) == ()
 
 
-def test_retraining_the_levels_drops_a_stale_decoder(checkpoint: Path, tmp_path: Path) -> None:
+def test_retraining_the_levels_drops_a_stale_decoder(checkpoint: Path, tmp_path: Path, tiny_sets: list[str]) -> None:
     copy = tmp_path / "c"
     shutil.copytree(checkpoint, copy)
     data = tmp_path / "data"
     collect("babyai:GoToLocal", data, CollectConfig(episodes=4, max_steps=20), seed=2, progress=False)
-    sets = [a for item in TINY for a in ("--set", item)]
-    assert main(["train", "--data", str(data), "--out", str(copy), "--steps", "5", "-q", *sets]) == 0
+    assert main(["train", "--data", str(data), "--out", str(copy), "--steps", "5", "-q", *tiny_sets]) == 0
     assert load_checkpoint(copy).explainer is None
 
 

@@ -12,6 +12,7 @@ from textual.widgets import Input
 
 from hagent.chat import Chat
 from tui.app import HagentApp
+from tui.chat_log import ChatLog
 from tui.help_screen import HelpScreen
 from tui.new_world_screen import NewWorldScreen
 from tui.plan_tree import PlanTree
@@ -101,6 +102,35 @@ async def test_help_and_new_world_screens() -> None:
         await _until(pilot, lambda: app.session.spec == "rooms:2x2")
         assert app.session.seed == 7 and app.messages[-1][0] == "system"
         assert app.query_one(WorldView).obs["image"].shape[0] == 13
+
+
+def _squeezed(text: str) -> str:
+    return "".join(text.split())
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("size", [(80, 24), (180, 50)])
+async def test_every_reply_is_readable_in_full_at_any_terminal_size(size: tuple[int, int]) -> None:
+    app = HagentApp(SHIPPED, "babyai:GoTo", 1, step_delay=0.0)
+    async with app.run_test(size=size) as pilot:
+        await _until(pilot, lambda: app.session is not None and not app.busy)
+        for text in ("help", app.session.obs["mission"], "why?"):
+            await _send(pilot, app, text)
+            await _until(pilot, lambda: not app.busy and app.messages[-1][0] != "you")
+        await pilot.pause(0.1)
+        log = app.query_one(ChatLog)
+        width = log.scrollable_content_region.width
+        assert width > 0 and all(strip.cell_length <= width for strip in log.lines)  # nothing past the edge
+        assert log.virtual_size.width <= width  # no horizontal scrolling either
+        shown = _squeezed("".join(strip.text for strip in log.lines))
+        assert len(app.messages) >= 6 and max(len(text) for _, text in app.messages) > 2 * width
+        for who, text in app.messages:
+            assert _squeezed(f"{who}: {text}") in shown  # every word of every message, in order
+        await pilot.resize_terminal(size[0] // 2 + 20, size[1])  # a narrower terminal wraps everything again
+        await pilot.pause(0.2)
+        narrow = log.scrollable_content_region.width
+        assert narrow < width and all(strip.cell_length <= narrow for strip in log.lines)
+        assert _squeezed(app.messages[-1][1]) in _squeezed("".join(strip.text for strip in log.lines))
 
 
 def test_chat_keeps_its_state_across_turns() -> None:

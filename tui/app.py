@@ -12,12 +12,12 @@ import threading
 import time
 from typing import TYPE_CHECKING, ClassVar
 
-from rich.text import Text
 from textual import work
 from textual.app import App, ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Footer, Header, Input, RichLog, Static
+from textual.widgets import Footer, Header, Input, Static
 
+from tui.chat_log import ChatLog
 from tui.costs_panel import CostsPanel
 from tui.help_screen import HelpScreen
 from tui.new_world_screen import NewWorldScreen
@@ -27,9 +27,6 @@ from tui.world_view import WorldView
 if TYPE_CHECKING:
     from hagent.agent import Agent, Run
     from hagent.chat import Chat, Reply
-
-_WHO_STYLE = {"you": "bold cyan", "agent": "bold green", "error": "bold red", "system": "bold yellow"}
-
 
 class HagentApp(App):
     """The chat UI around one `hagent.Agent`."""
@@ -72,7 +69,7 @@ class HagentApp(App):
         yield Header()
         with Horizontal():
             with Vertical(id="left"):
-                yield RichLog(id="chat", wrap=True, markup=False)
+                yield ChatLog(id="chat")
                 yield Input(placeholder="tell the agent what to do (e.g. go to the red ball), or 'help'", id="input")
             with Vertical(id="right"):
                 yield WorldView(id="world")
@@ -91,9 +88,7 @@ class HagentApp(App):
     def say(self, who: str, text: str) -> None:
         """Append a message to the chat."""
         self.messages.append((who, text))
-        line = Text(f"{who}: ", style=_WHO_STYLE.get(who, "bold"))
-        line.append(text)
-        self.query_one("#chat", RichLog).write(line)
+        self.query_one("#chat", ChatLog).add(who, text)
 
     def status(self, text: str) -> None:
         """Show what the agent is doing."""
