@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -35,6 +37,14 @@ class CriticTrainConfig(_Frozen):
     """Std of Gaussian noise added to start states, so the critic tolerates imagined (predicted) states."""
     holdout: float = Field(0.1, ge=0.0, lt=1.0)
     """Fraction of episodes held out to report the critic's validation error."""
+    expectile: float = Field(0.5, gt=0.0, lt=1.0)
+    """Asymmetry of the regression: below 0.5 an estimate above its label costs more than one
+    below it, so the critic leans toward the shortest of the data's paths between similar
+    states (data labels are walks, longer than the shortest way); 0.5 is the plain mean."""
+    labels: Literal["data", "oracle"] = "data"
+    """What teaches the distances: "data", the fewest recorded steps over the data's own observed
+    transitions (observations and their order only); "oracle", the named rule-based baseline
+    (shortest paths by the world's movement rules), for comparisons only."""
 
 
 class HazardConfig(_Frozen):

@@ -1,9 +1,16 @@
-"""Training labels from the offline data: hindsight step distances for the critic.
+"""Training labels from the offline data: hindsight step distances for the critics.
 
-For a goal state `j` of an episode, every state `i` of the same episode gets the number of world
-steps from `i` to `j`: the shortest turn/move path from i's pose to j's pose on j's grid, plus one
-step per cell whose content differs between the two grids (a pickup, drop or door toggle each take
-an action) and one more when the object in hand differs. These labels are for training only; no planner ever reads them.
+The default, `observed_pairs`, is taught by the data alone: each episode's observations are the
+nodes of a graph (two rows showing the same observation are one node), each recorded step is an
+edge, and a pair's label is the fewest recorded steps from the state to the goal state over that
+graph: the tabular limit of goal-conditioned TD with hindsight goals, and never more than the
+time between them. It reads nothing but observations and their order: no positions, no grid rules.
+
+`oracle_pairs` is the named baseline (`train.critic.labels = "oracle"`, off by default): the
+shortest path from the world's own movement rules on the goal's grid (`steps_to_pose`), plus one
+step per changed cell. It knows the world's rules, so it serves comparisons and the scoring of
+critics (`steps_to_pose` is the true distance), never the default agent. No planner ever reads
+any of these labels.
 """
 
 from __future__ import annotations
@@ -55,9 +62,61 @@ class CriticPairs(NamedTuple):
     steps: np.ndarray  # [P] float32 labels
 
 
-def critic_pairs(data: OfflineDataset, goals_per_episode: int, cap: int, seed: int) -> CriticPairs:
-    """Hindsight pairs: `goals_per_episode` random goal states per episode, each paired with every
-    state of that episode; unreachable pairs (label >= cap) are dropped."""
+def observed_pairs(data: OfflineDataset, goals_per_episode: int, cap: int, seed: int) -> CriticPairs:
+    """Hindsight pairs labelled by the data alone: `goals_per_episode` random goal states per
+    episode, each paired with every state of that episode from which the episode's recorded
+    steps lead to it, labelled with the fewest such steps; pairs `cap` or more apart are dropped."""
+    rng = np.random.default_rng(seed)
+    a = data.arrays
+    starts, goals, labels = [], [], []
+    offsets = data.episode_offsets
+    for lo, hi in zip(offsets[:-1], offsets[1:]):
+        node, into = _observed_graph(a, lo, hi)
+        for j in rng.integers(lo, hi, goals_per_episode):
+            dist = _steps_to(into, int(node[j - lo]), cap)[node]  # [L] per row
+            keep = dist < cap
+            starts.append(np.arange(lo, hi)[keep])
+            goals.append(np.full(keep.sum(), j))
+            labels.append(dist[keep].astype(np.float32))
+    return CriticPairs(np.concatenate(starts), np.concatenate(goals), np.concatenate(labels))
+
+
+def _observed_graph(a: dict[str, np.ndarray], lo: int, hi: int) -> tuple[np.ndarray, list[list[int]]]:
+    """One episode's observed transition graph: each row's node (`[L]`, rows with the same
+    observation share one) and, per node, the nodes with a recorded step into it."""
+    view = np.concatenate(
+        [a["image"][lo:hi].reshape(hi - lo, -1), a["direction"][lo:hi].reshape(-1, 1).astype(np.uint8), a["carried"][lo:hi]], 1
+    )
+    _, node = np.unique(view, axis=0, return_inverse=True)
+    node = node.reshape(-1)
+    into: list[list[int]] = [[] for _ in range(int(node.max()) + 1)]
+    for u, v in set(zip(node[:-1].tolist(), node[1:].tolist())):  # row i's action led to row i+1
+        if u != v:
+            into[v].append(u)
+    return node, into
+
+
+def _steps_to(into: list[list[int]], goal: int, cap: int) -> np.ndarray:
+    """Fewest recorded steps from every node to `goal` (breadth-first, backwards): `[nodes]`, `cap` where none lead there."""
+    dist = np.full(len(into), cap, dtype=np.int64)
+    dist[goal] = 0
+    frontier, d = [goal], 0
+    while frontier and d + 1 < cap:
+        d += 1
+        nxt = []
+        for v in frontier:
+            for u in into[v]:
+                if dist[u] == cap:
+                    dist[u] = d
+                    nxt.append(u)
+        frontier = nxt
+    return dist
+
+
+def oracle_pairs(data: OfflineDataset, goals_per_episode: int, cap: int, seed: int) -> CriticPairs:
+    """The rule-based baseline: hindsight pairs as `observed_pairs` draws them (every state of
+    the goal's episode), labelled with the true steps by the world's movement rules; pairs
+    unreachable or `cap` or more apart are dropped. For comparisons and scoring only."""
     rng = np.random.default_rng(seed)
     a = data.arrays
     starts, goals, labels = [], [], []

@@ -1,7 +1,8 @@
 """Training the critic (a learned cost-to-go) on a trained level's embeddings of the offline data.
 
 The level is frozen: the critic learns on `s = level.encode(obs)` for hindsight (state, goal)
-pairs labelled with the steps between them (`hagent.labels`). Reward-free: no task, no success.
+pairs labelled with the steps between them (`hagent.labels`): by default the fewest recorded
+steps over the data's own observed transitions. Reward-free: no task, no success.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from costs.config import CriticConfig, CriticTrainConfig
 from costs.critic import Critic
 from hagent import distributed
 from hagent.data import OfflineDataset
-from hagent.labels import CriticPairs, critic_pairs
+from hagent.labels import CriticPairs, observed_pairs, oracle_pairs
 from levels.level import Level
 
 
@@ -50,10 +51,15 @@ def encode_dataset(level: Level, data: OfflineDataset, device: torch.device, chu
 def dataset_pairs(datasets: list[OfflineDataset], cfg: CriticTrainConfig, seed: int, cap: int | None = None) -> tuple[CriticPairs, np.ndarray]:
     """Hindsight pairs over several datasets (rows index their concatenation) and the global
     episode of each pair: `(pairs, episode [P])`."""
+    match cfg.labels:
+        case "data":
+            label = observed_pairs
+        case "oracle":
+            label = oracle_pairs
     starts, goals, steps, episodes = [], [], [], []
     row_base, episode_base = 0, 0
     for i, data in enumerate(datasets):
-        pairs = critic_pairs(data, cfg.goals_per_episode, cap or cfg.max_steps, seed + i)
+        pairs = label(data, cfg.goals_per_episode, cap or cfg.max_steps, seed + i)
         episodes.append(np.searchsorted(data.episode_offsets, pairs.start, side="right") - 1 + episode_base)
         starts.append(pairs.start + row_base)
         goals.append(pairs.goal + row_base)
@@ -118,7 +124,7 @@ def fit_critic(
     bar = tqdm(range(1, cfg.steps + 1), desc=name, unit="step", disable=not progress, dynamic_ncols=True)
     val_mae = float("nan")
     distributed.check_batch(f"{name} batch_size", cfg.batch_size)
-    objective = distributed.wrap(critic, lambda c, s, g, y: F.smooth_l1_loss(c.distance(s, g), y))
+    objective = distributed.wrap(critic, lambda c, s, g, y: expectile_loss(c.distance(s, g), y, cfg.expectile))
     for step in bar:
         # the global batch (and its noise) is drawn alike on every rank; each rank fits its shard
         batch = torch.as_tensor(train_idx[torch.randint(len(train_idx), (cfg.batch_size,), generator=generator).numpy()])
@@ -143,6 +149,13 @@ def fit_critic(
     bar.close()
     critic.eval()
     return CriticResult(critic, val_mae, len(pairs.start), time.perf_counter() - start)
+
+
+def expectile_loss(pred: torch.Tensor, label: torch.Tensor, expectile: float) -> torch.Tensor:
+    """Smooth-L1 regression of `pred [B]` on `label [B]`, an over-estimate weighted by
+    `1 - expectile` and an under-estimate by `expectile` (scaled so 0.5 is plain smooth L1)."""
+    weight = torch.where(pred > label, 1.0 - expectile, expectile) * 2.0
+    return (weight * F.smooth_l1_loss(pred, label, reduction="none")).mean()
 
 
 @torch.no_grad()
