@@ -66,8 +66,9 @@ def main() -> int:
     p.add_argument("--data", nargs="+", help="training datasets (default: collect --episodes of --world, master seed 0)")
     p.add_argument("--world", default="rooms:4x4", help="world of the held-out episodes (and of --data when collected)")
     p.add_argument("--episodes", type=int, default=300, help="held-out episodes to score on")
-    p.add_argument("--variants", nargs="+", default=["oracle", "data:0.5", "data:0.2"], help="oracle | data:EXPECTILE")
+    p.add_argument("--variants", nargs="*", default=["oracle", "data:0.5", "data:0.1"], help="oracle | data:EXPECTILE (none: score --shipped only)")
     p.add_argument("--steps", type=int, default=3000, help="critic optimizer steps per variant")
+    p.add_argument("--goals", type=int, default=24, help="hindsight goal states per training episode (train.critic.goals_per_episode)")
     p.add_argument("--shipped", action="store_true", help="also score the checkpoint's own critic")
     p.add_argument("--quick", action="store_true", help="a tiny run: a few episodes and steps (smoke test)")
     p.add_argument("--json", help="write the results here")
@@ -79,15 +80,15 @@ def main() -> int:
     level = ckpt.level
     cap = ckpt.config.train.critic.max_steps
     with tempfile.TemporaryDirectory() as tmp:
-        train_dirs = args.data
-        if not train_dirs or args.quick:
+        train_dirs = args.data or []
+        if args.variants and (not train_dirs or args.quick):
             train_dirs = [str(Path(tmp) / "train")]
             collect(args.world, train_dirs[0], CollectConfig(episodes=24 if args.quick else 600), seed=0, progress=False)
         held = Path(tmp) / "held"
         collect(args.world, held, CollectConfig(episodes=args.episodes), seed=EVAL_MASTER_SEED, progress=False)
         train_sets = [OfflineDataset(d) for d in train_dirs]
         held_set = OfflineDataset(held)
-        states = torch.cat([encode_dataset(level, d, torch.device("cpu")) for d in train_sets])
+        states = torch.cat([encode_dataset(level, d, torch.device("cpu")) for d in train_sets]) if train_sets else None
         held_states = encode_dataset(level, held_set, torch.device("cpu"))
         truth = oracle_pairs(held_set, 8, cap, seed=0)  # scoring only
         rooms = np.array([hash(tuple(r)) if np.ndim(r) else int(r) for r in held_set.arrays["room"]])
@@ -98,7 +99,7 @@ def main() -> int:
             kind, _, expectile = variant.partition(":")
             cfg = CriticTrainConfig(
                 steps=args.steps, labels="oracle" if kind == "oracle" else "data", expectile=float(expectile or 0.5),
-                max_steps=cap,
+                max_steps=cap, goals_per_episode=args.goals,
             )
             start = time.perf_counter()
             pairs, episode = dataset_pairs(train_sets, cfg, seed=0)
@@ -109,14 +110,16 @@ def main() -> int:
             results[variant] = dict(score(fitted.critic, held_states, truth, rooms), train_pairs=len(pairs.start),
                                     seconds=round(time.perf_counter() - start, 1))
     print(f"critic error on {args.episodes} held-out {args.world} episodes (master seed {EVAL_MASTER_SEED}; "
-          f"training data: {', '.join(map(str, train_dirs))}); true distances used for scoring only")
+          f"training data: {', '.join(map(str, train_dirs)) or 'none'}); true distances used for scoring only")
     names = list(results)
     keys = sorted({k for r in results.values() for k in r["bins"]}, key=lambda k: (int(k.split("-")[0]), k))
-    print(f"{'true steps':28s}" + "".join(f"{n:>22s}" for n in names))
+    print(f"{'true steps':22s}{'pairs':>8s}" + "".join(f"{n:>18s}" for n in names))
     for k in keys:
         cells = [results[n]["bins"].get(k) for n in names]
-        print(f"{k:28s}" + "".join(f"{'-':>22s}" if c is None else f"{c['mae']:8.2f} ({c['bias']:+6.2f}) n={c['pairs']:<5d}"[:22].rjust(22) for c in cells))
-    print(f"{'all':28s}" + "".join(f"{results[n]['mae']:8.2f} ({results[n]['bias']:+6.2f})".rjust(22) for n in names))
+        n = next(c["pairs"] for c in cells if c is not None)
+        print(f"{k:22s}{n:8d}" + "".join(f"{'-':>18s}" if c is None else f"{c['mae']:6.2f} ({c['bias']:+6.2f})".rjust(18) for c in cells))
+    first = results[names[0]]["pairs"]
+    print(f"{'all':22s}{first:8d}" + "".join(f"{results[n]['mae']:6.2f} ({results[n]['bias']:+6.2f})".rjust(18) for n in names))
     print("cells: mean absolute error in steps (mean signed error)")
     if args.json:
         Path(args.json).write_text(json.dumps({"world": args.world, "episodes": args.episodes, "eval_master_seed": EVAL_MASTER_SEED,

@@ -29,7 +29,7 @@ class CriticTrainConfig(_Frozen):
     """Peak learning rate of the one-cycle schedule."""
     batch_size: int = Field(512, ge=1)
     """(state, goal) pairs per step."""
-    goals_per_episode: int = Field(24, ge=1)
+    goals_per_episode: int = Field(48, ge=1)
     """Hindsight goal states drawn per episode; each is paired with every state of its episode."""
     max_steps: int = Field(60, ge=2)
     """Pairs further apart than this many steps (or unreachable) are left out."""
@@ -37,10 +37,11 @@ class CriticTrainConfig(_Frozen):
     """Std of Gaussian noise added to start states, so the critic tolerates imagined (predicted) states."""
     holdout: float = Field(0.1, ge=0.0, lt=1.0)
     """Fraction of episodes held out to report the critic's validation error."""
-    expectile: float = Field(0.5, gt=0.0, lt=1.0)
+    expectile: float = Field(0.1, gt=0.0, lt=1.0)
     """Asymmetry of the regression: below 0.5 an estimate above its label costs more than one
     below it, so the critic leans toward the shortest of the data's paths between similar
-    states (data labels are walks, longer than the shortest way); 0.5 is the plain mean."""
+    states (data labels are walks, longer than the shortest way); 0.5 is the plain mean (use it
+    with the oracle's exact labels)."""
     labels: Literal["data", "oracle"] = "data"
     """What teaches the distances: "data", the fewest recorded steps over the data's own observed
     transitions (observations and their order only); "oracle", the named rule-based baseline

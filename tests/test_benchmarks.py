@@ -17,6 +17,7 @@ def _quick_runs(out: Path) -> dict[str, list[str]]:
         baselines.append("ppo")  # with the bench extra installed
     return {
         "collect_speed": ["--json", str(out / "collect_speed.json")],
+        "critic_error": ["--json", str(out / "critic_error.json")],
         "parser_coverage": ["--json", str(out / "parser_coverage.json")],
         "probe_level": ["--json", str(out / "probe_level.json")],
         "ablation_anticollapse": ["--json", str(out / "ablation_anticollapse.json")],
