@@ -28,6 +28,8 @@ while True:
         for p in model.parameters():
             p.add_(0.01)
     save_checkpoint(sys.argv[1], cfg, model, step, f"step {step}\n", critic=critic)
+    if step == 1:
+        print("saved", flush=True)  # one whole checkpoint exists, however slow the machine
 """
 
 TINY = ["level.encoder.dim=8", "level.encoder.embed=4", "level.encoder.channels=8", "level.encoder.layers=2",
@@ -42,6 +44,7 @@ def test_a_writer_killed_mid_save_leaves_a_loadable_checkpoint(tmp_path: Path) -
     for _ in range(3):
         proc = subprocess.Popen([sys.executable, "-c", WRITER, str(out), *TINY], stdout=subprocess.PIPE, text=True)
         assert proc.stdout.readline().strip() == "ready"
+        assert proc.stdout.readline().strip() == "saved"
         time.sleep(0.3 + rng.random() * 0.7)  # somewhere in the middle of some save
         proc.send_signal(signal.SIGKILL)
         proc.wait()
