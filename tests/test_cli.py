@@ -1,6 +1,7 @@
 """The command line: every command has --help; pending ones say so and exit 2; defaults and
 checkpoints that a command can't serve are handled the same way by every command."""
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -130,6 +131,9 @@ def test_train_preset_default_is_one_command(capsys: pytest.CaptureFixture) -> N
     assert main(["train", "--preset", "default", "--dry-run"]) == 0
     lines = capsys.readouterr().out.splitlines()
     commands = [line for line in lines if line.startswith("hagent ")]
-    assert len(commands) == 8 and commands[-1].endswith("--set train.threads=2")
+    assert len(commands) == 8 and "--set train.threads=2" in commands[-1]
     assert "--out checkpoints/default" in commands[-1] and all("--seed 0" in c for c in commands)
+    # the preset rebuilds what is shipped: critics taught the way the shipped config says
+    shipped = json.loads((Path(__file__).resolve().parent.parent / "checkpoints" / "default" / "config.json").read_text())
+    assert f'train.critic.labels="{shipped["train"]["critic"]["labels"]}"' in commands[-1]
     assert main(["train", "--preset", "default", "--data", "x"]) == 2
