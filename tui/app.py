@@ -59,7 +59,6 @@ class HagentApp(App):
         self.agent: Agent | None = None
         self.session: Chat | None = None
         self.run_: Run | None = None  # the instruction being carried out
-        self.messages: list[tuple[str, str]] = []  # (who, text), what the chat shows
         self.busy = False
         self.status_text = ""
         self._paused = threading.Event()
@@ -85,9 +84,13 @@ class HagentApp(App):
         self.load_agent()
 
     # -- helpers called on the UI thread -------------------------------------------------------
+    @property
+    def messages(self) -> list[tuple[str, str]]:
+        """(who, text) of every message the chat shows, oldest first."""
+        return self.query_one("#chat", ChatLog).messages
+
     def say(self, who: str, text: str) -> None:
         """Append a message to the chat."""
-        self.messages.append((who, text))
         self.query_one("#chat", ChatLog).add(who, text)
 
     def status(self, text: str) -> None:
