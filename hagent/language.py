@@ -309,16 +309,20 @@ _GUARDRAIL_TYPES = (AvoidHazard, AvoidRegion, ForbidAction)
 class Task:
     """What an instruction asks: a goal (None for guardrails only) and the guardrails to respect.
 
-    `text` records the instruction it came from and takes no part in equality.
+    `text` records the instruction it came from and `notes` what was read loosely; neither takes
+    part in equality.
     """
 
     goal: Goal | None
     guardrails: tuple[Guardrail, ...] = ()
     text: str = field(default="", compare=False)
+    notes: tuple[str, ...] = field(default=(), compare=False)
+    """What the parser read loosely (a qualifier it could only take as a hint), said back to the user."""
 
     def __post_init__(self) -> None:
         # A tuple keeps the task hashable even if a caller passes a list.
         object.__setattr__(self, "guardrails", tuple(self.guardrails))
+        object.__setattr__(self, "notes", tuple(self.notes))
         if self.goal is not None and not isinstance(self.goal, (*_ACTION_TYPES, Both, Sequence)):
             raise TypeError(f"goal must be a goal node or None, not {type(self.goal).__name__}")
         for guardrail in self.guardrails:
@@ -456,10 +460,18 @@ _GOTO_VERB = _phrases(
     "go to", "go over to", "go up to", "go towards", "walk to", "walk over to", "walk up to",
     "walk towards", "head to", "head over to", "head towards", "move to", "move over to",
     "navigate to", "approach", "reach", "get to", "get over to", "run to", "proceed to",
+    "find", "go find", "head for", "make for", "make your way to",
 )  # fmt: skip
 _PICKUP_VERB = _phrases(
     "pick up", "grab", "fetch", "fetch me", "get", "get me", "take", "collect", "bring me",
+    "go get", "go and get", "go fetch", "go and fetch", "go grab", "go and grab", "go pick up", "go and pick up",
 )  # fmt: skip
+_OPEN_VERB = _phrases("open", "unlock")  # minigrid opens a locked door when the agent toggles it holding its key
+# Lead-ins that say the goal is required ("you must fetch a purple key"); they change nothing.
+_MODAL = _phrases("", "you must", "you need to", "you have to", "you should")
+# Ways there that every route to the goal takes anyway ("traverse the rooms to get to the goal").
+_ROUTE = _phrases("traverse the rooms to", "traverse the maze to", "go through the rooms to",
+                  "cross the rooms to", "cross the maze to")  # fmt: skip
 _PUT_VERB = _phrases("put", "place", "set", "move", "drop")
 _NEXT_TO = _phrases("next to", "right next to", "beside", "by", "near", "close to", "adjacent to", "alongside")
 
@@ -491,13 +503,6 @@ def _refuse(reason: str) -> Callable[..., Any]:
     return build
 
 
-_GOAL_RULES = (
-    _Rule((_GOTO_VERB, _OBJECT), GoTo, "go to the red ball"),
-    _Rule((_PICKUP_VERB, _OBJECT), _pick_up, "pick up the blue key"),
-    _Rule((_phrases("pick"), _OBJECT, _phrases("up")), _pick_up, "pick the blue key up"),
-    _Rule((_phrases("open"), _OBJECT), _open, "open the red door"),
-    _Rule((_PUT_VERB, _OBJECT, _NEXT_TO, _OBJECT), _put_next, "put the red ball next to the blue box"),
-)
 
 # Guardrails ---------------------------------------------------------------------
 
@@ -589,6 +594,59 @@ _REGION = _Symbol("region", (
            _optional(_CONTAINING)), _region),
 ))  # fmt: skip
 
+# Goal rules (after the region symbol: "get the key from the red room" names a room) -------
+
+@dataclass(frozen=True)
+class _Steps:
+    """A clause that says several actions in order ("use the key to open the door")."""
+
+    actions: tuple[Action, ...]
+
+
+@dataclass(frozen=True)
+class _Noted:
+    """A clause's node and what the parser read loosely in it (it becomes one of `Task.notes`)."""
+
+    node: Any
+    note: str
+
+
+@dataclass(frozen=True)
+class _RouteHint:
+    """A clause that names the way, not a goal ("find the opening"): any route to the goal takes it."""
+
+    text: str
+
+
+def _use_to_open(key: ObjectRef, door: ObjectRef) -> _Steps:
+    if key.kind == "door":
+        raise _Reject(f'a door can\'t open a door ("{key.describe()}")')
+    return _Steps((_pick_up(key), _open(door)))
+
+
+def _pick_up_from(obj: ObjectRef, region: RegionRef) -> _Noted:
+    # An object reference names no room; the room is taken as where to look, which is all the
+    # missions that say it (LockedRoom's "get the X key from the Y room") need.
+    note = f'I took "from {region.describe()}" only as where {obj.describe()} is: I pick up {obj.describe()} wherever I see it'
+    return _Noted(_pick_up(obj), note)
+
+
+_GOAL_RULES = (
+    _Rule((_MODAL, _GOTO_VERB, _OBJECT), GoTo, "go to the red ball"),
+    _Rule((_ROUTE, _GOTO_VERB, _OBJECT), GoTo, "traverse the rooms to get to the goal"),
+    _Rule((_MODAL, _PICKUP_VERB, _OBJECT), _pick_up, "pick up the blue key"),
+    _Rule((_MODAL, _PICKUP_VERB, _OBJECT, _phrases("from", "in", "out of"), _REGION), _pick_up_from,
+          "get the blue key from the red room"),
+    _Rule((_MODAL, _phrases("pick"), _OBJECT, _phrases("up")), _pick_up, "pick the blue key up"),
+    _Rule((_MODAL, _OPEN_VERB, _OBJECT), _open, "open the red door"),
+    _Rule((_MODAL, _PUT_VERB, _OBJECT, _NEXT_TO, _OBJECT), _put_next, "put the red ball next to the blue box"),
+    _Rule((_MODAL, _phrases("use"), _OBJECT, _phrases("to"), _OPEN_VERB, _OBJECT), _use_to_open,
+          "use the key to open the door"),
+    _Rule((_phrases("find", "look for", "locate"), _phrases("the", "an", "a"),
+           _phrases("opening", "gap", "way through", "passage")),
+          lambda: _RouteHint("find the opening"), "find the opening"),
+)
+
 _ANY_DOOR = _phrases("any door", "any doors", "doors", "a door", "the doors", "any of the doors", "a single door")
 _ANY_THING = _phrases("anything", "any object", "any objects", "objects", "things", "any thing",
                       "any things", "any item", "any items", "items", "a single thing")  # fmt: skip
@@ -673,10 +731,10 @@ _TRAILING_OK = frozenset({".", "!", ";", ",", "please"})
 _SEQUENCE_WORDS = frozenset({"then", "after", "before", "first"})
 
 _UNSUPPORTED = {
-    "unlock": "locked doors aren't supported, so there is nothing to unlock; try \"open the red door\"",
-    "unlocked": "locked doors aren't supported",
-    "lock": "locked doors aren't supported",
-    "locked": "locked doors aren't supported",
+    "lock": "doors can be opened (a locked one with its key) but not locked",
+    "locked": 'doors are named by colour, not by whether they are locked; say "open the red door"',
+    "matching": ('"the matching object" is the one that matches an object seen earlier, and I plan from '
+                 "what I see now, so I can't tell which one it is"),
 }
 
 
@@ -857,6 +915,18 @@ def _link(words: set[str], between: tuple[_Words, _Words]) -> _Link:
     return _Link.NONE
 
 
+def _lists_in_order(links: list[_Link], between: list[set[str]]) -> list[_Link]:
+    """Goals listed with commas are done in the order written: "A, B and C" is A, then B, then
+    C (the "and" that closes a comma list is part of the list)."""
+    out = list(links)
+    for k, (link, words) in enumerate(zip(links, between, strict=True)):
+        if link is _Link.NONE and "," in words:
+            out[k] = _Link.THEN
+            if k + 1 < len(links) and links[k + 1] is _Link.AND and between[k + 1] <= {",", "and", "please"}:
+                out[k + 1] = _Link.THEN
+    return out
+
+
 def _compose(nodes: list[Action | Guardrail], clauses: list[_Words], runs: list[_Words]) -> Goal | None:
     """Join the goal clauses by the connectors between them; guardrail clauses only attach."""
     goal_at = [k for k, node in enumerate(nodes) if isinstance(node, _ACTION_TYPES)]
@@ -894,6 +964,7 @@ def _compose(nodes: list[Action | Guardrail], clauses: list[_Words], runs: list[
         sub, main = all_of(*goals[: cut + 1]), all_of(*goals[cut + 1 :])
         return Sequence(main, sub) if "before" in lead else Sequence(sub, main)
 
+    links = _lists_in_order(links, [words(a + 1, b) for a, b in zip(goal_at, goal_at[1:], strict=False)])
     for (a, b), link in zip(zip(goal_at, goal_at[1:], strict=False), links, strict=True):
         if link is _Link.NONE:
             raise ParseError(
@@ -943,10 +1014,60 @@ def parse(text: str) -> Task:
         if set(run) <= {"please"}:
             raise ParseError(f'put a comma, "and" or "then" between {_quote(before)} and {_quote(after)}')
 
-    nodes = [_parse_clause(clause) for clause in clauses]
+    nodes, clauses, runs, notes = _read_clauses(clauses, runs)
+    if all(isinstance(n, _RouteHint) for n in nodes):
+        raise ParseError('finding the opening is a way to somewhere, not a goal: say where to go, e.g. '
+                         '"find the opening and get to the green goal square"')
     goal = _compose(nodes, clauses, runs)
     guardrails = tuple(dict.fromkeys(n for n in nodes if isinstance(n, _GUARDRAIL_TYPES)))
-    return Task(goal, guardrails, text)
+    return Task(goal, guardrails, text, notes)
+
+
+# A clause that is only an object takes the verb of the goal before it ("open the red door,
+# then the blue door"); these are the verbs that take one object.
+_ELLIPSIS_VERBS: dict[type, Callable[[ObjectRef], Action]] = {GoTo: GoTo, PickUp: _pick_up, Open: _open}
+
+
+def _read_clauses(
+    clauses: list[_Words], runs: list[_Words]
+) -> tuple[list[Any], list[_Words], list[_Words], tuple[str, ...]]:
+    """Each clause's node, with several-step clauses spread into one node per step (joined by
+    "then"), plus the notes on what was read loosely. Returns (nodes, clauses, runs, notes)."""
+    nodes: list[Any] = []
+    out_clauses: list[_Words] = []
+    out_runs: list[_Words] = [runs[0]]
+    notes: list[str] = []
+    for clause, run_after in zip(clauses, runs[1:], strict=True):
+        try:
+            node = _parse_clause(clause)
+        except ParseError:
+            node = _ellipsis(clause, nodes)
+            if node is None:
+                raise
+        if isinstance(node, _Noted):
+            notes.append(node.note)
+            node = node.node
+        steps = node.actions if isinstance(node, _Steps) else (node,)
+        for k, step in enumerate(steps):
+            if k:
+                out_runs.append(("then",))
+            nodes.append(step)
+            out_clauses.append(clause)
+        out_runs.append(run_after)
+    return nodes, out_clauses, out_runs, tuple(dict.fromkeys(notes))
+
+
+def _ellipsis(clause: _Words, before: list[Any]) -> Action | None:
+    """The goal an object-only clause means after a one-object goal, or None."""
+    if not before or type(before[-1]) not in _ELLIPSIS_VERBS:
+        return None
+    objects = [value for value, end in _match_part(_OBJECT, clause, 0) if end == len(clause)]
+    if len(objects) != 1:
+        return None
+    try:
+        return _ELLIPSIS_VERBS[type(before[-1])](objects[0])
+    except _Reject as reject:
+        raise ParseError(str(reject)) from None
 
 
 # ------------------------------------------------------------------ BabyAI bridge

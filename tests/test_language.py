@@ -212,7 +212,41 @@ PHRASINGS: list[tuple[str, Task]] = [
         "avoid lava, and first go to the red ball, then open the grey door",
         Task(Sequence(GoTo(RED_BALL), Open(GREY_DOOR)), (LAVA,)),
     ),
+    # Comma lists are in the order written; an object alone takes the verb before it.
+    ("go to the red ball, pick up the blue key", Task(Sequence(GoTo(RED_BALL), PickUp(BLUE_KEY)))),
+    (
+        "go to the red ball, open the grey door and pick up the blue key",
+        Task(in_order(GoTo(RED_BALL), Open(GREY_DOOR), PickUp(BLUE_KEY))),
+    ),
+    (
+        "go to the red ball and the green box, then the blue key",
+        Task(Sequence(Both(GoTo(RED_BALL), GoTo(GREEN_BOX)), GoTo(BLUE_KEY))),
+    ),
+    # The missions of minigrid's own environments (benchmarks/parser_coverage.py --registered).
+    ("find the opening and get to the green goal square", Task(GoTo(ObjectRef("goal", "green")))),
+    ("traverse the rooms to get to the goal", Task(GoTo(ObjectRef("goal")))),
+    (
+        "use the key to open the door and then get to the goal",
+        Task(in_order(PickUp(ObjectRef("key")), Open(ObjectRef("door")), GoTo(ObjectRef("goal")))),
+    ),
+    ("you must fetch a blue key", Task(PickUp(BLUE_KEY))),
+    ("go fetch a blue key", Task(PickUp(BLUE_KEY))),
+    ("go get a blue key", Task(PickUp(BLUE_KEY))),
+    ("open the red door then the grey door", Task(Sequence(Open(ObjectRef("door", "red")), Open(GREY_DOOR)))),
+    (
+        "get the blue key from the red room, unlock the grey door and go to the goal",
+        Task(in_order(PickUp(BLUE_KEY), Open(GREY_DOOR), GoTo(ObjectRef("goal")))),
+    ),
+    ("head for the grey box", Task(GoTo(ObjectRef("box", "grey")))),
+    ("find the green box", Task(GoTo(GREEN_BOX))),
 ]
+
+
+def test_a_qualifier_read_loosely_is_noted() -> None:
+    task = parse("get the blue key from the red room, then go to the goal")
+    assert task.goal == Sequence(PickUp(BLUE_KEY), GoTo(ObjectRef("goal")))
+    assert len(task.notes) == 1 and '"from the red room"' in task.notes[0]
+    assert parse("pick up the blue key").notes == ()
 
 
 @pytest.mark.parametrize(("text", "expected"), PHRASINGS, ids=[t for t, _ in PHRASINGS])
@@ -228,7 +262,8 @@ UNKNOWN: list[tuple[str, tuple[str, ...]]] = [
     ("fly to the moon", ("fly", "moon")),
     ("go to the red unicorn", ("unicorn",)),
     ("GO TO THE MOON", ("moon",)),
-    ("unlock the red door", ("unlock",)),
+    ("lock the red door", ("lock",)),
+    ("go to the matching object at the end of the hallway", ("matching", "end", "hallway")),
     ("open the locked door", ("locked",)),
     ("avoid water", ("water",)),
     ("go to the balls", ("balls",)),
@@ -249,9 +284,18 @@ def test_unknown_words_are_named(text: str, unknown: tuple[str, ...]) -> None:
     assert "I understand" in str(info.value)  # the grammar summary comes with every refusal
 
 
-def test_unlock_is_refused_with_a_reason() -> None:
-    with pytest.raises(ParseError, match="locked doors aren't supported"):
-        parse("unlock the blue door")
+def test_locking_is_refused_with_a_reason() -> None:
+    with pytest.raises(ParseError, match="not locked"):
+        parse("lock the blue door")
+
+
+def test_the_memory_mission_is_refused_with_a_reason() -> None:
+    with pytest.raises(ParseError, match="matches an object seen earlier"):
+        parse("go to the matching object at the end of the hallway")
+
+
+def test_unlock_is_open_because_minigrid_opens_a_locked_door_with_its_key() -> None:
+    assert parse("unlock the blue door") == parse("open the blue door")
 
 
 REFUSED: list[tuple[str, str]] = [
@@ -264,8 +308,9 @@ REFUSED: list[tuple[str, str]] = [
     ("put the door next to the red ball", "doors can't be moved"),
     ("go to the red", 'expected something like "go to the red ball"'),
     ("the red ball", "needs a verb"),
-    ("go to the red ball and the blue key", "needs a verb"),
-    ("go to the red ball, pick up the blue key", 'with "and"'),
+    ("put the red ball next to the box, then the key", "needs a verb"),
+    ("find the opening", "not a goal"),
+    ("use the red door to open the blue door", "can't open a door"),
     ("go to the red ball while you pick up the blue key", 'with "and"'),
     ("go to the red ball please pick up the blue key", "put a comma"),
     ("go to the red ball and", '"and" at the end'),
