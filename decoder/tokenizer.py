@@ -58,8 +58,11 @@ class Tokenizer:
         """Number of pieces (V)."""
         return self._sp.get_piece_size()
 
-    def encode(self, text: str) -> list[int]:
-        """Token ids of `text`, without bos/eos."""
+    def encode(self, text: str, dropout: float = 0.0) -> list[int]:
+        """Token ids of `text`, without bos/eos; `dropout` > 0 samples a segmentation (BPE
+        dropout), so a model trained on it sees words split many ways, as typos split them."""
+        if dropout > 0.0:
+            return self._sp.encode(text, enable_sampling=True, alpha=dropout, nbest_size=-1)
         return self._sp.encode(text)
 
     def decode(self, ids: Iterable[int]) -> str:

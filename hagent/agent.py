@@ -64,7 +64,7 @@ from hagent.grounding import (
     stage_done,
     stages,
 )
-from hagent.language import AvoidHazard, AvoidRegion, ForbidAction, Task, parse
+from hagent.language import AvoidHazard, AvoidRegion, ForbidAction, Reader, Task, understand
 from hagent.narrative import Narrative, Narrator, encoder
 from hagent.navigator import Navigator, Route
 from hagent.sealed import SealedWorld, resets
@@ -217,9 +217,11 @@ class Agent:
         abstract_critics: tuple[Critic, ...] = (),
         step_hazard: StepHazard | None = None,
         explainer: Explainer | None = None,
+        normalizer: Reader | None = None,
     ):
         self.level, self.critic, self.cfg, self.seed = level.eval(), critic.eval(), cfg, seed
         self.explainer = explainer
+        self.normalizer = normalizer  # reads what the grammar doesn't take (`hagent.language.understand`)
         self._chat: Chat | None = None
         self.hazard, self.probe, self.step_hazard = hazard, probe, step_hazard
         self.abstract, self.abstract_critics = tuple(abstract), tuple(abstract_critics)
@@ -236,7 +238,7 @@ class Agent:
     def load(cls, path: str | Path = DEFAULT_CHECKPOINT, cfg: AgentConfig | None = None, seed: int = 0) -> Agent:
         """An agent from a checkpoint directory (default: the shipped agent); `cfg` overrides the
         checkpoint's agent settings."""
-        from hagent.checkpoint import CheckpointError, load_checkpoint
+        from hagent.checkpoint import CheckpointError, load_checkpoint, load_normalizer
 
         ckpt = load_checkpoint(path)
         if ckpt.config.level.encoder.kind == "pixels":
@@ -246,7 +248,7 @@ class Agent:
         return cls(
             ckpt.level, ckpt.critic, cfg or ckpt.config.agent, seed, hazard=ckpt.hazard, probe=ckpt.probe,
             abstract=ckpt.abstract, abstract_critics=ckpt.abstract_critics, step_hazard=ckpt.step_hazard,
-            explainer=ckpt.explainer,
+            explainer=ckpt.explainer, normalizer=load_normalizer(path),
         )
 
     def reconfigured(self, **updates: Any) -> Agent:
@@ -254,7 +256,7 @@ class Agent:
         return Agent(
             self.level, self.critic, self.cfg.model_copy(update=updates), self.seed, hazard=self.hazard, probe=self.probe,
             abstract=self.abstract, abstract_critics=self.abstract_critics, step_hazard=self.step_hazard,
-            explainer=self.explainer,
+            explainer=self.explainer, normalizer=self.normalizer,
         )
 
     # -- public verbs ---------------------------------------------------------------------
@@ -338,7 +340,8 @@ class Agent:
         if self.explainer is not None and not (out.note and not out.trace):  # nothing to tell of a refused task
             description = self.explainer.describe(narrative.features, narrative.facts, torch.Generator().manual_seed(self.seed))
         said = out.intention if description is None else description.text
-        explanation = " ".join(filter(None, (said, out.note)))
+        read = f'I read that as: "{task.read_as}".' if task.read_as else ""
+        explanation = " ".join(filter(None, (read, said, out.note)))
         verdict = world.judge()  # scoring, after the fact
         return Episode(
             verdict.success, len(out.trace), verdict.violations, explanation, out.plan, tuple(out.trace),
@@ -357,6 +360,11 @@ class Agent:
         narrator = Narrator(task, obs)
         stm = ShortTermMemory()
         stm.record("episode", *opening)
+        if task.read_as:
+            stm.record("language", f'read "{task.text}" as "{task.read_as}"',
+                       f"the grammar didn't take it; the normalizer read it with confidence {task.confidence:.2f}")
+        for note in task.notes:
+            stm.record("language", note, "the grammar can't name that part of the instruction")
         generator = torch.Generator().manual_seed(self.seed)
         trace: list[StepRecord] = []
         plan: AgentPlan | None = None
@@ -573,7 +581,7 @@ class Agent:
         return allowed
 
     def _task(self, text: str) -> Task:
-        task = parse(text)
+        task = understand(text, self.normalizer)
         if task.goal is None:
             raise UnsupportedTaskError("the instruction sets guardrails but no goal: nothing to do")
         return task

@@ -24,7 +24,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from hagent.language import ParseError
+from hagent.language import ParseError, UnclearError
 from hagent.worlds import WorldSpecError, make_world
 
 if TYPE_CHECKING:
@@ -46,7 +46,8 @@ _QUESTION = re.compile(r"^(?:why|what|how|explain)\b")
 
 @dataclass(frozen=True)
 class Reply:
-    """One answer of the agent: `kind` is "episode", "world", "answer", "help" or "error"."""
+    """One answer of the agent: `kind` is "episode", "world", "answer", "help", "question" (it
+    asks what was meant, having acted on nothing) or "error"."""
 
     text: str
     kind: str = "answer"
@@ -96,6 +97,8 @@ class Chat:
             return self.why()
         try:
             return self.agent.start(self.world, said, reset=False)
+        except UnclearError as err:
+            return Reply(err.reason + ".", "question")
         except ParseError as err:
             return Reply(f"I didn't understand that: {err}", "error")
         except UnsupportedTaskError as err:

@@ -11,7 +11,7 @@ import json
 import shutil
 import tempfile
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import torch
 from pydantic import ValidationError
@@ -25,11 +25,14 @@ from decoder.config import DecoderConfig
 from decoder.explain import Explainer
 from decoder.model import PlanDecoder, PrefixDims
 from decoder.tokenizer import Tokenizer
-from hagent.config import HagentConfig, format_validation_error, save_config
+from hagent.config import HagentConfig, NormalizerConfig, format_validation_error, save_config
 from hagent.io import atomic_write_text, atomic_write_with
 from levels.abstract import AbstractLevel
 from levels.jepa import JEPA
 from levels.level import Level
+
+if TYPE_CHECKING:
+    from hagent.normalizer import Normalizer
 
 FORMAT = "hagent-checkpoint"
 FORMAT_VERSION = 1
@@ -299,6 +302,54 @@ def load_decoder(directory: Path, cfg: DecoderConfig) -> Explainer | None:
     _check_shapes(directory / "prefix.safetensors", decoder.prefix.state_dict(), tensors)
     decoder.prefix.load_state_dict(tensors)
     return Explainer(decoder.eval(), tokenizer, cfg)
+
+
+NORMALIZER_DIR = "normalizer"  # config.json (its NormalizerConfig), normalizer.safetensors, tokenizer.model, metrics.json
+
+
+def save_normalizer(directory: str | Path, normalizer: Normalizer, metrics: dict) -> Path:
+    """Write the language normalizer into `directory` as `normalizer/`: its config (with the
+    calibrated threshold), weights (safetensors), tokenizer `.model` and training metrics. The
+    folder is written aside and swapped in, so a reader sees the old one or the new one."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".normalizer.", dir=directory))
+    try:
+        (tmp / CONFIG_FILE).write_text(normalizer.cfg.model_dump_json(indent=1) + "\n", encoding="utf-8")
+        _write_tensors(tmp / "normalizer.safetensors", normalizer, {"format": FORMAT, "format_version": str(FORMAT_VERSION), "step": "0"})
+        (tmp / TOKENIZER_FILE).write_bytes(normalizer.tokenizer.model)
+        (tmp / "metrics.json").write_text(json.dumps(metrics, indent=1) + "\n", encoding="utf-8")
+        target, old = directory / NORMALIZER_DIR, directory / ".normalizer.old"
+        if old.exists():
+            shutil.rmtree(old)
+        if target.exists():
+            target.rename(old)
+        tmp.rename(target)
+        shutil.rmtree(old, ignore_errors=True)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return directory / NORMALIZER_DIR
+
+
+def load_normalizer(directory: str | Path) -> Normalizer | None:
+    """The normalizer saved in checkpoint `directory` (None when it has none); `CheckpointError`
+    when it is damaged."""
+    from hagent.normalizer import Normalizer
+
+    folder = Path(directory) / NORMALIZER_DIR
+    if not folder.is_dir() and (Path(directory) / ".normalizer.old").is_dir():
+        folder = Path(directory) / ".normalizer.old"  # a save cut off between its two renames
+    if not folder.is_dir():
+        return None
+    try:
+        cfg = NormalizerConfig.model_validate_json((folder / CONFIG_FILE).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValidationError) as err:
+        raise CheckpointError(f"{folder / CONFIG_FILE}: missing or not a normalizer config ({err})") from None
+    try:
+        tokenizer = Tokenizer.load(folder / TOKENIZER_FILE)
+    except (OSError, RuntimeError) as err:
+        raise CheckpointError(f"{folder / TOKENIZER_FILE}: missing or not a sentencepiece model ({err})") from None
+    return _load_module(folder / "normalizer.safetensors", Normalizer(cfg, tokenizer), "cpu")
 
 
 def _load_module(path: Path, module: torch.nn.Module, device: str | torch.device) -> torch.nn.Module:

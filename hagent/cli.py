@@ -108,6 +108,20 @@ def cmd_train(args: argparse.Namespace) -> int:
         return _run_preset(args)
     if args.out is None:
         raise CliError("--out DIR is required (where to write the checkpoint), unless --preset")
+    if args.normalizer_only:
+        from hagent.train_normalizer import train_normalizer_only
+
+        if args.data or args.decoder_only or args.init or args.resume:
+            raise CliError("--normalizer-only trains on paraphrases it generates itself; it takes no --data, --init, --resume or --decoder-only")
+        result = train_normalizer_only(cfg, args.out, command=command, progress=not args.quiet)
+        m = result.metrics
+        print(
+            f"trained the language normalizer in {m['normalizer_seconds']:.1f}s: calibration accuracy "
+            f"{m['normalizer_calibration_accuracy']:.4f}, threshold {m['normalizer_threshold']:.3f} accepts "
+            f"{m['normalizer_calibration_accepted']:.4f} with {m['normalizer_calibration_confident_wrong']:.4f} "
+            f"confident wrong -> {Path(args.out) / 'normalizer'}"
+        )
+        return 0
     if args.decoder_only:
         if args.data:
             raise CliError("--decoder-only trains on episodes it executes itself; drop --data")
@@ -166,8 +180,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 def _run_preset(args: argparse.Namespace) -> int:
     from hagent.presets import PRESETS
 
-    if args.data or args.decoder_only or args.init:
-        raise CliError("--preset runs a whole recipe; it takes no --data, --init or --decoder-only")
+    if args.data or args.decoder_only or args.normalizer_only or args.init:
+        raise CliError("--preset runs a whole recipe; it takes no --data, --init, --decoder-only or --normalizer-only")
     preset = PRESETS[args.preset](args.out) if args.out else PRESETS[args.preset]()
     commands = [" ".join(["hagent", *step]) for step in preset.steps]
     if args.dry_run:
@@ -564,7 +578,8 @@ def build_parser() -> argparse.ArgumentParser:
         "`hierarchy` (each a JEPA over the level below, with its own critic). "
         "Last comes the plan decoder (a small GPT-2 with a sentencepiece tokenizer, both trained here) "
         "on (plan, description) pairs from episodes executed in train.decoder.worlds; "
-        "--decoder-only trains just the decoder of the checkpoint in --out, in place. "
+        "--decoder-only trains just the decoder of the checkpoint in --out, in place; --normalizer-only trains "
+        "just the language normalizer (a small transformer encoder over sentencepiece tokens, on generated paraphrases). "
         "Writes a checkpoint directory (config.json, *.safetensors, decoder/, metrics.jsonl, README.md) to --out, "
         "every train.save_every steps and at the end.",
     )
@@ -575,6 +590,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--decoder-only", action="store_true",
         help="train only the plan decoder of the checkpoint in --out (its levels stay as they are)",
+    )
+    p.add_argument(
+        "--normalizer-only", action="store_true",
+        help="train only the language normalizer (free text -> the grammar's canonical form) on generated "
+        "paraphrases, into --out/normalizer/ (about 8 minutes on 2 cores)",
     )
     p.add_argument("--out", metavar="DIR", help="checkpoint directory to write (required unless --preset)")
     p.add_argument(

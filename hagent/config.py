@@ -117,6 +117,51 @@ class DataConfig(_Frozen):
     them can't plan with them. 0 samples windows uniformly."""
 
 
+class NormalizerConfig(_Frozen):
+    """The language normalizer (`hagent.normalizer`): its model, and the confidence it needs to act."""
+
+    layers: int = Field(2, ge=1, le=12)
+    """Encoder blocks."""
+    width: int = Field(128, ge=16)
+    """Hidden width (a multiple of `heads`)."""
+    heads: int = Field(4, ge=1)
+    """Attention heads."""
+    vocab_size: int = Field(800, ge=300, le=8000)
+    """Sentencepiece vocabulary asked for (byte pieces included, so any text encodes)."""
+    max_tokens: int = Field(64, ge=8, le=512)
+    """Longest text read, in tokens (longer text keeps its end, where the goal usually is)."""
+    threshold: float = Field(0.9, ge=0.0, le=1.0)
+    """Readings less probable than this are not acted on: the agent says what it understood and
+    asks. Training sets it on its calibration set (`train.normalizer.wrong_rate`)."""
+
+
+class NormalizerTrainConfig(_Frozen):
+    """Training the normalizer on paraphrase pairs generated here (`hagent.paraphrase.TRAINING`)."""
+
+    steps: int = Field(3000, ge=1)
+    """Optimizer steps."""
+    batch_size: int = Field(64, ge=1)
+    """Pairs per step, each freshly generated."""
+    lr: float = Field(2e-3, gt=0.0)
+    """Peak AdamW learning rate (linear warm-up, cosine decay to 10%)."""
+    warmup: int = Field(150, ge=0)
+    """Linear warm-up steps."""
+    corpus: int = Field(20000, ge=100)
+    """Generated texts the sentencepiece tokenizer is trained on."""
+    calibration: int = Field(4000, ge=100)
+    """Generated pairs (another seed, the training phrasings) the confidence threshold is set on."""
+    wrong_rate: float = Field(0.001, ge=0.0, le=1.0)
+    """Most confident wrong readings allowed on the calibration set, as a share of it; the
+    threshold is the lowest confidence that keeps to it."""
+    none_fraction: float = Field(0.1, ge=0.0, le=0.5)
+    """Share of pairs that are not instructions (chit-chat, word salad): their reading is empty."""
+    noise: float = Field(0.4, ge=0.0, le=1.0)
+    """Share of training texts given 1-3 noise words (common fillers or made-up words), so that
+    words never seen in training read as noise."""
+    dropout: float = Field(0.1, ge=0.0, lt=1.0)
+    """BPE dropout while training: words are split many ways, as typos split them."""
+
+
 class TrainConfig(_Frozen):
     """`hagent train`: optimizing a level's JEPA objective on an offline dataset."""
 
@@ -153,6 +198,8 @@ class TrainConfig(_Frozen):
     """Training the abstract levels k >= 1 and their critics."""
     decoder: DecoderTrainConfig = DecoderTrainConfig()
     """Training the plan decoder after the levels (episodes=0 skips it)."""
+    normalizer: NormalizerTrainConfig = NormalizerTrainConfig()
+    """Training the language normalizer (`hagent train --normalizer-only`)."""
 
 
 class PointAgentConfig(_Frozen):
@@ -285,6 +332,8 @@ class HagentConfig(_Frozen):
     """The abstract levels 1..L above level 0, bottom-up (empty: a flat, level-0-only agent)."""
     decoder: DecoderConfig = DecoderConfig()
     """The plan -> text decoder and how its texts are chosen."""
+    normalizer: NormalizerConfig = NormalizerConfig()
+    """The language normalizer: free text the grammar doesn't take -> its canonical form."""
     train: TrainConfig = TrainConfig()
     """Training."""
     agent: AgentConfig = AgentConfig()

@@ -20,7 +20,7 @@ import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, TypeAlias
+from typing import Any, Protocol, TypeAlias
 
 # Mirrors minigrid.core.constants.COLOR_NAMES (a test checks they agree); kept
 # literal so that parsing text never has to import minigrid/gymnasium.
@@ -52,16 +52,35 @@ GRAMMAR_SUMMARY = (
 
 
 class ParseError(ValueError):
-    """An instruction the grammar can't ground; `unknown_words` lists the words it didn't know."""
+    """An instruction the grammar can't ground; `unknown_words` lists the words it didn't know.
 
-    def __init__(self, reason: str, unknown_words: tuple[str, ...] = ()):
+    `refused` marks text whose words were understood but whose meaning is refused on purpose
+    (doors can't be picked up, rooms can't be goals, empty or overlong text): `understand`
+    never hands such text to the normalizer to guess at."""
+
+    def __init__(self, reason: str, unknown_words: tuple[str, ...] = (), refused: bool = False):
         self.reason = reason
         self.unknown_words = tuple(unknown_words)
+        self.refused = refused
         super().__init__(f"{reason}\n{GRAMMAR_SUMMARY}")
 
     def __reduce__(self) -> tuple[Any, ...]:
         # The default reduce would re-create us from the formatted message alone.
-        return (type(self), (self.reason, self.unknown_words))
+        return (type(self), (self.reason, self.unknown_words, self.refused))
+
+
+class UnclearError(ParseError):
+    """The grammar didn't take the text, and the normalizer's reading of it is not sure enough to act on."""
+
+    def __init__(self, reading: str, confidence: float, threshold: float):
+        self.reading, self.confidence, self.threshold = reading, confidence, threshold
+        super().__init__(
+            f'I\'m not sure what you mean. My best reading is "{reading}", but only with confidence '
+            f"{confidence:.2f} (I act at {threshold:.2f} or more); if that is what you mean, say it that way"
+        )
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.reading, self.confidence, self.threshold))
 
 
 # --------------------------------------------------------------------------- tree
@@ -309,8 +328,8 @@ _GUARDRAIL_TYPES = (AvoidHazard, AvoidRegion, ForbidAction)
 class Task:
     """What an instruction asks: a goal (None for guardrails only) and the guardrails to respect.
 
-    `text` records the instruction it came from and `notes` what was read loosely; neither takes
-    part in equality.
+    `text` records the instruction it came from, `notes` what was read loosely and `read_as` the
+    normalizer's reading (when the grammar needed it); none takes part in equality.
     """
 
     goal: Goal | None
@@ -318,6 +337,10 @@ class Task:
     text: str = field(default="", compare=False)
     notes: tuple[str, ...] = field(default=(), compare=False)
     """What the parser read loosely (a qualifier it could only take as a hint), said back to the user."""
+    read_as: str = field(default="", compare=False)
+    """The canonical text the normalizer read `text` as, when the grammar alone didn't take it."""
+    confidence: float = field(default=1.0, compare=False)
+    """How sure that reading was (1.0 for the grammar's own parse)."""
 
     def __post_init__(self) -> None:
         # A tuple keeps the task hashable even if a caller passes a list.
@@ -335,6 +358,13 @@ class Task:
         """Canonical English that `parse` maps back to an equal Task."""
         parts = [] if self.goal is None else [self.goal.describe()]
         return ", ".join(parts + [g.describe() for g in self.guardrails])
+
+
+def same_task(a: Task | None, b: Task | None) -> bool:
+    """Whether two tasks ask the same thing: equal goals, and the same guardrails in any order."""
+    if a is None or b is None:
+        return a is b
+    return a.goal == b.goal and set(a.guardrails) == set(b.guardrails)
 
 
 # ------------------------------------------------------------------------ grammar
@@ -773,7 +803,8 @@ def _check_characters(text: str) -> None:
             continue
         if unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Cn"):
             raise ParseError(
-                f"the instruction contains a control or invisible character ({ch!r} at position {position})"
+                f"the instruction contains a control or invisible character ({ch!r} at position {position})",
+                refused=True,
             )
 
 
@@ -805,7 +836,7 @@ def _check_vocabulary(tokens: _Words) -> None:
     quoted = ", ".join(f'"{w}"' for w in unknown)
     notes = list(dict.fromkeys(_UNSUPPORTED[w] for w in unknown if w in _UNSUPPORTED))
     reason = f"can't understand {quoted}" + "".join(f"; {n}" for n in notes)
-    raise ParseError(reason, unknown)
+    raise ParseError(reason, unknown, refused=bool(notes))
 
 
 class _Link(Enum):
@@ -872,7 +903,7 @@ def _parse_clause(clause: _Words) -> Action | Guardrail:
         readings = " or ".join(f'"{n.describe()}"' for n in found)
         raise ParseError(f"{_quote(clause)} is ambiguous: it could mean {readings}")
     if reasons:
-        raise ParseError(reasons[0])
+        raise ParseError(reasons[0], refused=True)
     if any(end == len(clause) for _, end in _match_part(_OBJECT, clause, 0)):
         raise ParseError(f'{_quote(clause)} needs a verb, e.g. "go to {" ".join(clause)}"')
     raise ParseError(f"can't make sense of {_quote(clause)}{_hint(clause)}")
@@ -994,11 +1025,11 @@ def parse(text: str) -> Task:
     if not isinstance(text, str):
         raise TypeError(f"parse() takes a str, not {type(text).__name__}")
     if len(text) > MAX_TEXT_LENGTH:
-        raise ParseError(f"the instruction is too long ({len(text)} characters; the limit is {MAX_TEXT_LENGTH})")
+        raise ParseError(f"the instruction is too long ({len(text)} characters; the limit is {MAX_TEXT_LENGTH})", refused=True)
     _check_characters(text)
     tokens = _tokenize(text)
     if not any(t not in _PUNCTUATION for t in tokens):
-        raise ParseError("the instruction is empty")
+        raise ParseError("the instruction is empty", refused=True)
     _check_vocabulary(tokens)
 
     clauses, runs = _split(tokens)
@@ -1017,7 +1048,7 @@ def parse(text: str) -> Task:
     nodes, clauses, runs, notes = _read_clauses(clauses, runs)
     if all(isinstance(n, _RouteHint) for n in nodes):
         raise ParseError('finding the opening is a way to somewhere, not a goal: say where to go, e.g. '
-                         '"find the opening and get to the green goal square"')
+                         '"find the opening and get to the green goal square"', refused=True)
     goal = _compose(nodes, clauses, runs)
     guardrails = tuple(dict.fromkeys(n for n in nodes if isinstance(n, _GUARDRAIL_TYPES)))
     return Task(goal, guardrails, text, notes)
@@ -1067,7 +1098,47 @@ def _ellipsis(clause: _Words, before: list[Any]) -> Action | None:
     try:
         return _ELLIPSIS_VERBS[type(before[-1])](objects[0])
     except _Reject as reject:
-        raise ParseError(str(reject)) from None
+        raise ParseError(str(reject), refused=True) from None
+
+
+# ------------------------------------------------------------- the normalizer
+
+
+class Reading(Protocol):
+    """A normalizer's reading of a text (`hagent.normalizer.Reading`)."""
+
+    task: Task | None
+    canonical: str
+    confidence: float
+
+
+class Reader(Protocol):
+    """What `understand` needs of a normalizer (`hagent.normalizer.Normalizer`)."""
+
+    @property
+    def threshold(self) -> float: ...
+
+    def read(self, text: str) -> Reading: ...
+
+
+def understand(text: str, reader: Reader | None = None) -> Task:
+    """Grammar first, normalizer second: `parse(text)`, and only when the grammar doesn't take
+    the text (and didn't refuse its meaning on purpose) the normalizer's reading. A reading
+    below the normalizer's threshold raises `UnclearError` (say what was understood, act on
+    nothing); no reading at all re-raises the grammar's `ParseError`. The task returned says
+    what the normalizer read (`read_as`, `confidence`)."""
+    try:
+        return parse(text)
+    except ParseError as err:
+        if reader is None or err.refused:
+            raise
+        reading = reader.read(text)
+        if reading.task is None:
+            raise
+        if reading.confidence < reader.threshold:
+            raise UnclearError(reading.canonical, reading.confidence, reader.threshold) from None
+        task = reading.task
+        return Task(task.goal, task.guardrails, text, task.notes, read_as=reading.canonical, confidence=reading.confidence)
 
 
 # ------------------------------------------------------------------ BabyAI bridge

@@ -1,0 +1,204 @@
+"""How well does the language front end understand what people say to it?
+
+Four measurements, printed as tables and written as JSON:
+
+1. **Coverage**: the mission of every registered minigrid/BabyAI environment (5 seeds each)
+   parses into a task the world can judge, or is refused with a reason; counted by family.
+   Nothing may raise anything else.
+2. **Paraphrases**: held-out paraphrases from `benchmarks/language_heldout.json` (phrasings and
+   filler words the normalizer never trained on; seeds from 7,000,000) go through
+   `hagent.language.understand` (grammar first, normalizer second). Reported: the share that
+   reads as the same task as its canonical form, the share the agent asks about (below the
+   threshold), the share of confident wrong readings, and the same for the grammar alone.
+3. **Latency**: milliseconds the normalizer adds to an instruction that needed it.
+4. **Agent**: success of the shipped agent on the families the grammar newly covers (the
+   world's own mission as the instruction, the world's own judgement), on reporting seeds.
+
+    python benchmarks/language.py [--quick] [--checkpoint DIR] [--pairs N] [--episodes N] [--json FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import random
+import statistics
+import sys
+import time
+from pathlib import Path
+
+from tqdm import tqdm
+
+from hagent.io import atomic_write_text
+from hagent.language import ParseError, UnclearError, parse, same_task, understand
+from hagent.missions import registered_missions
+from hagent.paraphrase import Phrasings, paraphrase
+
+HELDOUT = Path(__file__).with_name("language_heldout.json")
+HELDOUT_SEED = 7_000_000
+# The families whose missions the grammar took only after issue #19, one or two sizes each.
+NEW_FAMILIES = (
+    "minigrid:MiniGrid-SimpleCrossingS9N1-v0", "minigrid:MiniGrid-SimpleCrossingS11N5-v0",
+    "minigrid:MiniGrid-DoorKey-5x5-v0", "minigrid:MiniGrid-DoorKey-8x8-v0", "minigrid:MiniGrid-Fetch-8x8-N3-v0",
+    "minigrid:MiniGrid-LockedRoom-v0", "minigrid:MiniGrid-MultiRoom-N2-S4-v0", "minigrid:MiniGrid-MultiRoom-N4-S5-v0",
+    "minigrid:MiniGrid-RedBlueDoors-8x8-v0",
+)  # fmt: skip
+REPORT_SEED = 220_000  # first reporting seed of the agent runs (never used while developing)
+
+
+def coverage(seeds: range, progress: bool) -> dict:
+    """Parse every registered mission; count parsed / refused (with the reason) / raised per family."""
+    from hagent.worlds import _babyai_instr
+
+    rows: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
+    refusals: dict[str, set[str]] = collections.defaultdict(set)
+    raised: list[str] = []
+    for m in tqdm(list(registered_missions(seeds)), desc="coverage", unit="mission", disable=not progress, leave=False):
+        row = rows[m.family]
+        row["missions"] += 1
+        try:
+            task = parse(m.text)
+            if task.goal is not None:
+                _babyai_instr(task.goal)  # the verifier a room world judges the task with
+            row["parsed"] += 1
+        except ParseError as err:
+            row["refused"] += 1
+            refusals[m.family].add(f"{m.text!r}: {err.reason}")
+        except Exception as err:  # noqa: BLE001 -- counting these is the point
+            row["raised"] += 1
+            raised.append(f"{m.env_id} seed {m.seed}: {m.text!r}: {type(err).__name__}: {err}")
+    families = {f: {**dict(c), "refusals": sorted(refusals[f])[:3]} for f, c in sorted(rows.items())}
+    total = collections.Counter()
+    for c in rows.values():
+        total.update(c)
+    return {"seeds": len(seeds), "environments": sum(1 for _ in _ids()), "total": dict(total), "families": families, "raised": raised}
+
+
+def _ids() -> list[str]:
+    from hagent.missions import registered_ids
+
+    return registered_ids()
+
+
+def paraphrases(normalizer, pairs: int, progress: bool) -> dict:
+    """Held-out paraphrases through the grammar alone and through grammar + normalizer."""
+    bank = Phrasings.load(HELDOUT)
+    rng = random.Random(HELDOUT_SEED)
+    counts = collections.Counter()
+    grammar = collections.Counter()
+    added_ms: list[float] = []
+    wrong: list[str] = []
+    for _ in tqdm(range(pairs), desc="paraphrases", unit="text", disable=not progress, leave=False):
+        pair = paraphrase(rng, bank)
+        try:
+            g = parse(pair.text)
+            grammar["same" if same_task(g, pair.task) else "wrong"] += 1
+        except ParseError:
+            grammar["same" if pair.task is None else "not understood"] += 1
+        t0 = time.perf_counter()
+        try:
+            task, outcome = understand(pair.text, normalizer), None
+        except UnclearError:
+            task, outcome = None, "asked"
+        except ParseError:
+            task, outcome = None, "not understood"
+        if normalizer is not None and (task is None or task.read_as):
+            added_ms.append(1000 * (time.perf_counter() - t0))
+        if pair.task is None:  # a non-instruction is read right when nothing is acted on
+            outcome = "same" if task is None else "wrong"
+        elif outcome is None:
+            outcome = "same" if same_task(task, pair.task) else "wrong"
+        counts[outcome] += 1
+        if outcome == "wrong" and len(wrong) < 10:
+            said = "nothing" if task is None else repr(task.read_as or task.describe())
+            wrong.append(f"{pair.text!r} -> {said}, meant {pair.canonical!r}")
+    n = pairs
+
+    def shares(c: collections.Counter) -> dict:
+        return {k: c[k] / n for k in ("same", "wrong", "asked", "not understood")}
+
+    latency = {}
+    if added_ms:
+        ordered = sorted(added_ms)
+        latency = {"median_ms": statistics.median(ordered), "p95_ms": ordered[int(0.95 * (len(ordered) - 1))], "n": len(ordered)}
+    return {"pairs": n, "seed": HELDOUT_SEED, "front_end": shares(counts), "grammar_alone": shares(grammar),
+            "normalizer_latency": latency, "wrong_examples": wrong}  # fmt: skip
+
+
+def agent_success(checkpoint: str | None, episodes: int, seed: int, worlds: tuple[str, ...], progress: bool) -> list[dict]:
+    """The shipped agent on each world's own mission: success, steps and planning time."""
+    from hagent.agent import DEFAULT_CHECKPOINT, Agent
+    from hagent.evaluate import evaluate
+
+    agent = Agent.load(checkpoint or DEFAULT_CHECKPOINT)
+    rows = []
+    for world in worlds:
+        s = evaluate(agent, world, episodes, seed, progress=progress, reference=False).summary()
+        rows.append({"world": world, "episodes": episodes, "seeds": f"{seed}..{seed + episodes - 1}",
+                     "success": s["success_rate"], "mean_steps": s["mean_steps"], "median_ms": s["median_planning_ms"] or 0.0,
+                     "violations": s["violations"]})  # fmt: skip
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark; return 1 if any mission raised something other than a refusal."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="1 seed per environment, 300 paraphrases, 2 episodes of 2 worlds")
+    parser.add_argument("--checkpoint", metavar="DIR", help="checkpoint whose normalizer and agent to use (default: the shipped one)")
+    parser.add_argument("--pairs", type=int, default=5000, help="held-out paraphrases (default 5000)")
+    parser.add_argument("--episodes", type=int, default=20, help="agent episodes per newly covered world (default 20; 0 skips)")
+    parser.add_argument("--seed", type=int, default=REPORT_SEED, help=f"first agent seed (default {REPORT_SEED})")
+    parser.add_argument("--json", default="benchmarks/results/language.json", help="where to write the results")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    args = parser.parse_args(argv)
+    if args.pairs < 1 or args.episodes < 0:
+        parser.error("--pairs must be at least 1 and --episodes at least 0")
+    from hagent.agent import DEFAULT_CHECKPOINT
+    from hagent.checkpoint import load_normalizer
+
+    progress = not args.quiet
+    seeds, pairs = (range(1), 300) if args.quick else (range(5), args.pairs)
+    episodes, worlds = (2, NEW_FAMILIES[:2]) if args.quick else (args.episodes, NEW_FAMILIES)
+    normalizer = load_normalizer(args.checkpoint or DEFAULT_CHECKPOINT)
+
+    start = time.perf_counter()
+    cov = coverage(seeds, progress)
+    print(f"Coverage: {cov['environments']} registered environments x {len(seeds)} seeds = {cov['total']['missions']} missions: "
+          f"{cov['total'].get('parsed', 0)} parsed, {cov['total'].get('refused', 0)} refused with a reason, "
+          f"{cov['total'].get('raised', 0)} raised")  # fmt: skip
+    print(f"  {'family':<28}{'missions':>9}{'parsed':>8}{'refused':>8}")
+    for fam, row in cov["families"].items():
+        print(f"  {fam:<28}{row['missions']:>9}{row.get('parsed', 0):>8}{row.get('refused', 0):>8}")
+        for r in row["refusals"] if row.get("refused") else ():
+            print(f"      refused: {r[:150]}")
+    for r in cov["raised"]:
+        print(f"  RAISED {r}")
+
+    para = paraphrases(normalizer, pairs, progress)
+    print(f"\nHeld-out paraphrases ({para['pairs']}, seed {para['seed']}, {HELDOUT.name}):")
+    print(f"  {'':<24}{'same task':>10}{'asked':>8}{'not read':>9}{'wrong':>8}")
+    for name, row in (("grammar alone", para["grammar_alone"]), ("grammar + normalizer", para["front_end"])):
+        print(f"  {name:<24}{row['same']:>10.4f}{row['asked']:>8.4f}{row['not understood']:>9.4f}{row['wrong']:>8.4f}")
+    if para["normalizer_latency"]:
+        lat = para["normalizer_latency"]
+        print(f"  normalizer adds {lat['median_ms']:.1f} ms (median; p95 {lat['p95_ms']:.1f} ms) to the {lat['n']} instructions that needed it")
+    elif normalizer is None:
+        print("  (this checkpoint has no normalizer: hagent train --normalizer-only --out DIR)")
+    for w in para["wrong_examples"]:
+        print(f"  wrong: {w}")
+
+    rows = agent_success(args.checkpoint, episodes, args.seed, worlds, progress) if episodes else []
+    if rows:
+        print(f"\nAgent on the newly covered families (the world's own mission; {episodes} episodes each):")
+        for r in rows:
+            print(f"  {r['world']:<44}{100 * r['success']:>6.1f}%  mean steps {r['mean_steps']:.1f}  median {r['median_ms']:.0f} ms/step  seeds {r['seeds']}")
+    print(f"({time.perf_counter() - start:.0f} s)")
+    out = {"coverage": cov, "paraphrases": para, "agent": rows, "quick": args.quick}
+    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(args.json, json.dumps(out, indent=1) + "\n")
+    return 1 if cov["raised"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

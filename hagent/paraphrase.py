@@ -1,0 +1,352 @@
+"""Paraphrases of instructions: the pairs the language normalizer learns from and is measured on.
+
+A random `Task` is said in the words of a `Phrasings` bank (politeness, verb synonyms, word
+order, relative clauses, guardrail phrasings, one-edit typos); its canonical text is
+`Task.describe()`, which `hagent.language.parse` maps back to the same task. Training draws
+from `TRAINING`; the benchmark's held-out set draws from a bank kept in its own file
+(`benchmarks/language_heldout.json`) whose phrasings and filler words training never sees.
+
+    >>> import random
+    >>> pair = paraphrase(random.Random(0), TRAINING)
+    >>> parse(pair.canonical) == pair.task if pair.task else pair.canonical == ""
+    True
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import string
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import NamedTuple
+
+from hagent.language import (
+    COLORS,
+    AvoidHazard,
+    AvoidRegion,
+    Both,
+    ForbidAction,
+    GoTo,
+    Guardrail,
+    ObjectRef,
+    Open,
+    PickUp,
+    PutNext,
+    RegionRef,
+    Sequence,
+    Task,
+    all_of,
+    in_order,
+    parse,
+)
+
+
+@dataclass(frozen=True)
+class Phrasings:
+    """A bank of ways to say each part of an instruction. Templates use {o} (an object), {a}
+    and {b} (two objects or two clauses), {r} (a room), {c} (a colour) and {k} (a kind)."""
+
+    lead: tuple[str, ...]  # before the whole instruction ("could you"); "" for none
+    tail: tuple[str, ...]  # after it (", please"); "" for none
+    goto: tuple[str, ...]  # "go to {o}"
+    pickup: tuple[str, ...]  # "pick up {o}"
+    open: tuple[str, ...]  # "open {o}"
+    put: tuple[str, ...]  # "put {a} next to {b}"
+    colored: tuple[str, ...]  # "the {c} {k}", "the {k} that is {c}"
+    plain: tuple[str, ...]  # "the {k}"
+    kinds: dict[str, tuple[str, ...]]  # kind (or "object") -> words for it
+    locations: dict[str, tuple[str, ...]]  # "front" -> "in front of you", ...
+    both: tuple[str, ...]  # "{a} and {b}"
+    then: tuple[str, ...]  # "{a}, then {b}"
+    lava: tuple[str, ...]  # "avoid lava"
+    region: tuple[str, ...]  # "stay out of {r}"
+    room: tuple[str, ...]  # "the {c} room" ({c}: a colour or a place)
+    places: dict[str, tuple[str, ...]]  # "top-left" -> "top left", "north-west", ...
+    forbid: dict[str, tuple[str, ...]]  # "open" -> "don't open any doors", ...
+    guard_after: tuple[str, ...]  # "{a}, {b}": goal then guardrail
+    guard_before: tuple[str, ...]  # "{b} and {a}": guardrail then goal
+    typo: float  # chance of one edit in one word
+    none: tuple[str, ...]  # texts that are not instructions (their reading is "")
+
+    @classmethod
+    def load(cls, path: str | Path) -> Phrasings:
+        """A bank from a JSON file with one key per field."""
+        raw = json.loads(Path(path).read_text(encoding="utf-8"))
+        names = {f.name for f in fields(cls)}
+        if set(raw) != names:
+            raise ValueError(f"{path}: a phrasing bank needs exactly the keys {sorted(names)}")
+        return cls(**{k: v if isinstance(v, float) else _tuples(v) for k, v in raw.items()})
+
+    def phrases(self) -> set[str]:
+        """Every phrasing in the bank (templates and words), to check banks don't share any."""
+        out: set[str] = set()
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, dict):
+                out.update(p for ps in value.values() for p in ps)
+            elif isinstance(value, tuple):
+                out.update(value)
+        return out - {""}
+
+
+def _tuples(value: list | dict) -> tuple | dict:
+    return {k: tuple(v) for k, v in value.items()} if isinstance(value, dict) else tuple(value)
+
+
+class Pair(NamedTuple):
+    """A text and its canonical reading (task None and canonical "" for a non-instruction)."""
+
+    text: str
+    canonical: str
+    task: Task | None
+
+
+# -- random tasks ------------------------------------------------------------------------------
+
+_PLACES = ("top-left", "top", "top-right", "left", "centre", "right", "bottom-left", "bottom", "bottom-right")
+
+
+def random_object(rng: random.Random, kinds: tuple[str, ...] = ("ball", "box", "key")) -> ObjectRef:
+    """An object description: mostly coloured, now and then placed relative to the agent."""
+    kind = rng.choice(kinds) if rng.random() > 0.05 else None
+    color = rng.choice(COLORS) if rng.random() < 0.8 else None
+    location = rng.choice(("front", "behind", "left", "right")) if rng.random() < 0.08 else None
+    return ObjectRef(kind, color, location)
+
+
+def random_action(rng: random.Random) -> GoTo | PickUp | Open | PutNext:
+    """One goal action of any of the four verbs."""
+    r = rng.random()
+    if r < 0.4:
+        kinds = ("ball", "box", "key", "door", "goal") if rng.random() < 0.3 else ("ball", "box", "key")
+        return GoTo(random_object(rng, kinds))
+    if r < 0.7:
+        return PickUp(random_object(rng))
+    if r < 0.85:
+        return Open(ObjectRef("door", rng.choice(COLORS) if rng.random() < 0.85 else None))
+    return PutNext(random_object(rng), random_object(rng, ("ball", "box", "key", "door")))
+
+
+def random_guardrail(rng: random.Random) -> Guardrail:
+    """Avoid lava, stay out of a room, or forbid one of the world's actions."""
+    r = rng.random()
+    if r < 0.45:
+        return AvoidHazard("lava")
+    if r < 0.75:
+        if rng.random() < 0.5:
+            return AvoidRegion(RegionRef(color=rng.choice(COLORS)))
+        return AvoidRegion(RegionRef(position=rng.choice(_PLACES)))
+    return ForbidAction(rng.choice(("open", "pickup", "drop", "toggle")))
+
+
+def random_task(rng: random.Random) -> Task:
+    """A task of 1-3 actions (in any order or in order) and 0-2 guardrails, or guardrails alone."""
+    n_guards = rng.choices((0, 1, 2), (0.55, 0.35, 0.10))[0]
+    guards = tuple(dict.fromkeys(random_guardrail(rng) for _ in range(n_guards)))
+    if guards and rng.random() < 0.06:
+        return Task(None, guards)
+    actions = [random_action(rng) for _ in range(rng.choices((1, 2, 3), (0.65, 0.27, 0.08))[0])]
+    steps: list[list] = [[actions[0]]]
+    for action in actions[1:]:
+        if rng.random() < 0.4:
+            steps[-1].append(action)
+        else:
+            steps.append([action])
+    return Task(in_order(*(all_of(*step) for step in steps)), guards)
+
+
+# -- saying a task -----------------------------------------------------------------------------
+
+
+def say(task: Task, bank: Phrasings, rng: random.Random) -> str:
+    """`task` in the words of `bank`, with a chance of one typo."""
+    parts = [] if task.goal is None else [_goal(task.goal, bank, rng)]
+    for g in task.guardrails:
+        guard = _guardrail(g, bank, rng)
+        if not parts:
+            parts = [guard]
+        elif rng.random() < 0.7:
+            parts = [rng.choice(bank.guard_after).format(a=parts[0], b=guard)]
+        else:
+            parts = [rng.choice(bank.guard_before).format(a=parts[0], b=guard)]
+    text = " ".join(filter(None, (rng.choice(bank.lead), parts[0]))) + rng.choice(bank.tail)
+    if rng.random() < bank.typo:
+        text = typo(text, rng)
+    return text
+
+
+def paraphrase(rng: random.Random, bank: Phrasings, none_fraction: float = 0.08) -> Pair:
+    """A random pair: mostly a task said in `bank`'s words, sometimes a non-instruction."""
+    if rng.random() < none_fraction:
+        text = rng.choice(bank.none)
+        return Pair(typo(text, rng) if rng.random() < bank.typo else text, "", None)
+    task = random_task(rng)
+    return Pair(say(task, bank, rng), task.describe(), task)
+
+
+def typo(text: str, rng: random.Random) -> str:
+    """`text` with one edit (delete, insert, substitute or swap letters) in one word of 4+ letters."""
+    words = text.split(" ")
+    long = [i for i, w in enumerate(words) if len(w) >= 4 and w.isalpha()]
+    if not long:
+        return text
+    i = rng.choice(long)
+    w, j = words[i], rng.randrange(len(words[i]) - 1)
+    letter = rng.choice(string.ascii_lowercase)
+    match rng.randrange(4):
+        case 0:
+            w = w[:j] + w[j + 1 :]
+        case 1:
+            w = w[:j] + letter + w[j:]
+        case 2:
+            w = w[:j] + letter + w[j + 1 :]
+        case _:
+            w = w[:j] + w[j + 1] + w[j] + w[j + 2 :]
+    words[i] = w
+    return " ".join(words)
+
+
+def _object(ref: ObjectRef, bank: Phrasings, rng: random.Random) -> str:
+    kind = rng.choice(bank.kinds[ref.kind or "object"])
+    if ref.color:
+        color = "gray" if ref.color == "grey" and rng.random() < 0.3 else ref.color
+        text = rng.choice(bank.colored).format(c=color, k=kind)
+    else:
+        text = rng.choice(bank.plain).format(k=kind)
+    if ref.location:
+        text += " " + rng.choice(bank.locations[ref.location])
+    return text
+
+
+def _action(action: GoTo | PickUp | Open | PutNext, bank: Phrasings, rng: random.Random) -> str:
+    match action:
+        case GoTo(obj):
+            return rng.choice(bank.goto).format(o=_object(obj, bank, rng))
+        case PickUp(obj):
+            return rng.choice(bank.pickup).format(o=_object(obj, bank, rng))
+        case Open(obj):
+            return rng.choice(bank.open).format(o=_object(obj, bank, rng))
+        case PutNext(move, fixed):
+            return rng.choice(bank.put).format(a=_object(move, bank, rng), b=_object(fixed, bank, rng))
+    raise TypeError(f"not an action: {action!r}")
+
+
+def _goal(goal: object, bank: Phrasings, rng: random.Random) -> str:
+    match goal:
+        case Both(a, b):
+            return rng.choice(bank.both).format(a=_action(a, bank, rng), b=_goal(b, bank, rng))
+        case Sequence(first, second):
+            return rng.choice(bank.then).format(a=_goal(first, bank, rng), b=_goal(second, bank, rng))
+    return _action(goal, bank, rng)  # type: ignore[arg-type]
+
+
+def _guardrail(g: Guardrail, bank: Phrasings, rng: random.Random) -> str:
+    match g:
+        case AvoidHazard():
+            return rng.choice(bank.lava)
+        case AvoidRegion(region):
+            name = region.color or rng.choice(bank.places[region.position or "centre"])
+            return rng.choice(bank.region).format(r=rng.choice(bank.room).format(c=name))
+        case ForbidAction(action):
+            return rng.choice(bank.forbid[action])
+    raise TypeError(f"not a guardrail: {g!r}")
+
+
+# -- the training bank ---------------------------------------------------------------------------
+
+TRAINING = Phrasings(
+    lead=("", "", "", "", "please", "could you", "can you", "would you", "i'd like you to", "i want you to",
+          "you should", "go ahead and", "now", "okay", "hey", "try to", "i need you to", "kindly", "please just",
+          "could you please", "can you please", "it would be great if you could", "your task is to", "ok so",
+          "alright,", "let's", "quickly"),
+    tail=("", "", "", "", ", please", " please", " for me", " thanks", ", thank you", " now", ".", "!", " quickly",
+          " if you can", " asap", " please.", " ok?"),
+    goto=("go to {o}", "walk to {o}", "head for {o}", "head to {o}", "find {o}", "get to {o}", "move to {o}",
+          "reach {o}", "go over to {o}", "approach {o}", "navigate to {o}", "make your way to {o}", "go find {o}",
+          "walk over to {o}", "go up to {o}", "go next to {o}", "stand next to {o}", "go and stand by {o}",
+          "visit {o}", "get close to {o}", "go towards {o}", "move next to {o}"),
+    pickup=("pick up {o}", "grab {o}", "fetch {o}", "get {o}", "take {o}", "collect {o}", "pick {o} up",
+            "go get {o}", "bring me {o}", "lift {o}", "take hold of {o}", "go pick up {o}", "snag {o}",
+            "get hold of {o}", "retrieve {o}", "pick up {o} from the floor"),
+    open=("open {o}", "unlock {o}", "open up {o}", "go open {o}", "swing open {o}", "get {o} open"),
+    put=("put {a} next to {b}", "place {a} beside {b}", "move {a} next to {b}", "set {a} by {b}",
+         "drop {a} next to {b}", "put {a} near {b}", "bring {a} next to {b}", "carry {a} over to {b}",
+         "take {a} to {b}", "put {a} close to {b}", "place {a} right next to {b}"),
+    colored=("the {c} {k}", "the {c} {k}", "a {c} {k}", "{c} {k}", "the {k} that is {c}", "a {k} that is {c}",
+             "the {c} coloured {k}", "that {c} {k}", "the {k} which is {c}", "the {c} one, the {k}"),
+    plain=("the {k}", "a {k}", "{k}", "that {k}", "any {k}"),
+    kinds={"ball": ("ball", "ball", "sphere"), "box": ("box", "box", "crate"), "key": ("key",),
+           "door": ("door",), "goal": ("goal", "goal square", "goal tile"), "object": ("object", "thing", "item")},
+    locations={"front": ("in front of you", "ahead of you"), "behind": ("behind you", "at your back"),
+               "left": ("on your left", "to your left"), "right": ("on your right", "to your right")},
+    both=("{a} and {b}", "{a} and also {b}", "{a}, and {b}", "{a} as well as {b}", "{a} and {b} in any order"),
+    then=("{a}, then {b}", "{a} and then {b}", "{a} then {b}", "{a}. after that, {b}", "first {a}, then {b}",
+          "{a}, and after that {b}", "{a}, next {b}", "{a}; then {b}", "{a}, afterwards {b}"),
+    lava=("avoid lava", "avoid the lava", "stay away from lava", "don't step on lava", "keep off the lava",
+          "don't touch the lava", "never walk into lava", "steer clear of the lava", "stay out of the lava",
+          "do not enter the lava", "keep clear of lava", "no lava", "lava is dangerous, avoid it",
+          "watch out for lava", "without touching lava", "don't go in the lava"),
+    region=("stay out of {r}", "don't enter {r}", "keep out of {r}", "avoid {r}", "never go into {r}",
+            "do not go in {r}", "stay away from {r}", "don't set foot in {r}", "without entering {r}"),
+    room=("the {c} room", "the {c} room", "the room that is {c}"),
+    places={"top-left": ("top-left", "top left", "upper left", "north-west"), "top": ("top", "upper", "north"),
+            "top-right": ("top-right", "top right", "upper right", "north-east"), "left": ("left", "west"),
+            "centre": ("centre", "middle", "center"), "right": ("right", "east"),
+            "bottom-left": ("bottom-left", "bottom left", "lower left", "south-west"),
+            "bottom": ("bottom", "lower", "south"),
+            "bottom-right": ("bottom-right", "bottom right", "lower right", "south-east")},
+    forbid={"open": ("don't open any doors", "do not open doors", "never open a door", "keep the doors closed",
+                     "leave the doors shut", "no opening doors", "without opening any doors"),
+            "pickup": ("don't pick anything up", "do not pick up anything", "never pick up any objects",
+                       "don't grab anything", "no picking things up", "without picking anything up"),
+            "drop": ("don't drop anything", "never drop anything", "don't put anything down", "no dropping things"),
+            "toggle": ("don't toggle anything", "never toggle anything", "no toggling")},
+    guard_after=("{a}, {b}", "{a} and {b}", "{a} but {b}", "{a}; {b}", "{a}, and {b}", "{a} while you {b}",
+                 "{a}. {b}", "{a}, but {b}"),
+    guard_before=("{b} and {a}", "{b}, {a}", "{b}; {a}", "{b}. {a}", "{b}, and {a}"),
+    typo=0.3,
+    none=("hello", "hi there", "how are you", "what is your name", "tell me a joke", "what's the weather like",
+          "thank you", "good morning", "who made you", "sing a song", "fly to the moon", "cook dinner",
+          "asdf qwerty", "the the the", "blue", "i like turtles", "do a barrel roll",
+          "what time is it", "open the window", "call my mother", "dance", "write a poem about doors",
+          "how many rooms are there", "is the ball red", "nothing", "never mind", "stop", "what can you do",
+          "print hello world", "jump", "swim across the lake", "eat the apple", "drive to work"),
+)
+
+
+# -- noise: what training adds so that words it never saw read as noise ---------------------------
+
+# Common words that carry no instruction (no colour, kind, verb, joining or negating word).
+NOISE_WORDS = (
+    "really", "just", "very", "maybe", "actually", "basically", "simply", "gently", "carefully", "slowly",
+    "happily", "honestly", "totally", "surely", "definitely", "little", "big", "small", "nice", "shiny", "old",
+    "new", "lovely", "pretty", "there", "here", "um", "uh", "er", "like", "well", "so", "oh", "yeah", "sure",
+    "friend", "buddy", "robot", "agent", "mate", "sir", "dude", "today", "soon", "again", "all", "some",
+    "same", "other", "funny", "weird", "strange", "exactly", "precisely", "cool", "great", "awesome", "fine",
+    "good", "bad", "hmm", "wow", "look", "see", "listen", "think", "guess", "mean", "know", "want", "need",
+    "would", "could", "should", "might", "must", "will", "shall", "can", "may", "please", "thanks", "also",
+    "too", "quite", "rather", "somewhat", "probably", "perhaps", "certainly", "of", "course", "indeed",
+    "anyway", "meanwhile", "later", "earlier", "quick", "fast", "slow", "bright", "dull", "round", "square",
+)  # fmt: skip
+_SYLLABLES = tuple(c + v for c in "bcdfghjklmnprstvwz" for v in "aeiou") + ("str", "th", "sh", "ch")
+
+
+def noise_word(rng: random.Random) -> str:
+    """A common filler word, or a made-up one (1-3 syllables)."""
+    if rng.random() < 0.5:
+        return rng.choice(NOISE_WORDS)
+    return "".join(rng.choice(_SYLLABLES) for _ in range(rng.randint(1, 3)))
+
+
+def add_noise(text: str, rng: random.Random, words: int) -> str:
+    """`text` with `words` noise words inserted at random places."""
+    parts = text.split(" ")
+    for _ in range(words):
+        parts.insert(rng.randrange(len(parts) + 1), noise_word(rng))
+    return " ".join(parts)
+
+
+def word_salad(rng: random.Random) -> str:
+    """A non-instruction of 1-8 noise words."""
+    return " ".join(noise_word(rng) for _ in range(rng.randint(1, 8)))

@@ -1,0 +1,158 @@
+"""Training the language normalizer on paraphrase pairs the project generates.
+
+1. A sentencepiece tokenizer is trained on generated texts and their canonical forms.
+2. The normalizer (`decoder.normalizer.TextNormalizer`) learns text -> canonical text on fresh
+   pairs every step (`hagent.paraphrase.TRAINING`; seeds `seed`, `seed + 1`).
+3. Its confidence threshold is set on a calibration set drawn with another seed (`seed + 2`)
+   from the same phrasings: the lowest confidence at which the share of confident wrong
+   readings stays within `wrong_rate`. The held-out phrasings (benchmarks/) are never read here.
+
+    hagent train --normalizer-only --out checkpoints/default
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+from pathlib import Path
+from typing import NamedTuple
+
+import torch
+from tqdm import tqdm
+
+from decoder.tokenizer import Tokenizer
+from hagent.config import HagentConfig, NormalizerConfig, NormalizerTrainConfig
+from hagent.io import atomic_write_text
+from hagent.language import same_task
+from hagent.normalizer import Normalizer, Slots, task_slots
+from hagent.paraphrase import TRAINING, Pair, Phrasings, add_noise, paraphrase, word_salad
+from hagent.train import cpu_threads
+
+
+class NormalizerResult(NamedTuple):
+    """A trained normalizer (its config holds the calibrated threshold) and its measurements."""
+
+    normalizer: Normalizer
+    metrics: dict
+
+
+def labelled(rng: random.Random, bank: Phrasings, none_fraction: float, noise: float = 0.0) -> tuple[Pair, Slots]:
+    """A random pair whose task the slots can hold, with its slot labels. With `noise` > 0,
+    that share of texts gets 1-3 noise words, and a third of the non-instructions are word
+    salad: words the model has never seen then read as noise, not as meaning."""
+    while True:
+        pair = paraphrase(rng, bank, none_fraction)
+        slots = task_slots(pair.task)
+        if slots is None:
+            continue
+        if noise and pair.task is None and rng.random() < 0.35:
+            pair = pair._replace(text=word_salad(rng))
+        elif noise and rng.random() < noise:
+            pair = pair._replace(text=add_noise(pair.text, rng, rng.randint(1, 3)))
+        return pair, slots
+
+
+def calibrate(confidences: list[float], right: list[bool], wrong_rate: float) -> float:
+    """The lowest threshold at which readings at or above it are wrong for at most `wrong_rate`
+    of all readings (1.0 when even the most confident one is too often wrong)."""
+    order = sorted(zip(confidences, right, strict=True), reverse=True)
+    allowed, wrong, threshold = wrong_rate * len(order), 0, 1.0
+    for k, (conf, ok) in enumerate(order):
+        wrong += not ok
+        if wrong > allowed:
+            break
+        # Ties share a threshold: only accept `conf` if every reading at it is allowed in.
+        if k + 1 == len(order) or order[k + 1][0] < conf:
+            threshold = conf
+    return threshold
+
+
+def train_normalizer(
+    cfg: NormalizerConfig, tcfg: NormalizerTrainConfig, seed: int = 0, bank: Phrasings = TRAINING, progress: bool = True
+) -> NormalizerResult:
+    """Train a normalizer from scratch on `bank`'s paraphrases and calibrate its threshold."""
+    start = time.perf_counter()
+    torch.manual_seed(seed)
+    corpus_rng = random.Random(seed)
+    corpus = []
+    for _ in range(tcfg.corpus):
+        pair = paraphrase(corpus_rng, bank, tcfg.none_fraction)
+        corpus += [pair.text.lower(), pair.canonical] if pair.canonical else [pair.text.lower()]
+    tokenizer = Tokenizer.train(corpus, cfg.vocab_size)
+    model = Normalizer(cfg, tokenizer)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=tcfg.lr, weight_decay=0.01)
+
+    def lr_at(step: int) -> float:
+        if step < tcfg.warmup:
+            return (step + 1) / tcfg.warmup
+        t = (step - tcfg.warmup) / max(1, tcfg.steps - tcfg.warmup)
+        return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * t))
+
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_at)
+    rng = random.Random(seed + 1)
+    losses: list[float] = []
+    model.train()
+    for _ in tqdm(range(tcfg.steps), desc="normalizer", unit="step", disable=not progress, leave=False):
+        batch = [labelled(rng, bank, tcfg.none_fraction, tcfg.noise) for _ in range(tcfg.batch_size)]
+        loss = model.loss(model.token_ids([p.text for p, _ in batch], tcfg.dropout), [s for _, s in batch])
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        schedule.step()
+        losses.append(float(loss.detach()))
+    model.eval()
+    trained_s = time.perf_counter() - start
+
+    calib_rng = random.Random(seed + 2)
+    confidences, right = [], []
+    pairs = [labelled(calib_rng, bank, tcfg.none_fraction)[0] for _ in range(tcfg.calibration)]
+    for k in range(0, len(pairs), 256):
+        for pair, reading in zip(pairs[k : k + 256], model.read_many([p.text for p in pairs[k : k + 256]]), strict=True):
+            confidences.append(reading.confidence)
+            right.append(same_task(reading.task, pair.task))
+    threshold = calibrate(confidences, right, tcfg.wrong_rate)
+    model.cfg = cfg.model_copy(update={"threshold": threshold})
+    accepted = [ok for c, ok in zip(confidences, right, strict=True) if c >= threshold]
+    metrics = {
+        "normalizer_steps": tcfg.steps,
+        "normalizer_first_loss": sum(losses[:10]) / len(losses[:10]),
+        "normalizer_final_loss": sum(losses[-50:]) / len(losses[-50:]),
+        "normalizer_pieces": tokenizer.vocab_size,
+        "normalizer_train_seconds": round(trained_s, 1),
+        "normalizer_seconds": round(time.perf_counter() - start, 1),
+        "normalizer_calibration_pairs": tcfg.calibration,
+        "normalizer_calibration_accuracy": sum(right) / len(right),
+        "normalizer_threshold": threshold,
+        "normalizer_calibration_accepted": len(accepted) / len(right),
+        "normalizer_calibration_confident_wrong": (len(accepted) - sum(accepted)) / len(right),
+    }
+    return NormalizerResult(model, metrics)
+
+
+def train_normalizer_only(config: HagentConfig, directory: str | Path, command: str = "", progress: bool = True) -> NormalizerResult:
+    """Train the language normalizer with the `normalizer` and `train.normalizer` sections of
+    `config` and save it into checkpoint `directory` as `normalizer/` (the levels, if any, are
+    left as they are); the checkpoint's README gets a section on it."""
+    from hagent.checkpoint import README_FILE, save_normalizer
+
+    torch.set_num_threads(cpu_threads(config.train.threads))
+    result = train_normalizer(config.normalizer, config.train.normalizer, config.seed, progress=progress)
+    directory = Path(directory)
+    save_normalizer(directory, result.normalizer, result.metrics)
+    readme_path = directory / README_FILE
+    readme = readme_path.read_text(encoding="utf-8") if readme_path.exists() else ""
+    readme = readme.split("\n## Language normalizer\n")[0].rstrip("\n") + "\n"  # a retrained one replaces the old section
+    m = result.metrics
+    readme += (
+        f"\n## Language normalizer\n\nTrained by `{command or 'train_normalizer_only'}` (seed {config.seed}) on "
+        f"{m['normalizer_steps']} x {config.train.normalizer.batch_size} generated paraphrase pairs "
+        f"(`hagent.paraphrase.TRAINING`) in {m['normalizer_seconds']} s; tokenizer of {m['normalizer_pieces']} pieces. "
+        f"Calibration ({m['normalizer_calibration_pairs']} pairs, another seed): accuracy "
+        f"{m['normalizer_calibration_accuracy']:.4f}; threshold {m['normalizer_threshold']:.3f} accepts "
+        f"{m['normalizer_calibration_accepted']:.4f} with {m['normalizer_calibration_confident_wrong']:.4f} confident wrong. "
+        "Held-out numbers: `python benchmarks/language.py`.\n"
+    )
+    atomic_write_text(readme_path, readme)
+    return result
