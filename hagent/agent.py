@@ -308,7 +308,11 @@ class Agent:
         obs = sealed.reset() if resetting else sealed.observe()
         task = self._task(text if text is not None else obs["mission"])
         retell = text is not None and (text != obs["mission"] or reset is False)  # a follow-up gets a fresh time limit
-        if retell and not world.instruct(task.goal, text) and text != obs["mission"]:
+        try:
+            instructed = retell and world.instruct(task.goal, text)
+        except ValueError as err:
+            raise UnsupportedTaskError(str(err)) from None
+        if retell and not instructed and text != obs["mission"]:
             raise UnsupportedTaskError(
                 f"this world ({getattr(world, 'world_spec', world)}) can only judge its own mission "
                 f"({obs['mission']!r}); run it without an instruction"

@@ -70,17 +70,21 @@ class ParseError(ValueError):
 
 
 class UnclearError(ParseError):
-    """The grammar didn't take the text, and the normalizer's reading of it is not sure enough to act on."""
+    """The grammar didn't take the text, and the normalizer's reading of it is not sure enough to
+    act on: too unlikely, or naming something (`unnamed`) the text doesn't mention."""
 
-    def __init__(self, reading: str, confidence: float, threshold: float):
-        self.reading, self.confidence, self.threshold = reading, confidence, threshold
+    def __init__(self, reading: str, confidence: float, threshold: float, unnamed: tuple[str, ...] = ()):
+        self.reading, self.confidence, self.threshold, self.unnamed = reading, confidence, threshold, tuple(unnamed)
+        if unnamed:
+            why = "but you didn't mention " + ", ".join(f'"{w}"' for w in unnamed)
+        else:
+            why = f"but only with confidence {confidence:.2f} (I act at {threshold:.2f} or more)"
         super().__init__(
-            f'I\'m not sure what you mean. My best reading is "{reading}", but only with confidence '
-            f"{confidence:.2f} (I act at {threshold:.2f} or more); if that is what you mean, say it that way"
+            f'I\'m not sure what you mean. My best reading is "{reading}", {why}; if that is what you mean, say it that way'
         )
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (self.reading, self.confidence, self.threshold))
+        return (type(self), (self.reading, self.confidence, self.threshold, self.unnamed))
 
 
 # --------------------------------------------------------------------------- tree
@@ -1124,8 +1128,9 @@ class Reader(Protocol):
 def understand(text: str, reader: Reader | None = None) -> Task:
     """Grammar first, normalizer second: `parse(text)`, and only when the grammar doesn't take
     the text (and didn't refuse its meaning on purpose) the normalizer's reading. A reading
-    below the normalizer's threshold raises `UnclearError` (say what was understood, act on
-    nothing); no reading at all re-raises the grammar's `ParseError`. The task returned says
+    below the normalizer's threshold, or one naming what the text doesn't (`Reading.unnamed`),
+    raises `UnclearError` (say what was understood, act on nothing); no reading at all
+    re-raises the grammar's `ParseError`. The task returned says
     what the normalizer read (`read_as`, `confidence`)."""
     try:
         return parse(text)
@@ -1135,8 +1140,9 @@ def understand(text: str, reader: Reader | None = None) -> Task:
         reading = reader.read(text)
         if reading.task is None:
             raise
-        if reading.confidence < reader.threshold:
-            raise UnclearError(reading.canonical, reading.confidence, reader.threshold) from None
+        unnamed = tuple(getattr(reading, "unnamed", ()))
+        if reading.confidence < reader.threshold or unnamed:
+            raise UnclearError(reading.canonical, reading.confidence, reader.threshold, unnamed) from None
         task = reading.task
         return Task(task.goal, task.guardrails, text, task.notes, read_as=reading.canonical, confidence=reading.confidence)
 

@@ -175,11 +175,84 @@ def slots_task(slots: Slots) -> Task | None:
 
 class Reading(NamedTuple):
     """What the normalizer made of a text: the task (None: not an instruction), its canonical
-    text ("" for none) and the probability of the whole reading."""
+    text ("" for none), the probability of the whole reading, and what the reading names that
+    the text doesn't (`unnamed`: then it is not acted on, however confident)."""
 
     task: Task | None
     canonical: str
     confidence: float
+    unnamed: tuple[str, ...] = ()
+
+
+# -- the check: a reading may name only what the text names ---------------------------------------
+
+# The words the training phrasings use for each kind (`hagent.paraphrase.TRAINING.kinds`).
+_KIND_WORDS = {"ball": ("ball", "sphere"), "box": ("box", "crate"), "key": ("key",), "door": ("door",), "goal": ("goal",)}
+# Words naming each part of a room's place, as the grammar reads them.
+_PLACE_WORDS = {
+    "top": ("top", "upper", "north", "northern"), "bottom": ("bottom", "lower", "south", "southern"),
+    "left": ("left", "west", "western"), "right": ("right", "east", "eastern"),
+    "centre": ("centre", "center", "middle", "central"),
+}  # fmt: skip
+_COMPASS_WORDS = {"top-left": ("northwest",), "top-right": ("northeast",), "bottom-left": ("southwest",), "bottom-right": ("southeast",)}
+
+
+def _near(word: str, token: str) -> bool:
+    """Whether `token` is `word` up to one edit (insert, delete, substitute, swap neighbours)."""
+    if word == token:
+        return True
+    if abs(len(word) - len(token)) > 1 or min(len(word), len(token)) < 3:
+        return False
+    if len(word) == len(token):
+        diff = [i for i, (a, b) in enumerate(zip(word, token, strict=True)) if a != b]
+        return len(diff) == 1 or (len(diff) == 2 and diff[1] == diff[0] + 1 and word[diff[0]] == token[diff[1]] and word[diff[1]] == token[diff[0]])
+    short, long = sorted((word, token), key=len)
+    return any(long[:i] + long[i + 1 :] == short for i in range(len(long)))
+
+
+def unnamed(text: str, task: Task | None) -> tuple[str, ...]:
+    """The colours, kinds, lava and room places a reading of `text` names that the text doesn't
+    mention (up to one typo per word): a check on the model, as the plan decoder's texts are
+    checked against the plan. Nothing here decides what to do."""
+    if task is None:
+        return ()
+    tokens = "".join(c if c.isalnum() else " " for c in text.lower().replace("-", " ")).split()
+
+    def said(*words: str) -> bool:
+        return any(_near(w, t) for w in words for t in tokens)
+
+    missing: list[str] = []
+    refs = []
+    nodes = [task.goal]
+    while nodes:
+        node = nodes.pop()
+        match node:
+            case Both(a, b):
+                nodes += [a, b]
+            case Sequence(first, second):
+                nodes += [first, second]
+            case PutNext(move, fixed):
+                refs += [move, fixed]
+            case GoTo(obj) | PickUp(obj) | Open(obj):
+                refs.append(obj)
+    for ref in refs:
+        if ref.color and not said(ref.color, *(("gray",) if ref.color == "grey" else ())):
+            missing.append(ref.color)
+        if ref.kind and not said(*_KIND_WORDS[ref.kind]):
+            missing.append(ref.kind)
+    for g in task.guardrails:
+        match g:
+            case AvoidHazard(hazard) if not said(hazard):
+                missing.append(hazard)
+            case AvoidRegion(region):
+                if region.color and not said(region.color, *(("gray",) if region.color == "grey" else ())):
+                    missing.append(f"the {region.color} room")
+                position = region.position
+                if position and not said(*_COMPASS_WORDS.get(position, ())):
+                    parts = ("centre",) if position == "centre" else position.split("-")
+                    if not all(said(*_PLACE_WORDS[p]) for p in parts):
+                        missing.append(f"the {position} room")
+    return tuple(dict.fromkeys(missing))
 
 
 class SlotLogits(NamedTuple):
@@ -272,5 +345,5 @@ class Normalizer(nn.Module):
                 for k in used:
                     confidence *= float(probs.actions[k][b, i, row[k]])
             task = slots_task(Slots(rows, guards))
-            readings.append(Reading(task, "" if task is None else task.describe(), confidence))
+            readings.append(Reading(task, "" if task is None else task.describe(), confidence, unnamed(texts[b], task)))
         return readings

@@ -222,7 +222,8 @@ def _object(ref: ObjectRef, bank: Phrasings, rng: random.Random) -> str:
 def _action(action: GoTo | PickUp | Open | PutNext, bank: Phrasings, rng: random.Random) -> str:
     match action:
         case GoTo(obj):
-            return rng.choice(bank.goto).format(o=_object(obj, bank, rng))
+            # {x}: a made-up verb: whatever moves "to" an object goes to it.
+            return rng.choice(bank.goto).format(o=_object(obj, bank, rng), x=_made_up(rng))
         case PickUp(obj):
             return rng.choice(bank.pickup).format(o=_object(obj, bank, rng))
         case Open(obj):
@@ -256,24 +257,24 @@ def _guardrail(g: Guardrail, bank: Phrasings, rng: random.Random) -> str:
 # -- the training bank ---------------------------------------------------------------------------
 
 TRAINING = Phrasings(
-    lead=("", "", "", "", "please", "could you", "can you", "would you", "i'd like you to", "i want you to",
+    lead=("i would love for you to", "would you kindly", "could you maybe", "hey buddy,", "please, please", "if it's not too much trouble,", "i'm asking nicely:", "could i ask you to", "you ought to", "go on and", "", "", "", "", "please", "could you", "can you", "would you", "i'd like you to", "i want you to",
           "you should", "go ahead and", "now", "okay", "hey", "try to", "i need you to", "kindly", "please just",
           "could you please", "can you please", "it would be great if you could", "your task is to", "ok so",
           "alright,", "let's", "quickly"),
-    tail=("", "", "", "", ", please", " please", " for me", " thanks", ", thank you", " now", ".", "!", " quickly",
+    tail=(" thank you very much", ", if you would", " quickly please", ", would you?", " i beg you", " without delay", "", "", "", "", ", please", " please", " for me", " thanks", ", thank you", " now", ".", "!", " quickly",
           " if you can", " asap", " please.", " ok?"),
-    goto=("go to {o}", "walk to {o}", "head for {o}", "head to {o}", "find {o}", "get to {o}", "move to {o}",
+    goto=("{x} to {o}", "{x} over to {o}", "{x} up to {o}", "run over to {o}", "rush to {o}", "dash over to {o}", "wander over to {o}", "stroll to {o}", "go up close to {o}", "get near {o}", "position yourself next to {o}", "go right to {o}", "seek {o}", "go look for {o}", "search for {o}", "track down {o}", "drive to {o}", "zoom to {o}", "go to {o}", "walk to {o}", "head for {o}", "head to {o}", "find {o}", "get to {o}", "move to {o}",
           "reach {o}", "go over to {o}", "approach {o}", "navigate to {o}", "make your way to {o}", "go find {o}",
           "walk over to {o}", "go up to {o}", "go next to {o}", "stand next to {o}", "go and stand by {o}",
           "visit {o}", "get close to {o}", "go towards {o}", "move next to {o}"),
-    pickup=("pick up {o}", "grab {o}", "fetch {o}", "get {o}", "take {o}", "collect {o}", "pick {o} up",
+    pickup=("nab {o}", "grab up {o}", "go take {o}", "get {o} for me", "pick out {o}", "pocket {o}", "carry {o}", "hold {o}", "go and take {o}", "pick up {o} and hold it", "pick up {o}", "grab {o}", "fetch {o}", "get {o}", "take {o}", "collect {o}", "pick {o} up",
             "go get {o}", "bring me {o}", "lift {o}", "take hold of {o}", "go pick up {o}", "snag {o}",
             "get hold of {o}", "retrieve {o}", "pick up {o} from the floor"),
-    open=("open {o}", "unlock {o}", "open up {o}", "go open {o}", "swing open {o}", "get {o} open"),
-    put=("put {a} next to {b}", "place {a} beside {b}", "move {a} next to {b}", "set {a} by {b}",
+    open=("pull open {o}", "go unlock {o}", "try to open {o}", "open {o} wide", "crack open {o}", "open {o}", "unlock {o}", "open up {o}", "go open {o}", "swing open {o}", "get {o} open"),
+    put=("position {a} next to {b}", "drop off {a} by {b}", "park {a} beside {b}", "stick {a} next to {b}", "put down {a} next to {b}", "move {a} so it is next to {b}", "put {a} next to {b}", "place {a} beside {b}", "move {a} next to {b}", "set {a} by {b}",
          "drop {a} next to {b}", "put {a} near {b}", "bring {a} next to {b}", "carry {a} over to {b}",
          "take {a} to {b}", "put {a} close to {b}", "place {a} right next to {b}"),
-    colored=("the {c} {k}", "the {c} {k}", "a {c} {k}", "{c} {k}", "the {k} that is {c}", "a {k} that is {c}",
+    colored=("the {k} painted {c}", "the {k} that looks {c}", "a {k} painted {c}", "the {c} {k} there", "one of the {c} {k}s", "the {c} {k}", "the {c} {k}", "a {c} {k}", "{c} {k}", "the {k} that is {c}", "a {k} that is {c}",
              "the {c} coloured {k}", "that {c} {k}", "the {k} which is {c}", "the {c} one, the {k}"),
     plain=("the {k}", "a {k}", "{k}", "that {k}", "any {k}"),
     kinds={"ball": ("ball", "ball", "sphere"), "box": ("box", "box", "crate"), "key": ("key",),
@@ -283,11 +284,11 @@ TRAINING = Phrasings(
     both=("{a} and {b}", "{a} and also {b}", "{a}, and {b}", "{a} as well as {b}", "{a} and {b} in any order"),
     then=("{a}, then {b}", "{a} and then {b}", "{a} then {b}", "{a}. after that, {b}", "first {a}, then {b}",
           "{a}, and after that {b}", "{a}, next {b}", "{a}; then {b}", "{a}, afterwards {b}"),
-    lava=("avoid lava", "avoid the lava", "stay away from lava", "don't step on lava", "keep off the lava",
+    lava=("avoid the hot lava", "lava must be avoided", "keep out of lava", "don't cross the lava", "never set foot on lava", "don't you dare touch lava", "avoid lava", "avoid the lava", "stay away from lava", "don't step on lava", "keep off the lava",
           "don't touch the lava", "never walk into lava", "steer clear of the lava", "stay out of the lava",
           "do not enter the lava", "keep clear of lava", "no lava", "lava is dangerous, avoid it",
           "watch out for lava", "without touching lava", "don't go in the lava"),
-    region=("stay out of {r}", "don't enter {r}", "keep out of {r}", "avoid {r}", "never go into {r}",
+    region=("don't step into {r}", "do not walk through {r}", "keep well away from {r}", "{r} must be avoided", "stay out of {r}", "don't enter {r}", "keep out of {r}", "avoid {r}", "never go into {r}",
             "do not go in {r}", "stay away from {r}", "don't set foot in {r}", "without entering {r}"),
     room=("the {c} room", "the {c} room", "the room that is {c}"),
     places={"top-left": ("top-left", "top left", "upper left", "north-west"), "top": ("top", "upper", "north"),
@@ -319,12 +320,12 @@ TRAINING = Phrasings(
 
 # Common words that carry no instruction (no colour, kind, verb, joining or negating word).
 NOISE_WORDS = (
-    "really", "just", "very", "maybe", "actually", "basically", "simply", "gently", "carefully", "slowly",
-    "happily", "honestly", "totally", "surely", "definitely", "little", "big", "small", "nice", "shiny", "old",
-    "new", "lovely", "pretty", "there", "here", "um", "uh", "er", "like", "well", "so", "oh", "yeah", "sure",
-    "friend", "buddy", "robot", "agent", "mate", "sir", "dude", "today", "soon", "again", "all", "some",
+    "just", "very", "maybe", "actually", "basically", "simply", "gently", "carefully", "slowly",
+    "happily", "honestly", "totally", "surely", "definitely", "little", "big", "small", "nice", "shiny",
+    "new", "lovely", "pretty", "there", "um", "uh", "er", "like", "well", "so", "oh", "yeah",
+    "friend", "buddy", "robot", "agent", "mate", "sir", "dude", "today", "again",
     "same", "other", "funny", "weird", "strange", "exactly", "precisely", "cool", "great", "awesome", "fine",
-    "good", "bad", "hmm", "wow", "look", "see", "listen", "think", "guess", "mean", "know", "want", "need",
+    "good", "bad", "hmm", "wow", "look", "see", "think", "guess", "mean", "know", "want", "need",
     "would", "could", "should", "might", "must", "will", "shall", "can", "may", "please", "thanks", "also",
     "too", "quite", "rather", "somewhat", "probably", "perhaps", "certainly", "of", "course", "indeed",
     "anyway", "meanwhile", "later", "earlier", "quick", "fast", "slow", "bright", "dull", "round", "square",
@@ -332,11 +333,24 @@ NOISE_WORDS = (
 _SYLLABLES = tuple(c + v for c in "bcdfghjklmnprstvwz" for v in "aeiou") + ("str", "th", "sh", "ch")
 
 
-def noise_word(rng: random.Random) -> str:
-    """A common filler word, or a made-up one (1-3 syllables)."""
-    if rng.random() < 0.5:
-        return rng.choice(NOISE_WORDS)
+# Fillers that say "you" without placing anything relative to the agent.
+NOISE_PHRASES = ("if you like", "you know", "as fast as you can", "after you are finished", "you see", "for you",
+                 "thank you kindly", "if you would be so good", "i think you can", "you are great", "if you want",
+                 "do you understand", "you got it", "like i told you")  # fmt: skip
+
+
+def _made_up(rng: random.Random) -> str:
     return "".join(rng.choice(_SYLLABLES) for _ in range(rng.randint(1, 3)))
+
+
+def noise_word(rng: random.Random) -> str:
+    """A common filler word or phrase, or a made-up word (1-3 syllables)."""
+    r = rng.random()
+    if r < 0.4:
+        return rng.choice(NOISE_WORDS)
+    if r < 0.55:
+        return rng.choice(NOISE_PHRASES)
+    return _made_up(rng)
 
 
 def add_noise(text: str, rng: random.Random, words: int) -> str:

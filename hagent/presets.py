@@ -31,12 +31,12 @@ def _mix_dir(spec: str) -> str:
 
 def default_preset(out: str = "checkpoints/default") -> Preset:
     """The shipped agent: level 0 pre-trained on babyai:GoToLocal, then the H-JEPA stack (level 0
-    fine-tuned, critics, hazard models, cell probe, level 1) and the plan decoder on five worlds;
-    seed 0, CPU; about 55 minutes on 2 cores."""
+    fine-tuned, critics, hazard models, cell probe, level 1) and the plan decoder on five worlds,
+    then the language normalizer; seed 0, CPU; about an hour on 2 cores."""
     mix = tuple(a for spec in MIX for a in ("--data", _mix_dir(spec)))
     return Preset(
         "default",
-        "the shipped H-JEPA stack with its plan decoder (checkpoints/default)",
+        "the shipped H-JEPA stack with its plan decoder and language normalizer (checkpoints/default)",
         (
             ("collect", "--world", "babyai:GoToLocal", "--episodes", "1000", "--seed", "0", "--out", "data/gotolocal"),
             ("train", "--data", "data/gotolocal", "--out", "checkpoints/gotolocal", "--seed", "0", "--set", "train.decoder.episodes=0",
@@ -46,6 +46,7 @@ def default_preset(out: str = "checkpoints/default") -> Preset:
             # training default) 3 of the 44 shipped scenarios fail (BENCHMARKS.md, issue #17).
             ("train", *mix, "--init", "checkpoints/gotolocal", "--steps", "1500", "--seed", "0", "--out", out, "--set", "train.threads=2",
              *ORACLE_CRITICS),
+            ("train", "--normalizer-only", "--out", out, "--seed", "0", "--set", "train.threads=2"),
         ),
     )
 

@@ -110,7 +110,8 @@ def train_normalizer(
     pairs = [labelled(calib_rng, bank, tcfg.none_fraction)[0] for _ in range(tcfg.calibration)]
     for k in range(0, len(pairs), 256):
         for pair, reading in zip(pairs[k : k + 256], model.read_many([p.text for p in pairs[k : k + 256]]), strict=True):
-            confidences.append(reading.confidence)
+            # A reading the names check stops is never acted on, however confident.
+            confidences.append(0.0 if reading.unnamed else reading.confidence)
             right.append(same_task(reading.task, pair.task))
     threshold = calibrate(confidences, right, tcfg.wrong_rate)
     model.cfg = cfg.model_copy(update={"threshold": threshold})

@@ -519,7 +519,8 @@ class World(gym.Wrapper):
     def instruct(self, goal: Any, text: str) -> bool:
         """Make the world judge `goal` (a `hagent.language` goal tree) instead of its own mission,
         from now on, with a fresh time limit and no violations counted yet; returns False when this
-        world can only judge its own mission. Call after reset, or mid-episode for a follow-up."""
+        world can only judge its own mission; `ValueError` when this world can't judge this goal (a
+        goal square in a world without one). Call after reset, or mid-episode for a follow-up."""
         base = self._base
         if not isinstance(base, RoomGridLevel):
             return False
@@ -583,6 +584,8 @@ def _babyai_instr(goal: Any) -> Any:
     from hagent.language import Both, GoTo, Open, PickUp, PutNext, Sequence
 
     def desc(ref: Any) -> ObjDesc:
+        if ref.kind == "goal":  # BabyAI's levels have no goal squares, and its verifier no word for one
+            raise ValueError("this world has no goal square: name an object or a door in it instead")
         return ObjDesc(ref.kind, ref.color, ref.location)
 
     match goal:

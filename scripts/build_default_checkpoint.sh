@@ -4,9 +4,10 @@
 #   checkpoints/default    the H-JEPA stack on five worlds: level 0 (fine-tuned from gotolocal),
 #                          its critic, the hazard classifier, the step-hazard model, the cell
 #                          probe, level 1 and its critic (about 30 minutes on 2 cores), then the
-#                          plan decoder (about 11 minutes)
+#                          plan decoder (about 11 minutes) and the language normalizer (about 8 minutes)
 #   decoder                only (re)train checkpoints/default's plan decoder on its levels
-# Usage: scripts/build_default_checkpoint.sh [HAGENT] [gotolocal|default|decoder|all]   (default: .venv/bin/hagent all)
+#   normalizer             only (re)train checkpoints/default's language normalizer
+# Usage: scripts/build_default_checkpoint.sh [HAGENT] [gotolocal|default|decoder|normalizer|all]   (default: .venv/bin/hagent all)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 hagent="${1:-.venv/bin/hagent}"
@@ -26,6 +27,9 @@ if [[ "$which" == default || "$which" == all ]]; then
     data+=(--data "$dir")
   done
   "$hagent" train "${data[@]}" --init checkpoints/gotolocal --steps 1500 --seed 0 --out checkpoints/default --set train.threads=2 "${oracle[@]}"
+fi
+if [[ "$which" == default || "$which" == all || "$which" == normalizer ]]; then
+  "$hagent" train --normalizer-only --out checkpoints/default --seed 0 --set train.threads=2
 fi
 if [[ "$which" == decoder ]]; then
   "$hagent" train --decoder-only --out checkpoints/default --seed 0 --set train.threads=2

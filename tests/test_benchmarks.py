@@ -19,6 +19,7 @@ def _quick_runs(out: Path) -> dict[str, list[str]]:
         "collect_speed": ["--json", str(out / "collect_speed.json")],
         "critic_error": ["--json", str(out / "critic_error.json")],
         "parser_coverage": ["--json", str(out / "parser_coverage.json")],
+        "language": ["--json", str(out / "language.json"), "-q"],
         "probe_level": ["--json", str(out / "probe_level.json")],
         "ablation_anticollapse": ["--json", str(out / "ablation_anticollapse.json")],
         "hierarchy": ["--out", str(out / "hierarchy.json"), "--plot", str(out / "hierarchy.png")],

@@ -131,9 +131,9 @@ def test_train_preset_default_is_one_command(capsys: pytest.CaptureFixture) -> N
     assert main(["train", "--preset", "default", "--dry-run"]) == 0
     lines = capsys.readouterr().out.splitlines()
     commands = [line for line in lines if line.startswith("hagent ")]
-    assert len(commands) == 8 and "--set train.threads=2" in commands[-1]
+    assert len(commands) == 9 and "--set train.threads=2" in commands[-2] and "--normalizer-only" in commands[-1]
     assert "--out checkpoints/default" in commands[-1] and all("--seed 0" in c for c in commands)
     # the preset rebuilds what is shipped: critics taught the way the shipped config says
     shipped = json.loads((Path(__file__).resolve().parent.parent / "checkpoints" / "default" / "config.json").read_text())
-    assert f'train.critic.labels="{shipped["train"]["critic"]["labels"]}"' in commands[-1]
+    assert f'train.critic.labels="{shipped["train"]["critic"]["labels"]}"' in commands[-2]
     assert main(["train", "--preset", "default", "--data", "x"]) == 2

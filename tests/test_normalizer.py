@@ -88,10 +88,22 @@ def test_generated_canonical_texts_parse_back_to_their_tasks() -> None:
         assert (pair.task is None and pair.canonical == "") or parse(pair.canonical) == pair.task
 
 
-def test_the_heldout_bank_shares_no_phrasing_with_training() -> None:
-    held = Phrasings.load(HELDOUT)
+@pytest.mark.parametrize("path", [HELDOUT, HELDOUT.with_name("language_dev.json")], ids=["held-out", "dev"])
+def test_the_evaluation_banks_share_no_phrasing_with_training(path: Path) -> None:
+    import re
+
+    from hagent.paraphrase import NOISE_PHRASES, NOISE_WORDS
+
+    bank = Phrasings.load(path)
     content = {w for words in TRAINING.kinds.values() for w in words} | {"the {c} room"}  # the words that name things
-    assert TRAINING.phrases() & held.phrases() <= content
+    assert TRAINING.phrases() & bank.phrases() <= content
+
+    def words(b: Phrasings) -> set[str]:
+        return {w for p in b.phrases() for w in re.findall(r"[a-z']+", p)}
+
+    # A word the bank has and the training phrasings don't is not slipped in as training noise either.
+    noise = set(NOISE_WORDS) | {w for p in NOISE_PHRASES for w in p.split()}
+    assert not (words(bank) - words(TRAINING)) & noise
 
 
 def test_calibration_picks_the_lowest_threshold_within_the_wrong_rate() -> None:
@@ -146,6 +158,23 @@ def test_an_unsure_reading_asks_and_no_reading_keeps_the_grammars_reason() -> No
     with pytest.raises(ParseError, match='can\'t understand "gimme"') as info:
         understand("gimme teh blu ball", FakeReader(None, 0.99))
     assert not isinstance(info.value, UnclearError)
+
+
+def test_a_reading_that_names_what_the_text_does_not_is_never_acted_on() -> None:
+    from hagent.normalizer import unnamed
+
+    assert unnamed("grab me the key hree", parse("pick up the green key")) == ("green",)
+    assert unnamed("go to the rde sphere", parse("go to the red ball")) == ()  # a typo and a synonym are fine
+    assert unnamed("mind the hot stuff, go to the box", parse("go to the box, avoid lava")) == ("lava",)
+    assert unnamed("keep off the upper left room", parse("stay out of the top-left room")) == ()
+    assert unnamed("keep off the upper room", parse("stay out of the top-left room")) == ("the top-left room",)
+
+    from hagent.normalizer import Reading
+
+    reader = FakeReader(Task(GoTo(ObjectRef("ball", "green"))), 1.0)
+    reader.read = lambda text: Reading(reader.task, "go to the green ball", 1.0, ("green",))  # type: ignore[method-assign]
+    with pytest.raises(UnclearError, match='didn\'t mention "green"'):
+        understand("gimme teh ball", reader)
 
 
 def test_the_chat_asks_when_unsure_and_acts_on_nothing() -> None:
@@ -218,7 +247,8 @@ ORDINARY = [
     ("could you go to the blue ball", "go to the blue ball"),
     ("go to the ball that is red", "go to the red ball"),
     ("please grab the yellow key for me", "pick up the yellow key"),
-    ("go to the rde ball", "go to the red ball"),
+    ("pick up teh red key", "pick up the red key"),
+    ("go to the grey box, mind the lava", "go to the grey box, avoid lava"),
     ("i'd like you to open the green door and then fetch the purple box", "open the green door, then pick up the purple box"),
     ("head for the grey box, watch out for lava", "go to the grey box, avoid lava"),
 ]  # fmt: skip
@@ -233,8 +263,27 @@ def test_the_shipped_normalizer_reads_ordinary_phrasings(text: str, canonical: s
 
 
 @pytest.mark.skipif(not (DEFAULT_CHECKPOINT / "normalizer").is_dir(), reason="the shipped agent has no normalizer yet")
+@pytest.mark.parametrize("text", ["go to the rde ball", "go to the bleu ball", "go to the red bal", "go tothe red ball"])
+def test_a_typo_the_shipped_normalizer_is_unsure_of_is_asked_about_never_misread(text: str) -> None:
+    normalizer = load_normalizer(DEFAULT_CHECKPOINT)
+    try:
+        task = understand(text, normalizer)
+    except UnclearError as err:
+        assert err.reading in ("go to the red ball", "go to the blue ball")
+    else:
+        assert task.goal == GoTo(ObjectRef("ball", "blue" if "bleu" in text else "red"))
+
+
+@pytest.mark.skipif(not (DEFAULT_CHECKPOINT / "normalizer").is_dir(), reason="the shipped agent has no normalizer yet")
 def test_the_reply_says_what_the_normalizer_read() -> None:
     agent = Agent.load()
     reply = agent.chat("could you go to the ball that is red")
     assert reply.kind == "episode" and reply.text.startswith('I read that as: "go to the red ball".')
     assert any(d.topic == "language" for d in reply.episode.decisions)
+
+
+def test_a_goal_square_in_a_world_without_one_is_refused_with_a_reason(capsys: pytest.CaptureFixture) -> None:
+    assert main(["run", "--world", "rooms:3x3", "--seed", "1", "go to the goal"]) == 2
+    assert "no goal square" in capsys.readouterr().err
+    reply = Agent.load().chat("go to the green goal square")
+    assert reply.kind == "error" and "no goal square" in reply.text
