@@ -149,10 +149,11 @@ class NormalizerTrainConfig(_Frozen):
     corpus: int = Field(20000, ge=100)
     """Generated texts the sentencepiece tokenizer is trained on."""
     calibration: int = Field(4000, ge=100)
-    """Generated pairs (another seed, the training phrasings) the confidence threshold is set on."""
-    wrong_rate: float = Field(0.001, ge=0.0, le=1.0)
-    """Most confident wrong readings allowed on the calibration set, as a share of it; the
-    threshold is the lowest confidence that keeps to it."""
+    """Texts the confidence threshold is set on: half in the training phrasings (another seed),
+    half in `hagent/phrasings_calibration.json` (phrasings training never sees)."""
+    wrong_rate: float = Field(0.003, ge=0.0, le=1.0)
+    """Most confident wrong readings allowed in each half of the calibration set, as a share of
+    it; the threshold is the lowest confidence that keeps to it on both."""
     none_fraction: float = Field(0.1, ge=0.0, le=0.5)
     """Share of pairs that are not instructions (chit-chat, word salad): their reading is empty."""
     noise: float = Field(0.4, ge=0.0, le=1.0)

@@ -3,9 +3,10 @@
 1. A sentencepiece tokenizer is trained on generated texts and their canonical forms.
 2. The normalizer (`decoder.normalizer.TextNormalizer`) learns text -> canonical text on fresh
    pairs every step (`hagent.paraphrase.TRAINING`; seeds `seed`, `seed + 1`).
-3. Its confidence threshold is set on a calibration set drawn with another seed (`seed + 2`)
-   from the same phrasings: the lowest confidence at which the share of confident wrong
-   readings stays within `wrong_rate`. The held-out phrasings (benchmarks/) are never read here.
+3. Its confidence threshold is set on texts the grammar doesn't take, from the training
+   phrasings on other seeds and from `hagent/phrasings_calibration.json` (phrasings training
+   never sees): the lowest confidence at which confident wrong readings stay within
+   `wrong_rate` on both. The held-out phrasings (benchmarks/) are never read here.
 
     hagent train --normalizer-only --out checkpoints/default
 """
@@ -24,7 +25,7 @@ from tqdm import tqdm
 from decoder.tokenizer import Tokenizer
 from hagent.config import HagentConfig, NormalizerConfig, NormalizerTrainConfig
 from hagent.io import atomic_write_text
-from hagent.language import same_task
+from hagent.language import ParseError, parse, same_task
 from hagent.normalizer import Normalizer, Slots, task_slots
 from hagent.paraphrase import TRAINING, Pair, Phrasings, add_noise, paraphrase, word_salad
 from hagent.train import cpu_threads
@@ -51,6 +52,28 @@ def labelled(rng: random.Random, bank: Phrasings, none_fraction: float, noise: f
         elif noise and rng.random() < noise:
             pair = pair._replace(text=add_noise(pair.text, rng, rng.randint(1, 3)))
         return pair, slots
+
+
+CALIBRATION = Phrasings.load(Path(__file__).with_name("phrasings_calibration.json"))
+"""Phrasings used only to set the threshold (never trained on, never reported as results)."""
+
+
+def _readings(model: Normalizer, bank: Phrasings, rng: random.Random, n: int, none_fraction: float) -> tuple[list[float], list[bool]]:
+    """Confidences and rightness of the model's readings of `n` texts from `bank` that the
+    grammar doesn't take; a reading the names check stops counts as confidence 0 (never acted on)."""
+    pairs = []
+    while len(pairs) < n:
+        pair = paraphrase(rng, bank, none_fraction)
+        try:
+            parse(pair.text)
+        except ParseError:
+            pairs.append(pair)
+    confidences, right = [], []
+    for k in range(0, len(pairs), 256):
+        for pair, reading in zip(pairs[k : k + 256], model.read_many([p.text for p in pairs[k : k + 256]]), strict=True):
+            confidences.append(0.0 if reading.unnamed else reading.confidence)
+            right.append(same_task(reading.task, pair.task))
+    return confidences, right
 
 
 def calibrate(confidences: list[float], right: list[bool], wrong_rate: float) -> float:
@@ -105,15 +128,16 @@ def train_normalizer(
     model.eval()
     trained_s = time.perf_counter() - start
 
-    calib_rng = random.Random(seed + 2)
-    confidences, right = [], []
-    pairs = [labelled(calib_rng, bank, tcfg.none_fraction)[0] for _ in range(tcfg.calibration)]
-    for k in range(0, len(pairs), 256):
-        for pair, reading in zip(pairs[k : k + 256], model.read_many([p.text for p in pairs[k : k + 256]]), strict=True):
-            # A reading the names check stops is never acted on, however confident.
-            confidences.append(0.0 if reading.unnamed else reading.confidence)
-            right.append(same_task(reading.task, pair.task))
-    threshold = calibrate(confidences, right, tcfg.wrong_rate)
+    # Calibration: texts the grammar doesn't take (the only ones the model is asked about),
+    # half in the training phrasings (another seed) and half in phrasings training never saw
+    # (CALIBRATION), whose errors are the ones to fear. The threshold keeps both within the rate.
+    thresholds, confidences, right = [], [], []
+    for k, calibration_bank in enumerate((bank, CALIBRATION)):
+        conf, ok = _readings(model, calibration_bank, random.Random(seed + 2 + k), tcfg.calibration // 2, tcfg.none_fraction)
+        thresholds.append(calibrate(conf, ok, tcfg.wrong_rate))
+        confidences += conf
+        right += ok
+    threshold = max(thresholds)
     model.cfg = cfg.model_copy(update={"threshold": threshold})
     accepted = [ok for c, ok in zip(confidences, right, strict=True) if c >= threshold]
     metrics = {
@@ -123,7 +147,8 @@ def train_normalizer(
         "normalizer_pieces": tokenizer.vocab_size,
         "normalizer_train_seconds": round(trained_s, 1),
         "normalizer_seconds": round(time.perf_counter() - start, 1),
-        "normalizer_calibration_pairs": tcfg.calibration,
+        "normalizer_calibration_pairs": len(right),
+        "normalizer_thresholds": {"training phrasings": thresholds[0], "calibration phrasings": thresholds[1]},
         "normalizer_calibration_accuracy": sum(right) / len(right),
         "normalizer_threshold": threshold,
         "normalizer_calibration_accepted": len(accepted) / len(right),
