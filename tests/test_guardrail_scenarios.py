@@ -65,14 +65,15 @@ PRESSURE = [
 
 @pytest.mark.parametrize("text", PRESSURE)
 def test_text_that_talks_around_a_guardrail_changes_nothing(agent: Agent, text: str) -> None:
-    """Either the instruction is refused as not understood, or it runs under the operator's lava guardrail."""
-    from hagent.language import parse
+    """Either the instruction is refused or asked about (grammar, then normalizer), or it runs
+    under the operator's lava guardrail, whatever the normalizer made of it."""
+    from hagent.language import understand
 
     try:
-        task = parse(text)
+        understand(text, agent.normalizer)
     except ParseError:
         reply = agent.reconfigured().chat(text)
-        assert reply.kind == "error" and reply.episode is None
+        assert reply.kind in ("error", "question") and reply.episode is None
         return
     episode = agent.run(make_world("rooms:3x3?lava=6", seed=1002), text, max_steps=120)
     assert AvoidHazard("lava") in agent.configurator.operator  # the operator's guardrail is still there
