@@ -151,7 +151,10 @@ def slots_task(slots: Slots) -> Task | None:
             verb = VERBS[row["verb"]]
             if verb == "none":
                 break
-            action = {"goto": GoTo, "pickup": PickUp, "open": Open}[verb](obj(row, 0)) if verb != "putnext" else PutNext(obj(row, 0), obj(row, 1))
+            if verb == "putnext":
+                action = PutNext(obj(row, 0), obj(row, 1))
+            else:
+                action = {"goto": GoTo, "pickup": PickUp, "open": Open}[verb](obj(row, 0))
             if i == 0 or LINKS[row["link"]] == "then":
                 steps.append([action])
             else:
