@@ -233,6 +233,32 @@ def load_train_state(directory: str | Path, optimizer: torch.optim.Optimizer, sc
     return step
 
 
+def _swap_in(tmp: Path, directory: Path, name: str) -> None:
+    """Make the folder written at `tmp` the checkpoint's `name/`; the previous one is kept as
+    `.name.old` until then, so a reader finds the old folder or the new one."""
+    target, old = directory / name, directory / f".{name}.old"
+    if old.exists():
+        shutil.rmtree(old)
+    if target.exists():
+        target.rename(old)
+    tmp.rename(target)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def write_readme_section(directory: str | Path, heading: str, body: str) -> None:
+    """Put `## heading` with `body` in the checkpoint's README, replacing that section (and only
+    that one) if it is there already."""
+    path = Path(directory) / README_FILE
+    readme = path.read_text(encoding="utf-8") if path.exists() else ""
+    parts = readme.split(f"\n## {heading}\n")
+    rest = ""
+    if len(parts) > 1:  # what follows the old section's next heading stays
+        after = parts[1].split("\n## ", 1)
+        rest = "\n## " + after[1] if len(after) > 1 else ""
+    text = parts[0].rstrip("\n") + f"\n\n## {heading}\n\n{body.strip()}\n" + rest
+    atomic_write_text(path, text.lstrip("\n"))
+
+
 def _decoder_dir(directory: Path) -> Path:
     """The decoder folder; if a save was cut off between its two renames, the previous one."""
     target = directory / DECODER_DIR
@@ -256,13 +282,7 @@ def save_decoder(directory: str | Path, explainer: Explainer) -> Path:
                     "dims": json.dumps(list(dims))}
         _write_tensors(tmp / "prefix.safetensors", explainer.decoder.prefix, metadata)
         (tmp / TOKENIZER_FILE).write_bytes(explainer.tokenizer.model)
-        target, old = directory / DECODER_DIR, directory / ".decoder.old"
-        if old.exists():
-            shutil.rmtree(old)
-        if target.exists():
-            target.rename(old)
-        tmp.rename(target)
-        shutil.rmtree(old, ignore_errors=True)
+        _swap_in(tmp, directory, DECODER_DIR)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return directory / DECODER_DIR
@@ -319,13 +339,7 @@ def save_normalizer(directory: str | Path, normalizer: Normalizer, metrics: dict
         _write_tensors(tmp / "normalizer.safetensors", normalizer, {"format": FORMAT, "format_version": str(FORMAT_VERSION), "step": "0"})
         (tmp / TOKENIZER_FILE).write_bytes(normalizer.tokenizer.model)
         (tmp / "metrics.json").write_text(json.dumps(metrics, indent=1) + "\n", encoding="utf-8")
-        target, old = directory / NORMALIZER_DIR, directory / ".normalizer.old"
-        if old.exists():
-            shutil.rmtree(old)
-        if target.exists():
-            target.rename(old)
-        tmp.rename(target)
-        shutil.rmtree(old, ignore_errors=True)
+        _swap_in(tmp, directory, NORMALIZER_DIR)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return directory / NORMALIZER_DIR

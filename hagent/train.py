@@ -24,7 +24,6 @@ from tqdm import tqdm
 
 from hagent.checkpoint import (
     METRICS_FILE,
-    README_FILE,
     CheckpointError,
     build_model,
     load_checkpoint,
@@ -32,12 +31,12 @@ from hagent.checkpoint import (
     save_checkpoint,
     save_decoder,
     save_train_state,
+    write_readme_section,
 )
 from hagent import distributed
 from hagent.collect import DatasetError
 from hagent.config import HagentConfig, for_point_world, save_config
 from hagent.data import OfflineDataset, PointWindow, Window, WindowDataset
-from hagent.io import atomic_write_text
 from hagent.narrative import encoder
 from hagent.train_critic import dataset_pairs, train_critic
 from hagent.train_decoder import fit_decoder
@@ -294,17 +293,14 @@ def train_decoder_only(config: HagentConfig, directory: str | Path, command: str
         update={"decoder": config.decoder, "train": ckpt.config.train.model_copy(update={"decoder": config.train.decoder})}
     )
     save_config(updated, directory)
-    readme = (directory / README_FILE).read_text(encoding="utf-8") if (directory / README_FILE).exists() else ""
-    readme = readme.split("\n## Plan decoder\n")[0].rstrip("\n") + "\n"  # a retrained decoder replaces the old section
     m = fitted.metrics
-    readme += (
-        f"\n## Plan decoder\n\nTrained on this checkpoint's levels by `{command or 'train_decoder_only'}` "
+    write_readme_section(directory, "Plan decoder", (
+        f"Trained on this checkpoint's levels by `{command or 'train_decoder_only'}` "
         f"(seed {config.seed}): {m['decoder_pairs']} (plan, description) pairs from executed episodes in "
         f"{', '.join(config.train.decoder.worlds)}; {config.train.decoder.steps} steps in {m['decoder_seconds']} s; "
         f"tokenizer of {m['tokenizer_vocab']} pieces; held-out greedy faithfulness {m['decoder_val_faithfulness']:.3f}, "
-        f"hallucination {m['decoder_val_hallucination']:.3f}, completeness {m['decoder_val_completeness']:.3f}.\n"
-    )
-    atomic_write_text(directory / README_FILE, readme)
+        f"hallucination {m['decoder_val_hallucination']:.3f}, completeness {m['decoder_val_completeness']:.3f}."
+    ))
     distributed.barrier()
     return TrainResult(steps=config.train.decoder.steps, seconds=time.perf_counter() - start, final=m, directory=directory)
 

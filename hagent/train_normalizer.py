@@ -24,7 +24,6 @@ from tqdm import tqdm
 
 from decoder.tokenizer import Tokenizer
 from hagent.config import HagentConfig, NormalizerConfig, NormalizerTrainConfig
-from hagent.io import atomic_write_text
 from hagent.language import ParseError, parse, same_task
 from hagent.normalizer import Normalizer, Slots, task_slots
 from hagent.paraphrase import TRAINING, Pair, Phrasings, add_noise, paraphrase, word_salad
@@ -161,24 +160,20 @@ def train_normalizer_only(config: HagentConfig, directory: str | Path, command: 
     """Train the language normalizer with the `normalizer` and `train.normalizer` sections of
     `config` and save it into checkpoint `directory` as `normalizer/` (the levels, if any, are
     left as they are); the checkpoint's README gets a section on it."""
-    from hagent.checkpoint import README_FILE, save_normalizer
+    from hagent.checkpoint import save_normalizer, write_readme_section
 
     torch.set_num_threads(cpu_threads(config.train.threads))
     result = train_normalizer(config.normalizer, config.train.normalizer, config.seed, progress=progress)
     directory = Path(directory)
     save_normalizer(directory, result.normalizer, result.metrics)
-    readme_path = directory / README_FILE
-    readme = readme_path.read_text(encoding="utf-8") if readme_path.exists() else ""
-    readme = readme.split("\n## Language normalizer\n")[0].rstrip("\n") + "\n"  # a retrained one replaces the old section
     m = result.metrics
-    readme += (
-        f"\n## Language normalizer\n\nTrained by `{command or 'train_normalizer_only'}` (seed {config.seed}) on "
+    write_readme_section(directory, "Language normalizer", (
+        f"Trained by `{command or 'train_normalizer_only'}` (seed {config.seed}) on "
         f"{m['normalizer_steps']} x {config.train.normalizer.batch_size} generated paraphrase pairs "
         f"(`hagent.paraphrase.TRAINING`) in {m['normalizer_seconds']} s; tokenizer of {m['normalizer_pieces']} pieces. "
-        f"Calibration ({m['normalizer_calibration_pairs']} pairs, another seed): accuracy "
-        f"{m['normalizer_calibration_accuracy']:.4f}; threshold {m['normalizer_threshold']:.3f} accepts "
-        f"{m['normalizer_calibration_accepted']:.4f} with {m['normalizer_calibration_confident_wrong']:.4f} confident wrong. "
-        "Held-out numbers: `python benchmarks/language.py`.\n"
-    )
-    atomic_write_text(readme_path, readme)
+        f"Threshold {m['normalizer_threshold']:.3f}, set on {m['normalizer_calibration_pairs']} texts the grammar doesn't "
+        "take (the training phrasings on another seed, and `hagent/phrasings_calibration.json`): at it "
+        f"{m['normalizer_calibration_accepted']:.4f} of them are acted on, {m['normalizer_calibration_confident_wrong']:.4f} "
+        "wrongly. Held-out numbers: `python benchmarks/language.py`."
+    ))
     return result

@@ -298,3 +298,12 @@ def test_a_goal_square_in_a_world_without_one_is_refused_with_a_reason(capsys: p
     assert "no goal square" in capsys.readouterr().err
     reply = Agent.load().chat("go to the green goal square")
     assert reply.kind == "error" and "no goal square" in reply.text
+
+
+def test_retraining_one_part_rewrites_only_its_readme_section(tmp_path: Path) -> None:
+    from hagent.checkpoint import write_readme_section
+
+    (tmp_path / "README.md").write_text("# ckpt\n\n## Plan decoder\n\nold\n\n## Language normalizer\n\nkept\n")
+    write_readme_section(tmp_path, "Plan decoder", "new")
+    text = (tmp_path / "README.md").read_text()
+    assert "new" in text and "old" not in text and "## Language normalizer\n\nkept" in text
