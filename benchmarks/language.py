@@ -54,7 +54,8 @@ def coverage(seeds: range, progress: bool) -> dict:
     rows: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
     refusals: dict[str, set[str]] = collections.defaultdict(set)
     raised: list[str] = []
-    for m in tqdm(list(registered_missions(seeds)), desc="coverage", unit="mission", disable=not progress, leave=False):
+    missions = list(registered_missions(seeds))
+    for m in tqdm(missions, desc="coverage", unit="mission", disable=not progress, leave=False):
         row = rows[m.family]
         row["missions"] += 1
         try:
@@ -72,13 +73,8 @@ def coverage(seeds: range, progress: bool) -> dict:
     total = collections.Counter()
     for c in rows.values():
         total.update(c)
-    return {"seeds": len(seeds), "environments": sum(1 for _ in _ids()), "total": dict(total), "families": families, "raised": raised}
-
-
-def _ids() -> list[str]:
-    from hagent.missions import registered_ids
-
-    return registered_ids()
+    environments = len({m.env_id for m in missions})
+    return {"seeds": len(seeds), "environments": environments, "total": dict(total), "families": families, "raised": raised}
 
 
 def paraphrases(normalizer, pairs: int, progress: bool, bank: Phrasings, seed: int) -> dict:

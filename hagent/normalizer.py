@@ -49,6 +49,8 @@ from hagent.language import (
     all_of,
     in_order,
 )
+from hagent.language import _COMPASS, _HORIZONTAL, _MIDDLE, _VERTICAL  # the grammar's place words
+from hagent.paraphrase import TRAINING
 
 
 # -- the slots -------------------------------------------------------------------------------------
@@ -189,15 +191,13 @@ class Reading(NamedTuple):
 
 # -- the check: a reading may name only what the text names ---------------------------------------
 
-# The words the training phrasings use for each kind (`hagent.paraphrase.TRAINING.kinds`).
-_KIND_WORDS = {"ball": ("ball", "sphere"), "box": ("box", "crate"), "key": ("key",), "door": ("door",), "goal": ("goal",)}
-# Words naming each part of a room's place, as the grammar reads them.
-_PLACE_WORDS = {
-    "top": ("top", "upper", "north", "northern"), "bottom": ("bottom", "lower", "south", "southern"),
-    "left": ("left", "west", "western"), "right": ("right", "east", "eastern"),
-    "centre": ("centre", "center", "middle", "central"),
-}  # fmt: skip
-_COMPASS_WORDS = {"top-left": ("northwest",), "top-right": ("northeast",), "bottom-left": ("southwest",), "bottom-right": ("southeast",)}
+# The words the training phrasings use for each kind, and the grammar's words for each part of a
+# room's place: what a text must say for a reading to name that kind or place.
+_KIND_WORDS = {k: tuple(dict.fromkeys(w.split()[0] for w in words)) for k, words in TRAINING.kinds.items() if k != "object"}
+_PLACE_WORDS: dict[str, tuple[str, ...]] = {}
+for _word, _part in (*_VERTICAL.items(), *_HORIZONTAL.items(), *((m, "centre") for m in _MIDDLE)):
+    _PLACE_WORDS[_part] = (*_PLACE_WORDS.get(_part, ()), _word)
+_COMPASS_WORDS = {position: (word,) for word, position in _COMPASS.items()}
 
 
 def _near(word: str, token: str) -> bool:
