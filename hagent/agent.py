@@ -71,6 +71,7 @@ from hagent.sealed import SealedWorld, resets
 from hagent.waypoints import place, region_cells
 from hagent.worlds import ACTION_NAMES, DROP, FORWARD, LEFT, PICKUP, RIGHT, TOGGLE
 from levels.abstract import AbstractLevel
+from levels.imagined import ImaginedPlanner
 from levels.level import Level
 from levels.planner import BeamPlanner, CategoricalCEMPlanner, Plan
 
@@ -233,6 +234,7 @@ class Agent:
         self.subgoal_planner = BeamPlanner(cfg.subgoal_beam, level.actions)
         self.configurator = Configurator(cfg, 1 + len(self.abstract))
         self.navigator = Navigator(level, critic, list(self.abstract), list(self.abstract_critics), hazard)
+        self.imagined = ImaginedPlanner(cfg.imagined, level.actions)
 
     @classmethod
     def load(cls, path: str | Path = DEFAULT_CHECKPOINT, cfg: AgentConfig | None = None, seed: int = 0) -> Agent:
@@ -272,7 +274,7 @@ class Agent:
         stm = ShortTermMemory()
         config = self.configurator.configure(task, self._estimate(observation, grounded) if len(stage_list) == 1 else None, stm)
         guards = self._guards(config, memory, stm)
-        route = self._route(config, guards, memory, grounded, stm, 0, "first plan") if config.levels > 1 else None
+        route = self._route(config, guards, memory, grounded, stm, 0, "first plan", obs=observation) if config.levels > 1 else None
         futile = torch.zeros(self.level.actions, dtype=torch.bool)
         plan = self._decide(task, stage_list, 0, observation, grounded, torch.Generator().manual_seed(self.seed), futile, config, guards, memory, route)
         if self.explainer is None:
@@ -388,6 +390,7 @@ class Agent:
         tried: dict[bytes, torch.Tensor] = {}  # observation -> actions already taken from it
         route: Route | None = None
         failed: set[tuple[int, int]] = set()  # subgoals level 0 could not reach this episode
+        missed: list[torch.Tensor] = []  # the same for imagined subgoals ([D0] states)
         route_t, check_s1, check_actions = 0, self._s1(obs), []
         for t in range(budget):
             if stage_list[k].verb == "drop_next" and memory.carrying is None and k > 0:
@@ -402,17 +405,21 @@ class Agent:
                     reason = "no route yet" if t else "first plan"
                 elif route.cells and memory.pose.cell == route.cells[0]:
                     reason = "subgoal reached"
+                elif _target(route) is not None and self._arrived(obs, _target(route)):
+                    reason = "imagined subgoal reached"
                 elif t - route_t >= config.period:
                     reason = f"no subgoal reached in {config.period} steps"
                     if route.cells:
                         failed.add(route.cells[0])  # this hop didn't work out: route around it
+                    elif _target(route) is not None:
+                        missed.append(_target(route))
                 elif check_actions and len(check_actions) == self.abstract[0].period:
                     error = self._prediction_error(check_s1, check_actions, obs)
                     check_s1, check_actions = self._s1(obs), []
                     if error > config.error_threshold:
                         reason = f"level 1's prediction error {error:.2f} > {config.error_threshold:g}"
                 if reason is not None:
-                    route = self._route(config, guards, memory, grounded, stm, t, reason, frozenset(failed))
+                    route = self._route(config, guards, memory, grounded, stm, t, reason, frozenset(failed), obs, missed, generator)
                     route_t = t
             key = _observation_key(obs)
             futile = tried.setdefault(key, torch.zeros(self.level.actions, dtype=torch.bool))
@@ -422,10 +429,17 @@ class Agent:
                 return _Outcome(trace, plan, intention, "I stopped: every move I can see from here would break a guardrail.", stm, narrator, obs)
             plan = self._decide(task, stage_list, k, obs, grounded, generator, futile, config, guards, memory, route, first=safe)
             for _ in range(3):  # level 1 hands down only subgoals level 0 can reach in imagination
-                if _subgoal(route) is None or (float(plan.plan.costs.min()) <= self.cfg.verify and plan.plan.penalty < _HARD):
+                if (_subgoal(route) is None and _target(route) is None) or (
+                    float(plan.plan.costs.min()) <= self.cfg.verify and plan.plan.penalty < _HARD
+                ):
                     break
-                failed.add(route.cells[0])
-                route = self._route(config, guards, memory, grounded, stm, t, f"level 0 can't reach {route.cells[0]} in imagination", frozenset(failed))
+                if route.cells:
+                    failed.add(route.cells[0])
+                    why = f"level 0 can't reach {route.cells[0]} in imagination"
+                else:
+                    missed.append(_target(route))
+                    why = "level 0 can't reach the imagined subgoal in imagination"
+                route = self._route(config, guards, memory, grounded, stm, t, why, frozenset(failed), obs, missed, generator)
                 route_t = t
                 plan = self._decide(task, stage_list, k, obs, grounded, generator, futile, config, guards, memory, route, first=safe)
             ms = (time.perf_counter() - start) * 1000
@@ -457,17 +471,27 @@ class Agent:
 
     def _route(
         self, config: Configuration, guards: _Guards, memory: Memory, grounded: Grounded, stm: ShortTermMemory, t: int,
-        reason: str, failed: frozenset = frozenset(),
+        reason: str, failed: frozenset = frozenset(), obs: dict | None = None, missed: list[torch.Tensor] | None = None,
+        generator: torch.Generator | None = None,
     ) -> Route | None:
-        route = self.navigator.route(
-            memory, grounded, levels=config.levels, reach=config.reach, upper_reach=config.upper_reach,
-            spacing=self.cfg.spacing, doors=guards.doors, avoid=guards.avoid, hazard_threshold=guards.hazard,
-            failed=failed,
-        )
+        if self.cfg.graph == "imagined" and obs is not None:
+            goals = self._encode_goals(grounded.goal_images, grounded.goal_headings, grounded.goal_carried)
+            route = self.navigator.imagine(
+                self.imagined, self._encode_obs(obs)[0], goals, generator or torch.Generator().manual_seed(self.seed),
+                reach=config.reach, hazard_threshold=guards.hazard, failed=torch.stack(missed) if missed else None,
+            )
+        else:
+            route = self.navigator.route(
+                memory, grounded, levels=config.levels, reach=config.reach, upper_reach=config.upper_reach,
+                spacing=self.cfg.spacing, doors=guards.doors, avoid=guards.avoid, hazard_threshold=guards.hazard,
+                failed=failed,
+            )
         if route is None:
             stm.record("replan", "no route: level 0 heads for the goal itself", f"{reason}; no chain of reachable waypoints leads to the goal", t)
         else:
-            stm.record("replan", f"route of {len(route.cells)} waypoint(s), about {sum(route.steps):.0f} steps", reason, t)
+            hops = len(route.cells) if route.targets is None else len(route.targets)
+            kind = "waypoint(s)" if route.targets is None else "imagined hop(s)"
+            stm.record("replan", f"route of {hops} {kind}, about {sum(route.steps):.0f} steps", reason, t)
         return route
 
     def _s1(self, obs: dict) -> torch.Tensor | None:
@@ -483,6 +507,11 @@ class Agent:
             predicted = level.predict(s1, level.summarize(torch.as_tensor([actions])))
             actual = level.encode(self._encode_obs(obs))
             return float((predicted - actual).pow(2).mean())
+
+    @torch.no_grad()
+    def _arrived(self, obs: dict, target: torch.Tensor) -> bool:
+        """Has level 0 reached an imagined subgoal, by its critic (within `imagined.merge` steps)?"""
+        return float(self.critic.distance(self._encode_obs(obs), target[None])[0]) < self.cfg.imagined.merge
 
     def _encode_obs(self, obs: dict) -> torch.Tensor:
         return self.level.encode(
@@ -607,8 +636,11 @@ class Agent:
         first: torch.Tensor | None = None,
     ) -> AgentPlan:
         level = self.level
+        target = _target(route)
         if _subgoal(route) is not None:  # level 1's first waypoint, as it will look: the agent there, facing any way
             images, headings, held = _at(memory, route.cells[0])
+            planner, horizon = self.subgoal_planner, config.subgoal_beam.horizon
+        elif target is not None:  # level 1's first imagined hop: a level-0 state, handed down as it is
             planner, horizon = self.subgoal_planner, config.subgoal_beam.horizon
         else:
             images, headings, held = grounded.goal_images, grounded.goal_headings, grounded.goal_carried
@@ -616,7 +648,7 @@ class Agent:
             horizon = self.cfg.beam.horizon if self.cfg.planner == "beam" else self.cfg.cem.horizon
         allowed = self._allowed(stage_list[k], futile, obs, grounded, horizon, guards, first)
         s0 = self._encode_obs(obs)[0]
-        goals = self._encode_goals(images, headings, held)
+        goals = target[None] if target is not None and _subgoal(route) is None else self._encode_goals(images, headings, held)
         objective = Guarded(
             CostStack(
                 [
@@ -694,6 +726,13 @@ def _subgoal(route: Route | None) -> tuple[int, int] | None:
     if route is None or not route.cells or (len(route.cells) == 1 and route.goal_reached):
         return None
     return route.cells[0]
+
+
+def _target(route: Route | None) -> torch.Tensor | None:
+    """The imagined level-0 state level 1 hands level 0 now (graph "imagined"); None otherwise."""
+    if route is None or route.targets is None or not len(route.targets) or (len(route.targets) == 1 and route.goal_reached):
+        return None
+    return route.targets[0]
 
 
 def guards_mask(guards: _Guards, num_actions: int) -> torch.Tensor:

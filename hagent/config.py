@@ -20,6 +20,7 @@ from levels.config import (
     AbstractTrainConfig,
     BeamConfig,
     CategoricalCEMConfig,
+    ImaginedConfig,
     JEPAConfig,
     LevelConfig,
     MPPIConfig,
@@ -272,7 +273,15 @@ class AgentConfig(_Frozen):
     upper_reach: float = Field(24.0, gt=0.0)
     """Level 1's reach in world steps (by its critic), for the routes of level 2 and above."""
     spacing: int = Field(2, ge=1)
-    """Cells between level-1 waypoints (besides doorways)."""
+    """Cells between level-1 waypoints (besides doorways; graph "rules" only)."""
+    graph: Literal["rules", "imagined"] = "rules"
+    """What level 1 plans over: "rules" is a lattice of waypoints drawn into the remembered grid,
+    with hops only within a flood-filled room (hand-written; today's default); "imagined" is
+    hops imagined with level 0's own predictor and judged by the learned critic
+    (`levels.imagined`), which needs no grid."""
+    imagined: ImaginedConfig = ImaginedConfig(prior=(0.2, 0.2, 0.5, 0.0, 0.0, 0.1))
+    """Level 1's search over imagined hops (graph "imagined"); the prior over level 0's actions
+    (left, right, forward, pickup, drop, toggle) is about the mix the data was collected with."""
     subgoal_beam: BeamConfig = BeamConfig(horizon=6, width=16, reach=True)
     """Level 0's search budget when it pursues a nearby subgoal from the level above."""
     verify: float = Field(2.0, gt=0.0)

@@ -26,6 +26,7 @@ from hagent.grounding import Grounded, Memory, agent_pose
 from hagent.waypoints import opened, place, reachable, room_index, rooms_of, waypoints
 from levels.abstract import AbstractLevel
 from levels.graph import GraphPlanner, pairwise
+from levels.imagined import ImaginedPlanner
 from levels.level import Level
 
 _WALL = OBJECT_TO_IDX["wall"]
@@ -41,6 +42,7 @@ class Route(NamedTuple):
     goal_reached: bool  # the route's last cell is a goal state (not just the upper level's subgoal)
     evaluations: int  # learned-distance evaluations spent
     states: torch.Tensor  # [len(cells), D1] level-1 states of the waypoints (what the decoder reads)
+    targets: torch.Tensor | None = None  # [K, D0] imagined level-0 states of the hops (graph "imagined"; cells is empty)
 
 
 class Navigator:
@@ -145,6 +147,31 @@ class Navigator:
         path, steps = plan.path, plan.steps
         s1 = self._up(all_s0[list(path)], 1) if self.levels else all_s0[list(path)]
         return Route(tuple(cells[i] for i in path), steps, tuple(upper), bool(is_goal[path[-1]]), evaluations, s1)
+
+    @torch.no_grad()
+    def imagine(
+        self,
+        planner: ImaginedPlanner,
+        s0: torch.Tensor,
+        goals: torch.Tensor,
+        generator: torch.Generator,
+        *,
+        reach: float,
+        hazard_threshold: float | None,
+        failed: torch.Tensor | None = None,
+    ) -> Route | None:
+        """Level 1's route as hops imagined with level 0's predictor from `s0 [D0]` toward the
+        nearest of `goals [G, D0]` (`levels.imagined`): no grid, no rooms, only the models.
+        `failed [F, D0]`: subgoals level 0 did not reach this episode. With the hazard guardrail
+        on, a hop through a state the hazard classifier flags is never kept."""
+        blocked = None
+        if hazard_threshold is not None and self.hazard is not None:
+            blocked = lambda s: self.hazard.probability(s) > hazard_threshold  # noqa: E731
+        plan = planner.plan(s0, self.level0, self.critic0.distance, goals, generator, reach=reach, failed=failed, blocked=blocked)
+        if plan is None:
+            return None
+        s1 = self._up(plan.states, 1) if self.levels else plan.states
+        return Route((), plan.steps, (), plan.reached, plan.evaluations, s1, plan.states)
 
     def _graph(self, scene, base, held, spacing, doors, avoid):
         key = base.tobytes() + np.asarray(held).tobytes() + bytes([spacing, doors]) + repr(sorted(avoid)).encode()

@@ -179,6 +179,26 @@ class BeamConfig(_Frozen):
     early is what counts and moving on after arriving is free; off, every step's cost counts."""
 
 
+class ImaginedConfig(_Frozen):
+    """An abstract level's search over hops imagined with the level below's predictor
+    (`levels.imagined.ImaginedPlanner`)."""
+
+    hop: int = Field(6, ge=1)
+    """Actions of the level below per imagined hop (the longest subgoal handed down)."""
+    samples: int = Field(64, ge=1)
+    """Action sequences imagined from each expanded state."""
+    keep: int = Field(4, ge=1)
+    """Endpoints kept per expansion (the most promising that differ by at least `merge`)."""
+    beam: int = Field(4, ge=1)
+    """Imagined states expanded per round."""
+    rounds: int = Field(4, ge=1)
+    """Rounds of expansion: the search looks up to rounds x hop steps ahead."""
+    merge: float = Field(1.5, gt=0.0)
+    """Two imagined states closer than this (learned steps) count as one; so does a failed subgoal."""
+    prior: tuple[float, ...] = ()
+    """Probability of each action of the level below in imagined hops (empty: uniform)."""
+
+
 class AbstractLevelConfig(_Frozen):
     """A level k >= 1: encodes level k-1's states, predicts `period` of its steps ahead from a
     macro-action latent that summarizes the chunk of level k-1 actions taken meanwhile."""
