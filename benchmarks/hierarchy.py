@@ -2,9 +2,13 @@
 
     python benchmarks/hierarchy.py --checkpoint checkpoints/default --worlds rooms:3x3 rooms:4x4 --episodes 200
 
-Each held-out seed (default 1000...) is run twice, once with level 0 alone (`agent.hierarchy =
-flat`) and once with the configurator free to use the abstract levels (`auto`; `--modes` adds
-`full`, every level always). Episodes are binned by the optimal path length (BabyAI's bot on a
+Each held-out seed (default 1000...) is run once per mode: level 0 alone (`flat`: `agent.hierarchy
+= flat`), the configurator free to use the abstract levels with the checkpoint's own settings
+(`auto`), every level always (`full`), and the two ways level 1 can plan, each under `auto`:
+`rules`, a lattice of waypoints drawn into the remembered grid with hops only within a
+flood-filled room (`agent.graph = rules`), and `imagined`, hops imagined with level 0's own
+predictor and judged by the learned critic (`agent.graph = imagined`). The ablation of the
+learned level 1 is `--modes flat rules imagined`. Episodes are binned by the optimal path length (BabyAI's bot on a
 the world's initial grid, turns and moves with doors passable: scoring only, the agent never
 sees it): 1-10, 11-20, 21-40, over 40 steps. SPL uses the same shortest path.
 Per bin and mode: success, SPL, predictor calls per step, median planning ms per step. Writes
@@ -47,6 +51,13 @@ def optimal_steps(spec: str, seed: int) -> int | None:
     return best if best is not None and best < 10_000 else None
 
 BINS = ((1, 10), (11, 20), (21, 40), (41, 10_000))
+MODES = {  # agent settings of each mode
+    "flat": {"hierarchy": "flat"},
+    "auto": {"hierarchy": "auto"},
+    "full": {"hierarchy": "full"},
+    "rules": {"hierarchy": "auto", "graph": "rules"},
+    "imagined": {"hierarchy": "auto", "graph": "imagined"},
+}
 
 
 def bin_name(lo: int, hi: int) -> str:
@@ -77,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--worlds", nargs="+", default=["rooms:3x3", "rooms:4x4"], help="world specs")
     p.add_argument("--episodes", type=int, default=200, help="held-out episodes per world")
     p.add_argument("--seed", type=int, default=1000, help="first held-out seed")
-    p.add_argument("--modes", nargs="+", default=["flat", "auto"], choices=["flat", "auto", "full"])
+    p.add_argument("--modes", nargs="+", default=["flat", "auto"], choices=list(MODES), help="which agents to run (see above)")
     p.add_argument("--max-steps", type=int, default=300, help="step budget per episode")
     p.add_argument("--quick", action="store_true", help="2 episodes of rooms:3x3, 60 steps each (a smoke run)")
     p.add_argument("--out", default="benchmarks/results/hierarchy.json")
@@ -93,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
         optimal = {s: optimal_steps(world, s) for s in range(args.seed, args.seed + args.episodes)}
         per_mode = {}
         for mode in args.modes:
-            agent = base.reconfigured(hierarchy=mode)
+            agent = base.reconfigured(**MODES[mode])
             report = evaluate(agent, world, args.episodes, args.seed, args.max_steps, reference=False)
             scores = [e._replace(reference_steps=optimal[e.seed]) for e in report.episodes]
             report = report._replace(episodes=tuple(scores))
@@ -115,12 +126,12 @@ def main(argv: list[str] | None = None) -> int:
 
 def _print(world: str, per_mode: dict) -> None:
     print(f"\n{world}")
-    print(f"{'bin':>7} {'mode':>5} {'n':>4} {'success':>8} {'SPL':>6} {'calls/step':>10} {'ms/step':>8}")
+    print(f"{'bin':>7} {'mode':>8} {'n':>4} {'success':>8} {'SPL':>6} {'calls/step':>10} {'ms/step':>8}")
     for name in [bin_name(lo, hi) for lo, hi in BINS] + ["all"]:
         for mode, r in per_mode.items():
             row = r["all"] if name == "all" else r["bins"][name]
             if row["episodes"]:
-                print(f"{name:>7} {mode:>5} {row['episodes']:>4} {row['success']:>8.1%} {row['spl']:>6.3f} "
+                print(f"{name:>7} {mode:>8} {row['episodes']:>4} {row['success']:>8.1%} {row['spl']:>6.3f} "
                       f"{row['calls_per_step']:>10.0f} {row['ms_per_step']:>8.1f}")
 
 

@@ -479,6 +479,7 @@ class Agent:
             route = self.navigator.imagine(
                 self.imagined, self._encode_obs(obs)[0], goals, generator or torch.Generator().manual_seed(self.seed),
                 reach=config.reach, hazard_threshold=guards.hazard, failed=torch.stack(missed) if missed else None,
+                allowed=~guards_mask(guards, self.level.actions),
             )
         else:
             route = self.navigator.route(

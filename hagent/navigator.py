@@ -159,15 +159,17 @@ class Navigator:
         reach: float,
         hazard_threshold: float | None,
         failed: torch.Tensor | None = None,
+        allowed: torch.Tensor | None = None,
     ) -> Route | None:
         """Level 1's route as hops imagined with level 0's predictor from `s0 [D0]` toward the
         nearest of `goals [G, D0]` (`levels.imagined`): no grid, no rooms, only the models.
         `failed [F, D0]`: subgoals level 0 did not reach this episode. With the hazard guardrail
-        on, a hop through a state the hazard classifier flags is never kept."""
+        on, a hop through a state the hazard classifier flags is never kept; `allowed [A]` are the
+        actions hops may use (hard action guardrails remove the rest)."""
         blocked = None
         if hazard_threshold is not None and self.hazard is not None:
             blocked = lambda s: self.hazard.probability(s) > hazard_threshold  # noqa: E731
-        plan = planner.plan(s0, self.level0, self.critic0.distance, goals, generator, reach=reach, failed=failed, blocked=blocked)
+        plan = planner.plan(s0, self.level0, self.critic0.distance, goals, generator, reach=reach, failed=failed, blocked=blocked, allowed=allowed)
         if plan is None:
             return None
         s1 = self._up(plan.states, 1) if self.levels else plan.states

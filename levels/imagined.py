@@ -4,11 +4,14 @@ Nothing here knows a world. The candidate subgoals are states the level below's 
 imagines: from the start, and then from the most promising imagined states, it rolls out
 `samples` action sequences of `hop` actions drawn from an action prior (the mix of actions
 the data was collected with), so every candidate is the end of a hop the level below can make
-in imagination. A best-first search keeps, per expansion, the `keep` most promising endpoints
-that differ from each other and from their start by the learned distance, drops endpoints near
-a hop that failed earlier, and ranks every imagined state by imagined steps so far plus the
-critic's steps-to-goal. The route to the best one is level 1's plan; its first state goes down
-as the subgoal, and the level below minimizes its learned distance to it.
+in imagination. A best-first search (A* with the critic as heuristic) keeps, per expansion,
+the `keep` most promising endpoints that lie at least `merge` learned steps from every state
+imagined so far (so a plateau where the critic is blind, such as a wall between it and the
+goal, is used up and the search goes round it), drops endpoints near a hop that failed
+earlier, and ranks imagined states by imagined steps so far plus the critic's steps-to-goal.
+The route to the cheapest state within reach of a goal (or, if none is, the most promising one)
+is level 1's plan; its first state goes down as the subgoal, and the level below minimizes its
+learned distance to it.
 """
 
 from __future__ import annotations
@@ -57,12 +60,17 @@ class ImaginedPlanner:
         reach: float,
         failed: torch.Tensor | None = None,
         blocked: Callable[[torch.Tensor], torch.Tensor] | None = None,
+        allowed: torch.Tensor | None = None,
     ) -> ImaginedRoute | None:
         """Plan from `s0 [D]` to the nearest of `goals [G, D]`. `failed [F, D]`: subgoals the level
         below did not reach earlier (endpoints within `cfg.merge` of one are dropped); `blocked`
         maps imagined states `[N, D]` to `[N]` bool (a hard guardrail: a hop through a blocked
-        state is never kept). None: every imagined hop was blocked or failed."""
+        state is never kept); `allowed [A]` (bool) the actions a hop may use (a hard action
+        guardrail). None: every imagined hop was blocked or failed."""
         c = self.cfg
+        prior = self.prior if allowed is None else self.prior * allowed.float()
+        if not prior.any():
+            return None
         states, parents, spent = [s0], [-1], [0.0]
         hops: list[torch.Tensor] = [torch.zeros(c.hop, dtype=torch.long)]
         to_go = [float(_nearest(distance, s0[None], goals)[0])]
@@ -73,17 +81,17 @@ class ImaginedPlanner:
             if not frontier:
                 break
             for node in frontier:
-                actions = torch.multinomial(self.prior, c.samples * c.hop, replacement=True, generator=generator).view(c.samples, c.hop)
+                actions = torch.multinomial(prior, c.samples * c.hop, replacement=True, generator=generator).view(c.samples, c.hop)
                 s, ok = states[node][None].expand(c.samples, -1), torch.ones(c.samples, dtype=torch.bool)
                 for t in range(c.hop):
                     s = model.predict(s, actions[:, t])
                     if blocked is not None:
                         ok &= ~blocked(s)
                 calls += c.samples * c.hop
-                moved = distance(states[node][None].expand(c.samples, -1), s)
+                known = torch.stack(states)
                 h = _nearest(distance, s, goals)
-                evaluations += c.samples * (1 + len(goals))
-                ok &= moved >= c.merge
+                evaluations += c.samples * (len(known) + len(goals))
+                ok &= _nearest(distance, s, known) >= c.merge  # somewhere no hop has imagined yet
                 if failed is not None and len(failed):
                     ok &= _nearest(distance, s, failed) >= c.merge
                     evaluations += c.samples * len(failed)
@@ -96,9 +104,14 @@ class ImaginedPlanner:
             score = [g + h for g, h in zip(spent, to_go)]
             frontier = sorted((i for i in range(len(states)) if i not in expanded), key=score.__getitem__)[: c.beam]
             expanded.update(frontier)
+            done = [score[i] for i in range(1, len(states)) if to_go[i] <= reach]
+            if done and (not frontier or min(done) <= score[frontier[0]]):
+                break  # A*'s stop: nothing left to expand promises a cheaper way to a goal
         if len(states) == 1:
             return None
-        best = min(range(1, len(states)), key=lambda i: spent[i] + to_go[i])
+        # the cheapest imagined state within reach of a goal; if none is, the most promising one
+        arrived = [i for i in range(1, len(states)) if to_go[i] <= reach]
+        best = min(arrived or range(1, len(states)), key=lambda i: spent[i] + to_go[i])
         chain = []
         while best > 0:
             chain.insert(0, best)

@@ -22,7 +22,7 @@ def _quick_runs(out: Path) -> dict[str, list[str]]:
         "language": ["--json", str(out / "language.json"), "-q"],
         "probe_level": ["--json", str(out / "probe_level.json")],
         "ablation_anticollapse": ["--json", str(out / "ablation_anticollapse.json")],
-        "hierarchy": ["--out", str(out / "hierarchy.json"), "--plot", str(out / "hierarchy.png")],
+        "hierarchy": ["--out", str(out / "hierarchy.json"), "--plot", str(out / "hierarchy.png"), "--modes", "flat", "rules", "imagined"],
         "guardrails": ["--out", str(out / "guardrails.json"), "-q"],
         "plan_decoder": ["--out", str(out / "plan_decoder.json"), "-q"],
         "soak": ["--out", str(out / "soak.json")],

@@ -1,0 +1,103 @@
+"""Level 1's search over imagined hops (`levels.imagined`) on a toy world model with a wall.
+
+The model is a point on a lattice with a wall at x = 5 that only a doorway at y = 0 crosses;
+the "critic" is the L1 distance, which (like a learned one) is blind to the wall. Only the
+predictor knows the wall, so reaching the far side means imagining the way round.
+"""
+
+import pytest
+import torch
+
+from levels.config import ImaginedConfig
+from levels.imagined import ImaginedPlanner
+
+MOVES = torch.tensor([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0], [0.0, -1.0]])  # east, south, west, north
+
+
+class Walled:
+    calls = 0
+
+    def predict(self, s: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
+        nxt = s + MOVES[a]
+        crosses = ((s[:, 0] < 5) != (nxt[:, 0] < 5)) & (s[:, 1].round() != 0)
+        self.calls += len(s)
+        return torch.where(crosses[:, None], s, nxt)
+
+
+def l1(s: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
+    return (s - g).abs().sum(-1)
+
+
+def _plan(cfg: ImaginedConfig, start=(3.0, 4.0), goal=(7.0, 4.0), **kw):
+    model = Walled()
+    planner = ImaginedPlanner(cfg, 4)
+    route = planner.plan(torch.tensor(start), model, l1, torch.tensor([goal]), torch.Generator().manual_seed(0), reach=1.0, **kw)
+    return route, model
+
+
+def _replay(start, actions) -> list[torch.Tensor]:
+    """Every state the route's own actions pass through, by the model."""
+    s, seen = torch.tensor([start]), []
+    for a in actions.flatten():
+        s = Walled().predict(s, a[None])
+        seen.append(s[0])
+    return seen
+
+
+def test_the_route_goes_round_the_wall_the_critic_cant_see() -> None:
+    cfg = ImaginedConfig(hop=4, samples=64, keep=4, beam=4, rounds=8)
+    route, model = _plan(cfg)
+    assert route is not None and route.reached
+    assert float(route.states[-1, 0]) > 5  # on the far side: only the doorway at y = 0 gets there
+    assert min(float(s[1]) for s in _replay((3.0, 4.0), route.actions)) <= 0.5  # through the doorway
+    # each hop is its own imagined action sequence, and the states are where they lead
+    assert torch.equal(_replay((3.0, 4.0), route.actions)[-1], route.states[-1])
+    assert route.steps == (4.0,) * len(route.states) and route.calls == model.calls
+
+
+def test_a_subgoal_that_failed_is_never_handed_down_again() -> None:
+    cfg = ImaginedConfig(hop=4, samples=64, keep=4, beam=4, rounds=8)
+    first, _ = _plan(cfg)
+    again, _ = _plan(cfg, failed=first.states[:1])
+    assert float(l1(again.states[:1], first.states[:1])) >= cfg.merge
+
+
+def test_a_blocked_state_is_never_passed_through() -> None:
+    cfg = ImaginedConfig(hop=4, samples=64, keep=4, beam=4, rounds=8)
+    lava = lambda s: (s[:, 0] - 3).abs().le(0.1) & (s[:, 1] > 0.5) & (s[:, 1] < 3.5)  # noqa: E731  a column below the start
+    route, _ = _plan(cfg, blocked=lava)
+    assert route is not None
+    passed = torch.stack(_replay((3.0, 4.0), route.actions))
+    assert not lava(passed).any()
+
+
+def test_nothing_to_imagine_is_no_route_and_a_wrong_prior_is_refused() -> None:
+    cfg = ImaginedConfig(hop=2, samples=8, rounds=2)
+    route, _ = _plan(cfg, blocked=lambda s: torch.ones(len(s), dtype=torch.bool))
+    assert route is None
+    with pytest.raises(ValueError, match="prior has 3 entries"):
+        ImaginedPlanner(ImaginedConfig(prior=(0.5, 0.25, 0.25)), 4)
+
+
+def _refuse(*_args, **_kwargs):
+    raise AssertionError("a hand-written rule was asked where the agent can go")
+
+
+def test_the_shipped_grid_agent_plans_and_acts_without_the_rule_graph_or_bfs(monkeypatch) -> None:
+    import hagent.labels
+    import hagent.navigator
+    from hagent.agent import Agent
+    from hagent.worlds import make_world
+
+    for name in ("waypoints", "room_index", "rooms_of", "reachable"):
+        monkeypatch.setattr(hagent.navigator, name, _refuse)
+    for name in ("steps_to_pose", "oracle_pairs"):
+        monkeypatch.setattr(hagent.labels, name, _refuse)
+    agent = Agent.load().reconfigured(graph="imagined", hierarchy="full", imagined=ImaginedConfig(samples=16, rounds=2, prior=(0.2, 0.2, 0.5, 0, 0, 0.1)))
+    world = make_world("rooms:3x3", seed=3)
+    world.reset()
+    episode = agent.run(world, max_steps=12)
+    assert episode.steps > 0
+    replans = [d.choice for d in episode.decisions if d.topic == "replan"]
+    assert replans and all("imagined hop" in c or "no route" in c for c in replans)
+    assert any("imagined hop" in c for c in replans)
