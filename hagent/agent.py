@@ -392,6 +392,7 @@ class Agent:
         failed: set[tuple[int, int]] = set()  # subgoals level 0 could not reach this episode
         missed: list[torch.Tensor] = []  # the same for imagined subgoals ([D0] states)
         route_t, check_s1, check_actions = 0, self._s1(obs), []
+        route_left = 0.0  # level 0's critic: steps from where level 1 last planned to its imagined subgoal
         for t in range(budget):
             if stage_list[k].verb == "drop_next" and memory.carrying is None and k > 0:
                 k -= 1  # dropped it in the wrong place: pick it up again first
@@ -405,8 +406,15 @@ class Agent:
                     reason = "no route yet" if t else "first plan"
                 elif route.cells and memory.pose.cell == route.cells[0]:
                     reason = "subgoal reached"
-                elif _target(route) is not None and self._arrived(obs, _target(route)):
+                elif _target(route) is not None and (left := self._steps_to(obs, _target(route))) < self.cfg.imagined.merge:
                     reason = "imagined subgoal reached"
+                elif _target(route) is not None and t - route_t >= self.cfg.imagined.hop:
+                    # imagination drifts: level 1 plans again from what the agent now sees,
+                    # and counts the hop as failed only when level 0 got no closer to it
+                    reason = f"{t - route_t} steps since level 1 planned"
+                    if left > route_left - 1:
+                        missed.append(_target(route))
+                        reason += f"; no closer to its subgoal ({left:.1f} steps, was {route_left:.1f})"
                 elif t - route_t >= config.period:
                     reason = f"no subgoal reached in {config.period} steps"
                     if route.cells:
@@ -421,6 +429,7 @@ class Agent:
                 if reason is not None:
                     route = self._route(config, guards, memory, grounded, stm, t, reason, frozenset(failed), obs, missed, generator)
                     route_t = t
+                    route_left = self._steps_to(obs, _target(route)) if _target(route) is not None else 0.0
             key = _observation_key(obs)
             futile = tried.setdefault(key, torch.zeros(self.level.actions, dtype=torch.bool))
             safe = self._safe_first(obs, guards)
@@ -441,6 +450,7 @@ class Agent:
                     why = "level 0 can't reach the imagined subgoal in imagination"
                 route = self._route(config, guards, memory, grounded, stm, t, why, frozenset(failed), obs, missed, generator)
                 route_t = t
+                route_left = self._steps_to(obs, _target(route)) if _target(route) is not None else 0.0
                 plan = self._decide(task, stage_list, k, obs, grounded, generator, futile, config, guards, memory, route, first=safe)
             ms = (time.perf_counter() - start) * 1000
             if not math.isfinite(plan.plan.total):
@@ -478,7 +488,7 @@ class Agent:
             goals = self._encode_goals(grounded.goal_images, grounded.goal_headings, grounded.goal_carried)
             route = self.navigator.imagine(
                 self.imagined, self._encode_obs(obs)[0], goals, generator or torch.Generator().manual_seed(self.seed),
-                reach=config.reach, hazard_threshold=guards.hazard, failed=torch.stack(missed) if missed else None,
+                reach=self.cfg.imagined.arrive, hazard_threshold=guards.hazard, failed=torch.stack(missed) if missed else None,
                 allowed=~guards_mask(guards, self.level.actions),
             )
         else:
@@ -510,9 +520,9 @@ class Agent:
             return float((predicted - actual).pow(2).mean())
 
     @torch.no_grad()
-    def _arrived(self, obs: dict, target: torch.Tensor) -> bool:
-        """Has level 0 reached an imagined subgoal, by its critic (within `imagined.merge` steps)?"""
-        return float(self.critic.distance(self._encode_obs(obs), target[None])[0]) < self.cfg.imagined.merge
+    def _steps_to(self, obs: dict, target: torch.Tensor) -> float:
+        """Level 0's critic: steps from `obs` to an imagined state `target [D0]`."""
+        return float(self.critic.distance(self._encode_obs(obs), target[None])[0])
 
     def _encode_obs(self, obs: dict) -> torch.Tensor:
         return self.level.encode(

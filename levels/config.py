@@ -195,6 +195,10 @@ class ImaginedConfig(_Frozen):
     """Rounds of expansion: the search looks up to rounds x hop steps ahead."""
     merge: float = Field(1.5, gt=0.0)
     """Two imagined states closer than this (learned steps) count as one; so does a failed subgoal."""
+    arrive: float = Field(2.0, gt=0.0)
+    """An imagined state this close to a goal (learned steps) has arrived. Kept small on purpose:
+    a learned distance is blurry about walls, so "within a hop of the goal" is decided by
+    imagining the way there, not by the critic's guess across a wall."""
     prior: tuple[float, ...] = ()
     """Probability of each action of the level below in imagined hops (empty: uniform)."""
 
