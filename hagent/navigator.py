@@ -169,7 +169,12 @@ class Navigator:
         blocked = None
         if hazard_threshold is not None and self.hazard is not None:
             blocked = lambda s: self.hazard.probability(s) > hazard_threshold  # noqa: E731
-        plan = planner.plan(s0, self.level0, self.critic0.distance, goals, generator, reach=reach, failed=failed, blocked=blocked, allowed=allowed)
+        to_go = None
+        if planner.cfg.heuristic == "level1" and self.critics:
+            to_go = lambda s, g: self.critics[0].distance(self._up(s, 1), self._up(g, 1))  # noqa: E731
+        plan = planner.plan(
+            s0, self.level0, self.critic0.distance, goals, generator, reach=reach, failed=failed, blocked=blocked, allowed=allowed, to_go=to_go,
+        )
         if plan is None:
             return None
         s1 = self._up(plan.states, 1) if self.levels else plan.states

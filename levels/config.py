@@ -199,6 +199,9 @@ class ImaginedConfig(_Frozen):
     """An imagined state this close to a goal (learned steps) has arrived. Kept small on purpose:
     a learned distance is blurry about walls, so "within a hop of the goal" is decided by
     imagining the way there, not by the critic's guess across a wall."""
+    heuristic: Literal["level0", "level1"] = "level0"
+    """Whose critic estimates an imagined state's steps to the goal: level 0's, or level 1's on
+    the level-1 states (trained on the same data, longer hops)."""
     prior: tuple[float, ...] = ()
     """Probability of each action of the level below in imagined hops (empty: uniform)."""
 

@@ -61,19 +61,22 @@ class ImaginedPlanner:
         failed: torch.Tensor | None = None,
         blocked: Callable[[torch.Tensor], torch.Tensor] | None = None,
         allowed: torch.Tensor | None = None,
+        to_go: Distance | None = None,
     ) -> ImaginedRoute | None:
         """Plan from `s0 [D]` to the nearest of `goals [G, D]`. `failed [F, D]`: subgoals the level
         below did not reach earlier (endpoints within `cfg.merge` of one are dropped); `blocked`
         maps imagined states `[N, D]` to `[N]` bool (a hard guardrail: a hop through a blocked
         state is never kept); `allowed [A]` (bool) the actions a hop may use (a hard action
-        guardrail). None: every imagined hop was blocked or failed."""
+        guardrail). `to_go` is the heuristic's distance to the goals (default: `distance`, which
+        also decides what counts as one state). None: every imagined hop was blocked or failed."""
         c = self.cfg
         prior = self.prior if allowed is None else self.prior * allowed.float()
         if not prior.any():
             return None
         states, parents, spent = [s0], [-1], [0.0]
         hops: list[torch.Tensor] = [torch.zeros(c.hop, dtype=torch.long)]
-        to_go = [float(_nearest(distance, s0[None], goals)[0])]
+        heuristic = to_go or distance
+        to_go = [float(_nearest(heuristic, s0[None], goals)[0])]
         expanded = {0}
         frontier = [0]
         calls = evaluations = 0
@@ -89,7 +92,7 @@ class ImaginedPlanner:
                         ok &= ~blocked(s)
                 calls += c.samples * c.hop
                 known = torch.stack(states)
-                h = _nearest(distance, s, goals)
+                h = _nearest(heuristic, s, goals)
                 evaluations += c.samples * (len(known) + len(goals))
                 ok &= _nearest(distance, s, known) >= c.merge  # somewhere no hop has imagined yet
                 if failed is not None and len(failed):
