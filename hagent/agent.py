@@ -419,8 +419,6 @@ class Agent:
                     reason = f"no subgoal reached in {config.period} steps"
                     if route.cells:
                         failed.add(route.cells[0])  # this hop didn't work out: route around it
-                    elif _target(route) is not None:
-                        missed.append(_target(route))
                 elif check_actions and len(check_actions) == self.abstract[0].period:
                     error = self._prediction_error(check_s1, check_actions, obs)
                     check_s1, check_actions = self._s1(obs), []
@@ -648,10 +646,9 @@ class Agent:
     ) -> AgentPlan:
         level = self.level
         target = _target(route)
-        if _subgoal(route) is not None:  # level 1's first waypoint, as it will look: the agent there, facing any way
-            images, headings, held = _at(memory, route.cells[0])
-            planner, horizon = self.subgoal_planner, config.subgoal_beam.horizon
-        elif target is not None:  # level 1's first imagined hop: a level-0 state, handed down as it is
+        if _subgoal(route) is not None or target is not None:  # level 1's first waypoint or imagined hop
+            if target is None:  # the waypoint as it will look: the agent there, facing any way
+                images, headings, held = _at(memory, route.cells[0])
             planner, horizon = self.subgoal_planner, config.subgoal_beam.horizon
         else:
             images, headings, held = grounded.goal_images, grounded.goal_headings, grounded.goal_carried
@@ -659,7 +656,7 @@ class Agent:
             horizon = self.cfg.beam.horizon if self.cfg.planner == "beam" else self.cfg.cem.horizon
         allowed = self._allowed(stage_list[k], futile, obs, grounded, horizon, guards, first)
         s0 = self._encode_obs(obs)[0]
-        goals = target[None] if target is not None and _subgoal(route) is None else self._encode_goals(images, headings, held)
+        goals = target[None] if target is not None else self._encode_goals(images, headings, held)
         objective = Guarded(
             CostStack(
                 [
