@@ -408,7 +408,7 @@ class Agent:
                     reason = "subgoal reached"
                 elif _target(route) is not None and (left := self._steps_to(obs, _target(route))) < self.cfg.imagined.merge:
                     reason = "imagined subgoal reached"
-                elif _target(route) is not None and t - route_t >= self.cfg.imagined.hop:
+                elif _target(route) is not None and t - route_t >= (self.cfg.imagined.lead or self.cfg.imagined.hop):
                     # imagination drifts: level 1 plans again from what the agent now sees,
                     # and counts the hop as failed only when level 0 got no closer to it
                     reason = f"{t - route_t} steps since level 1 planned"

@@ -177,8 +177,12 @@ class Navigator:
         )
         if plan is None:
             return None
-        s1 = self._up(plan.states, 1) if self.levels else plan.states
-        return Route((), plan.steps, (), plan.reached, plan.evaluations, s1, plan.states)
+        states, steps = plan.states, plan.steps
+        if 0 < planner.cfg.lead < planner.cfg.hop:  # a nearer, sharper first subgoal along the first hop
+            states = torch.cat([plan.lead[planner.cfg.lead - 1][None], states])
+            steps = (float(planner.cfg.lead), steps[0] - planner.cfg.lead, *steps[1:])
+        s1 = self._up(states, 1) if self.levels else states
+        return Route((), steps, (), plan.reached, plan.evaluations, s1, states)
 
     def _graph(self, scene, base, held, spacing, doors, avoid):
         key = base.tobytes() + np.asarray(held).tobytes() + bytes([spacing, doors]) + repr(sorted(avoid)).encode()

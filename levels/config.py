@@ -204,6 +204,10 @@ class ImaginedConfig(_Frozen):
     the level-1 states (trained on the same data, longer hops)."""
     prior: tuple[float, ...] = ()
     """Probability of each action of the level below in imagined hops (empty: uniform)."""
+    lead: int = Field(0, ge=0)
+    """What goes down as the subgoal: 0, the first hop's imagined end; k (1..hop), the state
+    imagined k actions into it (sharper: the predictor blurs with depth), and the level above
+    plans again every k steps."""
 
 
 class AbstractLevelConfig(_Frozen):

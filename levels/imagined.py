@@ -32,6 +32,7 @@ class ImaginedRoute(NamedTuple):
 
     states: torch.Tensor  # [K, D] the imagined state after each hop; states[0] is the subgoal
     actions: torch.Tensor  # [K, hop] the imagined action sequence of each hop
+    lead: torch.Tensor  # [hop, D] the states imagined along the first hop, one per action
     steps: tuple[float, ...]  # world steps of each hop (hop length)
     to_go: float  # the critic's steps from the last state to the nearest goal
     reached: bool  # the last state is within `reach` of a goal by the critic
@@ -75,6 +76,7 @@ class ImaginedPlanner:
             return None
         states, parents, spent = [s0], [-1], [0.0]
         hops: list[torch.Tensor] = [torch.zeros(c.hop, dtype=torch.long)]
+        along: list[torch.Tensor] = [s0[None].expand(c.hop, -1)]  # per state: the states of the hop into it
         heuristic = to_go or distance
         to_go = [float(_nearest(heuristic, s0[None], goals)[0])]
         expanded = {0}
@@ -86,10 +88,13 @@ class ImaginedPlanner:
             for node in frontier:
                 actions = torch.multinomial(prior, c.samples * c.hop, replacement=True, generator=generator).view(c.samples, c.hop)
                 s, ok = states[node][None].expand(c.samples, -1), torch.ones(c.samples, dtype=torch.bool)
+                path = []
                 for t in range(c.hop):
                     s = model.predict(s, actions[:, t])
+                    path.append(s)
                     if blocked is not None:
                         ok &= ~blocked(s)
+                path = torch.stack(path, 1)  # [samples, hop, D]
                 calls += c.samples * c.hop
                 known = torch.stack(states)
                 h = _nearest(heuristic, s, goals)
@@ -103,6 +108,7 @@ class ImaginedPlanner:
                     parents.append(node)
                     spent.append(spent[node] + c.hop)
                     hops.append(actions[j])
+                    along.append(path[j])
                     to_go.append(float(h[j]))
             score = [g + h for g, h in zip(spent, to_go)]
             frontier = sorted((i for i in range(len(states)) if i not in expanded), key=score.__getitem__)[: c.beam]
@@ -120,7 +126,7 @@ class ImaginedPlanner:
             chain.insert(0, best)
             best = parents[best]
         return ImaginedRoute(
-            torch.stack([states[i] for i in chain]), torch.stack([hops[i] for i in chain]),
+            torch.stack([states[i] for i in chain]), torch.stack([hops[i] for i in chain]), along[chain[0]],
             tuple(float(c.hop) for _ in chain), to_go[chain[-1]], to_go[chain[-1]] <= reach, calls, evaluations,
         )
 

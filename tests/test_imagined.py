@@ -53,6 +53,8 @@ def test_the_route_goes_round_the_wall_the_critic_cant_see() -> None:
     # each hop is its own imagined action sequence, and the states are where they lead
     assert torch.equal(_replay((3.0, 4.0), route.actions)[-1], route.states[-1])
     assert route.steps == (4.0,) * len(route.states) and route.calls == model.calls
+    # the first hop's states, one per action, end at its endpoint
+    assert torch.equal(torch.stack(_replay((3.0, 4.0), route.actions[:1])), route.lead)
 
 
 def test_a_subgoal_that_failed_is_never_handed_down_again() -> None:
@@ -101,3 +103,22 @@ def test_the_shipped_grid_agent_plans_and_acts_without_the_rule_graph_or_bfs(mon
     replans = [d.choice for d in episode.decisions if d.topic == "replan"]
     assert replans and all("imagined hop" in c or "no route" in c for c in replans)
     assert any("imagined hop" in c for c in replans)
+
+
+def test_with_a_lead_level_0_gets_a_nearer_subgoal_and_level_1_plans_again_that_often() -> None:
+    from hagent.agent import Agent
+    from hagent.worlds import make_world
+
+    cfg = ImaginedConfig(samples=16, rounds=2, lead=2, prior=(0.2, 0.2, 0.5, 0, 0, 0.1))
+    agent = Agent.load().reconfigured(graph="imagined", hierarchy="full", imagined=cfg)
+    world = make_world("rooms:3x3", seed=3)
+    obs, _ = world.reset()
+    s0 = agent._encode_obs(obs)[0]
+    far = agent.level.predict(s0[None].expand(4, -1)[:1], torch.tensor([2]))  # a goal a step ahead, then more
+    for _ in range(9):
+        far = agent.level.predict(far, torch.tensor([2]))
+    route = agent.navigator.imagine(agent.imagined, s0, far, torch.Generator().manual_seed(0), reach=2.0, hazard_threshold=None)
+    assert route is not None and route.steps[0] == 2.0 and len(route.targets) >= 2
+    episode = agent.run(world, max_steps=10, reset=False)
+    timed = [d.reason for d in episode.decisions if d.topic == "replan" and "since level 1 planned" in d.reason]
+    assert timed and all(w.startswith("2 steps") for w in timed)
