@@ -426,6 +426,10 @@ class Agent:
                         reason = f"level 1's prediction error {error:.2f} > {config.error_threshold:g}"
                 if reason is not None:
                     route = self._route(config, guards, memory, grounded, stm, t, reason, frozenset(failed), obs, missed, generator)
+                    if route is None and failed:  # the hops given up on cut every way: try them again
+                        reason = f"{reason}; the {len(failed)} subgoal(s) given up on cut every route, so they are tried again"
+                        failed.clear()
+                        route = self._route(config, guards, memory, grounded, stm, t, reason, frozenset(), obs, missed, generator)
                     route_t = t
                     route_left = self._steps_to(obs, _target(route)) if _target(route) is not None else 0.0
             key = _observation_key(obs)

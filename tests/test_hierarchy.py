@@ -393,3 +393,26 @@ def test_agent_never_steps_into_lava_it_can_see(stack: Path) -> None:
     agent.step_hazard = _everything_is_lava = type("Blind", (torch.nn.Module,), {"probability": lambda self, p, h, a: torch.ones(len(a))})()
     episode = agent.run(trapped)
     assert episode.steps == 0 and "stopped" in episode.explanation  # no safe move at all: stop and say why
+
+
+def test_subgoals_given_up_on_are_tried_again_when_they_cut_every_route(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Level 1 drops a waypoint level 0 didn't reach in `period` steps; when the dropped ones
+    leave no route at all, it tries them again rather than falling back to level 0 alone."""
+    from hagent.agent import Agent
+    from hagent.worlds import make_world
+
+    agent = Agent.load().reconfigured(hierarchy="full", period=2)
+    route = agent.navigator.route
+    asked: list[frozenset] = []
+
+    def only_with_nothing_dropped(*args, failed=frozenset(), **kwargs):
+        asked.append(failed)
+        return None if failed else route(*args, failed=failed, **kwargs)
+
+    monkeypatch.setattr(agent.navigator, "route", only_with_nothing_dropped)
+    world = make_world("rooms:4x4", seed=1)
+    world.reset()
+    episode = agent.run(world, max_steps=40)
+    again = [d for d in episode.decisions if d.topic == "replan" and "tried again" in d.reason]
+    assert again and all(d.choice.startswith("route of") for d in again)
+    assert any(asked)  # a route was asked for with hops dropped, found none, and was asked for again
