@@ -27,10 +27,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from pydantic import ValidationError  # noqa: E402
-
 from hagent.agent import Agent  # noqa: E402
-from hagent.config import AgentConfig, ConfigError, format_validation_error, parse_override  # noqa: E402
+from hagent.config import ConfigError, HagentConfig, with_overrides  # noqa: E402
 from hagent.evaluate import EpisodeScore, evaluate  # noqa: E402
 from hagent.grounding import Memory, agent_pose, ground, stages  # noqa: E402
 from hagent.io import atomic_write_text  # noqa: E402
@@ -61,23 +59,6 @@ MODES = {  # agent settings of each mode
     "rules": {"hierarchy": "auto", "graph": "rules"},
     "imagined": {"hierarchy": "auto", "graph": "imagined"},
 }
-
-
-def agent_settings(cfg: AgentConfig, overrides: list[str]) -> AgentConfig:
-    """`cfg` with `agent.KEY=VALUE` overrides applied (validated like `hagent --set`)."""
-    tree = cfg.model_dump(mode="json")
-    for text in overrides:
-        path, value = parse_override(text)
-        if path[0] != "agent" or len(path) < 2:
-            raise ConfigError([f"--set {text}: only agent.* settings apply to a trained checkpoint"])
-        node = tree
-        for part in path[1:-1]:
-            node = node.setdefault(part, {})
-        node[path[-1]] = value
-    try:
-        return AgentConfig.model_validate(tree)
-    except ValidationError as err:
-        raise ConfigError([f"agent.{line}" for line in format_validation_error(err)]) from None
 
 
 def bin_name(lo: int, hi: int) -> str:
@@ -120,8 +101,10 @@ def main(argv: list[str] | None = None) -> int:
         args.worlds, args.episodes, args.max_steps = ["rooms:3x3"], 2, 60
 
     base = Agent.load(args.checkpoint)
+    if any(not text.startswith("agent.") for text in args.set):
+        p.error("--set: only agent.* settings apply to a trained checkpoint")
     try:
-        base = base.reconfigured(**dict(agent_settings(base.cfg, args.set)))
+        base = base.reconfigured(**dict(with_overrides(HagentConfig(agent=base.cfg), args.set).agent))
     except ConfigError as err:
         p.error("; ".join(err.lines))
     results: dict = {"checkpoint": args.checkpoint, "seed": args.seed, "episodes": args.episodes, "worlds": {}}

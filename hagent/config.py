@@ -403,6 +403,16 @@ def load_config(path: str | Path | None = None, overrides: list[str] = ()) -> Ha
             raise ConfigError([f"{path}: cannot read: {err}"]) from None
         except tomllib.TOMLDecodeError as err:
             raise ConfigError([f"{path}: invalid TOML: {err}"]) from None
+    return _validated(tree, overrides)
+
+
+def with_overrides(config: HagentConfig, overrides: list[str]) -> HagentConfig:
+    """`config` with `a.b=value` overrides applied on top, validated again (e.g. a checkpoint's
+    own settings changed for one run). Raises `ConfigError` like `load_config`."""
+    return _validated(config.model_dump(mode="json"), overrides)
+
+
+def _validated(tree: dict[str, Any], overrides: list[str]) -> HagentConfig:
     for text in overrides:
         key_path, value = parse_override(text)
         _apply(tree, key_path, value, text)

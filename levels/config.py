@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class _Frozen(BaseModel):
@@ -208,6 +208,12 @@ class ImaginedConfig(_Frozen):
     """What goes down as the subgoal: 0, the first hop's imagined end; k (1..hop), the state
     imagined k actions into it (sharper: the predictor blurs with depth), and the level above
     plans again every k steps."""
+
+    @model_validator(mode="after")
+    def _lead_within_hop(self) -> ImaginedConfig:
+        if self.lead > self.hop:
+            raise ValueError(f"lead ({self.lead}) must be at most hop ({self.hop}): it is a state along the first hop")
+        return self
 
 
 class AbstractLevelConfig(_Frozen):
