@@ -3,7 +3,10 @@
 Fits ridge probes on s = encode(obs) of training episodes to the agent's cell (x, y) and heading,
 then scores them on held-out episodes, both on encoded states and on states *predicted* k=1..K
 steps ahead by rolling the predictor from an encoded state with the logged actions. Labels come
-from the dataset (symbolic view) and are used only here, for scoring.
+from the dataset (symbolic view) and are used only here, for scoring. For one predicted step it
+also splits forward steps into blocked ones (a wall ahead: the next observation is the same) and
+moves, with the prediction's squared error over a real step's squared size ("error/step"): a
+predictor that doesn't see the wall ahead imagines the blocked agent moving, near 1.
 
     python benchmarks/probe_level.py --checkpoint runs/l0 --data /tmp/gotolocal [--random-baseline]
 """
@@ -21,6 +24,8 @@ import torch
 from hagent.checkpoint import build_model, load_checkpoint
 from hagent.data import OfflineDataset
 from levels.level import Level
+
+FORWARD = 2  # minigrid's forward action
 
 
 class ProbeScores(NamedTuple):
@@ -121,6 +126,15 @@ def probe(level: Level, data: OfflineDataset, holdout: float, horizon: int, alph
         starts = np.flatnonzero(is_test & (np.arange(len(s)) + k < end_of))
         pred = predicted_states(level, s, a["action"], starts, k)
         results[f"k={k} (predicted)"] = probes.score(pred, agent[starts + k], heading[starts + k])._asdict()
+        if k == 1:  # a forward step into a wall leaves the agent where it is: does the predictor know?
+            forward = a["action"][starts] == FORWARD
+            blocked = (agent[starts + 1] == agent[starts]).all(1)
+            error = ((pred - s[starts + 1]) ** 2).sum(1)
+            step = ((s[starts + 1] - s[starts]) ** 2).sum(1)[forward & ~blocked].mean()  # a real step's size
+            for name, rows in (("forward, blocked", forward & blocked), ("forward, moved", forward & ~blocked)):
+                if rows.any():
+                    row = probes.score(pred[rows], agent[starts + 1][rows], heading[starts + 1][rows])._asdict()
+                    results[f"k=1 {name}"] = dict(row, step_error=float(error[rows].mean() / step))
     return results
 
 
@@ -163,10 +177,10 @@ def main(argv: list[str] | None = None) -> int:
     for name, level in models.items():
         report[name] = probe(level, data, args.holdout, args.horizon, args.alpha, args.seed)
         print(f"{name}: {data.manifest.world}, {data.episodes} episodes, held out {args.holdout:.0%}, D={report['dim']}")
-        print(f"  {'states':18} {'n':>7} {'cell':>6} {'x':>6} {'y':>6} {'head':>6} {'xy R2':>6}")
+        print(f"  {'states':20} {'n':>7} {'cell':>6} {'x':>6} {'y':>6} {'head':>6} {'xy R2':>6} {'error/step':>10}")
         for key, r in report[name].items():
-            print(f"  {key:18} {r['n']:7d} {r['cell_acc']:6.3f} {r['x_acc']:6.3f} {r['y_acc']:6.3f} "
-                  f"{r['heading_acc']:6.3f} {r['xy_r2']:6.3f}")
+            print(f"  {key:20} {r['n']:7d} {r['cell_acc']:6.3f} {r['x_acc']:6.3f} {r['y_acc']:6.3f} "
+                  f"{r['heading_acc']:6.3f} {r['xy_r2']:6.3f} {r.get('step_error', float('nan')):10.3f}")
     if args.json:
         with open(args.json, "w", encoding="utf-8") as f:
             json.dump(report, f, indent=2)

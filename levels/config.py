@@ -33,6 +33,20 @@ class EncoderConfig(_Frozen):
     pool: int = Field(4, ge=1)
     """The feature map is pooled to a `pool x pool` grid before the head, so any grid size maps to
     the same head while coarse positions survive (coordinate channels carry the fine position)."""
+    local: int = Field(0, ge=0)
+    """Side of an agent-centred window of the feature map that joins the head unpooled and turned
+    to the agent's heading, so the cells around the agent (the wall ahead, the door beside it)
+    keep their own features; 0 turns it off. Odd; grid encoder only."""
+    local_channels: int = Field(8, ge=1)
+    """Channels of each window cell (a 1x1 convolution of the feature map)."""
+
+    @model_validator(mode="after")
+    def _local_is_odd(self) -> EncoderConfig:
+        if self.local and self.local % 2 == 0:
+            raise ValueError(f"encoder.local ({self.local}) must be odd: the window is centred on the agent")
+        if self.local and self.kind != "grid":
+            raise ValueError("encoder.local is for the grid encoder (a pixel view has no agent cell)")
+        return self
 
 
 class PredictorConfig(_Frozen):

@@ -12,6 +12,8 @@ from levels.config import EncoderConfig
 # the state channel holds door states 0..2 or, on the agent's cell, its heading 0..3.
 OBJECTS, COLOURS, STATES, HEADINGS = 11, 6, 4, 4
 EMPTY = 1  # minigrid's "empty" object code: what `carried` holds when the hands are free
+AGENT = 10  # minigrid's "agent" object code: a full view marks the agent's cell with it
+FORWARD = ((1, 0), (0, 1), (-1, 0), (0, -1))  # minigrid's step per heading, in (x, y) cells
 MIN_GRID, MAX_GRID = 3, 64
 """Grid sides the encoder accepts; positions are normalized by MAX_GRID for the absolute channels."""
 
@@ -41,8 +43,12 @@ class GridEncoder(nn.Module):
             convs.append(nn.Conv2d(width, c.channels, 3, padding=1))
             width = c.channels
         self.convs = nn.ModuleList(convs)
+        # the agent-centred window (config.local): unpooled, so a wall next to the agent keeps its cell
+        self.local = nn.Conv2d(c.channels, c.local_channels, 1) if c.local else None
+        local = c.local_channels * c.local * c.local
+        self.register_buffer("forward_step", torch.tensor(FORWARD), persistent=False)
         self.head = nn.Sequential(
-            nn.Linear(c.channels * c.pool * c.pool + 2 * c.embed, 2 * c.dim), nn.GELU(), nn.Linear(2 * c.dim, c.dim)
+            nn.Linear(c.channels * c.pool * c.pool + 2 * c.embed + local, 2 * c.dim), nn.GELU(), nn.Linear(2 * c.dim, c.dim)
         )
 
     @property
@@ -73,9 +79,32 @@ class GridEncoder(nn.Module):
         x = torch.cat([x, self._coords(B, W, H, x)], dim=1)  # (B, E+4, W, H)
         for conv in self.convs:
             x = F.gelu(conv(x))
-        x = F.adaptive_avg_pool2d(x, self.config.pool)  # (B, C, pool, pool)
+        parts = [F.adaptive_avg_pool2d(x, self.config.pool).flatten(1)]  # (B, C * pool * pool)
         # the heading joins after pooling: broadcast into every cell it drowned out the layout
-        return self.head(torch.cat([x.flatten(1), self.heading(direction.long()), held], dim=-1))
+        parts += [self.heading(direction.long()), held]
+        if self.local is not None:
+            parts.append(self._around_agent(self.local(x), codes[..., 0], direction.long()))
+        return self.head(torch.cat(parts, dim=-1))
+
+    def _around_agent(self, x: torch.Tensor, objects: torch.Tensor, direction: torch.Tensor) -> torch.Tensor:
+        """x: [B, L, W, H] features, objects: [B, W, H] object codes, direction: [B] -> the
+        `local x local` cells around the agent's cell, turned so that row i is i - r cells ahead
+        and column j is j - r cells to its right: [B, L * local * local]. Off the grid reads zero;
+        a view without the agent's mark gives zeros."""
+        B, _, W, H = x.shape
+        r = self.config.local // 2
+        marked = (objects == AGENT).flatten(1)  # (B, W * H)
+        cell = marked.float().argmax(1)
+        ax, ay = cell // H, cell % H
+        ahead = self.forward_step[direction]  # (B, 2)
+        right = torch.stack([-ahead[:, 1], ahead[:, 0]], dim=1)  # a quarter turn clockwise (y points down)
+        off = torch.arange(-r, r + 1, device=x.device)
+        i, j = off[None, :, None], off[None, None, :]
+        gx = ax[:, None, None] + i * ahead[:, 0, None, None] + j * right[:, 0, None, None]  # (B, k, k)
+        gy = ay[:, None, None] + i * ahead[:, 1, None, None] + j * right[:, 1, None, None]
+        padded = F.pad(x, (r, r, r, r))  # (B, L, W + 2r, H + 2r)
+        window = padded[torch.arange(B, device=x.device)[:, None, None], :, gx + r, gy + r]  # (B, k, k, L)
+        return (window * marked.any(1)[:, None, None, None]).flatten(1)
 
     def forward(self, image: torch.Tensor, direction: torch.Tensor, carried: torch.Tensor | None = None) -> torch.Tensor:
         """Same as `encode`."""

@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from hagent.worlds import make_world
+from levels.encoder import AGENT, FORWARD, GridEncoder
 from levels.config import EncoderConfig, JEPAConfig, LatentConfig, LevelConfig, PredictorConfig
 from levels.jepa import JEPA, effective_rank, vicreg_terms
 from levels.level import Level
@@ -41,6 +42,41 @@ def test_encoder_sees_position_and_heading() -> None:
     d = torch.tensor([1])
     s, s_moved, s_turned = level.encode(image, d), level.encode(moved, d), level.encode(image, torch.tensor([2]))
     assert not torch.allclose(s, s_moved) and not torch.allclose(s, s_turned)
+
+
+@pytest.mark.parametrize("heading", range(4))
+def test_local_window_is_turned_to_the_heading(heading: int) -> None:
+    """The agent-centred window reads the cell ahead in the same slot for every heading, and the
+    cell to the agent's right in another: a wall in front looks the same whichever way it faces."""
+    encoder = GridEncoder(EncoderConfig(local=3))
+    objects = torch.ones(1, 7, 7, dtype=torch.long)
+    objects[0, 3, 3] = AGENT
+    fx, fy = FORWARD[heading]
+    objects[0, 3 + fx, 3 + fy] = 2  # a wall ahead
+    objects[0, 3 - fy, 3 + fx] = 5  # a key on the right (a quarter turn clockwise; y points down)
+    window = encoder._around_agent(objects[:, None].float(), objects, torch.tensor([heading])).view(3, 3)
+    assert window.tolist() == [[1, 1, 1], [1, AGENT, 5], [1, 2, 1]]
+
+
+def test_local_window_reads_zero_off_the_grid_and_changes_the_encoding() -> None:
+    encoder = GridEncoder(EncoderConfig(local=5, dim=8, embed=4, channels=8, layers=2, pool=2, local_channels=2))
+    objects = torch.ones(1, 6, 6, dtype=torch.long)
+    objects[0, 0, 0] = AGENT  # in a corner: facing left, most of the window is off the grid
+    window = encoder._around_agent(torch.ones(1, 1, 6, 6), objects, torch.tensor([2])).view(5, 5)
+    assert window.sum() == 9 and window[2, 2] == 1  # the 3x3 quarter that lies on the grid
+    image, d = _grid(2, 9)
+    image[..., 0] = 1
+    image[:, 4, 4, 0] = AGENT
+    wall = image.clone()
+    wall[1, 5, 4, 0] = 2  # a wall appears next to the agent of the second grid
+    s, s_wall = encoder.encode(image, d), encoder.encode(wall, d)
+    assert torch.allclose(s[0], s_wall[0]) and not torch.allclose(s[1], s_wall[1])
+
+
+@pytest.mark.parametrize("bad", [{"local": 4}, {"local": 3, "kind": "pixels"}])
+def test_local_window_config_is_checked(bad: dict) -> None:
+    with pytest.raises(ValueError, match="encoder.local"):
+        EncoderConfig(**bad)
 
 
 def test_encode_real_world_observations() -> None:
