@@ -320,13 +320,23 @@ def _resume(model: JEPA, optimizer: torch.optim.Optimizer, schedule, config: Hag
 
 
 def _load_init(model: JEPA, config: HagentConfig, init: Path) -> None:
+    """Start from `init`'s weights: the same level config, or the same one extended with an
+    agent-centred window (`level.encoder.local`), whose new weights start where they add nothing."""
     start = load_checkpoint(init)
-    if start.config.level != config.level or (start.config.train.jepa.ema > 0) != (config.train.jepa.ema > 0):
+    extends = start.config.level.encoder.local == 0 < config.level.encoder.local
+    theirs = start.config.level
+    if extends:
+        local = {"local": config.level.encoder.local, "local_channels": config.level.encoder.local_channels}
+        theirs = theirs.model_copy(update={"encoder": theirs.encoder.model_copy(update=local)})
+    if theirs != config.level or (start.config.train.jepa.ema > 0) != (config.train.jepa.ema > 0):
         raise CheckpointError(
             f"{init}: trained with a different level config (or EMA setting) than this run; "
-            "pass the same level.* settings to start from it"
+            "pass the same level.* settings to start from it (adding level.encoder.local is the one change allowed)"
         )
-    model.load_state_dict(start.jepa.state_dict())
+    missing, unexpected = model.load_state_dict(start.jepa.state_dict(), strict=not extends)
+    new = [k for k in missing if ".encoder.local." not in k and ".encoder.local_head." not in k]
+    if new or unexpected:
+        raise CheckpointError(f"{init}: its weights don't fit this model (missing {new[:3]}, unexpected {unexpected[:3]})")
 
 
 def _lr_factor(step: int, warmup: int, total: int) -> float:

@@ -43,13 +43,21 @@ class GridEncoder(nn.Module):
             convs.append(nn.Conv2d(width, c.channels, 3, padding=1))
             width = c.channels
         self.convs = nn.ModuleList(convs)
-        # the agent-centred window (config.local): unpooled, so a wall next to the agent keeps its cell
-        self.local = nn.Conv2d(c.channels, c.local_channels, 1) if c.local else None
-        local = c.local_channels * c.local * c.local
-        self.register_buffer("forward_step", torch.tensor(FORWARD), persistent=False)
         self.head = nn.Sequential(
-            nn.Linear(c.channels * c.pool * c.pool + 2 * c.embed + local, 2 * c.dim), nn.GELU(), nn.Linear(2 * c.dim, c.dim)
+            nn.Linear(c.channels * c.pool * c.pool + 2 * c.embed, 2 * c.dim), nn.GELU(), nn.Linear(2 * c.dim, c.dim)
         )
+        # The agent-centred window (config.local), unpooled so a wall next to the agent keeps its
+        # cell, adds a residual to the head's output. Its last layer starts at zero: an encoder
+        # extended with a window (`extend_from`) starts out encoding exactly what it did before.
+        self.local = self.local_head = None
+        if c.local:
+            self.local = nn.Conv2d(c.channels, c.local_channels, 1)
+            self.local_head = nn.Sequential(
+                nn.Linear(c.local_channels * c.local * c.local, 2 * c.dim), nn.GELU(), nn.Linear(2 * c.dim, c.dim)
+            )
+            nn.init.zeros_(self.local_head[-1].weight)
+            nn.init.zeros_(self.local_head[-1].bias)
+        self.register_buffer("forward_step", torch.tensor(FORWARD), persistent=False)
 
     @property
     def dim(self) -> int:
@@ -79,12 +87,12 @@ class GridEncoder(nn.Module):
         x = torch.cat([x, self._coords(B, W, H, x)], dim=1)  # (B, E+4, W, H)
         for conv in self.convs:
             x = F.gelu(conv(x))
-        parts = [F.adaptive_avg_pool2d(x, self.config.pool).flatten(1)]  # (B, C * pool * pool)
+        pooled = F.adaptive_avg_pool2d(x, self.config.pool)  # (B, C, pool, pool)
         # the heading joins after pooling: broadcast into every cell it drowned out the layout
-        parts += [self.heading(direction.long()), held]
+        s = self.head(torch.cat([pooled.flatten(1), self.heading(direction.long()), held], dim=-1))
         if self.local is not None:
-            parts.append(self._around_agent(self.local(x), codes[..., 0], direction.long()))
-        return self.head(torch.cat(parts, dim=-1))
+            s = s + self.local_head(self._around_agent(self.local(x), codes[..., 0], direction.long()))
+        return s
 
     def _around_agent(self, x: torch.Tensor, objects: torch.Tensor, direction: torch.Tensor) -> torch.Tensor:
         """x: [B, L, W, H] features, objects: [B, W, H] object codes, direction: [B] -> the

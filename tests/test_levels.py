@@ -73,6 +73,18 @@ def test_local_window_reads_zero_off_the_grid_and_changes_the_encoding() -> None
     assert torch.allclose(s[0], s_wall[0]) and not torch.allclose(s[1], s_wall[1])
 
 
+def test_local_window_starts_as_a_zero_residual() -> None:
+    """An encoder with the window encodes, before training, exactly what the same encoder without it does."""
+    small = dict(dim=8, embed=4, channels=8, layers=2, pool=2)
+    torch.manual_seed(0)
+    plain = GridEncoder(EncoderConfig(**small))
+    torch.manual_seed(0)
+    windowed = GridEncoder(EncoderConfig(**small, local=3))
+    image, d = _grid(4, 9)
+    image[:, 4, 4, 0] = AGENT
+    assert torch.equal(plain.encode(image, d), windowed.encode(image, d))
+
+
 @pytest.mark.parametrize("bad", [{"local": 4}, {"local": 3, "kind": "pixels"}])
 def test_local_window_config_is_checked(bad: dict) -> None:
     with pytest.raises(ValueError, match="encoder.local"):

@@ -239,6 +239,21 @@ def test_init_from_checkpoint_continues(trained: Path, dataset: Path, tmp_path: 
     assert _rows(out)[0]["pred_loss"] < 3 * start + 1e-3  # starts trained, not from scratch
 
 
+def test_init_can_add_an_agent_centred_window(trained: Path, dataset: Path, tmp_path: Path, capsys) -> None:
+    """A checkpoint without `level.encoder.local` extends to one with it: the old weights load, the
+    window's residual starts at zero (so the first step starts from the old model's loss), and
+    any other change of the level config is still refused."""
+    out = tmp_path / "local"
+    sets = _sets("level.encoder.local=3", "level.encoder.local_channels=2")
+    assert main(["train", "--data", str(dataset), "--out", str(out), "--init", str(trained), "--steps", "1", "-q", *sets]) == 0
+    ckpt = load_checkpoint(out)
+    assert ckpt.config.level.encoder.local == 3 and ckpt.level.encoder.local_head is not None
+    assert _rows(out)[0]["pred_loss"] < 3 * _rows(trained)[-1]["pred_loss"] + 1e-3
+    code = main(["train", "--data", str(dataset), "--out", str(tmp_path / "o"), "--init", str(trained), "--steps", "1", "-q",
+                 *_sets("level.encoder.local=3", "level.encoder.channels=4")])
+    assert code == 2 and "different level config" in capsys.readouterr().err
+
+
 def test_user_errors_exit_2(dataset: Path, tmp_path: Path, capsys) -> None:
     assert main(["train", "--data", str(tmp_path / "none"), "--out", str(tmp_path / "o"), "-q"]) == 2
     assert "no such dataset directory" in capsys.readouterr().err
