@@ -47,8 +47,8 @@ class GridEncoder(nn.Module):
             nn.Linear(c.channels * c.pool * c.pool + 2 * c.embed, 2 * c.dim), nn.GELU(), nn.Linear(2 * c.dim, c.dim)
         )
         # The agent-centred window (config.local), unpooled so a wall next to the agent keeps its
-        # cell, adds a residual to the head's output. Its last layer starts at zero: an encoder
-        # extended with a window (`extend_from`) starts out encoding exactly what it did before.
+        # cell, adds a residual to the head's output. Its last layer starts at zero, so an encoder
+        # given a window by `hagent train --init` starts out encoding exactly what it did before.
         self.local = self.local_head = None
         if c.local:
             self.local = nn.Conv2d(c.channels, c.local_channels, 1)
