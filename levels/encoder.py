@@ -57,7 +57,7 @@ class GridEncoder(nn.Module):
             )
             nn.init.zeros_(self.local_head[-1].weight)
             nn.init.zeros_(self.local_head[-1].bias)
-        self.register_buffer("forward_step", torch.tensor(FORWARD), persistent=False)
+            self.register_buffer("forward_step", torch.tensor(FORWARD), persistent=False)
 
     @property
     def dim(self) -> int:
