@@ -181,12 +181,14 @@ def load_checkpoint(directory: str | Path, device: str | torch.device = "cpu") -
 
 def checkpoint_kind(directory: str | Path) -> str:
     """Which worlds a checkpoint serves, from its config alone (no weights read): "point" for a
-    pixel level trained on point worlds, "grid" otherwise. Raises `CheckpointError` when the
+    pixel level trained on point worlds, "vector" for a level trained on a gym world's vectors,
+    "grid" otherwise. Raises `CheckpointError` when the
     directory is not a checkpoint."""
     directory = Path(directory)
     if not directory.is_dir():
         raise CheckpointError(f"{directory}: no such checkpoint directory")
-    return "point" if _read_config(directory / CONFIG_FILE).level.encoder.kind == "pixels" else "grid"
+    kind = _read_config(directory / CONFIG_FILE).level.encoder.kind
+    return {"pixels": "point", "vector": "vector"}.get(kind, "grid")
 
 
 TRAIN_STATE_FILE = "train_state.safetensors"

@@ -215,6 +215,11 @@ def _grid_checkpoint(given: str | None, command: str, spec: str | None = None) -
         kind = checkpoint_kind(path)
     except CheckpointError as err:
         raise CliError(f"--checkpoint {err}") from None
+    if kind == "vector" or (spec is not None and spec.startswith("gym:")):
+        raise CliError(
+            f"no agent acts in gym: worlds yet (issue #18): `hagent collect --world gym:<EnvId>` and `hagent train` "
+            f"build a level 0 for them, but hagent {command} can't plan with it"
+        )
     point_world = spec is not None and spec.startswith("point:")
     if kind == "grid" and not point_world:
         return path

@@ -27,6 +27,8 @@ from tqdm import tqdm
 from hagent.config import CollectConfig, ExploreConfig
 from hagent.explore import Explorer
 from hagent.io import atomic_write_text, atomic_write_with
+from hagent import gym_world
+from hagent.gym_world import GYM_KEYS, GymWorld
 from hagent.point import POINT_KEYS, PointWorld, explore_episode
 from hagent.worlds import AgentLabels, World, make_world
 
@@ -39,6 +41,8 @@ def step_keys(world: str) -> tuple[str, ...]:
     """The per-step arrays a dataset of `world` holds: the grid keys, or the point worlds'."""
     if world.startswith("point:"):
         return POINT_KEYS
+    if world.startswith("gym:"):
+        return GYM_KEYS
     return STEP_KEYS
 
 
@@ -68,7 +72,7 @@ class Manifest(BaseModel):
     shard_episodes: int
     episodes_requested: int
     explore: ExploreConfig
-    image_shape: tuple[int, int, int]
+    image_shape: tuple[int, ...]  # an observation's shape: the view's, or the vector's
     complete: bool
     shards: tuple[ShardRecord, ...]
 
@@ -99,6 +103,8 @@ def collect_episode(world: World, seed: int, episode: int, max_steps: int, explo
     rng = np.random.default_rng([seed, episode, 1])
     if isinstance(world, PointWorld):
         return explore_episode(world, episode_seed(seed, episode), rng, max_steps, explore.point)
+    if isinstance(world, GymWorld):
+        return gym_world.explore_episode(world, episode_seed(seed, episode), rng, max_steps)
     explorer = Explorer(explore, rng)
     obs, _ = world.reset(seed=episode_seed(seed, episode))
     rows: dict[str, list] = {k: [] for k in STEP_KEYS}
@@ -200,7 +206,7 @@ def collect(
     out.mkdir(parents=True, exist_ok=True)
     probe = make_world(world, seed=episode_seed(seed, 0))
     probe_obs, _ = probe.reset()
-    image_shape = tuple(int(v) for v in probe_obs["image"].shape)
+    image_shape = tuple(int(v) for v in probe_obs["vector" if "vector" in probe_obs else "image"].shape)
     manifest = Manifest(
         format_version=FORMAT_VERSION,
         world=world,

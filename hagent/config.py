@@ -441,6 +441,26 @@ def save_config(config: HagentConfig, directory: str | Path) -> Path:
     return target
 
 
+def for_vector_world(config: HagentConfig, inputs: int, actions: int) -> HagentConfig:
+    """The config for training on a gym world's data (float observation vectors of length
+    `inputs`, action vectors of length `actions`): level 0 reads vectors through an MLP and takes
+    continuous actions; the grid-only parts are switched off as for the point worlds."""
+    level = config.level.model_copy(
+        update={
+            "encoder": config.level.encoder.model_copy(update={"kind": "vector", "inputs": inputs, "local": 0}),
+            "actions": actions,
+            "action_space": "continuous",
+        }
+    )
+    train = config.train.model_copy(
+        update={
+            "critic": config.train.critic.model_copy(update={"steps": 0}),
+            "decoder": config.train.decoder.model_copy(update={"episodes": 0}),
+        }
+    )
+    return config.model_copy(update={"level": level, "train": train, "hierarchy": []})
+
+
 def for_point_world(config: HagentConfig) -> HagentConfig:
     """The config for training on a point world's data (RGB views, 2D float actions): level 0
     reads pixels and takes continuous actions; the grid-only parts (critic, hazard, cell probe,

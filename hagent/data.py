@@ -38,6 +38,15 @@ class PointWindow(NamedTuple):
     room: torch.Tensor  # [B, T] int64
 
 
+class VectorWindow(NamedTuple):
+    """A batch of windows of a gym world: `action[:, t]` is taken in `vector[:, t]`; `achieved`
+    is the achieved goal the env reports with each observation (the goal readout's target)."""
+
+    vector: torch.Tensor  # [B, T, V] float32
+    action: torch.Tensor  # [B, T, A] float32
+    achieved: torch.Tensor  # [B, T, G] float32
+
+
 class OfflineDataset:
     """All finished shards of a dataset directory, concatenated in episode order."""
 
@@ -76,6 +85,11 @@ class OfflineDataset:
         return self.keys != step_keys("")
 
     @property
+    def vector(self) -> bool:
+        """Whether observations are float vectors (a gym world's dataset)."""
+        return "vector" in self.keys
+
+    @property
     def episodes(self) -> int:
         """Number of episodes."""
         return len(self.episode_offsets) - 1
@@ -112,11 +126,14 @@ class WindowDataset(torch.utils.data.Dataset):
     def __len__(self) -> int:
         return len(self.starts)
 
-    def __getitem__(self, index: int | list[int] | np.ndarray) -> Window | PointWindow:
+    def __getitem__(self, index: int | list[int] | np.ndarray) -> Window | PointWindow | VectorWindow:
         idx = np.atleast_1d(np.asarray(index, dtype=np.int64))
         rows = self.starts[idx][:, None] + np.arange(self.length)[None, :]  # [B, T]
         a = self.data.arrays
         t = {k: torch.from_numpy(a[k][rows]) for k in self.data.keys}
+        if self.data.vector:
+            window = VectorWindow(vector=t["vector"], action=t["action"], achieved=t["achieved"])
+            return VectorWindow(*(v[0] for v in window)) if np.ndim(index) == 0 else window
         if self.data.continuous:
             window = PointWindow(image=t["image"], action=t["action"], position=t["position"], room=t["room"].long())
             return PointWindow(*(v[0] for v in window)) if np.ndim(index) == 0 else window
@@ -140,6 +157,8 @@ class WindowDataset(torch.utils.data.Dataset):
         or a pass through a door. Labels choose what to oversample, nothing else."""
         rows = self.starts[:, None] + np.arange(self.length - 1)[None, :]  # transitions inside the window
         a = self.data.arrays
+        if self.data.vector:  # a gym world's data carries no event labels
+            return np.zeros(0, dtype=np.int64)
         if self.data.continuous:
             moved = np.linalg.norm(a["position"][rows + 1] - a["position"][rows], axis=-1)
             blocked = moved < 0.5 * np.linalg.norm(a["action"][rows], axis=-1)

@@ -35,8 +35,8 @@ from hagent.checkpoint import (
 )
 from hagent import distributed
 from hagent.collect import DatasetError
-from hagent.config import HagentConfig, for_point_world, save_config
-from hagent.data import OfflineDataset, PointWindow, Window, WindowDataset
+from hagent.config import HagentConfig, for_point_world, for_vector_world, save_config
+from hagent.data import OfflineDataset, PointWindow, VectorWindow, Window, WindowDataset
 from hagent.narrative import encoder
 from hagent.train_critic import dataset_pairs, train_critic
 from hagent.train_decoder import fit_decoder
@@ -127,7 +127,11 @@ def train(
     datasets = [OfflineDataset(d) for d in data_dirs]
     if len({d.continuous for d in datasets}) > 1:
         raise DatasetError("point-world datasets (RGB views, 2D actions) can't be mixed with grid datasets in one run")
-    if datasets[0].continuous:
+    if len({d.arrays["vector"].shape[1:] if d.vector else None for d in datasets}) > 1:
+        raise DatasetError("datasets of different observation kinds or vector lengths can't be mixed in one run")
+    if datasets[0].vector:
+        config = for_vector_world(config, datasets[0].arrays["vector"].shape[1], datasets[0].arrays["action"].shape[1])
+    elif datasets[0].continuous:
         config = for_point_world(config)
     windows = [d.windows(config.data.window) for d in datasets]
     if sum(len(w) for w in windows) < config.data.batch_size:
@@ -137,6 +141,10 @@ def train(
         )
 
     model = build_model(config)
+    if datasets[0].vector:  # the vector encoder standardizes its inputs by the data's statistics
+        vectors = torch.as_tensor(np.concatenate([d.arrays["vector"] for d in datasets]))
+        for encoder in filter(None, (model.level.encoder, model.target_encoder)):
+            encoder.fit(vectors)
     if init is not None:
         _load_init(model, config, Path(init))
     model = model.to(device)
@@ -214,7 +222,7 @@ def train(
         raise
     finally:
         bar.close()
-    if datasets[0].continuous and main:  # a point world: level 0, then the place grounding for text goals
+    if datasets[0].continuous and not datasets[0].vector and main:  # a point world: level 0, then the place grounding for text goals
         model.eval()
         places = train_places(model.level, datasets, config.seed, cfg.places_steps, log_path, progress)
         if places is not None:
@@ -348,6 +356,8 @@ def _lr_factor(step: int, warmup: int, total: int) -> float:
 
 def _inputs(batch: Window | PointWindow, device: torch.device) -> tuple:
     """`JEPA.loss`'s (image, direction, action, carried) for a batch; views have no heading or hands."""
+    if isinstance(batch, VectorWindow):
+        return batch.vector.to(device), None, batch.action.to(device), None
     if isinstance(batch, PointWindow):
         return batch.image.to(device), None, batch.action.to(device), None
     return batch.image.to(device), batch.direction.to(device), batch.action.to(device), batch.carried.to(device)
@@ -425,6 +435,20 @@ def _readme(
         for d, m in ((d, ds.manifest) for d, ds in zip(data_dirs, datasets))
     )
     levels = ", ".join(f"level {k}: D={c.dim}, period {c.period}" for k, c in enumerate(config.hierarchy, start=1)) or "none"
+    if datasets and datasets[0].vector:
+        return (
+            "# hagent checkpoint: a gym-world level 0 (vector observations, continuous actions)\n\n"
+            f"- data:\n{data}\n"
+            f"- command: `{command or 'hagent.train.train(...)'}`\n"
+            f"- seed: {config.seed}; device: {config.device}\n"
+            f"- steps: {step} of {config.train.steps} ({seconds:.0f} s)\n"
+            f"- level 0: {config.level.encoder.inputs} inputs -> latent D {config.level.encoder.dim}; window T "
+            f"{config.data.window}; batch B {config.data.batch_size}\n"
+            f"- metrics at step {row.get('step', 0)}: {final}\n\n"
+            "Files: `config.json` (resolved config), `level0.safetensors` (level 0: vector encoder with its input "
+            "standardization, continuous-action predictor, inverse-dynamics head), `metrics.jsonl` (one row per "
+            "logged step). Load with `hagent.checkpoint.load_checkpoint(dir)`; no agent acts with it yet.\n"
+        )
     if datasets and datasets[0].continuous:
         return (
             "# hagent checkpoint: a point-world agent (level 0 from pixels, place grounding)\n\n"

@@ -45,6 +45,7 @@ KNOWN_FORMS = (
     "minigrid:<EnvId>",
     "point:tworooms[?wall=random|fixed&goal=image|text]",
     "point:maze?rooms=2|3|4|6|9",
+    "gym:<EnvId>[?key=value&...]",
 )
 SPEC_EXAMPLES = ("rooms:3x3", "rooms:3x3?lava=4", "babyai:GoToLocal", "minigrid:MiniGrid-LavaCrossingS9N1-v0")
 ROOMS_TASKS = ("goto", "pickup", "open", "putnext", "any")
@@ -119,6 +120,14 @@ def parse_spec(spec: str) -> WorldSpec:
             except PointSpecError as err:
                 raise WorldSpecError(spec, str(err)) from None
             return WorldSpec(spec, "point")
+        case "gym":
+            from hagent.gym_world import GymSpecError, parse_gym
+
+            try:
+                params = parse_gym(spec.strip())
+            except GymSpecError as err:
+                raise WorldSpecError(spec, str(err)) from None
+            return WorldSpec(spec, "gym", env_id=params.env_id)
         case _:
             raise WorldSpecError(spec, f"unknown family {family!r}")
 
@@ -616,6 +625,13 @@ def make_world(spec: str = "rooms:3x3", seed: int | None = None, render_mode: st
         from hagent.point import make_point_world
 
         return make_point_world(spec, seed)  # type: ignore[return-value]  # a gymnasium world of its own kind
+    if spec.startswith("gym:"):
+        from hagent.gym_world import GymSpecError, make_gym_world
+
+        try:
+            return make_gym_world(spec, seed)  # type: ignore[return-value]
+        except GymSpecError as err:
+            raise WorldSpecError(spec, str(err)) from None
     parsed = parse_spec(spec)
     match parsed.family:
         case "rooms":

@@ -17,11 +17,14 @@ class _Frozen(BaseModel):
 
 
 class EncoderConfig(_Frozen):
-    """The observation encoder: `GridEncoder` (minigrid cell codes + heading) or `PixelEncoder`
-    (RGB images, e.g. the point worlds' 64x64 views) -> one latent vector."""
+    """The observation encoder: `GridEncoder` (minigrid cell codes + heading), `PixelEncoder`
+    (RGB images, e.g. the point worlds' 64x64 views) or `VectorEncoder` (a float vector, e.g. a
+    gymnasium env's state observation) -> one latent vector."""
 
-    kind: Literal["grid", "pixels"] = "grid"
-    """What the encoder reads: minigrid cell codes ("grid") or RGB pixels ("pixels")."""
+    kind: Literal["grid", "pixels", "vector"] = "grid"
+    """What the encoder reads: minigrid cell codes ("grid"), RGB pixels ("pixels") or a float vector ("vector")."""
+    inputs: int = Field(0, ge=0)
+    """Length of the observation vector (vector encoder only; set from the dataset when training)."""
     dim: int = Field(64, ge=1)
     """Latent size D of the level's state `s`."""
     embed: int = Field(16, ge=1)
@@ -46,6 +49,8 @@ class EncoderConfig(_Frozen):
             raise ValueError(f"encoder.local ({self.local}) must be odd: the window is centred on the agent")
         if self.local and self.kind != "grid":
             raise ValueError("encoder.local is for the grid encoder (a pixel view has no agent cell)")
+        if self.kind == "vector" and self.inputs < 1:
+            raise ValueError("encoder.inputs (the observation vector's length) must be set for the vector encoder")
         return self
 
 

@@ -1,4 +1,5 @@
-"""`GridEncoder`: a minigrid observation (cell codes, heading, object in hand) -> the level-0 state `s [B, D]`."""
+"""Encoders -> the level-0 state `s [B, D]`: `GridEncoder` (a minigrid observation: cell codes,
+heading, object in hand), `PixelEncoder` (an RGB view), `VectorEncoder` (a float vector)."""
 
 from __future__ import annotations
 
@@ -192,6 +193,52 @@ class PixelEncoder(nn.Module):
         return torch.stack([gx, gy]).expand(B, 2, H, W)
 
 
-def build_encoder(config: EncoderConfig) -> GridEncoder | PixelEncoder:
+class VectorEncoder(nn.Module):
+    """A float observation vector (a gymnasium env's `observation`, e.g. PointMaze's position and
+    velocity) -> `s [B, D]`: an MLP of `layers` hidden layers of `2 * dim` units.
+
+    Inputs are standardized by statistics of the training data (`fit`), kept as buffers, so the
+    encoder sees every coordinate at a comparable scale whatever its units.
+    """
+
+    def __init__(self, config: EncoderConfig):
+        super().__init__()
+        self.config = config
+        width = 2 * config.dim
+        sizes = [config.inputs] + [width] * config.layers
+        hidden = [m for a, b in zip(sizes[:-1], sizes[1:]) for m in (nn.Linear(a, b), nn.GELU())]
+        self.net = nn.Sequential(*hidden, nn.Linear(sizes[-1], config.dim))
+        self.register_buffer("mean", torch.zeros(config.inputs))
+        self.register_buffer("scale", torch.ones(config.inputs))
+
+    @property
+    def dim(self) -> int:
+        """Latent size D."""
+        return self.config.dim
+
+    @torch.no_grad()
+    def fit(self, vectors: torch.Tensor) -> None:
+        """Set the input standardization from data: vectors [N, inputs]."""
+        self.mean.copy_(vectors.float().mean(0))
+        self.scale.copy_(vectors.float().std(0).clamp_min(1e-3))
+
+    def encode(self, vector: torch.Tensor, direction: torch.Tensor | None = None, carried: torch.Tensor | None = None) -> torch.Tensor:
+        """vector: [B, inputs] float -> s: [B, D]. `direction` and `carried` are accepted for the
+        `Level.encode` signature and ignored."""
+        if vector.ndim != 2 or vector.shape[-1] != self.config.inputs:
+            raise ValueError(f"vector must be [B, {self.config.inputs}], got {tuple(vector.shape)}")
+        return self.net((vector.float() - self.mean) / self.scale)
+
+    def forward(self, vector: torch.Tensor, direction: torch.Tensor | None = None, carried: torch.Tensor | None = None) -> torch.Tensor:
+        """Same as `encode`."""
+        return self.encode(vector, direction, carried)
+
+
+def build_encoder(config: EncoderConfig) -> GridEncoder | PixelEncoder | VectorEncoder:
     """The encoder `config.kind` names."""
-    return PixelEncoder(config) if config.kind == "pixels" else GridEncoder(config)
+    match config.kind:
+        case "pixels":
+            return PixelEncoder(config)
+        case "vector":
+            return VectorEncoder(config)
+    return GridEncoder(config)

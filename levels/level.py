@@ -13,14 +13,14 @@ import torch
 from torch import nn
 
 from levels.config import LevelConfig
-from levels.encoder import GridEncoder, PixelEncoder, build_encoder
+from levels.encoder import GridEncoder, PixelEncoder, VectorEncoder, build_encoder
 from levels.predictor import ActionPredictor
 
 
 class Level(nn.Module):
     """A world model in representation space: `s = encode(obs)`, `s' = predict(s, a, z)`."""
 
-    def __init__(self, config: LevelConfig, encoder: GridEncoder | PixelEncoder, predictor: ActionPredictor):
+    def __init__(self, config: LevelConfig, encoder: GridEncoder | PixelEncoder | VectorEncoder, predictor: ActionPredictor):
         super().__init__()
         if predictor.dim != encoder.dim or predictor.actions != config.actions:
             raise ValueError("predictor and encoder disagree on D, or predictor on the action count")
@@ -71,8 +71,11 @@ class Level(nn.Module):
         return self.encoder.encode(image, direction, carried)
 
     def encode_observations(self, observations: Sequence[dict]) -> torch.Tensor:
-        """A list of world observations (dicts with `image`, and `direction` on grids) -> s: [B, D]."""
+        """A list of world observations (dicts with `image`, and `direction` on grids; `vector` for
+        a vector encoder) -> s: [B, D]."""
         device = next(self.parameters()).device
+        if isinstance(self.encoder, VectorEncoder):
+            return self.encode(torch.as_tensor(np.stack([o["vector"] for o in observations]), device=device))
         image = torch.as_tensor(np.stack([o["image"] for o in observations]), device=device)
         if isinstance(self.encoder, PixelEncoder):
             return self.encode(image)

@@ -1,0 +1,210 @@
+"""Any registered gymnasium env as a hagent world: `gym:<EnvId>[?key=value&...]`.
+
+What an env must offer (checked when the world is built, with a message naming what is missing):
+
+* **observations** as a float vector: either a `Box` observation space, or a `Dict` with an
+  `observation` vector (the goal-conditioned convention of gymnasium-robotics);
+* **the goal** as a `desired_goal` entry of the `Dict`, with an `achieved_goal` entry in the
+  same space (what the agent's state amounts to in goal terms). The agent learns to read the
+  achieved goal from its own state (`costs.readout`), so planning needs only the observation;
+* **success** as `info["success"]` (or `info["is_success"]`) on every step: the world's own
+  judgement, for scoring only. The first successful step ends the episode.
+
+The env's own step limit (its `max_episode_steps`) is kept. Query parameters are passed to
+`gymnasium.make` as keyword arguments (numbers, `true`/`false`, or strings), e.g.
+`gym:PointMaze_UMaze-v3?continuing_task=false`. Envs of packages that register on import
+(gymnasium-robotics) are found by importing the package when the id is not yet registered;
+that package's import-time notices are kept off stdout.
+
+    >>> world = make_gym_world("gym:PointMaze_UMaze-v3", seed=0)   # doctest: +SKIP
+    >>> obs, _ = world.reset()                                      # doctest: +SKIP
+    >>> obs["vector"].shape, obs["goal"].shape                     # doctest: +SKIP
+    ((4,), (2,))
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import io
+import re
+from dataclasses import dataclass
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+from hagent.worlds import Judgement
+
+GYM_KEYS = ("vector", "action", "achieved")
+"""Per-step arrays of a gym world's dataset: the observation vector, the action taken from it
+(zeros on an episode's last row) and the achieved goal (an observation too: the readout's target)."""
+PLUGINS = ("gymnasium_robotics",)
+"""Packages that register envs when imported; tried when an id is not registered yet."""
+
+
+class GymSpecError(ValueError):
+    """A `gym:` spec whose env can't be built or doesn't offer what hagent needs."""
+
+
+@dataclass(frozen=True)
+class GymParams:
+    """A parsed `gym:` spec: the env id and keyword arguments for `gymnasium.make`."""
+
+    env_id: str
+    kwargs: tuple[tuple[str, object], ...] = ()
+
+
+def parse_gym(spec: str) -> GymParams:
+    """`gym:<EnvId>[?k=v&...]` -> its parameters; `GymSpecError` when the id is unknown."""
+    family, _, rest = spec.strip().partition(":")
+    env_id, _, query = rest.partition("?")
+    if family != "gym" or not re.fullmatch(r"[A-Za-z0-9_./:-]+", env_id):
+        raise GymSpecError(f"expected gym:<EnvId>[?key=value&...], got {spec!r}")
+    kwargs = []
+    for part in filter(None, query.split("&")):
+        key, eq, value = part.partition("=")
+        if not eq or not key.isidentifier():
+            raise GymSpecError(f"{spec!r}: {part!r} is not key=value")
+        kwargs.append((key, _value(value)))
+    if env_id not in gym.registry:
+        _import_plugins()
+    if env_id not in gym.registry:
+        raise GymSpecError(f"no registered gymnasium env {env_id!r} (install the package that registers it)")
+    return GymParams(env_id, tuple(kwargs))
+
+
+def _value(text: str) -> object:
+    if text.lower() in ("true", "false"):
+        return text.lower() == "true"
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+def _import_plugins() -> None:
+    for name in PLUGINS:
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            try:
+                module = importlib.import_module(name)
+            except ImportError:
+                continue
+            if hasattr(gym, "register_envs"):
+                gym.register_envs(module)
+
+
+class GymWorld:
+    """A gymnasium env seen as hagent sees worlds: observations `vector` (float32), `goal` (the
+    desired goal, float32), `achieved` (the achieved goal) and `mission` (text); `judge()` from
+    the env's own success signal."""
+
+    def __init__(self, spec: str, seed: int | None = None):
+        self.spec = spec
+        self.params = parse_gym(spec)
+        with contextlib.redirect_stdout(io.StringIO()):
+            try:
+                self.env = gym.make(self.params.env_id, **dict(self.params.kwargs))
+            except TypeError as err:  # an unknown keyword for this env
+                raise GymSpecError(f"{spec!r}: {err}") from None
+        space = self.env.observation_space
+        if not isinstance(space, spaces.Dict) or not {"observation", "desired_goal", "achieved_goal"} <= set(space.spaces):
+            raise GymSpecError(
+                f"{spec!r}: hagent needs a Dict observation with 'observation', 'desired_goal' and 'achieved_goal' "
+                f"(the goal-conditioned convention); this env observes {space}"
+            )
+        if not isinstance(self.env.action_space, spaces.Box) or len(self.env.action_space.shape) != 1:
+            raise GymSpecError(f"{spec!r}: hagent needs a continuous (Box) action vector; this env acts with {self.env.action_space}")
+        self.action_space = self.env.action_space
+        self.max_steps = int(self.env.spec.max_episode_steps or 1000)
+        self.inputs = int(np.prod(space["observation"].shape))
+        self._seed = seed
+        self._success = False
+        self._fresh = False
+        self._obs: dict | None = None
+
+    @property
+    def actions(self) -> int:
+        """Length of the action vector."""
+        return int(self.action_space.shape[0])
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[dict, dict]:
+        """A new episode; the first reset uses the world's seed when none is given."""
+        if seed is None:
+            seed, self._seed = self._seed, None
+        with contextlib.redirect_stdout(io.StringIO()):
+            raw, info = self.env.reset(seed=seed, options=options)
+        self._success, self._fresh = False, True
+        self._obs = self._observe(raw)
+        return self._obs, info
+
+    def fresh(self) -> bool:
+        """Whether no step was taken since the last reset."""
+        return self._fresh
+
+    def step(self, action) -> tuple[dict, float, bool, bool, dict]:
+        """One env step; success (the env's own signal) ends the episode."""
+        action = np.clip(np.asarray(action, dtype=np.float32), self.action_space.low, self.action_space.high)
+        raw, reward, terminated, truncated, info = self.env.step(action)
+        self._fresh = False
+        self._success = self._success or bool(info.get("success", info.get("is_success", False)))
+        self._obs = self._observe(raw)
+        return self._obs, float(reward), bool(terminated or self._success), bool(truncated), info
+
+    def observe(self) -> dict:
+        """The latest observation."""
+        if self._obs is None:
+            raise RuntimeError("reset the world first")
+        return self._obs
+
+    def judge(self) -> Judgement:
+        """The env's own verdict: success once its success signal was seen (scoring only)."""
+        return Judgement(self._success, ())
+
+    def close(self) -> None:
+        self.env.close()
+
+    def _observe(self, raw: dict) -> dict:
+        goal = np.asarray(raw["desired_goal"], dtype=np.float32).ravel()
+        return {
+            "vector": np.asarray(raw["observation"], dtype=np.float32).ravel(),
+            "goal": goal,
+            "achieved": np.asarray(raw["achieved_goal"], dtype=np.float32).ravel(),
+            "mission": "reach the goal " + ", ".join(f"{v:.2f}" for v in goal),
+        }
+
+
+def make_gym_world(spec: str, seed: int | None = None) -> GymWorld:
+    """A gym world from its spec; the first `reset()` uses `seed`."""
+    return GymWorld(spec, seed)
+
+
+def explore_episode(world: GymWorld, seed: int, rng: np.random.Generator, max_steps: int, hold: tuple[int, int] = (5, 40)) -> dict[str, np.ndarray]:
+    """One reward-free exploration episode: uniformly random actions, each held for a random
+    number of steps in `hold` (so a point mass builds up speed and travels). The goal is never
+    read. Arrays of length L+1; the last row's action is zeros."""
+    obs, _ = world.reset(seed=seed)
+    vectors, actions, achieved = [obs["vector"]], [], [obs["achieved"]]
+    low, high = world.action_space.low, world.action_space.high
+    left, action = 0, None
+    for _ in range(max_steps):
+        if left == 0:
+            action = rng.uniform(low, high).astype(np.float32)
+            left = int(rng.integers(hold[0], hold[1] + 1))
+        left -= 1
+        # a wrapped env's step, not the world's: reaching the (unread) goal must not end exploration
+        raw, _, terminated, truncated, _ = world.env.step(action)
+        actions.append(action)
+        obs = world._observe(raw)
+        vectors.append(obs["vector"])
+        achieved.append(obs["achieved"])
+        if terminated or truncated:
+            break
+    actions.append(np.zeros_like(actions[0]))
+    return {
+        "vector": np.stack(vectors).astype(np.float32),
+        "action": np.stack(actions).astype(np.float32),
+        "achieved": np.stack(achieved).astype(np.float32),
+    }
