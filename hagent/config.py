@@ -441,6 +441,17 @@ def save_config(config: HagentConfig, directory: str | Path) -> Path:
     return target
 
 
+def _without_grid_parts(config: HagentConfig, level: LevelConfig) -> HagentConfig:
+    """`config` with `level` and the grid-only parts (critic, plan decoder, grid abstract levels) off."""
+    train = config.train.model_copy(
+        update={
+            "critic": config.train.critic.model_copy(update={"steps": 0}),
+            "decoder": config.train.decoder.model_copy(update={"episodes": 0}),
+        }
+    )
+    return config.model_copy(update={"level": level, "train": train, "hierarchy": []})
+
+
 def for_vector_world(config: HagentConfig, inputs: int, actions: int) -> HagentConfig:
     """The config for training on a gym world's data (float observation vectors of length
     `inputs`, action vectors of length `actions`): level 0 reads vectors through an MLP and takes
@@ -452,13 +463,7 @@ def for_vector_world(config: HagentConfig, inputs: int, actions: int) -> HagentC
             "action_space": "continuous",
         }
     )
-    train = config.train.model_copy(
-        update={
-            "critic": config.train.critic.model_copy(update={"steps": 0}),
-            "decoder": config.train.decoder.model_copy(update={"episodes": 0}),
-        }
-    )
-    return config.model_copy(update={"level": level, "train": train, "hierarchy": []})
+    return _without_grid_parts(config, level)
 
 
 def for_point_world(config: HagentConfig) -> HagentConfig:
@@ -475,10 +480,4 @@ def for_point_world(config: HagentConfig) -> HagentConfig:
             "action_space": "continuous",
         }
     )
-    train = config.train.model_copy(
-        update={
-            "critic": config.train.critic.model_copy(update={"steps": 0}),
-            "decoder": config.train.decoder.model_copy(update={"episodes": 0}),
-        }
-    )
-    return config.model_copy(update={"level": level, "train": train, "hierarchy": []})
+    return _without_grid_parts(config, level)
