@@ -46,6 +46,7 @@ from costs.guardrails import (
 from costs.hazard import CellProbe, HazardModel, StepHazard, patches
 from costs.task import GoalCritic, GoalEnergy
 from decoder.explain import Description, Explainer
+from hagent import shipped
 from hagent.config import AgentConfig
 from hagent.chat import Chat, Reply
 from hagent.configurator import (
@@ -76,7 +77,7 @@ from levels.level import Level
 from levels.planner import BeamPlanner, CategoricalCEMPlanner, Plan
 
 _PICKABLE = {OBJECT_TO_IDX[k] for k in ("ball", "box", "key")}
-DEFAULT_CHECKPOINT = Path(__file__).resolve().parent.parent / "checkpoints" / "default"
+DEFAULT_CHECKPOINT = shipped.checkpoint("default")
 """The shipped agent (rebuilt by scripts/build_default_checkpoint.sh); found beside the package
 in a source checkout or editable install."""
 

@@ -21,6 +21,7 @@ from safetensors.torch import save_file
 from costs.critic import Critic
 from costs.hazard import CellProbe, HazardModel, StepHazard
 from costs.place import PlaceGoal
+from costs.readout import GoalReadout
 from decoder.config import DecoderConfig
 from decoder.explain import Explainer
 from decoder.model import PlanDecoder, PrefixDims
@@ -29,6 +30,7 @@ from hagent.config import HagentConfig, NormalizerConfig, format_validation_erro
 from hagent.io import atomic_write_text, atomic_write_with
 from levels.abstract import AbstractLevel
 from levels.jepa import JEPA
+from levels.landmarks import LandmarkGraph
 from levels.level import Level
 
 if TYPE_CHECKING:
@@ -43,6 +45,8 @@ HAZARD_FILE = "hazard.safetensors"
 PROBE_FILE = "probe.safetensors"
 STEP_HAZARD_FILE = "step_hazard.safetensors"
 PLACES_FILE = "places.safetensors"
+READOUT_FILE = "readout.safetensors"
+LANDMARKS_FILE = "landmarks.safetensors"
 DECODER_DIR = "decoder"  # gpt/ (save_pretrained), prefix.safetensors, tokenizer.model
 TOKENIZER_FILE = "tokenizer.model"
 METRICS_FILE = "metrics.jsonl"
@@ -68,6 +72,8 @@ class Checkpoint(NamedTuple):
     step_hazard: StepHazard | None = None  # does the action about to be taken lead into a hazard
     explainer: Explainer | None = None  # the plan decoder with its tokenizer, once trained
     places: PlaceGoal | None = None  # point worlds: grounds named places as goal states
+    readout: GoalReadout | None = None  # gym worlds: level-0 state -> the goal space
+    landmarks: LandmarkGraph | None = None  # gym worlds: level 1, landmarks and the hops between them
 
     @property
     def level(self) -> Level:
@@ -93,6 +99,8 @@ def save_checkpoint(
     probe: CellProbe | None = None,
     step_hazard: StepHazard | None = None,
     places: PlaceGoal | None = None,
+    readout: GoalReadout | None = None,
+    landmarks: LandmarkGraph | None = None,
 ) -> Path:
     """Write config, weights (all of `model`, EMA target and inverse head included), the critic
     when given, and README.
@@ -112,7 +120,8 @@ def save_checkpoint(
         _write_tensors(directory / HAZARD_FILE, hazard, metadata)
     else:
         (directory / HAZARD_FILE).unlink(missing_ok=True)
-    for path, module in ((PROBE_FILE, probe), (STEP_HAZARD_FILE, step_hazard), (PLACES_FILE, places)):
+    for path, module in ((PROBE_FILE, probe), (STEP_HAZARD_FILE, step_hazard), (PLACES_FILE, places), (READOUT_FILE, readout),
+                         (LANDMARKS_FILE, landmarks)):
         if module is not None:
             _write_tensors(directory / path, module, metadata)
         else:
@@ -130,7 +139,7 @@ def save_checkpoint(
     return directory
 
 
-def _write_tensors(path: Path, module: torch.nn.Module, metadata: dict[str, str]) -> None:
+def _write_tensors(path: Path, module: torch.nn.Module | LandmarkGraph, metadata: dict[str, str]) -> None:
     tensors = {k: v.detach().to("cpu").contiguous() for k, v in module.state_dict().items()}
     atomic_write_with(path, lambda tmp: save_file(tensors, str(tmp), metadata=metadata))
 
@@ -164,6 +173,20 @@ def load_checkpoint(directory: str | Path, device: str | torch.device = "cpu") -
     places = None
     if (directory / PLACES_FILE).exists():
         places = _load_module(directory / PLACES_FILE, PlaceGoal(model.level.dim), device)
+    readout = landmarks = None
+    if (directory / READOUT_FILE).exists():
+        tensors, _ = _read_weights(directory / READOUT_FILE)
+        goal_dim = tensors["net.4.bias"].shape[0] if "net.4.bias" in tensors else 0
+        readout = GoalReadout(model.level.dim, goal_dim)
+        _check_shapes(directory / READOUT_FILE, readout.state_dict(), tensors)
+        readout.load_state_dict(tensors)
+        readout = readout.to(device).eval()
+    if (directory / LANDMARKS_FILE).exists():
+        tensors, _ = _read_weights(directory / LANDMARKS_FILE)
+        try:
+            landmarks = LandmarkGraph(tensors["points"], tensors["edges"])
+        except (KeyError, ValueError, IndexError) as err:
+            raise CheckpointError(f"{directory / LANDMARKS_FILE}: not a landmark graph ({err})") from None
     abstract, critics = [], []
     below_dim, below_actions, discrete = model.level.dim, model.level.actions, True
     for k, lcfg in enumerate(config.hierarchy, start=1):
@@ -176,6 +199,7 @@ def load_checkpoint(directory: str | Path, device: str | torch.device = "cpu") -
         config=config, jepa=model.to(device).eval(), step=step, directory=directory, critic=critic,
         hazard=hazard, abstract=tuple(abstract), abstract_critics=tuple(critics), probe=probe,
         step_hazard=step_hazard, explainer=load_decoder(_decoder_dir(directory), config.decoder), places=places,
+        readout=readout, landmarks=landmarks,
     )
 
 

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from hagent import shipped
 from hagent.config import ConfigError, HagentConfig, load_config, save_config
 
 EXIT_USAGE = 2
@@ -217,8 +218,8 @@ def _grid_checkpoint(given: str | None, command: str, spec: str | None = None) -
         raise CliError(f"--checkpoint {err}") from None
     if kind == "vector" or (spec is not None and spec.startswith("gym:")):
         raise CliError(
-            f"no agent acts in gym: worlds yet (issue #18): `hagent collect --world gym:<EnvId>` and `hagent train` "
-            f"build a level 0 for them, but hagent {command} can't plan with it"
+            f"hagent {command} serves grid worlds; a gym world's agent (goal from desired_goal) runs with "
+            f"hagent run --world gym:<EnvId> and hagent eval --world gym:<EnvId> --checkpoint checkpoints/pointmaze"
         )
     point_world = spec is not None and spec.startswith("point:")
     if kind == "grid" and not point_world:
@@ -240,6 +241,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from hagent.checkpoint import load_checkpoint
     from hagent.evaluate import evaluate, write_report
 
+    if args.world is not None and args.world.strip().startswith("gym:"):
+        return _eval_gym(args)
     cfg = _resolve(args, {"world.spec": args.world, "seed": args.seed, "agent.hierarchy": args.hierarchy})
     path = _grid_checkpoint(args.checkpoint, "eval", cfg.world.spec)
     ckpt = load_checkpoint(path)
@@ -263,6 +266,86 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def _gym_agent(args: argparse.Namespace, cfg):
+    """The gym-world agent for `cfg.world.spec`: from --checkpoint (a checkpoint, or a directory of
+    one per env id), else the shipped `checkpoints/pointmaze`; its settings are `goal_agent.*`."""
+    from hagent.goal_agent import DEFAULT_GYM_CHECKPOINT, GoalAgent
+    from hagent.gym_world import GymSpecError, parse_gym
+
+    try:
+        parse_gym(cfg.world.spec)
+    except GymSpecError as err:
+        raise CliError(str(err)) from None
+    if getattr(args, "hierarchy", None) == "full":
+        raise CliError("--hierarchy full is for grid worlds; a gym world's agent takes auto (levels 0 and 1) or flat")
+    try:
+        return GoalAgent.load(args.checkpoint or DEFAULT_GYM_CHECKPOINT, cfg.world.spec, cfg.goal_agent, seed=cfg.seed)
+    except ValueError as err:  # CheckpointError, or a checkpoint of another kind
+        raise CliError(f"--checkpoint {err}") from None
+
+
+def _eval_gym(args: argparse.Namespace) -> int:
+    """`hagent eval` in a gym world: the goal is the env's desired_goal, the step limit the env's own."""
+    from hagent.evaluate import evaluate, write_report
+
+    cfg = _resolve(args, {"world.spec": args.world.strip(), "seed": args.seed, "goal_agent.hierarchy": args.hierarchy})
+    agent = _gym_agent(args, cfg)
+    report = evaluate(agent, cfg.world.spec, args.episodes, cfg.seed, max_steps=args.max_steps, progress=not args.quiet,
+                      reference=False)
+    summary = report.summary()
+    every = agent.level.time_scale
+    print(
+        f"{cfg.world.spec}: {summary['episodes']} held-out episodes (seeds {cfg.seed}..{cfg.seed + args.episodes - 1}), "
+        f"hierarchy {agent.cfg.hierarchy}\n"
+        f"  success rate        {summary['success_rate']:.1%}\n"
+        f"  mean env steps      {summary['mean_steps']:.1f}\n"
+        f"  median planning ms  {summary['median_planning_ms']:.1f} per plan (level 0 plans every {every} env steps: "
+        f"{summary['median_planning_ms'] / every:.1f} per env step)\n"
+        f"  predictor calls     {summary['predictor_calls_per_step']:.0f} per plan"
+    )
+    if args.json:
+        write_report(report, args.json, {"seed": cfg.seed, "goal_agent": agent.cfg.model_dump()})
+        print(f"wrote {args.json}")
+    return 0
+
+
+def _run_gym(args: argparse.Namespace, cfg) -> int:
+    """`hagent run` in a gym world: toward the env's desired_goal; summarized (and as JSON)."""
+    from hagent.gym_world import make_gym_world
+
+    if args.instruction is not None:
+        raise CliError("a gym world's goal is its desired_goal; it takes no instruction (leave it out)")
+    agent = _gym_agent(args, cfg)
+    world = make_gym_world(cfg.world.spec, seed=cfg.seed)
+    first, _ = world.reset()
+    episode = agent.run(world, max_steps=args.max_steps)
+    last = world.observe()  # display, after acting
+    ms = sorted(r.ms for r in episode.trace)
+    doc = {
+        "world": cfg.world.spec, "seed": cfg.seed, "success": episode.success, "steps": episode.steps,
+        "explanation": episode.explanation, "start": first["achieved"].tolist(), "goal": first["goal"].tolist(),
+        "final": last["achieved"].tolist(), "trace": [r._asdict() for r in episode.trace],
+    }
+    if args.json is not None:
+        text = json.dumps(_finite(doc), indent=2, allow_nan=False) + "\n"
+        if args.json == "-":
+            sys.stdout.write(text)
+            return 0 if episode.success else 1
+        from hagent.io import atomic_write_text
+
+        atomic_write_text(args.json, text)
+    point = lambda v: "(" + ", ".join(f"{x:.2f}" for x in v) + ")"  # noqa: E731
+    print(f"world {cfg.world.spec}  seed {cfg.seed}  goal {point(first['goal'])} (desired_goal)")
+    print(f"agent: {episode.explanation}")
+    if ms:
+        print(f"planning: median {ms[len(ms) // 2]:.0f} ms per plan, {len(ms)} plans, {sum(ms) / 1000:.2f} s in all")
+    print(f"start {point(first['achieved'])}, final {point(last['achieved'])}")
+    print(f"outcome: {'success' if episode.success else 'not done'} in {episode.steps} env steps")
+    if args.json is not None:
+        print(f"wrote {args.json}")
+    return 0 if episode.success else 1
+
+
 RUN_WORLD = "rooms:3x3"  # the embedded default world
 
 
@@ -274,6 +357,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     cfg = _resolve(args, {"world.spec": args.world or RUN_WORLD, "seed": args.seed})
     if cfg.world.spec.startswith("point:"):
         return _run_point(args, cfg)
+    if cfg.world.spec.strip().startswith("gym:"):
+        return _run_gym(args, cfg)
     agent = Agent.load(_grid_checkpoint(args.checkpoint, "run", cfg.world.spec), cfg.agent, seed=cfg.seed)
     world = make_world(cfg.world.spec, seed=cfg.seed)
     first, _ = world.reset()
@@ -451,7 +536,7 @@ def cmd_scenarios(args: argparse.Namespace) -> int:
     return 0 if failed == 0 else 1
 
 
-SCENARIOS_DIR = Path(__file__).resolve().parent.parent / "tests" / "scenarios"
+SCENARIOS_DIR = shipped.scenarios()
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
@@ -603,10 +688,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--out", metavar="DIR", help="checkpoint directory to write (required unless --preset)")
     p.add_argument(
-        "--preset", choices=["default", "point", "point-maze"],
+        "--preset", choices=["default", "point", "point-maze", "pointmaze"],
         help="rebuild a shipped checkpoint from nothing: every collect and train step of the recipe (default: "
         "checkpoints/default, seed 0, about 55 minutes on 2 cores; point: checkpoints/point; point-maze: "
-        "checkpoints/point-maze); --out changes where the final checkpoint goes",
+        "checkpoints/point-maze; pointmaze: checkpoints/pointmaze, one sub-checkpoint per PointMaze env); --out changes "
+        "where the final checkpoint goes",
     )
     p.add_argument("--dry-run", action="store_true", help="with --preset: print the recipe's commands, run nothing")
     p.add_argument(

@@ -186,6 +186,14 @@ class TrainConfig(_Frozen):
     shared machines, oversubscribed intra-op threads spin and run several times slower."""
     places_steps: int = Field(1500, ge=0)
     """Point worlds: optimizer steps of the place grounding (text goals -> goal states); 0 skips it."""
+    readout_steps: int = Field(2000, ge=0)
+    """Gym worlds: optimizer steps of the goal readout (level-0 state -> achieved goal); 0 skips
+    it and the landmark graph above it."""
+    landmark_spacing: float = Field(0.4, gt=0.0)
+    """Gym worlds: goal-space distance between level 1's landmarks (every state the data saw
+    lies this close to one)."""
+    landmark_min_count: int = Field(2, ge=1)
+    """Gym worlds: a hop between two landmarks joins level 1's graph once the data made it this often."""
     precision: Literal["fp32", "bf16"] = "fp32"
     """"bf16" runs the JEPA forward passes (level 0 and the abstract levels) under bfloat16
     autocast: faster on GPUs with bf16 units (Ampere and later); on CPU it is usually slower.
@@ -242,6 +250,28 @@ class PointAgentConfig(_Frozen):
     """Model graph: a step whose view moved less than this share of the move level 0 imagined is a bump (a
     wall the model missed): level 1 leaves that heading out near that place for the rest of the
     episode. 0 turns the memory off."""
+    threads: int = Field(1, ge=1)
+    """Torch CPU threads while planning."""
+
+
+class GoalAgentConfig(_Frozen):
+    """How `hagent.goal_agent.GoalAgent` plans in gym worlds (a goal in the env's goal space)."""
+
+    hierarchy: Literal["auto", "flat"] = "auto"
+    """`auto`: level 1's landmark graph hands level 0 its subgoals; `flat`: level 0's MPPI alone,
+    straight at the goal."""
+    mppi: MPPIConfig = MPPIConfig(horizon=8, samples=128, iterations=3, noise_std=0.6, temperature=0.05, action_bound=1.0)
+    """Level 0's MPPI over its actions (each held for the level's `time_scale` env steps)."""
+    hops: int = Field(3, ge=1)
+    """Level 1's action looks at most this many stops (landmarks, then the goal) along the route."""
+    bend: float = Field(0.3, gt=0.0)
+    """Level 1 hands down the farthest of those stops that the agent sees in a straight line: every
+    stop before it lies within this goal-space distance of the segment toward it."""
+    patience: int = Field(4, ge=1)
+    """Plans without getting `progress` closer to a subgoal before level 1 hands down the next stop
+    only, and then drops the hop toward it."""
+    progress: float = Field(0.05, ge=0.0)
+    """Goal-space distance that counts as getting closer to a subgoal."""
     threads: int = Field(1, ge=1)
     """Torch CPU threads while planning."""
 
@@ -348,6 +378,8 @@ class HagentConfig(_Frozen):
     """Training."""
     agent: AgentConfig = AgentConfig()
     """Planning and acting."""
+    goal_agent: GoalAgentConfig = GoalAgentConfig()
+    """Planning and acting in gym worlds (`hagent.goal_agent`)."""
 
     @field_validator("device")
     @classmethod

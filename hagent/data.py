@@ -99,6 +99,32 @@ class OfflineDataset:
         a, b = self.episode_offsets[index], self.episode_offsets[index + 1]
         return {k: v[a:b] for k, v in self.arrays.items()}
 
+    def strided(self, k: int) -> OfflineDataset:
+        """This dataset seen by a level that acts every `k` steps (`level.time_scale`): every
+        `k`-th observation of each episode, from its first, with the mean of the `k` actions taken
+        meanwhile (exactly the held action when the data was collected in `k`-step chunks). An
+        episode's last row keeps its zero action. Gym worlds' data only."""
+        if not self.vector:
+            raise DatasetError(f"{self.directory}: only a gym world's dataset can be strided")
+        if k == 1:
+            return self
+        parts: dict[str, list[np.ndarray]] = {key: [] for key in self.keys}
+        offsets = [0]
+        for a, b in zip(self.episode_offsets[:-1], self.episode_offsets[1:]):
+            steps = (b - a - 1) // k  # whole chunks of real actions
+            rows = a + k * np.arange(steps + 1)
+            for key in self.keys:
+                parts[key].append(self.arrays[key][rows])
+            held = self.arrays["action"][a : a + k * steps]
+            chunks = held.reshape(steps, k, held.shape[-1]).mean(1)
+            parts["action"][-1] = np.concatenate([chunks, np.zeros((1, held.shape[-1]))]).astype(np.float32)
+            offsets.append(offsets[-1] + steps + 1)
+        view = object.__new__(OfflineDataset)
+        view.__dict__.update(self.__dict__)
+        view.arrays = {key: np.concatenate(v) for key, v in parts.items()}
+        view.episode_offsets = np.asarray(offsets, dtype=np.int64)
+        return view
+
     def windows(self, length: int) -> WindowDataset:
         """All windows of `length` observations whose actions are all real."""
         return WindowDataset(self, length)

@@ -140,6 +140,7 @@ class GymWorld:
         self._obs = self._observe(raw)
         return self._obs, info
 
+    @property
     def fresh(self) -> bool:
         """Whether no step was taken since the last reset."""
         return self._fresh
@@ -181,10 +182,12 @@ def make_gym_world(spec: str, seed: int | None = None) -> GymWorld:
     return GymWorld(spec, seed)
 
 
-def explore_episode(world: GymWorld, seed: int, rng: np.random.Generator, max_steps: int, hold: tuple[int, int] = (5, 40)) -> dict[str, np.ndarray]:
+def explore_episode(world: GymWorld, seed: int, rng: np.random.Generator, max_steps: int, hold: tuple[int, int] = (1, 8), chunk: int = 5) -> dict[str, np.ndarray]:
     """One reward-free exploration episode: uniformly random actions, each held for a random
-    number of steps in `hold` (so a point mass builds up speed and travels). The goal is never
-    read. Arrays of length L+1; the last row's action is zeros."""
+    number of `chunk`-step chunks in `hold` (5 to 40 steps: a point mass builds up speed and
+    travels). Whole chunks from the episode's start keep the action constant inside every chunk,
+    so a level that acts every `chunk` steps (`level.time_scale`) trains on the same data. The
+    goal is never read. Arrays of length L+1; the last row's action is zeros."""
     obs, _ = world.reset(seed=seed)
     vectors, actions, achieved = [obs["vector"]], [], [obs["achieved"]]
     low, high = world.action_space.low, world.action_space.high
@@ -192,7 +195,7 @@ def explore_episode(world: GymWorld, seed: int, rng: np.random.Generator, max_st
     for _ in range(max_steps):
         if left == 0:
             action = rng.uniform(low, high).astype(np.float32)
-            left = int(rng.integers(hold[0], hold[1] + 1))
+            left = chunk * int(rng.integers(hold[0], hold[1] + 1))
         left -= 1
         # a wrapped env's step, not the world's: reaching the (unread) goal must not end exploration
         raw, _, terminated, truncated, _ = world.env.step(action)

@@ -35,6 +35,7 @@ import numpy as np
 import torch
 
 from costs.place import PlaceGoal
+from hagent import shipped
 from hagent.config import PointAgentConfig
 from hagent.point import PlaceError, PointParams, parse_place
 from hagent.point_waypoints import Scene, scene, where_agent, with_place
@@ -42,7 +43,7 @@ from hagent.sealed import SealedWorld, resets
 from levels.level import Level
 from levels.planner import MPPIPlanner, Plan, imagine
 
-DEFAULT_POINT_CHECKPOINT = Path(__file__).resolve().parent.parent / "checkpoints" / "point"
+DEFAULT_POINT_CHECKPOINT = shipped.checkpoint("point")
 """The shipped point-world agent (`hagent train --preset point`)."""
 
 

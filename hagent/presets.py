@@ -82,4 +82,25 @@ def point_maze_preset(out: str = "checkpoints/point-maze") -> Preset:
     )
 
 
-PRESETS = {"default": default_preset, "point": point_preset, "point-maze": point_maze_preset}
+POINTMAZES = (("PointMaze_UMaze-v3", 300), ("PointMaze_Medium-v3", 600))
+"""The gymnasium-robotics mazes of the shipped gym-world agent, with each env's own step limit."""
+
+
+def pointmaze_preset(out: str = "checkpoints/pointmaze") -> Preset:
+    """The gym-world agent for gymnasium-robotics' PointMaze (an env no one here wrote): per maze,
+    1,000 reward-free episodes of random held actions (the env's step limit each), then level 0
+    acting every 5 env steps (2,000 steps), its goal readout and level 1's landmark graph; one
+    sub-checkpoint per env id; seed 0, CPU, about 6 minutes on 2 cores."""
+    steps = []
+    for env_id, limit in POINTMAZES:
+        data = f"data/pointmaze/{env_id}"
+        steps += [
+            ("collect", "--world", f"gym:{env_id}", "--episodes", "1000", "--seed", "0", "--out", data,
+             "--set", f"collect.max_steps={limit}"),
+            ("train", "--data", data, "--out", f"{out}/{env_id}", "--steps", "2000", "--seed", "0",
+             "--set", "level.time_scale=5", "--set", "train.threads=2"),
+        ]
+    return Preset("pointmaze", f"the gym-world agent for PointMaze UMaze and Medium ({out}/<EnvId>)", tuple(steps))
+
+
+PRESETS = {"default": default_preset, "point": point_preset, "point-maze": point_maze_preset, "pointmaze": pointmaze_preset}

@@ -40,6 +40,7 @@ from hagent.data import OfflineDataset, PointWindow, VectorWindow, Window, Windo
 from hagent.narrative import encoder
 from hagent.train_critic import dataset_pairs, train_critic
 from hagent.train_decoder import fit_decoder
+from hagent.train_goal import train_goal_parts
 from hagent.train_places import train_places
 from hagent.train_hierarchy import (
     ABSTRACT_CAP,
@@ -131,6 +132,7 @@ def train(
         raise DatasetError("datasets of different observation kinds or vector lengths can't be mixed in one run")
     if datasets[0].vector:
         config = for_vector_world(config, datasets[0].arrays["vector"].shape[1], datasets[0].arrays["action"].shape[1])
+        datasets = [d.strided(config.level.time_scale) for d in datasets]  # level 0 acts every time_scale env steps
     elif datasets[0].continuous:
         config = for_point_world(config)
     windows = [d.windows(config.data.window) for d in datasets]
@@ -229,6 +231,13 @@ def train(
             row = dict(row, **{k: v for k, v in places.metrics.items() if k != "stage"})
             readme = _readme(config, datasets, data_dirs, command, cfg.steps, time.perf_counter() - start, row)
             save_checkpoint(out_dir, config, model, cfg.steps, readme, places=places.model)
+    if datasets[0].vector and cfg.readout_steps > 0 and main:  # a gym world: the goal readout, then level 1's landmarks
+        model.eval()
+        goal = train_goal_parts(model.level, datasets, cfg.readout_steps, cfg.landmark_spacing, cfg.landmark_min_count,
+                                config.seed, log_path, progress)
+        row = dict(row, **goal.metrics)
+        readme = _readme(config, datasets, data_dirs, command, cfg.steps, time.perf_counter() - start, row)
+        save_checkpoint(out_dir, config, model, cfg.steps, readme, readout=goal.readout, landmarks=goal.landmarks)
     if cfg.critic.steps > 0 and not datasets[0].continuous:
         model.eval()
         pairs = dataset_pairs(datasets, cfg.critic, config.seed, cap=ABSTRACT_CAP * cfg.critic.max_steps)
@@ -437,17 +446,20 @@ def _readme(
     levels = ", ".join(f"level {k}: D={c.dim}, period {c.period}" for k, c in enumerate(config.hierarchy, start=1)) or "none"
     if datasets and datasets[0].vector:
         return (
-            "# hagent checkpoint: a gym-world level 0 (vector observations, continuous actions)\n\n"
+            "# hagent checkpoint: a gym-world agent (vector observations, continuous actions, goal from desired_goal)\n\n"
             f"- data:\n{data}\n"
             f"- command: `{command or 'hagent.train.train(...)'}`\n"
             f"- seed: {config.seed}; device: {config.device}\n"
             f"- steps: {step} of {config.train.steps} ({seconds:.0f} s)\n"
-            f"- level 0: {config.level.encoder.inputs} inputs -> latent D {config.level.encoder.dim}; window T "
-            f"{config.data.window}; batch B {config.data.batch_size}\n"
-            f"- metrics at step {row.get('step', 0)}: {final}\n\n"
-            "Files: `config.json` (resolved config), `level0.safetensors` (level 0: vector encoder with its input "
-            "standardization, continuous-action predictor, inverse-dynamics head), `metrics.jsonl` (one row per "
-            "logged step). Load with `hagent.checkpoint.load_checkpoint(dir)`; no agent acts with it yet.\n"
+            f"- level 0: {config.level.encoder.inputs} inputs -> latent D {config.level.encoder.dim}, acting every "
+            f"{config.level.time_scale} env steps; window T {config.data.window}; batch B {config.data.batch_size}\n"
+            f"- metrics at step {row.get('step', 0)}: {final}\n"
+            + (f"- goal readout: held-out error {row['readout_val_error']} (goal-space units); level 1: "
+               f"{row['landmarks']} landmarks, {row['landmark_hops']} hops\n" if "readout_val_error" in row else "")
+            + "\nFiles: `config.json` (resolved config), `level0.safetensors` (level 0: vector encoder with its input "
+            "standardization, continuous-action predictor, inverse-dynamics head), `readout.safetensors` (level-0 state "
+            "-> goal space), `landmarks.safetensors` (level 1: landmarks and the hops the data made between them), "
+            "`metrics.jsonl` (one row per logged step). Act with it: `hagent eval --world gym:<EnvId> --checkpoint DIR`.\n"
         )
     if datasets and datasets[0].continuous:
         return (

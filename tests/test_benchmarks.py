@@ -29,6 +29,7 @@ def _quick_runs(out: Path) -> dict[str, list[str]]:
         "baselines": ["--out", str(out / "baselines.json"), "--plot", str(out / "baselines.png"), *baselines],
         "distributed": ["--out", str(out / "distributed.json")],
         "point": ["--out", str(out / "point.json"), "--plot", str(out / "point.png")],
+        "pointmaze": ["--out", str(out / "pointmaze.json")],
     }
 
 

@@ -82,7 +82,7 @@ def test_collect_then_train_level_zero(tmp_path) -> None:
     window = data.windows(4)[[0, 1]]
     assert isinstance(window, VectorWindow) and window.vector.shape == (2, 4, 4) and window.action.shape == (2, 4, 2)
     cfg = HagentConfig().model_copy(
-        update={"train": HagentConfig().train.model_copy(update={"steps": 20, "log_every": 10, "save_every": 20})}
+        update={"train": HagentConfig().train.model_copy(update={"steps": 20, "log_every": 10, "save_every": 20, "readout_steps": 20})}
     )
     result = train(cfg, tmp_path / "data", tmp_path / "ckpt", progress=False)
     from hagent.checkpoint import load_checkpoint
@@ -92,11 +92,12 @@ def test_collect_then_train_level_zero(tmp_path) -> None:
     assert torch.allclose(ckpt.level.encoder.mean, torch.as_tensor(data.arrays["vector"]).mean(0), atol=1e-5)
     s = ckpt.level.encode_observations([make_world(UMAZE, seed=1).reset()[0]])
     assert s.shape == (1, ckpt.level.dim) and np.isfinite(result.final["pred_loss"])
+    assert ckpt.readout is not None and ckpt.readout(s).shape == (1, 2)
+    assert ckpt.landmarks is not None and len(ckpt.landmarks) >= 1 and "readout_val_error" in result.final
 
 
-@pytest.mark.parametrize("command", ["run", "eval", "chat"])
-def test_acting_commands_say_gym_worlds_are_not_served_yet(command: str, capsys: pytest.CaptureFixture) -> None:
+def test_chat_says_it_serves_grid_worlds(capsys: pytest.CaptureFixture) -> None:
     from hagent.cli import main
 
-    assert main([command, "--world", UMAZE]) == 2
-    assert "no agent acts in gym: worlds yet" in capsys.readouterr().err
+    assert main(["chat", "--world", UMAZE]) == 2
+    assert "hagent chat serves grid worlds" in capsys.readouterr().err

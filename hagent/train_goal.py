@@ -1,0 +1,88 @@
+"""Gym worlds, after level 0: the goal readout (`costs.readout.GoalReadout`) and level 1's
+landmark graph (`levels.landmarks.LandmarkGraph`), both from the reward-free data alone.
+
+The readout learns what each level-0 state amounts to in the env's goal space, from the
+`achieved_goal` the env reports with every observation (an observation, not a success signal).
+The graph is then built on the readout's own points of the data's states, so level 1 remembers
+the places and moves as the agent's model sees them.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from costs.readout import GoalReadout
+from hagent.data import OfflineDataset
+from levels.landmarks import LandmarkGraph
+from levels.level import Level
+
+VALIDATION = 0.1  # share of episodes held out to measure the readout
+
+
+class GoalParts(NamedTuple):
+    """What a gym-world checkpoint plans with above level 0, and how well the readout fits."""
+
+    readout: GoalReadout
+    landmarks: LandmarkGraph
+    metrics: dict
+
+
+@torch.no_grad()
+def _states(level: Level, data: OfflineDataset, chunk: int = 8192) -> torch.Tensor:
+    vectors = torch.as_tensor(data.arrays["vector"])
+    return torch.cat([level.encode(vectors[i : i + chunk]) for i in range(0, len(vectors), chunk)])
+
+
+def train_goal_parts(
+    level: Level, datasets: list[OfflineDataset], steps: int, spacing: float, min_count: int, seed: int,
+    log_path: Path | None = None, progress: bool = True,
+) -> GoalParts:
+    """Fit the readout on the datasets' (level-0 state, achieved goal) pairs, then build the
+    landmark graph over the readout's points of every episode. `datasets` are as level 0 saw
+    them (strided by its time scale), so a hop is one level-0 step."""
+    start = time.perf_counter()
+    level.eval()
+    states = torch.cat([_states(level, d) for d in datasets])
+    achieved = torch.cat([torch.as_tensor(d.arrays["achieved"]) for d in datasets]).float()
+    episode = torch.cat([torch.as_tensor(np.repeat(np.arange(d.episodes), np.diff(d.episode_offsets))) + 1_000_000 * k
+                         for k, d in enumerate(datasets)])
+    generator = torch.Generator().manual_seed(seed)
+    held = torch.rand(int(episode.max()) + 1, generator=generator) < VALIDATION
+    val = held[episode]
+    readout = GoalReadout(level.dim, achieved.shape[1])
+    optimizer = torch.optim.AdamW(readout.parameters(), lr=1e-3, weight_decay=1e-4)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, max(steps, 1))
+    train_idx = torch.nonzero(~val).squeeze(1)
+    for _ in tqdm(range(steps), desc="goal readout", unit="step", disable=not progress, dynamic_ncols=True):
+        pick = train_idx[torch.randint(len(train_idx), (512,), generator=generator)]
+        loss = (readout(states[pick]) - achieved[pick]).norm(dim=-1).mean()
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        schedule.step()
+    readout.eval()
+    with torch.no_grad():
+        points = readout(states)
+        error = (points - achieved).norm(dim=-1)
+    offsets = np.concatenate([[0], np.cumsum([len(d.arrays["achieved"]) for d in datasets])])
+    episodes = [points[a + d.episode_offsets[i] : a + d.episode_offsets[i + 1]]
+                for a, d in zip(offsets[:-1], datasets) for i in range(d.episodes)]
+    landmarks = LandmarkGraph.build(episodes, spacing, min_count)
+    metrics = {
+        "readout_val_error": round(float(error[val].mean()) if val.any() else float("nan"), 4),
+        "readout_train_error": round(float(error[~val].mean()), 4),
+        "landmarks": len(landmarks),
+        "landmark_hops": len(landmarks.edges),
+        "goal_parts_seconds": round(time.perf_counter() - start, 1),
+    }
+    if log_path is not None:
+        with open(log_path, "a", encoding="utf-8") as f:
+            f.write(json.dumps({"stage": "goal", **metrics}) + "\n")
+    return GoalParts(readout, landmarks, metrics)
