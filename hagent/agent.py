@@ -48,6 +48,7 @@ from costs.task import GoalCritic, GoalEnergy
 from decoder.explain import Description, Explainer
 from hagent import shipped
 from hagent.config import AgentConfig
+from hagent.errors import UnsupportedTaskError
 from hagent.chat import Chat, Reply
 from hagent.configurator import (
     Configuration,
@@ -118,10 +119,6 @@ class Run:
         while self.step() is not None:
             pass
         return self.episode
-
-
-class UnsupportedTaskError(ValueError):
-    """A task this agent can parse but not carry out (the message says why)."""
 
 
 class StepRecord(NamedTuple):
@@ -205,6 +202,9 @@ class _Guards(NamedTuple):
 class Agent:
     """A planning agent over a trained H-JEPA stack: level 0 with its critic, optional abstract
     levels with theirs, and the hazard classifier and cell probe that guardrails use."""
+
+    families = ("rooms", "babyai", "minigrid")
+    """The world families this agent acts in."""
 
     def __init__(
         self,

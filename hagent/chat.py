@@ -24,8 +24,9 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from hagent.errors import UnsupportedTaskError
 from hagent.language import ParseError, UnclearError
-from hagent.worlds import WorldSpecError, make_world
+from hagent.worlds import WorldSpecError, make_world, parse_spec
 
 if TYPE_CHECKING:
     from hagent.agent import Agent, Episode, Run
@@ -37,6 +38,7 @@ HELP = """You can say:
   new world [SPEC] [seed N]   e.g. new world babyai:GoTo seed 3 · new world rooms:3x3?lava=6
   restart             the same world from its start
   why?                why the agent did what it did (its plan, the configurator's decisions, re-plans)
+  in a point world    the world's own mission (its goal image), or a place: go to the top-left corner of the left room
   help                this text"""
 _NEW_WORLD = re.compile(
     r"^(?:new world|world|/world)\b\s*(?P<spec>(?!seed\b)[^\s#]+)?\s*(?:(?:seed\s*|#)(?P<seed>\d+))?[\s.!]*$", re.IGNORECASE
@@ -78,8 +80,6 @@ class Chat:
     def begin(self, text: str) -> Reply | Run:
         """Start acting on `text` (the caller steps the returned `Run`, then calls `conclude`),
         or answer it at once when it is a command, a question or bad input."""
-        from hagent.agent import UnsupportedTaskError
-
         if not isinstance(text, str) or not text.strip():
             return Reply("Say something: an instruction such as 'go to the red ball', or 'help'.", "error")
         said = " ".join(text.split())
@@ -101,7 +101,7 @@ class Chat:
             return Reply(err.reason + ".", "question")
         except ParseError as err:
             return Reply(f"I didn't understand that: {err}", "error")
-        except UnsupportedTaskError as err:
+        except (UnsupportedTaskError, ValueError) as err:  # e.g. a place a point world can't name
             return Reply(f"I can't do that here: {err}", "error")
 
     def conclude(self, episode: Episode) -> Reply:
@@ -116,9 +116,13 @@ class Chat:
     def new_world(self, spec: str, seed: int) -> Reply:
         """Switch to a fresh world."""
         try:
+            family = parse_spec(spec).family
             world = make_world(spec, seed=seed)
         except WorldSpecError as err:
             return Reply(str(err), "error")
+        if family not in self.agent.families:
+            return Reply(f"This agent acts in {', '.join(self.agent.families)} worlds, not in {spec}; "
+                         f"open one of those, or start hagent chat with a checkpoint trained for {family} worlds.", "error")
         self.spec, self.seed, self.world = spec, seed, world
         self.obs, _ = world.reset()
         self.fresh, self.last = True, None

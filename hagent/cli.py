@@ -226,10 +226,7 @@ def _grid_checkpoint(given: str | None, command: str, spec: str | None = None) -
         return path
     world = spec if point_world else "point:tworooms"
     point_path = path if kind == "point" else "checkpoints/point"
-    if command == "eval":
-        instead = f"python benchmarks/point.py --checkpoint {point_path} --world {world} --episodes 200"
-    else:
-        instead = f"hagent run --world {world} --checkpoint {point_path}"
+    instead = f"hagent {command if command in ('eval', 'chat') else 'run'} --world {world} --checkpoint {point_path}"
     if command == "run":  # point worlds never get here: `hagent run` serves them with the point agent
         raise CliError(f"{path} is a point-world checkpoint and {spec} a grid world; instead run: {instead}")
     what = f"{path} is a point-world checkpoint" if kind == "point" else f"{world} is a point world"
@@ -243,6 +240,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
     if args.world is not None and args.world.strip().startswith("gym:"):
         return _eval_gym(args)
+    if args.world is not None and args.world.strip().startswith("point:"):
+        return _eval_point(args)
     cfg = _resolve(args, {"world.spec": args.world, "seed": args.seed, "agent.hierarchy": args.hierarchy})
     path = _grid_checkpoint(args.checkpoint, "eval", cfg.world.spec)
     ckpt = load_checkpoint(path)
@@ -305,6 +304,52 @@ def _eval_gym(args: argparse.Namespace) -> int:
     )
     if args.json:
         write_report(report, args.json, {"seed": cfg.seed, "goal_agent": agent.cfg.model_dump()})
+        print(f"wrote {args.json}")
+    return 0
+
+
+def _point_checkpoint(given: str | None, spec: str) -> Path:
+    """The point-world checkpoint a command acts with in `spec`: `given`, or the shipped one."""
+    from hagent.checkpoint import checkpoint_kind
+    from hagent.point_agent import DEFAULT_POINT_CHECKPOINT
+
+    path = Path(given) if given else DEFAULT_POINT_CHECKPOINT
+    try:
+        kind = checkpoint_kind(path)
+    except ValueError as err:
+        raise CliError(f"--checkpoint {err}") from None
+    if kind != "point":
+        raise CliError(f"--checkpoint {path} is a {kind}-world checkpoint and {spec} a point world; "
+                       "give a point checkpoint (checkpoints/point) or leave out --checkpoint")
+    return path
+
+
+def _eval_point(args: argparse.Namespace) -> int:
+    """`hagent eval` in a point world: toward each episode's goal image (or its mission's named
+    place), within the world's own step limit unless --max-steps says otherwise."""
+    from hagent.evaluate import evaluate, write_report
+    from hagent.point_agent import PointAgent
+
+    cfg = _resolve(args, {"world.spec": args.world.strip(), "seed": args.seed})
+    path = _point_checkpoint(args.checkpoint, cfg.world.spec)
+    if args.hierarchy == "full":
+        raise CliError("--hierarchy full is for grid worlds; a point world's agent takes auto (levels 0 and 1) or flat")
+    agent = PointAgent.load(path, seed=cfg.seed)
+    if args.hierarchy is not None:
+        agent = agent.reconfigured(hierarchy=args.hierarchy)
+    report = evaluate(agent, cfg.world.spec, args.episodes, cfg.seed, max_steps=args.max_steps, progress=not args.quiet,
+                      reference=False)
+    summary = report.summary()
+    print(
+        f"{cfg.world.spec}: {summary['episodes']} held-out episodes (seeds {cfg.seed}..{cfg.seed + args.episodes - 1}), "
+        f"checkpoint {path}, hierarchy {agent.cfg.hierarchy}\n"
+        f"  success rate        {summary['success_rate']:.1%}\n"
+        f"  mean steps          {summary['mean_steps']:.1f}\n"
+        f"  median planning ms  {summary['median_planning_ms']:.1f} per step\n"
+        f"  predictor calls     {summary['predictor_calls_per_step']:.0f} per step"
+    )
+    if args.json:
+        write_report(report, args.json, {"checkpoint": str(path), "seed": cfg.seed, "point_agent": agent.cfg.model_dump()})
         print(f"wrote {args.json}")
     return 0
 
@@ -543,9 +588,11 @@ def cmd_chat(args: argparse.Namespace) -> int:
     from hagent.worlds import parse_spec
 
     cfg = _resolve(args, {"world.spec": args.world, "seed": args.seed})
-    if parse_spec(cfg.world.spec).family == "point":  # a bad spec is a usage error before the UI opens
-        raise CliError(f"the chat serves grid worlds for now; for a point world run: hagent run --world {cfg.world.spec}")
-    path = _grid_checkpoint(args.checkpoint, "chat", cfg.world.spec)  # and so is a checkpoint it can't serve
+    family = parse_spec(cfg.world.spec).family  # a bad spec is a usage error before the UI opens
+    if family == "point":
+        path = _point_checkpoint(args.checkpoint, cfg.world.spec)
+    else:
+        path = _grid_checkpoint(args.checkpoint, "chat", cfg.world.spec)  # and so is a checkpoint it can't serve
     from tui.app import HagentApp
 
     HagentApp(str(path), cfg.world.spec, cfg.seed).run()

@@ -29,13 +29,16 @@ from __future__ import annotations
 
 import string
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from hagent.config import PointExploreConfig
-from hagent.worlds import Judgement
+from hagent.judgement import Judgement
+
+if TYPE_CHECKING:
+    from hagent.config import PointExploreConfig  # the explorer's settings; config imports worlds
 
 SIZE = 64
 BORDER = (4.0, 59.0)  # the border walls' pixel rows/columns; the free interior lies strictly between
@@ -300,6 +303,17 @@ class PointWorld(gym.Env):
         self._success = bool(np.linalg.norm(self.position - self.goal) <= self.params.radius)
         truncated = not self._success and self.steps >= self.max_steps
         return self._observe(), float(self._success), self._success, truncated, {"blocked": blocked}
+
+    def instruct(self, text: str) -> bool:
+        """Make the world judge reaching the place `text` names ("go to the top-left corner of the
+        left room") instead of its own goal, from now on, with a fresh step limit; the goal image
+        shows that place. `PlaceError` when `text` names no place of this world. Call after
+        reset, or mid-episode for a follow-up."""
+        room, index = parse_place(text, self.params)
+        self.goal = self.place(room, PLACES[index])
+        self.mission, self.steps, self._success = text, 0, False
+        self._goal_image = self._draw(self.goal)
+        return True
 
     def observe(self) -> dict:
         """The current observation, as `reset` and `step` return it."""

@@ -28,7 +28,8 @@ from __future__ import annotations
 import time
 from itertools import pairwise
 from pathlib import Path
-from typing import Any, NamedTuple
+from collections.abc import Generator
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import networkx as nx
 import numpy as np
@@ -42,6 +43,9 @@ from hagent.point_waypoints import Scene, scene, where_agent, with_place
 from hagent.sealed import SealedWorld, resets
 from levels.level import Level
 from levels.planner import MPPIPlanner, Plan, imagine
+
+if TYPE_CHECKING:
+    from hagent.chat import Chat, Reply
 
 DEFAULT_POINT_CHECKPOINT = shipped.checkpoint("point")
 """The shipped point-world agent (`hagent train --preset point`)."""
@@ -75,6 +79,44 @@ class PointStep(NamedTuple):
     ms: float  # planning time, all levels
     calls: int  # predictor calls spent
     levels: int  # levels that planned (1: level 0 alone)
+    subgoal: tuple[float, float] | None = None  # level 0's subgoal: the place (x, y pixels) level 1 handed down
+    stage: str = "reach the goal"  # what the step works toward
+
+
+class PointRun:
+    """A point-world episode in progress (as `hagent.agent.Run`): `step()` takes one action,
+    `finish()` acts to the end; the latest observation, plan and trace are there to watch."""
+
+    def __init__(self, loop: Generator[tuple[dict, PointPlan, PointStep], None, PointEpisode], obs: dict):
+        self._loop = loop
+        self.obs = obs  # the latest observation
+        self.plan: PointPlan | None = None
+        self.trace: list[PointStep] = []
+        self.episode: PointEpisode | None = None  # set once the episode is over
+
+    @property
+    def done(self) -> bool:
+        """Whether the episode is over."""
+        return self.episode is not None
+
+    def step(self) -> PointStep | None:
+        """Take one action; None once the episode is over (then `episode` is set)."""
+        if self.episode is not None:
+            return None
+        try:
+            self.obs, self.plan, record = next(self._loop)
+        except StopIteration as stop:
+            self.episode = stop.value
+            self.plan = self.episode.plan or self.plan
+            return None
+        self.trace.append(record)
+        return record
+
+    def finish(self) -> PointEpisode:
+        """Act until the episode is over and return it."""
+        while self.step() is not None:
+            pass
+        return self.episode
 
 
 class PointPlan(NamedTuple):
@@ -96,6 +138,8 @@ class PointEpisode(NamedTuple):
     explanation: str
     plan: PointPlan | None
     trace: tuple[PointStep, ...]
+    description: None = None  # no plan decoder in point worlds yet: `explanation` is the template
+    decisions: tuple = ()  # the configurator's recorded choices (none in point worlds)
 
 
 class _Objective:
@@ -114,6 +158,9 @@ class _Objective:
 class PointAgent:
     """Plans with a pixel level 0 (continuous actions) in `point:` worlds."""
 
+    families = ("point",)
+    """The world families this agent acts in."""
+
     def __init__(self, level: Level, cfg: PointAgentConfig, seed: int = 0, max_step: float = 2.45, places: PlaceGoal | None = None):
         if level.config.encoder.kind != "pixels" or not level.continuous:
             raise ValueError("PointAgent needs a level trained on a point world (pixels in, 2D actions)")
@@ -122,6 +169,7 @@ class PointAgent:
         angles = torch.arange(cfg.directions, dtype=torch.float32) * (2 * np.pi / cfg.directions)
         self.headings = torch.stack([angles.cos(), angles.sin()], dim=1) * max_step  # [M, 2] full strides
         self.mppi = MPPIPlanner(cfg.mppi, 2)
+        self._chat: Chat | None = None
 
     @classmethod
     def load(cls, path: str | Path = DEFAULT_POINT_CHECKPOINT, cfg: PointAgentConfig | None = None, seed: int = 0) -> PointAgent:
@@ -133,6 +181,15 @@ class PointAgent:
             raise CheckpointError(f"{path}: is a grid checkpoint; load it with hagent.Agent.load")
         return cls(ckpt.level, cfg or PointAgentConfig(), seed, places=ckpt.places)
 
+    def chat(self, text: str) -> Reply:
+        """One turn of a conversation that keeps its state across turns, in `point:tworooms`
+        until a `new world` turn says otherwise (see `hagent.chat`). Never raises on bad input."""
+        from hagent.chat import Chat
+
+        if self._chat is None:
+            self._chat = Chat(self, "point:tworooms")
+        return self._chat.say(text)
+
     def reconfigured(self, **updates: Any) -> PointAgent:
         """The same level under changed settings, e.g. `reconfigured(hierarchy="flat")`."""
         return PointAgent(self.level, self.cfg.model_copy(update=updates), self.seed, self.max_step, self.places)
@@ -142,7 +199,7 @@ class PointAgent:
     def goal_state(self, observation: dict, params: PointParams, text: str | None = None) -> torch.Tensor:
         """The state to reach: the goal image's embedding, or, for a text goal (`text`, or the
         mission when the goal image is blank), the place grounding's prediction from this view."""
-        if text is None and observation["goal"].any():
+        if text in (None, observation["mission"]) and observation["goal"].any():  # the world's own goal
             return self.level.encode(torch.as_tensor(observation["goal"][None]))[0]
         text = text if text is not None else observation["mission"]
         room, place = parse_place(text, params)  # PlaceError (a ValueError) says what can be named
@@ -160,7 +217,6 @@ class PointAgent:
         s = self.level.encode(torch.as_tensor(observation["image"][None]))[0]
         return self._plan(s, g, generator)
 
-    @torch.no_grad()
     def run(self, world: Any, text: str | None = None, max_steps: int | None = None, seed: int | None = None,
             reset: bool | None = None) -> PointEpisode:
         """Act in `world` (a point world) until the goal is reached, the world ends the episode
@@ -168,13 +224,31 @@ class PointAgent:
         else the mission (text-goal worlds show a blank goal image). Which episode: `seed`
         resets to that seed; otherwise as `hagent.Agent.run` (default: the episode the caller
         has just reset, else the world's next; `reset=True` always resets, `False` carries on)."""
+        return self.start(world, text, max_steps, seed, reset).finish()
+
+    def start(self, world: Any, text: str | None = None, max_steps: int | None = None, seed: int | None = None,
+              reset: bool | None = None) -> PointRun:
+        """Begin acting as `run` does, one step per `PointRun.step()` (for a UI that watches).
+        A text the agent can't ground raises `PlaceError` here, before any step."""
         torch.set_num_threads(self.cfg.threads)
         sealed = SealedWorld(world)
         obs = sealed.reset(seed=seed) if seed is not None or resets(world, reset) else sealed.observe()
         budget = max_steps or getattr(world, "max_steps", 50)
         generator = torch.Generator().manual_seed(self.seed if seed is None else self.seed * 1_000_003 + seed)
         self.mppi.reset()
-        g = self.goal_state(obs, world.params, text)
+        with torch.no_grad():
+            g = self.goal_state(obs, world.params, text)  # PlaceError before anything else changes
+        named = text not in (None, obs["mission"]) or not obs["goal"].any()
+        target = f'"{text or obs["mission"]}"' if named else "the goal image"
+        if text not in (None, obs["mission"]):
+            world.instruct(text)  # scoring: the world judges the instruction, with a fresh step limit
+            obs = sealed.observe()
+        return PointRun(self._acting(world, sealed, obs, g, target, budget, generator), obs)
+
+    @torch.no_grad()
+    def _acting(self, world: Any, sealed: SealedWorld, obs: dict, g: torch.Tensor, target: str, budget: int,
+                generator: torch.Generator) -> Generator[tuple[dict, PointPlan, PointStep], None, PointEpisode]:
+        """The acting loop: yields (observation, plan, step) after every action; returns the episode."""
         trace: list[PointStep] = []
         plan: PointPlan | None = None
         bumps: list[tuple[torch.Tensor, torch.Tensor]] = []  # (state, unit heading) of moves that didn't happen
@@ -194,8 +268,11 @@ class PointAgent:
             action = plan.plan.actions[0]
             ms = (time.perf_counter() - start) * 1000
             observed = sealed.step(action.numpy())
-            trace.append(PointStep(t, (float(action[0]), float(action[1])), plan.plan.total, ms, plan.calls, plan.levels))
+            subgoal = plan.route[0] if plan.route and isinstance(plan.route[0], tuple) else None
+            record = PointStep(t, (float(action[0]), float(action[1])), plan.plan.total, ms, plan.calls, plan.levels, subgoal)
+            trace.append(record)
             obs = observed.obs
+            yield obs, plan, record
             if observed.done:
                 break
             s_next = self.level.encode(torch.as_tensor(obs["image"][None]))[0]
@@ -207,7 +284,6 @@ class PointAgent:
             seen.append(where_agent(obs["image"], None if places is None else places.scene.walls))
         verdict = world.judge()  # scoring, after acting
         how = "with level 1's imagined graph over level 0" if self.cfg.hierarchy == "auto" else "with level 0 alone"
-        target = f'"{text or obs["mission"]}"' if text is not None or not obs["goal"].any() else "the goal image"
         explanation = f"planned toward {target} {how}; {len(trace)} steps"
         return PointEpisode(verdict.success, len(trace), verdict.violations, explanation, plan, tuple(trace))
 

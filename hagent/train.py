@@ -39,6 +39,7 @@ from hagent.config import HagentConfig, for_point_world, for_vector_world, save_
 from hagent.data import OfflineDataset, PointWindow, VectorWindow, Window, WindowDataset
 from hagent.narrative import encoder
 from hagent.train_critic import dataset_pairs, train_critic
+from hagent.errors import TrainingError
 from hagent.train_decoder import fit_decoder
 from hagent.train_goal import train_goal_parts
 from hagent.train_places import train_places
@@ -51,10 +52,6 @@ from hagent.train_hierarchy import (
     train_step_hazard,
 )
 from levels.jepa import JEPA, JEPALoss, effective_rank
-
-
-class TrainingError(RuntimeError):
-    """Training had to stop (e.g. the loss became non-finite); the message says what was kept."""
 
 
 class TrainResult(NamedTuple):

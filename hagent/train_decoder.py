@@ -34,6 +34,7 @@ from decoder.model import PlanDecoder, PlanFeatures, collate
 from decoder.tokenizer import BOS, EOS, PAD, Tokenizer
 from hagent import distributed
 from hagent.grounding import stages
+from hagent.errors import TrainingError
 from hagent.language import (
     AvoidHazard,
     AvoidRegion,
@@ -242,10 +243,6 @@ def train_decoder(
         else:
             loss = decoder.loss(batch, tokens)
         if distributed.any_rank(not torch.isfinite(loss)):
-            from hagent.train import (
-                TrainingError,  # here: hagent.train imports this module
-            )
-
             raise TrainingError(f"decoder: non-finite loss at step {step}; nothing was written; try a lower train.decoder.lr")
         optimizer.zero_grad(set_to_none=True)
         loss.backward()

@@ -39,6 +39,8 @@ from minigrid.envs.babyai.core.verifier import (
 )
 from minigrid.minigrid_env import MiniGridEnv
 
+from hagent.judgement import Judgement
+
 KNOWN_FORMS = (
     "rooms:RxC[?lava=N&objects=N&size=N&open=P&task=goto|pickup|open|putnext|any]",
     "babyai:<Level>",
@@ -330,14 +332,6 @@ class SymbolicState:
     lava: tuple[tuple[int, int], ...]
 
 
-@dataclass(frozen=True)
-class Judgement:
-    """The world's verdict on the episode so far."""
-
-    success: bool
-    violations: tuple[str, ...]
-
-
 class World(gym.Wrapper):
     """A fully observed minigrid world with a symbolic view and its own judgement.
 
@@ -504,7 +498,7 @@ class World(gym.Wrapper):
         """The place ("top-left", "centre", ...) of the room whose floor holds `cell`, named as
         room guardrails and plan descriptions name rooms; None for a doorway, a wall or a world
         without rooms. Labels and scoring only."""
-        from hagent.waypoints import position_name  # local: waypoints imports this module
+        from hagent.world_regions import place
 
         base = self._base
         if not isinstance(base, RoomGridLevel):
@@ -515,7 +509,7 @@ class World(gym.Wrapper):
         col, row = self.room_of(cell)
         x0, y0 = col * step, row * step
         floor = [(x, y) for x in range(x0 + 1, x0 + step) for y in range(y0 + 1, y0 + step)]
-        return position_name(floor, base.width, base.height)
+        return place(set(floor), base.width, base.height)
 
     def room_of(self, cell: tuple[int, int]) -> tuple[int, int] | None:
         """(col, row) of the room holding `cell` in room worlds, else None."""
@@ -548,16 +542,16 @@ class World(gym.Wrapper):
         """Count breaches of these `hagent.language` guardrails (region and action guardrails; lava
         is always counted) as violations in `judge()`, from now on, in place of any watched
         before. Call after reset (or `instruct`). Scoring only."""
-        from hagent.grounding import Memory  # local: worlds stays importable without the agent's modules
         from hagent.language import AvoidRegion, ForbidAction
-        from hagent.waypoints import region_cells
+        from hagent.world_regions import region_cells
 
-        obs = self._observe()
+        grid, base = self._base.grid.encode(), self._base
+        agent = (int(base.agent_pos[0]), int(base.agent_pos[1]))
         self._forbidden_cells, self._forbidden_events = {}, {}  # these guardrails replace earlier ones
         for g in guardrails:
             match g:
                 case AvoidRegion(region):
-                    for cell in region_cells(obs["image"], region, Memory(obs)):
+                    for cell in region_cells(grid, region, agent, int(base.agent_dir)):
                         self._forbidden_cells[cell] = region.describe()
                 case ForbidAction(action):
                     events = {"open": [("opened", "door")], "toggle": [("opened", "*"), ("closed", "*")],

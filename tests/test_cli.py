@@ -94,14 +94,22 @@ def test_eval_defaults_to_the_shipped_agent_like_run_and_chat(capsys: pytest.Cap
     assert "checkpoints/default" in capsys.readouterr().out
 
 
+def test_eval_serves_point_worlds_with_the_point_agent(capsys: pytest.CaptureFixture) -> None:
+    assert main(["eval", "--world", "point:tworooms", "--episodes", "2", "--seed", "44100", "-q"]) == 0
+    out = capsys.readouterr().out
+    assert "checkpoints/point" in out and "success rate" in out and "per step" in out
+    assert main(["eval", "--world", "point:tworooms", "--episodes", "1", "--hierarchy", "full"]) == 2
+    assert "auto (levels 0 and 1) or flat" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize(
     ("argv", "instead"),
     [
-        (["eval", "--checkpoint", "checkpoints/point"], "python benchmarks/point.py --checkpoint checkpoints/point"),
-        (["eval", "--world", "point:tworooms"], "python benchmarks/point.py --checkpoint checkpoints/point"),
+        (["eval", "--checkpoint", "checkpoints/point"], "hagent eval --world point:tworooms --checkpoint checkpoints/point"),
+        (["eval", "--world", "point:tworooms", "--checkpoint", "checkpoints/default"], "give a point checkpoint"),
         (["scenarios", "--checkpoint", "checkpoints/point"], "hagent run --world point:tworooms --checkpoint checkpoints/point"),
-        (["chat", "--checkpoint", "checkpoints/point"], "hagent run --world point:tworooms --checkpoint checkpoints/point"),
-        (["chat", "--world", "point:tworooms"], "hagent run --world point:tworooms"),
+        (["chat", "--checkpoint", "checkpoints/point"], "hagent chat --world point:tworooms --checkpoint checkpoints/point"),
+        (["chat", "--world", "point:tworooms", "--checkpoint", "checkpoints/default"], "give a point checkpoint"),
         (["run", "--checkpoint", "checkpoints/point"], "hagent run --world point:tworooms --checkpoint checkpoints/point"),
         (["run", "--world", "point:tworooms", "--checkpoint", "checkpoints/default"], "--checkpoint checkpoints/point"),
     ],

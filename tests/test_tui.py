@@ -59,6 +59,30 @@ async def test_an_instruction_fills_the_chat_the_plan_tree_and_moves_the_agent()
 
 
 @pytest.mark.anyio
+async def test_a_point_world_is_drawn_in_half_blocks_and_a_named_place_moves_the_agent() -> None:
+    from hagent.point_agent import PointAgent
+
+    app = HagentApp(spec="point:tworooms", seed=3, step_delay=0.0, agent=PointAgent.load())  # handed its agent
+    async with app.run_test(size=(180, 60)) as pilot:
+        await _until(pilot, lambda: app.session is not None and not app.busy)
+        view = app.query_one(WorldView)
+        start = view.obs["image"].copy()
+        assert "▀" in str(view.render())
+        await _send(pilot, app, "go to the top-left corner of the left room")
+        await _until(pilot, lambda: not app.busy and app.messages[-1][0] != "you")
+        who, text = app.messages[-1]
+        assert who == "agent" and "top-left corner of the left room" in text and "Done in" in text
+        assert not np.array_equal(view.obs["image"], start)  # the point moved
+        assert app.query_one(PlanTree).shown is not None
+        await _send(pilot, app, "go to the kitchen")
+        await _until(pilot, lambda: not app.busy and app.messages[-1][0] != "you")
+        assert app.messages[-1][0] == "error" and "left room or the right room" in app.messages[-1][1]
+        await _send(pilot, app, "new world rooms:3x3")
+        await _until(pilot, lambda: not app.busy and app.messages[-1][0] != "you")
+        assert app.messages[-1][0] == "error" and "point worlds" in app.messages[-1][1]
+
+
+@pytest.mark.anyio
 async def test_an_unparseable_instruction_gets_an_error_reply() -> None:
     app = HagentApp(SHIPPED, "rooms:3x3", 2, step_delay=0.0)
     async with app.run_test(size=(180, 60)) as pilot:

@@ -236,3 +236,26 @@ def test_instruct_makes_the_world_judge_another_goal() -> None:
     lava = make_world("minigrid:MiniGrid-LavaCrossingS9N1-v0", seed=0)
     lava.reset()
     assert not lava.instruct(parse("go to the red ball").goal, "go to the red ball")
+
+
+def test_the_scorer_reads_regions_from_the_true_grid_as_the_agent_does_from_its_view() -> None:
+    """`World.watch` grounds region guardrails with code of its own (`hagent.world_regions`, on the
+    env's grid); on a fresh view it must agree with the agent's grounding (`hagent.waypoints`)."""
+    from hagent.grounding import Memory
+    from hagent.language import ROOM_POSITIONS, ObjectRef, RegionRef
+    from hagent.waypoints import region_cells as seen_by_agent
+    from hagent.world_regions import region_cells as seen_by_world
+
+    refs = [RegionRef(position=p) for p in ROOM_POSITIONS] + [RegionRef(color=c) for c in ("red", "blue", "grey")]
+    refs += [RegionRef(contains=ObjectRef("key", "yellow")), RegionRef(contains=ObjectRef("ball", location="front"))]
+    compared = 0
+    for spec, seed in (("rooms:3x3", 0), ("rooms:3x3", 1), ("rooms:2x2", 4), ("babyai:GoTo", 2)):
+        world = make_world(spec, seed=seed)
+        obs, _ = world.reset()
+        base = world.unwrapped
+        for ref in refs:
+            expected = seen_by_agent(obs["image"], ref, Memory(obs))
+            got = seen_by_world(base.grid.encode(), ref, tuple(int(v) for v in base.agent_pos), int(base.agent_dir))
+            assert got == expected, (spec, seed, ref)
+            compared += bool(expected)
+    assert compared >= 10  # most descriptions matched some room

@@ -52,11 +52,12 @@ class HagentApp(App):
     #status { height: 1; background: $boost; padding: 0 1; }
     """
 
-    def __init__(self, checkpoint: str | None = None, spec: str = "rooms:3x3", seed: int = 0, step_delay: float = 0.05):
+    def __init__(self, checkpoint: str | None = None, spec: str = "rooms:3x3", seed: int = 0, step_delay: float = 0.05,
+                 agent: Agent | None = None):
         super().__init__()
         self.checkpoint, self.spec, self.seed = checkpoint, spec, seed
         self.step_delay = step_delay
-        self.agent: Agent | None = None
+        self.agent: Agent | None = agent  # handed in, or loaded from `checkpoint` (the world's shipped one) on mount
         self.session: Chat | None = None
         self.run_: Run | None = None  # the instruction being carried out
         self.busy = False
@@ -118,11 +119,11 @@ class HagentApp(App):
     # -- workers -------------------------------------------------------------------------------
     @work(thread=True, exclusive=True, group="agent")
     def load_agent(self) -> None:
-        from hagent.agent import DEFAULT_CHECKPOINT, Agent
         from hagent.chat import Chat
+        from hagent.loading import load_agent
 
         try:
-            self.agent = Agent.load(self.checkpoint or DEFAULT_CHECKPOINT)
+            self.agent = self.agent or load_agent(self.checkpoint, self.spec)
             self.session = Chat(self.agent, self.spec, self.seed)
         except Exception as err:  # noqa: BLE001 -- any failure becomes a message, never a crash
             self.call_from_thread(self._loaded, f"could not load the agent: {err}")
@@ -192,8 +193,10 @@ class HagentApp(App):
 
     def _stepped(self, run: Run, record) -> None:
         self.show_world()
-        subgoal = f" · subgoal {record.subgoal}" if record.subgoal else ""
-        self.status(f"walking: step {record.t + 1} · {record.action} · {record.stage}{subgoal} · {record.ms:.0f} ms · F7 pause")
+        action = record.action if isinstance(record.action, str) else "(" + ", ".join(f"{v:+.2f}" for v in record.action) + ")"
+        where = record.subgoal if record.subgoal is None or isinstance(record.subgoal[0], int) else tuple(round(v) for v in record.subgoal)
+        subgoal = f" · subgoal {where}" if where else ""
+        self.status(f"walking: step {record.t + 1} · {action} · {record.stage}{subgoal} · {record.ms:.0f} ms · F7 pause")
 
     def _paused_at(self, run: Run) -> None:
         self.busy = False

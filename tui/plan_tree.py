@@ -28,6 +28,9 @@ class PlanTree(Tree):
         if plan is None:
             self.root.set_label("plan: none yet")
             return
+        if not hasattr(plan, "stages"):  # a point world's plan: level 1's places, level 0's moves
+            self._show_route(plan)
+            return
         self.root.set_label(f"task: {plan.task.describe() if hasattr(plan.task, 'describe') else plan.task}")
         for i, stage in enumerate(plan.stages):
             marker = "▶ " if i == plan.stage else ("✓ " if i < plan.stage else "  ")
@@ -46,3 +49,17 @@ class PlanTree(Tree):
                 node.add_leaf("level 0: " + " ".join(plan.actions))
         for g in plan.guardrails:
             self.root.add_leaf(f"guardrail: {g}")
+
+    def _show_route(self, plan) -> None:
+        """A continuous-action plan (`hagent.point_agent.PointPlan`): the route, then level 0's first moves."""
+        self.root.set_label(f"plan: {plan.levels} level(s)")
+        moves = " ".join(f"({a[0]:+.1f},{a[1]:+.1f})" for a in plan.plan.actions[:4].tolist())
+        if plan.route:
+            level1 = self.root.add(f"level 1 route: {len(plan.route)} place(s), ~{plan.route_cost:.0f} steps left", expand=True)
+            for j, place in enumerate(plan.route[:8]):
+                where = f"({place[0]:.0f}, {place[1]:.0f})" if isinstance(place, tuple) else str(place)
+                sub = level1.add(f"{'subgoal ' if j == 0 else ''}{where}", expand=j == 0)
+                if j == 0:
+                    sub.add_leaf(f"level 0: {moves}")
+        else:
+            self.root.add_leaf(f"level 0: {moves}")

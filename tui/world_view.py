@@ -1,5 +1,7 @@
-"""The world drawn in colour: walls, doors (open/closed/locked), objects, lava, the agent and its
-heading, with level 1's planned route overlaid and the current subgoal highlighted."""
+"""The world drawn in colour, by the kind of observation it gives: a grid world's cells (walls,
+doors open/closed/locked, objects, lava, the agent and its heading) or a pixel world's view in
+half-block characters (the goal image's dot in green), with level 1's planned route overlaid and
+the current subgoal highlighted."""
 
 from __future__ import annotations
 
@@ -45,6 +47,35 @@ def draw(obs: dict, route: tuple[tuple[int, int], ...] = (), subgoal: tuple[int,
     return text
 
 
+POOL = 2  # pixels per character column (and per half-character row) of a pixel view
+
+
+def draw_pixels(obs: dict, route: tuple[tuple[float, float], ...] = ()) -> Text:
+    """Rich text of an RGB view `obs["image"] [H, W, 3]`, pooled `POOL`x`POOL` (max), two pixel
+    rows per character (▀: foreground the upper row, background the lower); the goal image's
+    dot is drawn green, `route` places (x, y in pixels) as cyan dots, the first one brighter."""
+    image = np.asarray(obs["image"], dtype=np.int32)
+    if obs.get("goal") is not None and np.asarray(obs["goal"]).any():
+        goal = np.asarray(obs["goal"], dtype=np.int32)
+        dot = goal[..., 0] - goal[..., 1]  # the dot is red only; walls are white in every channel
+        image = image.copy()
+        image[..., 1] = np.maximum(image[..., 1], np.where(image[..., 0] < 128, dot, 0))
+    h, w = image.shape[0] // POOL, image.shape[1] // POOL
+    small = image[: h * POOL, : w * POOL].reshape(h, POOL, w, POOL, 3).max(axis=(1, 3))
+    marks = {}
+    for j, (x, y) in enumerate(route):
+        marks[(int(y) // (2 * POOL), int(x) // POOL)] = "bold bright_cyan" if j == 0 else "cyan"
+    text = Text()
+    for row in range(0, h - 1, 2):
+        for col in range(w):
+            top, low = small[row], small[row + 1]
+            style = f"rgb({top[col][0]},{top[col][1]},{top[col][2]}) on rgb({low[col][0]},{low[col][1]},{low[col][2]})"
+            mark = marks.get((row // 2, col))
+            text.append("•" if mark else "▀", style=f"{mark} on rgb({low[col][0]},{low[col][1]},{low[col][2]})" if mark else style)
+        text.append("\n")
+    return text
+
+
 class WorldView(Static):
     """The current observation with the plan drawn over it."""
 
@@ -55,7 +86,11 @@ class WorldView(Static):
         self.obs: dict | None = None
         self.route: tuple[tuple[int, int], ...] = ()
 
-    def show(self, obs: dict, route: tuple[tuple[int, int], ...] = ()) -> None:
-        """Draw `obs` with `route` (level 1's waypoints; the first is level 0's subgoal)."""
+    def show(self, obs: dict, route: tuple = ()) -> None:
+        """Draw `obs` with `route` (level 1's waypoints; the first is level 0's subgoal): grid
+        cells when the observation is a grid's codes (it has a heading), else pixels."""
         self.obs, self.route = obs, tuple(route)
-        self.update(draw(obs, self.route, self.route[0] if self.route else None))
+        if "direction" in obs:
+            self.update(draw(obs, self.route, self.route[0] if self.route else None))
+        else:
+            self.update(draw_pixels(obs, self.route))
