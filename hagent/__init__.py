@@ -18,6 +18,7 @@ __all__ = [
     "Task",
     "World",
     "WorldSpecError",
+    "load_agent",
     "load_config",
     "make_world",
     "parse",
@@ -31,4 +32,8 @@ def __getattr__(name: str):
         from hagent.agent import Agent
 
         return Agent
+    if name == "load_agent":  # the agent any checkpoint holds: grid, pixel or gym worlds
+        from hagent.loading import load_agent
+
+        return load_agent
     raise AttributeError(f"module 'hagent' has no attribute {name!r}")

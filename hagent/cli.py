@@ -354,6 +354,21 @@ def _eval_point(args: argparse.Namespace) -> int:
     return 0
 
 
+def _write_episode(path: str | None, doc: dict) -> bool:
+    """Write an episode's JSON to `path` (atomically), or to stdout for "-"; True when it went to
+    stdout, so the caller prints nothing more."""
+    if path is None:
+        return False
+    text = json.dumps(_finite(doc), indent=2, allow_nan=False) + "\n"
+    if path == "-":
+        sys.stdout.write(text)
+        return True
+    from hagent.io import atomic_write_text
+
+    atomic_write_text(path, text)
+    return False
+
+
 def _run_gym(args: argparse.Namespace, cfg) -> int:
     """`hagent run` in a gym world: toward the env's desired_goal; summarized (and as JSON)."""
     from hagent.gym_world import make_gym_world
@@ -371,14 +386,8 @@ def _run_gym(args: argparse.Namespace, cfg) -> int:
         "explanation": episode.explanation, "start": first["achieved"].tolist(), "goal": first["goal"].tolist(),
         "final": last["achieved"].tolist(), "trace": [r._asdict() for r in episode.trace],
     }
-    if args.json is not None:
-        text = json.dumps(_finite(doc), indent=2, allow_nan=False) + "\n"
-        if args.json == "-":
-            sys.stdout.write(text)
-            return 0 if episode.success else 1
-        from hagent.io import atomic_write_text
-
-        atomic_write_text(args.json, text)
+    if _write_episode(args.json, doc):
+        return 0 if episode.success else 1
     point = lambda v: "(" + ", ".join(f"{x:.2f}" for x in v) + ")"  # noqa: E731
     print(f"world {cfg.world.spec}  seed {cfg.seed}  goal {point(first['goal'])} (desired_goal)")
     print(f"agent: {episode.explanation}")
@@ -478,14 +487,8 @@ def _run_point(args: argparse.Namespace, cfg) -> int:
         "explanation": episode.explanation, "final_position": [float(v) for v in st["position"]],
         "goal": [float(v) for v in st["goal"]], "trace": [r._asdict() for r in episode.trace],
     }
-    if args.json is not None:
-        text = json.dumps(_finite(doc), indent=2, allow_nan=False) + "\n"
-        if args.json == "-":
-            sys.stdout.write(text)
-            return 0 if episode.success else 1
-        from hagent.io import atomic_write_text
-
-        atomic_write_text(args.json, text)
+    if _write_episode(args.json, doc):
+        return 0 if episode.success else 1
     print(f"world {cfg.world.spec}  seed {cfg.seed}  goal: {args.instruction or 'the goal image or mission'}")
     print(f"agent: {episode.explanation}")
     if ms:
@@ -493,7 +496,7 @@ def _run_point(args: argparse.Namespace, cfg) -> int:
     print(f"final position ({st['position'][0]:.1f}, {st['position'][1]:.1f}), goal ({st['goal'][0]:.1f}, {st['goal'][1]:.1f})")
     print(f"outcome: {'success' if episode.success else 'not done'} in {episode.steps} steps")
     if args.instruction is not None:
-        print(f"  (the agent went for your instruction; the world scores its own mission: {world.mission})")
+        print(f"  (the world judged your instruction: {world.mission})")
     if args.json is not None:
         print(f"wrote {args.json}")
     return 0 if episode.success else 1

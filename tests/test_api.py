@@ -57,3 +57,16 @@ def test_a_chat_turn_never_raises(text: str) -> None:
     assert reply.kind in ("episode", "world", "answer", "help", "question", "error") and reply.text
     if reply.kind == "question":
         assert reply.episode is None
+
+
+def test_load_agent_picks_the_agent_each_checkpoint_holds() -> None:
+    """`hagent.load_agent` serves every world family: the checkpoint (or the world's shipped one) says which agent."""
+    from hagent import shipped
+    from hagent.goal_agent import GoalAgent
+    from hagent.point_agent import PointAgent
+
+    assert type(hagent.load_agent(None, "rooms:3x3")).__name__ == "Agent"
+    assert isinstance(hagent.load_agent(None, "point:tworooms"), PointAgent)
+    assert isinstance(hagent.load_agent(shipped.checkpoint("point")), PointAgent)
+    maze = hagent.load_agent(None, "gym:PointMaze_UMaze-v3")
+    assert isinstance(maze, GoalAgent) and maze.landmarks is not None
