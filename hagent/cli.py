@@ -548,8 +548,8 @@ def _episode_doc(spec: str, seed: int, text: str, episode) -> dict:
 def cmd_scenarios(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from hagent.agent import Agent
-    from hagent.scenarios import ScenarioError, load_scenarios, run_scenario, scenario_files
+    from hagent.checkpoint import checkpoint_kind
+    from hagent.scenarios import Agents, ScenarioError, load_scenarios, run_scenario, scenario_files
 
     try:
         files = scenario_files(args.paths or [str(SCENARIOS_DIR)])
@@ -558,11 +558,16 @@ def cmd_scenarios(args: argparse.Namespace) -> int:
         raise CliError(str(err)) from None
     if not scenarios:
         raise CliError(f"no scenarios in {', '.join(args.paths or [str(SCENARIOS_DIR)])}")
-    agent = Agent.load(_grid_checkpoint(args.checkpoint, "scenarios"))
+    if args.checkpoint is not None:
+        try:
+            checkpoint_kind(args.checkpoint)
+        except ValueError as err:
+            raise CliError(f"--checkpoint {err}") from None
+    agents = Agents(args.checkpoint)  # without --checkpoint: the shipped agent of each scenario's world family
     verdicts = []
     bar = tqdm(scenarios, desc="scenarios", unit="scenario", disable=args.quiet, dynamic_ncols=True)
     for _, scenario in bar:
-        verdicts.append(run_scenario(agent, scenario))
+        verdicts.append(run_scenario(agents.for_world(scenario.world), scenario))
         bar.set_postfix(failed=sum(not v.passed for v in verdicts))
     bar.close()
     width = min(60, max(len(v.scenario.name) for v in verdicts))

@@ -58,6 +58,9 @@ def checkpoint_for(path: str | Path, world: str | None = None) -> Path:
 class GoalAgent:
     """Plans with a vector level 0 (continuous actions), its goal readout and level 1's landmark graph."""
 
+    families = ("gym",)
+    """The world families this agent acts in."""
+
     def __init__(self, level: Level, readout: GoalReadout, landmarks: LandmarkGraph | None, cfg: GoalAgentConfig, seed: int = 0):
         if level.config.encoder.kind != "vector" or not level.continuous:
             raise ValueError("GoalAgent needs a level trained on a gym world (vectors in, continuous actions)")
@@ -114,7 +117,8 @@ class GoalAgent:
             plan = self.plan_step(obs, goal, upper, generator)
             action = plan.plan.actions[0]
             ms = (time.perf_counter() - start) * 1000
-            trace.append(PointStep(t, tuple(float(v) for v in action), plan.plan.total, ms, plan.calls, plan.levels))
+            subgoal = plan.route[0] if plan.route else None  # the landmark level 1 handed down
+            trace.append(PointStep(t, tuple(float(v) for v in action), plan.plan.total, ms, plan.calls, plan.levels, subgoal))
             for _ in range(self.level.time_scale):  # level 0's action is held for its time scale
                 observed = sealed.step(action.numpy())
                 obs, done, t = observed.obs, observed.done, t + 1
@@ -133,7 +137,8 @@ class GoalAgent:
             here = self.readout(s[None])[0]
             sub = upper.plan(here)
             target, levels = sub.point, 2
-            path = tuple(tuple(float(v) for v in self.landmarks.points[n]) for n in sub.path)
+            ahead = sub.path[sub.path.index(sub.landmark) + 1 :] if sub.landmark in sub.path else ()
+            path = (tuple(float(v) for v in sub.point),) + tuple(tuple(float(v) for v in self.landmarks.points[n]) for n in ahead)
             left = upper.route.lengths.get(sub.start, float("inf"))
         plan = self.mppi.plan(s, self.level, ReadoutCost(self.readout, target), generator)
         return PointPlan(plan, path, left, levels, plan.calls)

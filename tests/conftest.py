@@ -73,7 +73,7 @@ class ScenarioItem(pytest.Item):
     def runtest(self) -> None:
         from hagent.scenarios import run_scenario
 
-        verdict = run_scenario(_shipped_agent(), self.scenario)
+        verdict = run_scenario(_SHIPPED.for_world(self.scenario.world), self.scenario)
         if not verdict.passed:
             raise ScenarioFailed("\n".join([*verdict.failures, f"explanation: {verdict.explanation}"]))
 
@@ -86,12 +86,18 @@ class ScenarioItem(pytest.Item):
         return self.path, 0, f"scenario: {self.name}"
 
 
-_AGENT = []
+class _ShippedAgents:
+    """The shipped agent of each world family, loaded once for the whole run (`hagent.scenarios.Agents`)."""
+
+    def __init__(self):
+        self._agents = None
+
+    def for_world(self, spec: str):
+        if self._agents is None:
+            from hagent.scenarios import Agents
+
+            self._agents = Agents()
+        return self._agents.for_world(spec)
 
 
-def _shipped_agent():
-    if not _AGENT:
-        from hagent.agent import Agent
-
-        _AGENT.append(Agent.load())
-    return _AGENT[0]
+_SHIPPED = _ShippedAgents()
