@@ -24,6 +24,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from hagent.config import WorldConfig
 from hagent.errors import UnsupportedTaskError
 from hagent.language import ParseError, UnclearError
 from hagent.worlds import WorldSpecError, make_world, parse_spec
@@ -31,7 +32,7 @@ from hagent.worlds import WorldSpecError, make_world, parse_spec
 if TYPE_CHECKING:
     from hagent.agent import Agent, Episode, Run
 
-DEFAULT_WORLD = "rooms:3x3"
+DEFAULT_WORLD = WorldConfig().spec
 HELP = """You can say:
   an instruction      go to the red ball · pick up the blue key, avoid lava · open the green door, then go to the grey box
                       (follow-ups carry on in the same world)

@@ -234,35 +234,64 @@ def _grid_checkpoint(given: str | None, command: str, spec: str | None = None) -
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from hagent.agent import Agent
-    from hagent.checkpoint import load_checkpoint
     from hagent.evaluate import evaluate, write_report
+    from hagent.worlds import WorldSpecError, parse_spec
 
-    if args.world is not None and args.world.strip().startswith("gym:"):
-        return _eval_gym(args)
-    if args.world is not None and args.world.strip().startswith("point:"):
-        return _eval_point(args)
-    cfg = _resolve(args, {"world.spec": args.world, "seed": args.seed, "agent.hierarchy": args.hierarchy})
-    path = _grid_checkpoint(args.checkpoint, "eval", cfg.world.spec)
-    ckpt = load_checkpoint(path)
-    agent = Agent.load(path, cfg.agent, seed=cfg.seed)
-    report = evaluate(agent, cfg.world.spec, args.episodes, cfg.seed, max_steps=args.max_steps, progress=not args.quiet)
+    spec = (args.world or HagentConfig().world.spec).strip()
+    try:
+        family = parse_spec(spec).family
+    except WorldSpecError as err:
+        raise CliError(str(err)) from None
+    if args.hierarchy == "full" and family in ("point", "gym"):
+        raise CliError(f"--hierarchy full is for grid worlds; a {family} world's agent takes auto (levels 0 and 1) or flat")
+    section = {"point": "point_agent", "gym": "goal_agent"}.get(family, "agent")  # the agent's settings
+    cfg = _resolve(args, {"world.spec": spec, "seed": args.seed, "eval.episodes": args.episodes,
+                          f"{section}.hierarchy": args.hierarchy})
+    agent, source = _eval_agent(args, cfg, family)
+    episodes = cfg.eval.episodes
+    grid = family not in ("point", "gym")
+    report = evaluate(agent, cfg.world.spec, episodes, cfg.seed, max_steps=args.max_steps, progress=not args.quiet,
+                      reference=grid)
     summary = report.summary()
-    spl = "n/a" if summary["spl"] is None else f"{summary['spl']:.3f}"
-    print(
-        f"{cfg.world.spec}: {summary['episodes']} held-out episodes (seeds {cfg.seed}..{cfg.seed + args.episodes - 1}), "
-        f"checkpoint {ckpt.directory}\n"
-        f"  success rate        {summary['success_rate']:.1%}\n"
-        f"  mean steps          {summary['mean_steps']:.1f}\n"
-        f"  SPL                 {spl}\n"
-        f"  violations          {summary['violations']}\n"
-        f"  median planning ms  {summary['median_planning_ms']:.1f} per step\n"
-        f"  predictor calls     {summary['predictor_calls_per_step']:.0f} per step"
-    )
+    every = agent.level.time_scale if family == "gym" else 1  # env steps per plan
+    per = "per step" if every == 1 else f"per plan (level 0 plans every {every} env steps: " \
+        f"{summary['median_planning_ms'] / every:.1f} per env step)"
+    lines = [
+        f"{cfg.world.spec}: {summary['episodes']} held-out episodes (seeds {cfg.seed}..{cfg.seed + episodes - 1}), "
+        f"checkpoint {source}, hierarchy {getattr(cfg, section).hierarchy}",
+        f"  success rate        {summary['success_rate']:.1%}",
+        f"  {'mean env steps' if family == 'gym' else 'mean steps':<20s}{summary['mean_steps']:.1f}",
+    ]
+    if grid:
+        spl = "n/a" if summary["spl"] is None else f"{summary['spl']:.3f}"
+        lines += [f"  SPL                 {spl}", f"  violations          {summary['violations']}"]
+    lines += [f"  median planning ms  {summary['median_planning_ms']:.1f} {per}",
+              f"  predictor calls     {summary['predictor_calls_per_step']:.0f} {'per step' if every == 1 else 'per plan'}"]
+    print("\n".join(lines))
     if args.json:
-        write_report(report, args.json, {"checkpoint": str(ckpt.directory), "seed": cfg.seed, "agent": cfg.agent.model_dump()})
+        write_report(report, args.json, {"checkpoint": str(source), "seed": cfg.seed, section: getattr(cfg, section).model_dump()})
         print(f"wrote {args.json}")
     return 0
+
+
+def _eval_agent(args: argparse.Namespace, cfg: HagentConfig, family: str) -> tuple[object, Path]:
+    """The agent `hagent eval` scores in `family`'s worlds, with the checkpoint it came from."""
+    from hagent.agent import Agent
+
+    match family:
+        case "gym":
+            from hagent.goal_agent import DEFAULT_GYM_CHECKPOINT, checkpoint_for
+
+            agent = _gym_agent(args, cfg)
+            return agent, checkpoint_for(args.checkpoint or DEFAULT_GYM_CHECKPOINT, cfg.world.spec)
+        case "point":
+            from hagent.point_agent import PointAgent
+
+            path = _point_checkpoint(args.checkpoint, cfg.world.spec)
+            return PointAgent.load(path, cfg.point_agent, seed=cfg.seed), path
+        case _:
+            path = _grid_checkpoint(args.checkpoint, "eval", cfg.world.spec)
+            return Agent.load(path, cfg.agent, seed=cfg.seed), path
 
 
 def _gym_agent(args: argparse.Namespace, cfg):
@@ -275,37 +304,10 @@ def _gym_agent(args: argparse.Namespace, cfg):
         parse_gym(cfg.world.spec)
     except GymSpecError as err:
         raise CliError(str(err)) from None
-    if getattr(args, "hierarchy", None) == "full":
-        raise CliError("--hierarchy full is for grid worlds; a gym world's agent takes auto (levels 0 and 1) or flat")
     try:
         return GoalAgent.load(args.checkpoint or DEFAULT_GYM_CHECKPOINT, cfg.world.spec, cfg.goal_agent, seed=cfg.seed)
     except ValueError as err:  # CheckpointError, or a checkpoint of another kind
         raise CliError(f"--checkpoint {err}") from None
-
-
-def _eval_gym(args: argparse.Namespace) -> int:
-    """`hagent eval` in a gym world: the goal is the env's desired_goal, the step limit the env's own."""
-    from hagent.evaluate import evaluate, write_report
-
-    cfg = _resolve(args, {"world.spec": args.world.strip(), "seed": args.seed, "goal_agent.hierarchy": args.hierarchy})
-    agent = _gym_agent(args, cfg)
-    report = evaluate(agent, cfg.world.spec, args.episodes, cfg.seed, max_steps=args.max_steps, progress=not args.quiet,
-                      reference=False)
-    summary = report.summary()
-    every = agent.level.time_scale
-    print(
-        f"{cfg.world.spec}: {summary['episodes']} held-out episodes (seeds {cfg.seed}..{cfg.seed + args.episodes - 1}), "
-        f"hierarchy {agent.cfg.hierarchy}\n"
-        f"  success rate        {summary['success_rate']:.1%}\n"
-        f"  mean env steps      {summary['mean_steps']:.1f}\n"
-        f"  median planning ms  {summary['median_planning_ms']:.1f} per plan (level 0 plans every {every} env steps: "
-        f"{summary['median_planning_ms'] / every:.1f} per env step)\n"
-        f"  predictor calls     {summary['predictor_calls_per_step']:.0f} per plan"
-    )
-    if args.json:
-        write_report(report, args.json, {"seed": cfg.seed, "goal_agent": agent.cfg.model_dump()})
-        print(f"wrote {args.json}")
-    return 0
 
 
 def _point_checkpoint(given: str | None, spec: str) -> Path:
@@ -322,36 +324,6 @@ def _point_checkpoint(given: str | None, spec: str) -> Path:
         raise CliError(f"--checkpoint {path} is a {kind}-world checkpoint and {spec} a point world; "
                        "give a point checkpoint (checkpoints/point) or leave out --checkpoint")
     return path
-
-
-def _eval_point(args: argparse.Namespace) -> int:
-    """`hagent eval` in a point world: toward each episode's goal image (or its mission's named
-    place), within the world's own step limit unless --max-steps says otherwise."""
-    from hagent.evaluate import evaluate, write_report
-    from hagent.point_agent import PointAgent
-
-    cfg = _resolve(args, {"world.spec": args.world.strip(), "seed": args.seed})
-    path = _point_checkpoint(args.checkpoint, cfg.world.spec)
-    if args.hierarchy == "full":
-        raise CliError("--hierarchy full is for grid worlds; a point world's agent takes auto (levels 0 and 1) or flat")
-    agent = PointAgent.load(path, seed=cfg.seed)
-    if args.hierarchy is not None:
-        agent = agent.reconfigured(hierarchy=args.hierarchy)
-    report = evaluate(agent, cfg.world.spec, args.episodes, cfg.seed, max_steps=args.max_steps, progress=not args.quiet,
-                      reference=False)
-    summary = report.summary()
-    print(
-        f"{cfg.world.spec}: {summary['episodes']} held-out episodes (seeds {cfg.seed}..{cfg.seed + args.episodes - 1}), "
-        f"checkpoint {path}, hierarchy {agent.cfg.hierarchy}\n"
-        f"  success rate        {summary['success_rate']:.1%}\n"
-        f"  mean steps          {summary['mean_steps']:.1f}\n"
-        f"  median planning ms  {summary['median_planning_ms']:.1f} per step\n"
-        f"  predictor calls     {summary['predictor_calls_per_step']:.0f} per step"
-    )
-    if args.json:
-        write_report(report, args.json, {"checkpoint": str(path), "seed": cfg.seed, "point_agent": agent.cfg.model_dump()})
-        print(f"wrote {args.json}")
-    return 0
 
 
 def _write_episode(path: str | None, doc: dict) -> bool:
@@ -400,15 +372,12 @@ def _run_gym(args: argparse.Namespace, cfg) -> int:
     return 0 if episode.success else 1
 
 
-RUN_WORLD = "rooms:3x3"  # the embedded default world
-
-
 def cmd_run(args: argparse.Namespace) -> int:
     from hagent.agent import Agent
     from hagent.render import render_text
     from hagent.worlds import make_world
 
-    cfg = _resolve(args, {"world.spec": args.world or RUN_WORLD, "seed": args.seed})
+    cfg = _resolve(args, {"world.spec": args.world, "seed": args.seed})
     if cfg.world.spec.startswith("point:"):
         return _run_point(args, cfg)
     if cfg.world.spec.strip().startswith("gym:"):
@@ -474,7 +443,7 @@ def _run_point(args: argparse.Namespace, cfg) -> int:
             f"--checkpoint {path} is a grid-world checkpoint and {cfg.world.spec} is a point world; run it with "
             f"a point checkpoint (hagent run --world {cfg.world.spec} --checkpoint checkpoints/point), or leave out --checkpoint"
         )
-    agent = PointAgent.load(path, seed=cfg.seed)
+    agent = PointAgent.load(path, cfg.point_agent, seed=cfg.seed)
     world = make_point_world(cfg.world.spec, seed=cfg.seed)
     try:
         episode = agent.run(world, args.instruction, max_steps=args.max_steps, seed=cfg.seed)
@@ -564,6 +533,15 @@ def cmd_scenarios(args: argparse.Namespace) -> int:
         except ValueError as err:
             raise CliError(f"--checkpoint {err}") from None
     agents = Agents(args.checkpoint)  # without --checkpoint: the shipped agent of each scenario's world family
+    if args.checkpoint is not None:  # one agent for all: the scenarios of the worlds it acts in
+        serves = agents.for_world(None).families
+        kept = [(f, s) for f, s in scenarios if agents.family(s.world) in serves]
+        if not kept:
+            raise CliError(f"--checkpoint {args.checkpoint}: its agent acts in {', '.join(serves)} worlds, and no scenario is in one")
+        if len(kept) < len(scenarios):
+            print(f"left out {len(scenarios) - len(kept)} scenarios in worlds that {args.checkpoint}'s agent doesn't act in "
+                  f"(it acts in {', '.join(serves)} worlds)")
+        scenarios = kept
     verdicts = []
     bar = tqdm(scenarios, desc="scenarios", unit="scenario", disable=args.quiet, dynamic_ncols=True)
     for _, scenario in bar:
@@ -651,8 +629,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run a goal-agnostic exploration policy (no task, no reward) and write sharded "
         "safetensors plus manifest.json to --out. Re-running the same command resumes an interrupted run.",
     )
-    p.add_argument("--world", metavar="SPEC", help=worlds_help + " (default: rooms:3x3)")
-    p.add_argument("--episodes", type=int, metavar="N", help="episodes to collect (default 200)")
+    p.add_argument("--world", metavar="SPEC", help=worlds_help + f" (default: {HagentConfig().world.spec})")
+    p.add_argument("--episodes", type=int, metavar="N", help=f"episodes to collect (default {HagentConfig().collect.episodes})")
     p.add_argument("--out", required=True, metavar="DIR", help="dataset directory to write")
     p.add_argument("--seed", type=int, metavar="S", help="master seed (default 0)")
     p.add_argument("--workers", type=int, metavar="W", help="worker processes (default 1)")
@@ -669,8 +647,8 @@ def build_parser() -> argparse.ArgumentParser:
         "median planning ms per step and predictor calls per step. The agent sees observations only.",
     )
     p.add_argument("--checkpoint", metavar="DIR", help="checkpoint made by hagent train (default: the shipped agent)")
-    p.add_argument("--world", metavar="SPEC", help=worlds_help + " (default: rooms:3x3)")
-    p.add_argument("--episodes", type=int, default=200, metavar="N", help="episodes (default 200)")
+    p.add_argument("--world", metavar="SPEC", help=worlds_help + f" (default: {HagentConfig().world.spec})")
+    p.add_argument("--episodes", type=int, metavar="N", help=f"episodes (default {HagentConfig().eval.episodes}: eval.episodes)")
     p.add_argument("--seed", type=int, metavar="S", help="first seed; episodes use S, S+1, ... (default 0)")
     p.add_argument(
         "--hierarchy", choices=["auto", "flat", "full"],
@@ -691,7 +669,7 @@ def build_parser() -> argparse.ArgumentParser:
         "and the outcome. Exit status: 0 when the world judges the task done, 1 when not, 2 on bad input.",
     )
     p.add_argument("instruction", nargs="?", help="what to do, e.g. \"pick up the blue key\" (default: the world's mission)")
-    p.add_argument("--world", metavar="SPEC", help=worlds_help + f" (default: {RUN_WORLD})")
+    p.add_argument("--world", metavar="SPEC", help=worlds_help + f" (default: {HagentConfig().world.spec})")
     p.add_argument("--seed", type=int, metavar="S", help="world seed (default 0)")
     p.add_argument("--checkpoint", metavar="DIR", help="checkpoint made by hagent train (default: the shipped agent)")
     p.add_argument("--max-steps", type=int, metavar="N", help="step budget (default: agent.max_steps)")
@@ -708,7 +686,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="draw a world's first observation and its mission",
         description="Build a world from its spec and seed and print its first observation as text.",
     )
-    p.add_argument("--world", metavar="SPEC", help=worlds_help + " (default: rooms:3x3)")
+    p.add_argument("--world", metavar="SPEC", help=worlds_help + f" (default: {HagentConfig().world.spec})")
     p.add_argument("--seed", type=int, metavar="S", help="world seed (default 0)")
     p.add_argument("--no-color", action="store_true", help="plain text, no ANSI colours")
     _config_options(p)
@@ -770,7 +748,7 @@ def build_parser() -> argparse.ArgumentParser:
         "'why?', 'help'), the world drawn in colour with the planned route, the plan as a tree and the costs of the "
         "chosen plan. Keys: enter send, F5 step, F6 run, F7 pause, F2 new world, F1 help, ctrl+q quit.",
     )
-    p.add_argument("--world", metavar="SPEC", help=worlds_help + " (default: rooms:3x3)")
+    p.add_argument("--world", metavar="SPEC", help=worlds_help + f" (default: {HagentConfig().world.spec})")
     p.add_argument("--seed", type=int, metavar="S", help="world seed (default 0)")
     p.add_argument("--checkpoint", metavar="DIR", help="checkpoint made by hagent train (default: the shipped agent)")
     _config_options(p)

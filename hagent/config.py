@@ -276,6 +276,14 @@ class GoalAgentConfig(_Frozen):
     """Torch CPU threads while planning."""
 
 
+class EvalConfig(_Frozen):
+    """How `hagent eval` scores an agent."""
+
+    episodes: int = Field(200, ge=1)
+    """Held-out episodes, on seeds `seed`, `seed + 1`, ... (200 or more: with 60 a success rate
+    moves about 5 points from noise alone)."""
+
+
 class AgentConfig(_Frozen):
     """How the agent plans and acts (Mode 2: model-predictive control over level 0)."""
 
@@ -378,8 +386,12 @@ class HagentConfig(_Frozen):
     """Training."""
     agent: AgentConfig = AgentConfig()
     """Planning and acting."""
+    point_agent: PointAgentConfig = PointAgentConfig()
+    """Planning and acting in point worlds (`hagent.point_agent`)."""
     goal_agent: GoalAgentConfig = GoalAgentConfig()
     """Planning and acting in gym worlds (`hagent.goal_agent`)."""
+    eval: EvalConfig = EvalConfig()
+    """Scoring (`hagent eval`)."""
 
     @field_validator("device")
     @classmethod

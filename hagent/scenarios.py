@@ -162,17 +162,25 @@ class Agents:
         self.checkpoint = checkpoint
         self._loaded: dict[Path, Any] = {}
 
-    def for_world(self, spec: str) -> Any:
+    def for_world(self, spec: str | None) -> Any:
         """The agent for a scenario in world `spec` (a bad spec gets the grid agent, which reports it)."""
         from hagent.loading import default_checkpoint, load_agent
 
         try:
             path = Path(self.checkpoint) if self.checkpoint is not None else default_checkpoint(spec)
         except WorldSpecError:
-            path = default_checkpoint()
+            path, spec = default_checkpoint(), None
         if path not in self._loaded:
             self._loaded[path] = load_agent(path, spec)
         return self._loaded[path]
+
+    @staticmethod
+    def family(spec: str) -> str:
+        """A world spec's family; a bad spec counts as the grid worlds' (where its error is reported)."""
+        try:
+            return parse_spec(spec).family
+        except WorldSpecError:
+            return "rooms"
 
 
 def run_scenario(agent: Agent, scenario: Scenario) -> Verdict:

@@ -10,6 +10,8 @@ import pytest
 
 from hagent.cli import PENDING, main
 
+ROOT = Path(__file__).resolve().parent.parent
+
 COMMANDS = ["collect", "train", "eval", "run", "chat", "scenarios", "show"]
 
 
@@ -94,6 +96,20 @@ def test_eval_defaults_to_the_shipped_agent_like_run_and_chat(capsys: pytest.Cap
     assert "checkpoints/default" in capsys.readouterr().out
 
 
+def test_scenarios_with_one_checkpoint_run_the_worlds_its_agent_acts_in(capsys: pytest.CaptureFixture, tmp_path) -> None:
+    mixed = tmp_path / "mixed.toml"
+    mixed.write_text(
+        '[[scenario]]\nname = "grid"\nworld = "rooms:3x3"\ninstruction = "make me a sandwich"\n'
+        '[scenario.expect]\nerror = "understand"\n'
+        '[[scenario]]\nname = "point"\nworld = "point:tworooms"\nseed = 3\ninstruction = "go to the kitchen"\n'
+        '[scenario.expect]\nerror = "say a place"\n', encoding="utf-8")
+    assert main(["scenarios", str(mixed), "--checkpoint", str(ROOT / "checkpoints" / "point"), "-q"]) == 0
+    out = capsys.readouterr().out
+    assert "left out 1 scenarios" in out and "1 of 1 scenarios passed" in out
+    assert main(["scenarios", str(mixed), "-q"]) == 0  # each with its family's shipped agent
+    assert "2 of 2 scenarios passed" in capsys.readouterr().out
+
+
 def test_eval_serves_point_worlds_with_the_point_agent(capsys: pytest.CaptureFixture) -> None:
     assert main(["eval", "--world", "point:tworooms", "--episodes", "2", "--seed", "44100", "-q"]) == 0
     out = capsys.readouterr().out
@@ -107,7 +123,6 @@ def test_eval_serves_point_worlds_with_the_point_agent(capsys: pytest.CaptureFix
     [
         (["eval", "--checkpoint", "checkpoints/point"], "hagent eval --world point:tworooms --checkpoint checkpoints/point"),
         (["eval", "--world", "point:tworooms", "--checkpoint", "checkpoints/default"], "give a point checkpoint"),
-        (["scenarios", "--checkpoint", "checkpoints/point"], "hagent run --world point:tworooms --checkpoint checkpoints/point"),
         (["chat", "--checkpoint", "checkpoints/point"], "hagent chat --world point:tworooms --checkpoint checkpoints/point"),
         (["chat", "--world", "point:tworooms", "--checkpoint", "checkpoints/default"], "give a point checkpoint"),
         (["run", "--checkpoint", "checkpoints/point"], "hagent run --world point:tworooms --checkpoint checkpoints/point"),

@@ -17,6 +17,7 @@ from textual.app import App, ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer, Header, Input, Static
 
+from hagent.chat import DEFAULT_WORLD
 from tui.chat_log import ChatLog
 from tui.costs_panel import CostsPanel
 from tui.help_screen import HelpScreen
@@ -52,7 +53,7 @@ class HagentApp(App):
     #status { height: 1; background: $boost; padding: 0 1; }
     """
 
-    def __init__(self, checkpoint: str | None = None, spec: str = "rooms:3x3", seed: int = 0, step_delay: float = 0.05,
+    def __init__(self, checkpoint: str | None = None, spec: str = DEFAULT_WORLD, seed: int = 0, step_delay: float = 0.05,
                  agent: Agent | None = None):
         super().__init__()
         self.checkpoint, self.spec, self.seed = checkpoint, spec, seed
