@@ -22,7 +22,7 @@ from hagent.agent import Agent
 from hagent.collect import collect
 from hagent.config import CollectConfig, load_config
 from hagent.evaluate import evaluate
-from hagent.train import train
+from hagent.training.pipeline import train
 
 VARIANTS = {
     "default (VICReg var+cov, step-difference terms)": [],

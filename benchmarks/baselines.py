@@ -47,7 +47,7 @@ import numpy as np  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
 from hagent.io import atomic_write_text  # noqa: E402
-from hagent.presets import MIX  # noqa: E402
+from hagent.training.presets import MIX  # noqa: E402
 
 WORLDS = (
     "babyai:GoToLocal",

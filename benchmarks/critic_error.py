@@ -33,7 +33,7 @@ from hagent.collect import collect  # noqa: E402
 from hagent.config import CollectConfig  # noqa: E402
 from hagent.data import OfflineDataset  # noqa: E402
 from hagent.labels import oracle_pairs  # noqa: E402
-from hagent.train_critic import dataset_pairs, encode_dataset, fit_critic  # noqa: E402
+from hagent.training.critic import dataset_pairs, encode_dataset, fit_critic  # noqa: E402
 
 BINS = ((1, 5), (6, 10), (11, 20), (21, 40), (41, 60), (61, 180))
 EVAL_MASTER_SEED = 1  # the held-out episodes' master seed (the preset's data uses 0)

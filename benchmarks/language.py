@@ -49,7 +49,7 @@ REPORT_SEED = 220_000  # first reporting seed of the agent runs (never used whil
 
 def coverage(seeds: range, progress: bool) -> dict:
     """Parse every registered mission; count parsed / refused (with the reason) / raised per family."""
-    from hagent.worlds import _babyai_instr
+    from hagent.worlds.grid import _babyai_instr
 
     rows: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
     refusals: dict[str, set[str]] = collections.defaultdict(set)

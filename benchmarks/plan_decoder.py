@@ -52,7 +52,7 @@ def _init(checkpoint: str) -> None:
 
 def _episode(case: tuple[str, int]) -> dict:
     from hagent.language import parse
-    from hagent.train_decoder import episode_facts
+    from hagent.training.decoder import episode_facts
     from hagent.worlds import make_world
 
     spec, seed = case
@@ -99,7 +99,7 @@ def _facts(d: dict) -> Facts:
 
 def score(rows: list[dict], key: str) -> dict:
     """Faithfulness, hallucination and completeness of texts `row[key]` against the logged truth."""
-    from hagent.train_decoder import score_texts
+    from hagent.training.decoder import score_texts
 
     return {**score_texts([r[key] for r in rows], [_facts(r["truth"]) for r in rows]), "texts": len(rows)}
 

@@ -27,7 +27,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from hagent.io import atomic_write_text
-from hagent.point import make_point_world
+from hagent.worlds.point import make_point_world
 
 BINS = ((1, 10), (11, 20), (21, 40), (41, 10_000))
 ROOT = Path(__file__).resolve().parent.parent

@@ -27,7 +27,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from hagent.goal_agent import DEFAULT_GYM_CHECKPOINT, GoalAgent
-from hagent.gym_world import make_gym_world
+from hagent.worlds.gym import make_gym_world
 from hagent.io import atomic_write_text
 
 SEEDS = {"PointMaze_UMaze-v3": 270_000, "PointMaze_Medium-v3": 280_000}

@@ -98,7 +98,7 @@ def _steps_already(out: Path) -> int:
 
 def cmd_train(args: argparse.Namespace) -> int:
     from hagent import distributed
-    from hagent.train import train, train_decoder_only
+    from hagent.training.pipeline import train, train_decoder_only
 
     cfg = _resolve(args, {"seed": args.seed, "device": args.device, "train.steps": args.steps})
     command = " ".join(["hagent", *(sys.argv[1:] if args.argv is None else args.argv)])
@@ -110,7 +110,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.out is None:
         raise CliError("--out DIR is required (where to write the checkpoint), unless --preset")
     if args.normalizer_only:
-        from hagent.train_normalizer import train_normalizer_only
+        from hagent.training.normalizer import train_normalizer_only
 
         if args.data or args.decoder_only or args.init or args.resume:
             raise CliError("--normalizer-only trains on paraphrases it generates itself; it takes no --data, --init, --resume or --decoder-only")
@@ -179,7 +179,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def _run_preset(args: argparse.Namespace) -> int:
-    from hagent.presets import PRESETS
+    from hagent.training.presets import PRESETS
 
     if args.data or args.decoder_only or args.normalizer_only or args.init:
         raise CliError("--preset runs a whole recipe; it takes no --data, --init, --decoder-only or --normalizer-only")
@@ -298,7 +298,7 @@ def _gym_agent(args: argparse.Namespace, cfg):
     """The gym-world agent for `cfg.world.spec`: from --checkpoint (a checkpoint, or a directory of
     one per env id), else the shipped `checkpoints/pointmaze`; its settings are `goal_agent.*`."""
     from hagent.goal_agent import DEFAULT_GYM_CHECKPOINT, GoalAgent
-    from hagent.gym_world import GymSpecError, parse_gym
+    from hagent.worlds.gym import GymSpecError, parse_gym
 
     try:
         parse_gym(cfg.world.spec)
@@ -343,7 +343,7 @@ def _write_episode(path: str | None, doc: dict) -> bool:
 
 def _run_gym(args: argparse.Namespace, cfg) -> int:
     """`hagent run` in a gym world: toward the env's desired_goal; summarized (and as JSON)."""
-    from hagent.gym_world import make_gym_world
+    from hagent.worlds.gym import make_gym_world
 
     if args.instruction is not None:
         raise CliError("a gym world's goal is its desired_goal; it takes no instruction (leave it out)")
@@ -432,7 +432,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def _run_point(args: argparse.Namespace, cfg) -> int:
     """`hagent run` in a point world: toward the goal image, or the instruction's named place
     ("go to the top-left corner of the left room"), summarized (and as JSON)."""
-    from hagent.point import PlaceError, make_point_world
+    from hagent.worlds.point import PlaceError, make_point_world
     from hagent.point_agent import DEFAULT_POINT_CHECKPOINT, PointAgent
 
     from hagent.checkpoint import checkpoint_kind
@@ -797,7 +797,7 @@ def main(argv: list[str] | None = None) -> int:
         from hagent.agent import UnsupportedTaskError
         from hagent.checkpoint import CheckpointError
         from hagent.distributed import DistributedError
-        from hagent.train import TrainingError
+        from hagent.training.pipeline import TrainingError
 
         user_errors += (CheckpointError, TrainingError, UnsupportedTaskError, DistributedError)
 

@@ -27,9 +27,9 @@ from tqdm import tqdm
 from hagent.config import CollectConfig, ExploreConfig
 from hagent.explore import Explorer
 from hagent.io import atomic_write_text, atomic_write_with
-from hagent import gym_world
-from hagent.gym_world import GYM_KEYS, GymWorld
-from hagent.point import POINT_KEYS, PointWorld, explore_episode
+from hagent.worlds import gym as gym_world
+from hagent.worlds.gym import GYM_KEYS, GymWorld
+from hagent.worlds.point import POINT_KEYS, PointWorld, explore_episode
 from hagent.worlds import AgentLabels, World, make_world
 
 FORMAT_VERSION = 2

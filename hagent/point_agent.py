@@ -38,7 +38,7 @@ import torch
 from costs.place import PlaceGoal
 from hagent import shipped
 from hagent.config import PointAgentConfig
-from hagent.point import PlaceError, PointParams, parse_place
+from hagent.worlds.point import PlaceError, PointParams, parse_place
 from hagent.point_waypoints import Scene, scene, where_agent, with_place
 from hagent.sealed import SealedWorld, resets
 from levels.level import Level

@@ -12,7 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 hagent="${1:-.venv/bin/hagent}"
 which="${2:-all}"
-# The shipped critics learn the rule-based labels (the training default is the data-taught ones; see hagent/presets.py).
+# The shipped critics learn the rule-based labels (the training default is the data-taught ones; see hagent/training/presets.py).
 oracle=(--set 'train.critic.labels="oracle"' --set train.critic.expectile=0.5 --set train.critic.goals_per_episode=24)
 if [[ "$which" == gotolocal || "$which" == all ]]; then
   "$hagent" collect --world babyai:GoToLocal --episodes 1000 --seed 0 --out data/gotolocal

@@ -16,7 +16,8 @@ from minigrid.utils.baby_ai_bot import BabyAIBot
 from hagent.agent import Agent, UnsupportedTaskError
 from hagent.cli import main
 from hagent.language import ParseError, parse
-from hagent.worlds import _babyai_instr, make_world
+from hagent.worlds import make_world
+from hagent.worlds.grid import _babyai_instr
 
 SHIPPED = Path(__file__).resolve().parent.parent / "checkpoints" / "default"
 
@@ -83,7 +84,7 @@ def test_any_depth_of_composition_builds_a_verifier() -> None:
 
 
 def test_a_long_sequence_succeeds_only_when_its_last_step_is_done_in_order() -> None:
-    from hagent.worlds import _InOrder
+    from hagent.worlds.grid import _InOrder
 
     a, b, c = _Scripted(1), _Scripted(2), _Scripted(1)
     chain = _InOrder(a, _InOrder(b, c))

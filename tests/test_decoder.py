@@ -28,7 +28,7 @@ from hagent.cli import main
 from hagent.collect import collect
 from hagent.config import AgentConfig, CollectConfig
 from hagent.narrative import encoder
-from hagent.train_decoder import executed_episodes
+from hagent.training.decoder import executed_episodes
 from hagent.worlds import make_world
 
 TINY_DECODER = [

@@ -12,7 +12,7 @@ from hagent.collect import DatasetError, collect
 from hagent.config import CollectConfig
 from hagent.data import OfflineDataset
 from hagent.goal_agent import DEFAULT_GYM_CHECKPOINT, GoalAgent, checkpoint_for
-from hagent.gym_world import make_gym_world
+from hagent.worlds.gym import make_gym_world
 from levels.landmarks import LandmarkGraph, LandmarkPlanner, farthest_points
 
 UMAZE = "gym:PointMaze_UMaze-v3"

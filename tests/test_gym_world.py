@@ -8,8 +8,8 @@ import torch
 from hagent.collect import collect
 from hagent.config import CollectConfig, HagentConfig
 from hagent.data import OfflineDataset, VectorWindow
-from hagent.gym_world import GymSpecError, parse_gym
-from hagent.train import train
+from hagent.worlds.gym import GymSpecError, parse_gym
+from hagent.training.pipeline import train
 from hagent.worlds import WorldSpecError, make_world, parse_spec
 from levels.config import EncoderConfig
 from levels.encoder import VectorEncoder

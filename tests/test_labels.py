@@ -15,7 +15,7 @@ from hagent.collect import collect
 from hagent.config import CollectConfig
 from hagent.data import OfflineDataset
 from hagent.labels import observed_pairs, oracle_pairs
-from hagent.train_critic import expectile_loss
+from hagent.training.critic import expectile_loss
 
 
 @pytest.fixture(scope="module")
@@ -74,6 +74,6 @@ def test_training_the_default_stack_never_calls_the_oracle(dataset: Path, tmp_pa
 
     monkeypatch.setattr(hagent.labels, "oracle_pairs", oracle)
     monkeypatch.setattr(hagent.labels, "steps_to_pose", oracle)
-    monkeypatch.setattr("hagent.train_critic.oracle_pairs", oracle)
+    monkeypatch.setattr("hagent.training.critic.oracle_pairs", oracle)
     assert main(["train", "--data", str(dataset), "--out", str(tmp_path / "c"), "--steps", "5", "-q", *tiny_sets]) == 0
     assert (tmp_path / "c" / "critic.safetensors").exists() and (tmp_path / "c" / "critic1.safetensors").exists()

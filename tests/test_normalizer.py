@@ -27,7 +27,7 @@ from hagent.language import (
 from hagent.missions import registered_missions
 from hagent.normalizer import slots_task, task_slots
 from hagent.paraphrase import TRAINING, Phrasings, paraphrase
-from hagent.train_normalizer import calibrate, train_normalizer
+from hagent.training.normalizer import calibrate, train_normalizer
 from hagent.worlds import make_world
 
 HELDOUT = Path(__file__).resolve().parent.parent / "benchmarks" / "language_heldout.json"

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
 
-from hagent.point import (
+from hagent.worlds.point import (
     PLACES,
     PlaceError,
     PointSpecError,

@@ -13,7 +13,7 @@ from hagent.cli import main
 from hagent.collect import collect
 from hagent.config import CollectConfig, PointAgentConfig
 from hagent.data import OfflineDataset, PointWindow
-from hagent.point import make_point_world
+from hagent.worlds.point import make_point_world
 from hagent.point_agent import PointAgent
 from hagent.sealed import PeekingError
 

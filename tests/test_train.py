@@ -287,7 +287,7 @@ def test_critic_only_retraining_keeps_the_level(trained: Path, dataset: Path, tm
 
 
 def test_an_interrupted_run_resumes_to_the_same_weights(dataset: Path, tmp_path: Path, monkeypatch) -> None:
-    import hagent.train as train_module
+    import hagent.training.pipeline as train_module
     from hagent.checkpoint import load_checkpoint
 
     sets = _sets("train.save_every=50", "train.critic.steps=0")

@@ -239,12 +239,12 @@ def test_instruct_makes_the_world_judge_another_goal() -> None:
 
 
 def test_the_scorer_reads_regions_from_the_true_grid_as_the_agent_does_from_its_view() -> None:
-    """`World.watch` grounds region guardrails with code of its own (`hagent.world_regions`, on the
+    """`World.watch` grounds region guardrails with code of its own (`hagent.worlds.regions`, on the
     env's grid); on a fresh view it must agree with the agent's grounding (`hagent.waypoints`)."""
     from hagent.grounding import Memory
     from hagent.language import ROOM_POSITIONS, ObjectRef, RegionRef
     from hagent.waypoints import region_cells as seen_by_agent
-    from hagent.world_regions import region_cells as seen_by_world
+    from hagent.worlds.regions import region_cells as seen_by_world
 
     refs = [RegionRef(position=p) for p in ROOM_POSITIONS] + [RegionRef(color=c) for c in ("red", "blue", "grey")]
     refs += [RegionRef(contains=ObjectRef("key", "yellow")), RegionRef(contains=ObjectRef("ball", location="front"))]

@@ -81,7 +81,7 @@ def _report() -> None:
 from hagent.cli import main  # noqa: E402  (after the wrapping, so hagent binds the audited functions)
 
 if os.environ.get("HAGENT_TEST_STOP_AT"):  # as if ctrl+c reached every rank while that batch was fetched
-    import hagent.train as train_module
+    import hagent.training.pipeline as train_module
 
     stop, real = int(os.environ["HAGENT_TEST_STOP_AT"]), train_module._mixed_batches
 

@@ -22,7 +22,7 @@ from costs.critic import Critic
 from costs.hazard import CellProbe, HazardModel, StepHazard, patches
 from hagent import distributed
 from hagent.data import OfflineDataset
-from hagent.train_critic import dataset_pairs, encode_dataset, fit_critic
+from hagent.training.critic import dataset_pairs, encode_dataset, fit_critic
 from levels.abstract import AbstractLevel, abstract_loss
 from levels.config import AbstractLevelConfig, AbstractTrainConfig, JEPAConfig
 from levels.jepa import effective_rank

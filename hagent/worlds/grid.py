@@ -39,7 +39,7 @@ from minigrid.envs.babyai.core.verifier import (
 )
 from minigrid.minigrid_env import MiniGridEnv
 
-from hagent.judgement import Judgement
+from hagent.worlds.judgement import Judgement
 
 KNOWN_FORMS = (
     "rooms:RxC[?lava=N&objects=N&size=N&open=P&task=goto|pickup|open|putnext|any]",
@@ -115,7 +115,7 @@ def parse_spec(spec: str) -> WorldSpec:
                 raise WorldSpecError(spec, f"no minigrid environment {rest!r}")
             return WorldSpec(spec, "minigrid", env_id=rest)
         case "point":
-            from hagent.point import PointSpecError, parse_point
+            from hagent.worlds.point import PointSpecError, parse_point
 
             try:
                 parse_point(spec.strip())
@@ -123,7 +123,7 @@ def parse_spec(spec: str) -> WorldSpec:
                 raise WorldSpecError(spec, str(err)) from None
             return WorldSpec(spec, "point")
         case "gym":
-            from hagent.gym_world import GymSpecError, parse_gym
+            from hagent.worlds.gym import GymSpecError, parse_gym
 
             try:
                 params = parse_gym(spec.strip())
@@ -498,7 +498,7 @@ class World(gym.Wrapper):
         """The place ("top-left", "centre", ...) of the room whose floor holds `cell`, named as
         room guardrails and plan descriptions name rooms; None for a doorway, a wall or a world
         without rooms. Labels and scoring only."""
-        from hagent.world_regions import place
+        from hagent.worlds.regions import place
 
         base = self._base
         if not isinstance(base, RoomGridLevel):
@@ -543,7 +543,7 @@ class World(gym.Wrapper):
         is always counted) as violations in `judge()`, from now on, in place of any watched
         before. Call after reset (or `instruct`). Scoring only."""
         from hagent.language import AvoidRegion, ForbidAction
-        from hagent.world_regions import region_cells
+        from hagent.worlds.regions import region_cells
 
         grid, base = self._base.grid.encode(), self._base
         agent = (int(base.agent_pos[0]), int(base.agent_pos[1]))
@@ -616,11 +616,11 @@ def make_world(spec: str = "rooms:3x3", seed: int | None = None, render_mode: st
     (19, 19, 3)
     """
     if spec.startswith("point:"):
-        from hagent.point import make_point_world
+        from hagent.worlds.point import make_point_world
 
         return make_point_world(spec, seed)  # type: ignore[return-value]  # a gymnasium world of its own kind
     if spec.startswith("gym:"):
-        from hagent.gym_world import GymSpecError, make_gym_world
+        from hagent.worlds.gym import GymSpecError, make_gym_world
 
         try:
             return make_gym_world(spec, seed)  # type: ignore[return-value]

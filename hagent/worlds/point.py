@@ -35,7 +35,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from hagent.judgement import Judgement
+from hagent.worlds.judgement import Judgement
 
 if TYPE_CHECKING:
     from hagent.config import PointExploreConfig  # the explorer's settings; config imports worlds

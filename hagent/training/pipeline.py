@@ -38,12 +38,12 @@ from hagent.collect import DatasetError
 from hagent.config import HagentConfig, for_point_world, for_vector_world, save_config
 from hagent.data import OfflineDataset, PointWindow, VectorWindow, Window, WindowDataset
 from hagent.narrative import encoder
-from hagent.train_critic import dataset_pairs, train_critic
+from hagent.training.critic import dataset_pairs, train_critic
 from hagent.errors import TrainingError
-from hagent.train_decoder import fit_decoder
-from hagent.train_goal import train_goal_parts
-from hagent.train_places import train_places
-from hagent.train_hierarchy import (
+from hagent.training.decoder import fit_decoder
+from hagent.training.goal import train_goal_parts
+from hagent.training.places import train_places
+from hagent.training.hierarchy import (
     ABSTRACT_CAP,
     embed,
     train_abstract_levels,
@@ -445,7 +445,7 @@ def _readme(
         return (
             "# hagent checkpoint: a gym-world agent (vector observations, continuous actions, goal from desired_goal)\n\n"
             f"- data:\n{data}\n"
-            f"- command: `{command or 'hagent.train.train(...)'}`\n"
+            f"- command: `{command or 'hagent.training.pipeline.train(...)'}`\n"
             f"- seed: {config.seed}; device: {config.device}\n"
             f"- steps: {step} of {config.train.steps} ({seconds:.0f} s)\n"
             f"- level 0: {config.level.encoder.inputs} inputs -> latent D {config.level.encoder.dim}, acting every "
@@ -462,7 +462,7 @@ def _readme(
         return (
             "# hagent checkpoint: a point-world agent (level 0 from pixels, place grounding)\n\n"
             f"- data:\n{data}\n"
-            f"- command: `{command or 'hagent.train.train(...)'}`\n"
+            f"- command: `{command or 'hagent.training.pipeline.train(...)'}`\n"
             f"- seed: {config.seed}; device: {config.device}\n"
             f"- steps: {step} of {config.train.steps} ({seconds:.0f} s)\n"
             f"- level 0: latent D {config.level.encoder.dim}; window T {config.data.window}; batch B {config.data.batch_size}\n"
@@ -474,7 +474,7 @@ def _readme(
     return (
         "# hagent checkpoint: an H-JEPA stack (level 0 world model, abstract levels, critics, hazard)\n\n"
         f"- data:\n{data}\n"
-        f"- command: `{command or 'hagent.train.train(...)'}`\n"
+        f"- command: `{command or 'hagent.training.pipeline.train(...)'}`\n"
         f"- seed: {config.seed}; device: {config.device}\n"
         f"- steps: {step} of {config.train.steps} ({seconds:.0f} s)\n"
         f"- level 0: latent D {config.level.encoder.dim}; window T {config.data.window}; batch B {config.data.batch_size}\n"

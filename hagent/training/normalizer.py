@@ -27,7 +27,7 @@ from hagent.config import HagentConfig, NormalizerConfig, NormalizerTrainConfig
 from hagent.language import ParseError, parse, same_task
 from hagent.normalizer import Normalizer, Slots, task_slots
 from hagent.paraphrase import TRAINING, Pair, Phrasings, add_noise, paraphrase, word_salad
-from hagent.train import cpu_threads
+from hagent.training.pipeline import cpu_threads
 
 
 class NormalizerResult(NamedTuple):
@@ -53,7 +53,7 @@ def labelled(rng: random.Random, bank: Phrasings, none_fraction: float, noise: f
         return pair, slots
 
 
-CALIBRATION = Phrasings.load(Path(__file__).with_name("phrasings_calibration.json"))
+CALIBRATION = Phrasings.load(Path(__file__).resolve().parent.parent / "phrasings_calibration.json")
 """Phrasings used only to set the threshold (never trained on, never reported as results)."""
 
 

@@ -34,7 +34,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from hagent.judgement import Judgement
+from hagent.worlds.judgement import Judgement
 
 GYM_KEYS = ("vector", "action", "achieved")
 """Per-step arrays of a gym world's dataset: the observation vector, the action taken from it
