@@ -32,8 +32,8 @@ from tqdm import tqdm
 
 from hagent.io import atomic_write_text
 from hagent.language import ParseError, UnclearError, parse, same_task, understand
-from hagent.missions import registered_missions
-from hagent.paraphrase import TRAINING, Phrasings, paraphrase
+from hagent.language.missions import registered_missions
+from hagent.language.paraphrase import TRAINING, Phrasings, paraphrase
 
 HELDOUT = Path(__file__).with_name("language_heldout.json")
 HELDOUT_SEED = 7_000_000

@@ -34,7 +34,7 @@ from levels.landmarks import LandmarkGraph
 from levels.level import Level
 
 if TYPE_CHECKING:
-    from hagent.normalizer import Normalizer
+    from hagent.language.normalizer import Normalizer
 
 FORMAT = "hagent-checkpoint"
 FORMAT_VERSION = 1
@@ -374,7 +374,7 @@ def save_normalizer(directory: str | Path, normalizer: Normalizer, metrics: dict
 def load_normalizer(directory: str | Path) -> Normalizer | None:
     """The normalizer saved in checkpoint `directory` (None when it has none); `CheckpointError`
     when it is damaged."""
-    from hagent.normalizer import Normalizer
+    from hagent.language.normalizer import Normalizer
 
     folder = Path(directory) / NORMALIZER_DIR
     if not folder.is_dir() and (Path(directory) / ".normalizer.old").is_dir():

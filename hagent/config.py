@@ -119,7 +119,7 @@ class DataConfig(_Frozen):
 
 
 class NormalizerConfig(_Frozen):
-    """The language normalizer (`hagent.normalizer`): its model, and the confidence it needs to act."""
+    """The language normalizer (`hagent.language.normalizer`): its model, and the confidence it needs to act."""
 
     layers: int = Field(2, ge=1, le=12)
     """Encoder blocks."""
@@ -137,7 +137,7 @@ class NormalizerConfig(_Frozen):
 
 
 class NormalizerTrainConfig(_Frozen):
-    """Training the normalizer on paraphrase pairs generated here (`hagent.paraphrase.TRAINING`)."""
+    """Training the normalizer on paraphrase pairs generated here (`hagent.language.paraphrase.TRAINING`)."""
 
     steps: int = Field(3000, ge=1)
     """Optimizer steps."""

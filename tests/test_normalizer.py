@@ -24,9 +24,9 @@ from hagent.language import (
     same_task,
     understand,
 )
-from hagent.missions import registered_missions
-from hagent.normalizer import slots_task, task_slots
-from hagent.paraphrase import TRAINING, Phrasings, paraphrase
+from hagent.language.missions import registered_missions
+from hagent.language.normalizer import slots_task, task_slots
+from hagent.language.paraphrase import TRAINING, Phrasings, paraphrase
 from hagent.training.normalizer import calibrate, train_normalizer
 from hagent.worlds import make_world
 
@@ -95,7 +95,7 @@ CALIBRATION = Path(__file__).resolve().parent.parent / "hagent" / "phrasings_cal
 def test_the_evaluation_banks_share_no_phrasing_with_training(path: Path) -> None:
     import re
 
-    from hagent.paraphrase import NOISE_PHRASES, NOISE_WORDS
+    from hagent.language.paraphrase import NOISE_PHRASES, NOISE_WORDS
 
     bank = Phrasings.load(path)
     content = {w for words in TRAINING.kinds.values() for w in words} | {"the {c} room"}  # the words that name things
@@ -166,7 +166,7 @@ def test_an_unsure_reading_asks_and_no_reading_keeps_the_grammars_reason() -> No
 
 
 def test_a_reading_that_names_what_the_text_does_not_is_never_acted_on() -> None:
-    from hagent.normalizer import unnamed
+    from hagent.language.normalizer import unnamed
 
     assert unnamed("grab me the key hree", parse("pick up the green key")) == ("green",)
     assert unnamed("go to the rde sphere", parse("go to the red ball")) == ()  # a typo and a synonym are fine
@@ -174,7 +174,7 @@ def test_a_reading_that_names_what_the_text_does_not_is_never_acted_on() -> None
     assert unnamed("keep off the upper left room", parse("stay out of the top-left room")) == ()
     assert unnamed("keep off the upper room", parse("stay out of the top-left room")) == ("the top-left room",)
 
-    from hagent.normalizer import Reading
+    from hagent.language.normalizer import Reading
 
     reader = FakeReader(Task(GoTo(ObjectRef("ball", "green"))), 1.0)
     reader.read = lambda text: Reading(reader.task, "go to the green ball", 1.0, ("green",))  # type: ignore[method-assign]

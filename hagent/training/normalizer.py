@@ -2,7 +2,7 @@
 
 1. A sentencepiece tokenizer is trained on generated texts and their canonical forms.
 2. The normalizer (`decoder.normalizer.TextNormalizer`) learns text -> canonical text on fresh
-   pairs every step (`hagent.paraphrase.TRAINING`; seeds `seed`, `seed + 1`).
+   pairs every step (`hagent.language.paraphrase.TRAINING`; seeds `seed`, `seed + 1`).
 3. Its confidence threshold is set on texts the grammar doesn't take, from the training
    phrasings on other seeds and from `hagent/phrasings_calibration.json` (phrasings training
    never sees): the lowest confidence at which confident wrong readings stay within
@@ -25,8 +25,8 @@ from tqdm import tqdm
 from decoder.tokenizer import Tokenizer
 from hagent.config import HagentConfig, NormalizerConfig, NormalizerTrainConfig
 from hagent.language import ParseError, parse, same_task
-from hagent.normalizer import Normalizer, Slots, task_slots
-from hagent.paraphrase import TRAINING, Pair, Phrasings, add_noise, paraphrase, word_salad
+from hagent.language.normalizer import Normalizer, Slots, task_slots
+from hagent.language.paraphrase import TRAINING, Pair, Phrasings, add_noise, paraphrase, word_salad
 from hagent.training.pipeline import cpu_threads
 
 
@@ -170,7 +170,7 @@ def train_normalizer_only(config: HagentConfig, directory: str | Path, command: 
     write_readme_section(directory, "Language normalizer", (
         f"Trained by `{command or 'train_normalizer_only'}` (seed {config.seed}) on "
         f"{m['normalizer_steps']} x {config.train.normalizer.batch_size} generated paraphrase pairs "
-        f"(`hagent.paraphrase.TRAINING`) in {m['normalizer_seconds']} s; tokenizer of {m['normalizer_pieces']} pieces. "
+        f"(`hagent.language.paraphrase.TRAINING`) in {m['normalizer_seconds']} s; tokenizer of {m['normalizer_pieces']} pieces. "
         f"Threshold {m['normalizer_threshold']:.3f}, set on {m['normalizer_calibration_pairs']} texts the grammar doesn't "
         "take (the training phrasings on another seed, and `hagent/phrasings_calibration.json`): at it "
         f"{m['normalizer_calibration_accepted']:.4f} of them are acted on, {m['normalizer_calibration_confident_wrong']:.4f} "

@@ -1109,7 +1109,7 @@ def _ellipsis(clause: _Words, before: list[Any]) -> Action | None:
 
 
 class Reading(Protocol):
-    """A normalizer's reading of a text (`hagent.normalizer.Reading`)."""
+    """A normalizer's reading of a text (`hagent.language.normalizer.Reading`)."""
 
     task: Task | None
     canonical: str
@@ -1117,7 +1117,7 @@ class Reading(Protocol):
 
 
 class Reader(Protocol):
-    """What `understand` needs of a normalizer (`hagent.normalizer.Normalizer`)."""
+    """What `understand` needs of a normalizer (`hagent.language.normalizer.Normalizer`)."""
 
     @property
     def threshold(self) -> float: ...

@@ -49,8 +49,8 @@ from hagent.language import (
     all_of,
     in_order,
 )
-from hagent.language import _COMPASS, _HORIZONTAL, _MIDDLE, _VERTICAL  # the grammar's place words
-from hagent.paraphrase import TRAINING
+from hagent.language.grammar import _COMPASS, _HORIZONTAL, _MIDDLE, _VERTICAL  # the grammar's place words
+from hagent.language.paraphrase import TRAINING
 
 
 # -- the slots -------------------------------------------------------------------------------------
