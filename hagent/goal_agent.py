@@ -27,8 +27,8 @@ import torch
 from costs.readout import GoalReadout, ReadoutCost
 from hagent import shipped
 from hagent.config import GoalAgentConfig
-from hagent.point_agent import PointEpisode, PointPlan, PointStep
-from hagent.sealed import SealedWorld, resets
+from hagent.point_agent import PointEpisode, PointPlan, PointStep, episode_generator
+from hagent.sealed import open_episode
 from levels.landmarks import LandmarkGraph, LandmarkPlanner
 from levels.level import Level
 from levels.planner import MPPIPlanner
@@ -94,10 +94,9 @@ class GoalAgent:
         desired_goal); `text` is accepted for the common `run(world, mission)` call and must be
         None or the world's own mission. Which episode: as `hagent.Agent.run`."""
         torch.set_num_threads(self.cfg.threads)
-        sealed = SealedWorld(world)
-        obs = sealed.reset(seed=seed) if seed is not None or resets(world, reset) else sealed.observe()
+        sealed, obs = open_episode(world, seed, reset)
         budget = max_steps or getattr(world, "max_steps", 1000)
-        generator = torch.Generator().manual_seed(self.seed if seed is None else self.seed * 1_000_003 + seed)
+        generator = episode_generator(self.seed, seed)
         self.mppi.reset()
         if text is not None and text != obs["mission"]:
             raise ValueError("a gym world's goal is its desired_goal; the agent takes no other instruction there")

@@ -40,7 +40,7 @@ from hagent import shipped
 from hagent.config import PointAgentConfig
 from hagent.worlds.point import PlaceError, PointParams, parse_place
 from hagent.point_waypoints import Scene, scene, where_agent, with_place
-from hagent.sealed import SealedWorld, resets
+from hagent.sealed import SealedWorld, open_episode
 from levels.level import Level
 from levels.planner import MPPIPlanner, Plan, imagine
 
@@ -81,6 +81,11 @@ class PointStep(NamedTuple):
     levels: int  # levels that planned (1: level 0 alone)
     subgoal: tuple[float, float] | None = None  # level 0's subgoal: the place (x, y pixels) level 1 handed down
     stage: str = "reach the goal"  # what the step works toward
+
+
+def episode_generator(agent_seed: int, seed: int | None) -> torch.Generator:
+    """The sampling generator of one episode: the agent's seed, mixed with the episode's when given."""
+    return torch.Generator().manual_seed(agent_seed if seed is None else agent_seed * 1_000_003 + seed)
 
 
 class PointRun:
@@ -231,10 +236,9 @@ class PointAgent:
         """Begin acting as `run` does, one step per `PointRun.step()` (for a UI that watches).
         A text the agent can't ground raises `PlaceError` here, before any step."""
         torch.set_num_threads(self.cfg.threads)
-        sealed = SealedWorld(world)
-        obs = sealed.reset(seed=seed) if seed is not None or resets(world, reset) else sealed.observe()
+        sealed, obs = open_episode(world, seed, reset)
         budget = max_steps or getattr(world, "max_steps", 50)
-        generator = torch.Generator().manual_seed(self.seed if seed is None else self.seed * 1_000_003 + seed)
+        generator = episode_generator(self.seed, seed)
         self.mppi.reset()
         with torch.no_grad():
             g = self.goal_state(obs, world.params, text)  # PlaceError before anything else changes

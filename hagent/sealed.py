@@ -63,3 +63,10 @@ class SealedWorld:
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise PeekingError("the agent may not modify the world")
+
+
+def open_episode(world: Any, seed: int | None, reset: bool | None) -> tuple[SealedWorld, dict]:
+    """The agent's door to `world` and what it sees first: the episode of `seed` when one is
+    given, else the one `resets` picks (the caller's fresh episode, or the world's next)."""
+    sealed = SealedWorld(world)
+    return sealed, (sealed.reset(seed=seed) if seed is not None or resets(world, reset) else sealed.observe())
