@@ -59,7 +59,7 @@ def import_graph() -> nx.DiGraph:
 
 def test_the_graph_sees_function_level_imports() -> None:
     graph = import_graph()
-    assert graph.has_edge("hagent.cli", "tui.app")  # imported inside cmd_chat only
+    assert graph.has_edge("hagent.cli.acting", "tui.app")  # imported inside cmd_chat only
     assert len(graph) > 40
 
 
@@ -75,4 +75,4 @@ def test_lower_floors_never_import_the_upper_ones() -> None:
         floor, upper = source.partition(".")[0], target.partition(".")[0]
         if floor in ("levels", "costs", "decoder"):
             assert upper in (floor, "levels", "costs", "decoder"), f"{source} imports {target}"
-        assert not (floor != "tui" and upper == "tui" and source != "hagent.cli"), f"{source} imports {target}"
+        assert not (floor != "tui" and upper == "tui" and not source.startswith("hagent.cli")), f"{source} imports {target}"
