@@ -27,7 +27,8 @@ from typing import TYPE_CHECKING
 from hagent.config import WorldConfig
 from hagent.errors import UnsupportedTaskError
 from hagent.language import ParseError, UnclearError
-from hagent.worlds import WorldSpecError, make_world, parse_spec
+from hagent.serving import served, serves
+from hagent.worlds import WorldSpecError, make_world
 
 if TYPE_CHECKING:
     from hagent.agent import Agent, Episode, Run
@@ -117,13 +118,12 @@ class Chat:
     def new_world(self, spec: str, seed: int) -> Reply:
         """Switch to a fresh world."""
         try:
-            family = parse_spec(spec).family
             world = make_world(spec, seed=seed)
         except WorldSpecError as err:
             return Reply(str(err), "error")
-        if family not in self.agent.families:
-            return Reply(f"This agent acts in {', '.join(self.agent.families)} worlds, not in {spec}; "
-                         f"open one of those, or start hagent chat with a checkpoint trained for {family} worlds.", "error")
+        if not serves(self.agent, spec):
+            return Reply(f"This agent acts in {served(self.agent)}, not in {spec}; open one of those, or start "
+                         f"hagent chat with a checkpoint trained for {spec}.", "error")
         self.spec, self.seed, self.world = spec, seed, world
         self.obs, _ = world.reset()
         self.fresh, self.last = True, None

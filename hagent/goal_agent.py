@@ -20,20 +20,27 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
+from collections.abc import Generator
+from typing import TYPE_CHECKING, Any
 
 import torch
 
 from costs.readout import GoalReadout, ReadoutCost
 from hagent import shipped
 from hagent.config import GoalAgentConfig
-from hagent.point_agent import PointEpisode, PointPlan, PointStep, episode_generator
+from hagent.point_agent import PointEpisode, PointPlan, PointRun, PointStep, episode_generator
 from hagent.sealed import open_episode
+from hagent.worlds.gym import parse_gym
 from levels.landmarks import LandmarkGraph, LandmarkPlanner
 from levels.level import Level
 from levels.planner import MPPIPlanner
 
+if TYPE_CHECKING:
+    from hagent.chat import Chat, Reply
+
 DEFAULT_GYM_CHECKPOINT = shipped.checkpoint("pointmaze")
+GOAL_WORDS = ("reach the goal", "go to the goal", "go")
+"""Instructions that mean the world's own goal (its desired_goal), besides its mission."""
 """The shipped gym-world agents, one sub-checkpoint per env (`hagent train --preset pointmaze`)."""
 
 
@@ -60,6 +67,8 @@ class GoalAgent:
 
     families = ("gym",)
     """The world families this agent acts in."""
+    env_id: str | None = None
+    """The gym env its checkpoint was trained on, when it was loaded for one (`load(path, world)`)."""
 
     def __init__(self, level: Level, readout: GoalReadout, landmarks: LandmarkGraph | None, cfg: GoalAgentConfig, seed: int = 0):
         if level.config.encoder.kind != "vector" or not level.continuous:
@@ -67,6 +76,7 @@ class GoalAgent:
         self.level, self.readout, self.landmarks = level.eval(), readout.eval(), landmarks
         self.cfg, self.seed = cfg, seed
         self.mppi = MPPIPlanner(cfg.mppi, level.actions)
+        self._chat: Chat | None = None
 
     @classmethod
     def load(cls, path: str | Path = DEFAULT_GYM_CHECKPOINT, world: str | None = None, cfg: GoalAgentConfig | None = None,
@@ -80,26 +90,40 @@ class GoalAgent:
             raise CheckpointError(f"{directory}: is not a gym-world checkpoint (its level reads {ckpt.config.level.encoder.kind})")
         if ckpt.readout is None:
             raise CheckpointError(f"{directory}: has no goal readout (trained with train.readout_steps=0?)")
-        return cls(ckpt.level, ckpt.readout, ckpt.landmarks, cfg or ckpt.config.goal_agent, seed)
+        agent = cls(ckpt.level, ckpt.readout, ckpt.landmarks, cfg or ckpt.config.goal_agent, seed)
+        if world is not None:
+            agent.env_id = parse_gym(world).env_id
+        return agent
 
     def reconfigured(self, **updates: Any) -> GoalAgent:
         """The same models under changed settings, e.g. `reconfigured(hierarchy="flat")`."""
-        return GoalAgent(self.level, self.readout, self.landmarks, self.cfg.model_copy(update=updates), self.seed)
+        agent = GoalAgent(self.level, self.readout, self.landmarks, self.cfg.model_copy(update=updates), self.seed)
+        agent.env_id = self.env_id
+        return agent
 
-    @torch.no_grad()
     def run(self, world: Any, text: str | None = None, max_steps: int | None = None, seed: int | None = None,
             reset: bool | None = None) -> PointEpisode:
         """Act in `world` (a gym world) until the env ends the episode or `max_steps` env steps
         pass (default: the env's own limit). The goal is the observation's `goal` (the env's
-        desired_goal); `text` is accepted for the common `run(world, mission)` call and must be
-        None or the world's own mission. Which episode: as `hagent.Agent.run`."""
+        desired_goal); `text` may only say so: None, the world's own mission or "reach the goal".
+        Which episode: as `hagent.Agent.run`."""
+        return self.start(world, text, max_steps, seed, reset).finish()
+
+    def start(self, world: Any, text: str | None = None, max_steps: int | None = None, seed: int | None = None,
+              reset: bool | None = None) -> PointRun:
+        """Begin acting as `run` does, one plan (`time_scale` env steps) per `PointRun.step()`."""
         torch.set_num_threads(self.cfg.threads)
         sealed, obs = open_episode(world, seed, reset)
+        if text is not None and text != obs["mission"] and " ".join(text.lower().split()).rstrip(".!") not in GOAL_WORDS:
+            raise ValueError("a gym world's goal is its desired_goal; say \"reach the goal\" (or nothing), not another instruction")
         budget = max_steps or getattr(world, "max_steps", 1000)
-        generator = episode_generator(self.seed, seed)
         self.mppi.reset()
-        if text is not None and text != obs["mission"]:
-            raise ValueError("a gym world's goal is its desired_goal; the agent takes no other instruction there")
+        return PointRun(self._acting(world, sealed, obs, budget, episode_generator(self.seed, seed)), obs)
+
+    @torch.no_grad()
+    def _acting(self, world: Any, sealed: Any, obs: dict, budget: int,
+                generator: torch.Generator) -> Generator[tuple[dict, PointPlan, PointStep], None, PointEpisode]:
+        """The acting loop: yields (observation, plan, step) after every plan; returns the episode."""
         goal = torch.as_tensor(obs["goal"], dtype=torch.float32)
         hierarchical = self.cfg.hierarchy == "auto" and self.landmarks is not None
         start = time.perf_counter()
@@ -117,16 +141,27 @@ class GoalAgent:
             action = plan.plan.actions[0]
             ms = (time.perf_counter() - start) * 1000
             subgoal = plan.route[0] if plan.route else None  # the landmark level 1 handed down
-            trace.append(PointStep(t, tuple(float(v) for v in action), plan.plan.total, ms, plan.calls, plan.levels, subgoal))
+            record = PointStep(t, tuple(float(v) for v in action), plan.plan.total, ms, plan.calls, plan.levels, subgoal)
+            trace.append(record)
             for _ in range(self.level.time_scale):  # level 0's action is held for its time scale
                 observed = sealed.step(action.numpy())
                 obs, done, t = observed.obs, observed.done, t + 1
                 if done or t >= budget:
                     break
+            yield obs, plan, record
         verdict = world.judge()  # scoring, after acting
         how = "with level 1's landmark graph over level 0" if hierarchical else "with level 0 alone"
         explanation = f"planned toward the goal ({', '.join(f'{v:.2f}' for v in goal.tolist())}) {how}; {t} steps"
         return PointEpisode(verdict.success, t, verdict.violations, explanation, plan, tuple(trace))
+
+    def chat(self, text: str) -> Reply:
+        """One turn of a conversation that keeps its state across turns, in `gym:PointMaze_UMaze-v3`
+        until a `new world` turn says otherwise (see `hagent.chat`). Never raises on bad input."""
+        from hagent.chat import Chat
+
+        if self._chat is None:
+            self._chat = Chat(self, "gym:PointMaze_UMaze-v3")
+        return self._chat.say(text)
 
     def plan_step(self, obs: dict, goal: torch.Tensor, upper: LandmarkPlanner | None, generator: torch.Generator) -> PointPlan:
         """One plan from an observation: level 1's subgoal (when `upper`), then level 0's MPPI toward it."""

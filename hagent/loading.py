@@ -43,3 +43,4 @@ def load_agent(path: str | Path | None = None, world: str | None = None, seed: i
             from hagent.agent import Agent
 
             return Agent.load(path, seed=seed)
+

@@ -160,7 +160,7 @@ class Agents:
 
     def __init__(self, checkpoint: str | Path | None = None):
         self.checkpoint = checkpoint
-        self._loaded: dict[Path, Any] = {}
+        self._loaded: dict[tuple[Path, str | None], Any] = {}
 
     def for_world(self, spec: str | None) -> Any:
         """The agent for a scenario in world `spec` (a bad spec gets the grid agent, which reports it)."""
@@ -168,11 +168,13 @@ class Agents:
 
         try:
             path = Path(self.checkpoint) if self.checkpoint is not None else default_checkpoint(spec)
+            parsed = parse_spec(spec) if spec is not None else None
         except WorldSpecError:
-            path, spec = default_checkpoint(), None
-        if path not in self._loaded:
-            self._loaded[path] = load_agent(path, spec)
-        return self._loaded[path]
+            path, spec, parsed = default_checkpoint(), None, None
+        key = (path, parsed.env_id if parsed is not None and parsed.family == "gym" else None)  # gym agents: one per env
+        if key not in self._loaded:
+            self._loaded[key] = load_agent(path, spec)
+        return self._loaded[key]
 
     @staticmethod
     def family(spec: str) -> str:
@@ -195,9 +197,11 @@ def run_scenario(agent: Agent, scenario: Scenario) -> Verdict:
     start = time.perf_counter()
     expect = scenario.expect
     try:
+        from hagent.serving import served, serves
+
         family = parse_spec(scenario.world).family
-        if family not in agent.families:
-            raise ValueError(f"this agent acts in {', '.join(agent.families)} worlds, not in {scenario.world}")
+        if not serves(agent, scenario.world):
+            raise ValueError(f"this agent acts in {served(agent)}, not in {scenario.world}")
         if scenario.guardrails is not None:
             if "guardrails" not in type(agent.cfg).model_fields:
                 raise ValueError(f"operator guardrails are not served in {family} worlds yet")

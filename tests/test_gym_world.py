@@ -1,6 +1,8 @@
 """`gym:<EnvId>`: any registered gymnasium env as a world (gymnasium-robotics' PointMaze here),
 collected reward-free and trained on with the same commands as every world."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -96,8 +98,12 @@ def test_collect_then_train_level_zero(tmp_path) -> None:
     assert ckpt.landmarks is not None and len(ckpt.landmarks) >= 1 and "readout_val_error" in result.final
 
 
-def test_chat_says_it_serves_grid_worlds(capsys: pytest.CaptureFixture) -> None:
+def test_a_gym_checkpoint_in_a_grid_world_gets_one_line_naming_its_world(capsys: pytest.CaptureFixture) -> None:
     from hagent.cli import main
 
-    assert main(["chat", "--world", UMAZE]) == 2
-    assert "hagent chat serves grid worlds" in capsys.readouterr().err
+    umaze = str(Path(__file__).resolve().parent.parent / "checkpoints" / "pointmaze" / "PointMaze_UMaze-v3")
+    assert main(["chat", "--world", "rooms:3x3", "--checkpoint", umaze]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "holds a gym world's agent" in err and "hagent chat --world gym:<EnvId>" in err
+    assert main(["chat", "--world", UMAZE, "--checkpoint", str(Path(umaze).parent.parent / "point")]) == 2
+    assert "not a gym-world checkpoint" in capsys.readouterr().err

@@ -83,6 +83,27 @@ async def test_a_point_world_is_drawn_in_half_blocks_and_a_named_place_moves_the
 
 
 @pytest.mark.anyio
+async def test_a_gym_world_is_drawn_in_its_goal_space_and_reach_the_goal_moves_the_agent() -> None:
+    import hagent
+
+    spec = "gym:PointMaze_UMaze-v3"
+    app = HagentApp(spec=spec, seed=43020, step_delay=0.0, agent=hagent.load_agent(None, spec))
+    async with app.run_test(size=(180, 60)) as pilot:
+        await _until(pilot, lambda: app.session is not None and not app.busy)
+        view = app.query_one(WorldView)
+        start = view.obs["achieved"].copy()
+        assert "●" in str(view.render()) and "◎" in str(view.render())
+        await _send(pilot, app, "reach the goal")
+        await _until(pilot, lambda: not app.busy and app.messages[-1][0] != "you")
+        who, text = app.messages[-1]
+        assert who == "agent" and "Done in" in text
+        assert not np.allclose(view.obs["achieved"], start)  # the point moved
+        await _send(pilot, app, "go to the red ball")
+        await _until(pilot, lambda: not app.busy and app.messages[-1][0] != "you")
+        assert app.messages[-1][0] == "error" and "desired_goal" in app.messages[-1][1]
+
+
+@pytest.mark.anyio
 async def test_an_unparseable_instruction_gets_an_error_reply() -> None:
     app = HagentApp(SHIPPED, "rooms:3x3", 2, step_delay=0.0)
     async with app.run_test(size=(180, 60)) as pilot:

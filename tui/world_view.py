@@ -1,7 +1,8 @@
 """The world drawn in colour, by the kind of observation it gives: a grid world's cells (walls,
 doors open/closed/locked, objects, lava, the agent and its heading) or a pixel world's view in
-half-block characters (the goal image's dot in green), with level 1's planned route overlaid and
-the current subgoal highlighted."""
+half-block characters (the goal image's dot in green) or a gym world's goal space (the agent,
+its goal and level 1's landmarks as points), with level 1's planned route overlaid and the
+current subgoal highlighted."""
 
 from __future__ import annotations
 
@@ -76,6 +77,33 @@ def draw_pixels(obs: dict, route: tuple[tuple[float, float], ...] = ()) -> Text:
     return text
 
 
+def draw_goal_space(obs: dict, route: tuple = (), extent: tuple[float, float, float, float] | None = None,
+                    size: tuple[int, int] = (48, 20)) -> Text:
+    """Rich text of a goal-space world (a gym env's `achieved` and `goal` points, `[2]` each):
+    the agent ●, the goal ◎ and `route` (level 1's landmarks) as dots, the first brighter, in
+    `extent` (x0, y0, x1, y1; y grows upward) on a `size` (columns, rows) character grid."""
+    points = [np.asarray(obs["achieved"], dtype=float)[:2], np.asarray(obs["goal"], dtype=float)[:2]]
+    points += [np.asarray(p, dtype=float)[:2] for p in route]
+    x0, y0, x1, y1 = extent if extent is not None else (*np.min(points, 0), *np.max(points, 0))
+    cols, rows = size
+    def cell(p: np.ndarray) -> tuple[int, int]:
+        c = int(round((p[0] - x0) / max(x1 - x0, 1e-6) * (cols - 1)))
+        r = int(round((y1 - p[1]) / max(y1 - y0, 1e-6) * (rows - 1)))
+        return min(max(r, 0), rows - 1), min(max(c, 0), cols - 1)
+    marks: dict[tuple[int, int], tuple[str, str]] = {}
+    for j, p in reversed(list(enumerate(route))):
+        marks[cell(np.asarray(p, dtype=float))] = ("•", "bold bright_cyan" if j == 0 else "cyan")
+    marks[cell(points[1])] = ("◎", "bold green")
+    marks[cell(points[0])] = ("●", "bold red")
+    text = Text()
+    for r in range(rows):
+        for c in range(cols):
+            glyph, style = marks.get((r, c), ("·" if (r + c) % 2 == 0 else " ", "grey23"))
+            text.append(glyph, style=style)
+        text.append("\n")
+    return text
+
+
 class WorldView(Static):
     """The current observation with the plan drawn over it."""
 
@@ -85,6 +113,7 @@ class WorldView(Static):
         super().__init__("", **kwargs)
         self.obs: dict | None = None
         self.route: tuple[tuple[int, int], ...] = ()
+        self.extent: tuple[float, float, float, float] | None = None  # a goal-space world's frame so far
 
     def show(self, obs: dict, route: tuple = ()) -> None:
         """Draw `obs` with `route` (level 1's waypoints; the first is level 0's subgoal): grid
@@ -92,5 +121,12 @@ class WorldView(Static):
         self.obs, self.route = obs, tuple(route)
         if "direction" in obs:
             self.update(draw(obs, self.route, self.route[0] if self.route else None))
-        else:
+        elif "image" in obs:
             self.update(draw_pixels(obs, self.route))
+        else:  # a goal-space world: the frame only grows, so the picture doesn't jump as the agent moves
+            pts = np.array([obs["achieved"][:2], obs["goal"][:2], *[p[:2] for p in self.route]], dtype=float)
+            lo, hi = pts.min(0) - 0.5, pts.max(0) + 0.5
+            if self.extent is not None:
+                lo, hi = np.minimum(lo, self.extent[:2]), np.maximum(hi, self.extent[2:])
+            self.extent = (*lo, *hi)
+            self.update(draw_goal_space(obs, self.route, self.extent))

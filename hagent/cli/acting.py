@@ -309,13 +309,18 @@ def cmd_chat(args: argparse.Namespace) -> int:
 
     cfg = _resolve(args, {"world.spec": args.world, "seed": args.seed})
     family = parse_spec(cfg.world.spec).family  # a bad spec is a usage error before the UI opens
-    if family == "point":
+    agent = None
+    if family == "gym":
+        from hagent.goal_agent import DEFAULT_GYM_CHECKPOINT
+
+        agent, path = _gym_agent(args, cfg), Path(args.checkpoint or DEFAULT_GYM_CHECKPOINT)  # loads in a second
+    elif family == "point":
         path = _point_checkpoint(args.checkpoint, cfg.world.spec)
     else:
         path = _grid_checkpoint(args.checkpoint, "chat", cfg.world.spec)  # and so is a checkpoint it can't serve
     from tui.app import HagentApp
 
-    HagentApp(str(path), cfg.world.spec, cfg.seed).run()
+    HagentApp(str(path), cfg.world.spec, cfg.seed, agent=agent).run()
     return 0
 
 

@@ -59,8 +59,8 @@ def _grid_checkpoint(given: str | None, command: str, spec: str | None = None) -
         raise CliError(f"--checkpoint {err}") from None
     if kind == "vector" or (spec is not None and spec.startswith("gym:")):
         raise CliError(
-            f"hagent {command} serves grid worlds; a gym world's agent (goal from desired_goal) runs with "
-            f"hagent run --world gym:<EnvId> and hagent eval --world gym:<EnvId> --checkpoint checkpoints/pointmaze"
+            f"{path} holds a gym world's agent (goal from desired_goal); give it its world: "
+            f"hagent {command if command in ('eval', 'chat') else 'run'} --world gym:<EnvId> --checkpoint {path}"
         )
     point_world = spec is not None and spec.startswith("point:")
     if kind == "grid" and not point_world:
