@@ -195,7 +195,7 @@ class HagentApp(App):
     def _stepped(self, run: Run, record) -> None:
         self.show_world()
         action = record.action if isinstance(record.action, str) else "(" + ", ".join(f"{v:+.2f}" for v in record.action) + ")"
-        where = record.subgoal if record.subgoal is None or isinstance(record.subgoal[0], int) else tuple(round(v) for v in record.subgoal)
+        where = record.subgoal if record.subgoal is None or isinstance(record.subgoal[0], int) else tuple(round(v, 1) for v in record.subgoal)
         subgoal = f" · subgoal {where}" if where else ""
         self.status(f"walking: step {record.t + 1} · {action} · {record.stage}{subgoal} · {record.ms:.0f} ms · F7 pause")
 

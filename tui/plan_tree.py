@@ -57,7 +57,7 @@ class PlanTree(Tree):
         if plan.route:
             level1 = self.root.add(f"level 1 route: {len(plan.route)} place(s), ~{plan.route_cost:.0f} steps left", expand=True)
             for j, place in enumerate(plan.route[:8]):
-                where = f"({place[0]:.0f}, {place[1]:.0f})" if isinstance(place, tuple) else str(place)
+                where = f"({place[0]:.1f}, {place[1]:.1f})" if isinstance(place, tuple) else str(place)
                 sub = level1.add(f"{'subgoal ' if j == 0 else ''}{where}", expand=j == 0)
                 if j == 0:
                     sub.add_leaf(f"level 0: {moves}")
