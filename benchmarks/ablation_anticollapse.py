@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from hagent.agent import Agent
+from hagent.acting import Agent
 from hagent.collect import collect
 from hagent.config import CollectConfig, load_config
 from hagent.evaluate import evaluate

@@ -129,7 +129,7 @@ def _init_agent(checkpoint: str, mode: str, budget: int) -> None:
     BUDGET = budget
     import torch
 
-    from hagent.agent import Agent
+    from hagent.acting import Agent
 
     torch.set_num_threads(1)
     _AGENT = Agent.load(checkpoint).reconfigured(hierarchy=mode)

@@ -24,7 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tqdm import tqdm  # noqa: E402
 
-from hagent.agent import Agent, UnsupportedTaskError  # noqa: E402
+from hagent.acting import Agent  # noqa: E402
+from hagent.errors import UnsupportedTaskError  # noqa: E402
 from hagent.io import atomic_write_text  # noqa: E402
 from hagent.worlds import make_world  # noqa: E402
 

@@ -27,10 +27,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from hagent.agent import Agent  # noqa: E402
+from hagent.acting import Agent  # noqa: E402
 from hagent.config import ConfigError, HagentConfig, with_overrides  # noqa: E402
 from hagent.evaluate import EpisodeScore, evaluate  # noqa: E402
-from hagent.grounding import Memory, agent_pose, ground, stages  # noqa: E402
+from hagent.acting.grounding import Memory, agent_pose, ground, stages  # noqa: E402
 from hagent.io import atomic_write_text  # noqa: E402
 from hagent.labels import steps_to_pose  # noqa: E402
 from hagent.language import parse  # noqa: E402

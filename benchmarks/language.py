@@ -123,7 +123,8 @@ def paraphrases(normalizer, pairs: int, progress: bool, bank: Phrasings, seed: i
 
 def agent_success(checkpoint: str | None, episodes: int, seed: int, worlds: tuple[str, ...], progress: bool) -> list[dict]:
     """The shipped agent on each world's own mission: success, steps and planning time."""
-    from hagent.agent import DEFAULT_CHECKPOINT, Agent
+    from hagent.acting.agent import DEFAULT_CHECKPOINT
+    from hagent.acting import Agent
     from hagent.evaluate import evaluate
 
     agent = Agent.load(checkpoint or DEFAULT_CHECKPOINT)
@@ -149,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.pairs < 1 or args.episodes < 0:
         parser.error("--pairs must be at least 1 and --episodes at least 0")
-    from hagent.agent import DEFAULT_CHECKPOINT
+    from hagent.acting.agent import DEFAULT_CHECKPOINT
     from hagent.checkpoint import load_normalizer
 
     progress = not args.quiet

@@ -42,7 +42,7 @@ def _init(checkpoint: str) -> None:
     global _AGENT
     import torch
 
-    from hagent.agent import Agent
+    from hagent.acting import Agent
 
     torch.set_num_threads(1)
     _AGENT = Agent.load(checkpoint)
@@ -62,17 +62,17 @@ def _episode(case: tuple[str, int]) -> dict:
     ep = agent.run(world)
     run_s = time.perf_counter() - start
     task = parse(world.unwrapped.mission)
-    guardrails = tuple(dict.fromkeys(agent.configurator.operator))
+    guardrails = tuple(dict.fromkeys(agent.actor.configurator.operator))
     truth = episode_facts(world, task, guardrails)
     features, plan = ep.narrative.features, ep.narrative.facts
     t0 = time.perf_counter()
-    ids = agent.explainer.decoder.greedy(_collate(features, agent), agent.explainer.cfg.max_tokens)
+    ids = agent.actor.explainer.decoder.greedy(_collate(features, agent), agent.actor.explainer.cfg.max_tokens)
     greedy_s = time.perf_counter() - t0
-    greedy = agent.explainer.tokenizer.decode(ids)
+    greedy = agent.actor.explainer.tokenizer.decode(ids)
     t0 = time.perf_counter()
     import torch
 
-    verified = agent.explainer.describe(features, plan, torch.Generator().manual_seed(seed))
+    verified = agent.actor.explainer.describe(features, plan, torch.Generator().manual_seed(seed))
     verify_s = time.perf_counter() - t0
     return {
         "world": spec, "seed": seed, "success": ep.success, "steps": ep.steps, "mission": task.text,
@@ -86,7 +86,7 @@ def _episode(case: tuple[str, int]) -> dict:
 def _collate(features, agent):
     from decoder.model import collate
 
-    return collate([features], agent.explainer.cfg.max_events)
+    return collate([features], agent.actor.explainer.cfg.max_events)
 
 
 def _facts_json(f: Facts) -> dict:

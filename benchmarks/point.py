@@ -164,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     for method in args.methods:
         rows = []
         if method != "random" and agent is None:
-            from hagent.point_agent import PointAgent
+            from hagent.acting.pixels import PointAgent
 
             agent = PointAgent.load(args.checkpoint)
         runner = agent.reconfigured(hierarchy=method) if method != "random" else None

@@ -26,7 +26,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from hagent.goal_agent import DEFAULT_GYM_CHECKPOINT, GoalAgent
+from hagent.acting.vector import DEFAULT_GYM_CHECKPOINT, GoalAgent
 from hagent.worlds.gym import make_gym_world
 from hagent.io import atomic_write_text
 

@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     turns, episodes = (10, 2) if args.quick else (args.turns, args.episodes)
 
     import hagent
-    from hagent.chat import Chat
+    from hagent.acting.chat import Chat
 
     agent = hagent.Agent.load(args.checkpoint)
     chat = Chat(agent, WORLDS[0], args.seed)

@@ -38,7 +38,7 @@ class PrefixDims(NamedTuple):
 
 
 class PlanFeatures(NamedTuple):
-    """One plan's features, as `hagent.narrative` computes them (at least one goal row)."""
+    """One plan's features, as `hagent.acting.narrative` computes them (at least one goal row)."""
 
     events: np.ndarray  # [E, Fe]
     guards: np.ndarray  # [G, Fg]

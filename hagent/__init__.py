@@ -18,7 +18,6 @@ __all__ = [
     "Task",
     "World",
     "WorldSpecError",
-    "load_agent",
     "load_config",
     "make_world",
     "parse",
@@ -28,12 +27,8 @@ __version__ = "0.1.0"
 
 def __getattr__(name: str):
     # The agent pulls in torch; import it only when asked, so `hagent --help` stays fast.
-    if name == "Agent":
-        from hagent.agent import Agent
+    if name == "Agent":  # one agent for every world: Agent.load(dir) for any checkpoint
+        from hagent.acting.agent import Agent
 
         return Agent
-    if name == "load_agent":  # the agent any checkpoint holds: grid, pixel or gym worlds
-        from hagent.loading import load_agent
-
-        return load_agent
     raise AttributeError(f"module 'hagent' has no attribute {name!r}")

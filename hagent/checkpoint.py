@@ -203,16 +203,13 @@ def load_checkpoint(directory: str | Path, device: str | torch.device = "cpu") -
     )
 
 
-def checkpoint_kind(directory: str | Path) -> str:
-    """Which worlds a checkpoint serves, from its config alone (no weights read): "point" for a
-    pixel level trained on point worlds, "vector" for a level trained on a gym world's vectors,
-    "grid" otherwise. Raises `CheckpointError` when the
-    directory is not a checkpoint."""
+def checkpoint_reads(directory: str | Path) -> str:
+    """What a checkpoint's level 0 reads, from its config alone (no weights read): "grid",
+    "pixels" or "vector". Raises `CheckpointError` when the directory is not a checkpoint."""
     directory = Path(directory)
     if not directory.is_dir():
         raise CheckpointError(f"{directory}: no such checkpoint directory")
-    kind = _read_config(directory / CONFIG_FILE).level.encoder.kind
-    return {"pixels": "point", "vector": "vector"}.get(kind, "grid")
+    return _read_config(directory / CONFIG_FILE).level.encoder.kind
 
 
 TRAIN_STATE_FILE = "train_state.safetensors"

@@ -213,7 +213,7 @@ class TrainConfig(_Frozen):
 
 
 class PointAgentConfig(_Frozen):
-    """How `hagent.point_agent.PointAgent` plans in the point worlds (continuous actions)."""
+    """How `hagent.acting.pixels.PointAgent` plans in the point worlds (continuous actions)."""
 
     hierarchy: Literal["auto", "flat"] = "auto"
     """`auto`: level 1's imagined graph hands level 0 its subgoals; `flat`: level 0's MPPI alone,
@@ -255,7 +255,7 @@ class PointAgentConfig(_Frozen):
 
 
 class GoalAgentConfig(_Frozen):
-    """How `hagent.goal_agent.GoalAgent` plans in gym worlds (a goal in the env's goal space)."""
+    """How `hagent.acting.vector.GoalAgent` plans in gym worlds (a goal in the env's goal space)."""
 
     hierarchy: Literal["auto", "flat"] = "auto"
     """`auto`: level 1's landmark graph hands level 0 its subgoals; `flat`: level 0's MPPI alone,
@@ -387,9 +387,9 @@ class HagentConfig(_Frozen):
     agent: AgentConfig = AgentConfig()
     """Planning and acting."""
     point_agent: PointAgentConfig = PointAgentConfig()
-    """Planning and acting in point worlds (`hagent.point_agent`)."""
+    """Planning and acting in point worlds (`hagent.acting.pixels`)."""
     goal_agent: GoalAgentConfig = GoalAgentConfig()
-    """Planning and acting in gym worlds (`hagent.goal_agent`)."""
+    """Planning and acting in gym worlds (`hagent.acting.vector`)."""
     eval: EvalConfig = EvalConfig()
     """Scoring (`hagent eval`)."""
 

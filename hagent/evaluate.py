@@ -17,7 +17,7 @@ from typing import NamedTuple
 
 from tqdm import tqdm
 
-from hagent.agent import Agent
+from hagent.acting import Agent
 from hagent.io import atomic_write_text
 from hagent.worlds import make_world
 
@@ -67,6 +67,8 @@ def reference_steps(world, limit: int = 1000) -> int | None:
     """Steps BabyAI's bot needs from the world's current state (on a copy), or None if it can't."""
     from minigrid.utils.baby_ai_bot import BabyAIBot
 
+    if not hasattr(getattr(world, "unwrapped", None), "instrs"):  # the bot follows BabyAI's instructions only
+        return None
     env = copy.deepcopy(world.unwrapped)
     try:
         with contextlib.redirect_stdout(io.StringIO()):

@@ -14,7 +14,10 @@ _ANSI = {"red": 31, "green": 32, "yellow": 33, "blue": 34, "purple": 35, "grey":
 
 
 def render_text(obs: dict, color: bool = False) -> str:
-    """Draw `obs["image"] [W, H, 3]` as rows of text; the agent is `>>`, `vv`, `<<` or `^^`."""
+    """Draw `obs["image"] [W, H, 3]` as rows of text; the agent is `>>`, `vv`, `<<` or `^^`.
+    An observation that is not a grid's (no heading: an RGB view, a vector) draws as ""."""
+    if "direction" not in obs:
+        return ""
     image = np.asarray(obs["image"])
     rows = []
     for y in range(image.shape[1]):

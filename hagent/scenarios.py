@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -40,7 +40,8 @@ from hagent.config import format_validation_error
 from hagent.worlds import WorldSpecError, parse_spec
 
 if TYPE_CHECKING:
-    from hagent.agent import Agent, Episode
+    from hagent.acting import Agent
+    from hagent.acting.records import Episode
 
 
 class ScenarioError(ValueError):
@@ -160,21 +161,20 @@ class Agents:
 
     def __init__(self, checkpoint: str | Path | None = None):
         self.checkpoint = checkpoint
-        self._loaded: dict[tuple[Path, str | None], Any] = {}
+        self._loaded: dict[Path, Agent] = {}
 
-    def for_world(self, spec: str | None) -> Any:
+    def for_world(self, spec: str | None) -> Agent:
         """The agent for a scenario in world `spec` (a bad spec gets the grid agent, which reports it)."""
-        from hagent.loading import default_checkpoint, load_agent
+        from hagent.acting.agent import Agent, checkpoint_for, default_checkpoint
 
         try:
             path = Path(self.checkpoint) if self.checkpoint is not None else default_checkpoint(spec)
-            parsed = parse_spec(spec) if spec is not None else None
         except WorldSpecError:
-            path, spec, parsed = default_checkpoint(), None, None
-        key = (path, parsed.env_id if parsed is not None and parsed.family == "gym" else None)  # gym agents: one per env
-        if key not in self._loaded:
-            self._loaded[key] = load_agent(path, spec)
-        return self._loaded[key]
+            path, spec = default_checkpoint(), None
+        directory = checkpoint_for(path, spec)  # a directory of gym checkpoints: the world's env's own
+        if directory not in self._loaded:
+            self._loaded[directory] = Agent.load(directory)
+        return self._loaded[directory]
 
     @staticmethod
     def family(spec: str) -> str:
@@ -190,14 +190,14 @@ def run_scenario(agent: Agent, scenario: Scenario) -> Verdict:
     check every expectation."""
     import time
 
-    from hagent.agent import UnsupportedTaskError
+    from hagent.errors import UnsupportedTaskError
     from hagent.language import ParseError
     from hagent.worlds import make_world
 
     start = time.perf_counter()
     expect = scenario.expect
     try:
-        from hagent.serving import served, serves
+        from hagent.acting.serving import served, serves
 
         family = parse_spec(scenario.world).family
         if not serves(agent, scenario.world):

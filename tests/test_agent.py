@@ -7,12 +7,14 @@ import numpy as np
 import pytest
 import torch
 
-from hagent.agent import Agent, Episode, UnsupportedTaskError
+from hagent.acting import Agent
+from hagent.acting.records import Episode
+from hagent.errors import UnsupportedTaskError
 from hagent.cli import main
 from hagent.collect import collect
 from hagent.config import AgentConfig, CollectConfig
 from hagent.language import ParseError
-from hagent.sealed import PeekingError, SealedWorld
+from hagent.acting.sealed import PeekingError, SealedWorld
 from hagent.worlds import World, make_world
 
 FAST = AgentConfig(beam={"horizon": 2, "width": 8}, max_steps=12)
@@ -153,7 +155,7 @@ def test_save_load_round_trip_gives_identical_plans(checkpoint: Path, tmp_path: 
 
 
 def test_affordances_come_from_what_is_in_front() -> None:
-    from hagent.agent import affordances
+    from hagent.acting.guards import affordances
     from hagent.worlds import DROP, FORWARD, PICKUP, TOGGLE
 
     obs, _ = make_world("rooms:1x2?open=0&objects=1", seed=2).reset()

@@ -6,12 +6,12 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import hagent
-from hagent.agent import DEFAULT_CHECKPOINT
+from hagent.acting.agent import DEFAULT_CHECKPOINT
 
 
 def test_the_shipped_agent_loads_with_no_argument_and_solves_rooms() -> None:
     agent = hagent.Agent.load()
-    assert agent.explainer is not None and len(agent.abstract) >= 1  # the H-JEPA stack with its decoder
+    assert agent.actor.explainer is not None and len(agent.actor.abstract) >= 1  # the H-JEPA stack with its decoder
     wins = 0
     for seed in range(10):  # fixed seeds 0..9
         world = hagent.make_world("rooms:3x3", seed=seed)
@@ -42,7 +42,7 @@ _CHAT_AGENT = []
 
 
 def _chat():
-    from hagent.chat import Chat
+    from hagent.acting.chat import Chat
 
     if not _CHAT_AGENT:
         _CHAT_AGENT.append(hagent.Agent.load())
@@ -59,14 +59,22 @@ def test_a_chat_turn_never_raises(text: str) -> None:
         assert reply.episode is None
 
 
-def test_load_agent_picks_the_agent_each_checkpoint_holds() -> None:
-    """`hagent.load_agent` serves every world family: the checkpoint (or the world's shipped one) says which agent."""
+def test_one_agent_class_loads_every_checkpoint_with_the_same_records() -> None:
+    """`hagent.Agent.load` serves every world family: the checkpoint (or the world's shipped one)
+    says what level 0 reads, and the agent acts there with the same verbs and records."""
     from hagent import shipped
-    from hagent.goal_agent import GoalAgent
-    from hagent.point_agent import PointAgent
+    from hagent.acting.pixels import PixelActor
+    from hagent.acting.records import AgentPlan, Episode, StepRecord
+    from hagent.acting.vector import VectorActor
 
-    assert type(hagent.load_agent(None, "rooms:3x3")).__name__ == "Agent"
-    assert isinstance(hagent.load_agent(None, "point:tworooms"), PointAgent)
-    assert isinstance(hagent.load_agent(shipped.checkpoint("point")), PointAgent)
-    maze = hagent.load_agent(None, "gym:PointMaze_UMaze-v3")
-    assert isinstance(maze, GoalAgent) and maze.landmarks is not None
+    grid = hagent.Agent.load(world="rooms:3x3")
+    point = hagent.Agent.load(world="point:tworooms")
+    maze = hagent.Agent.load(world="gym:PointMaze_UMaze-v3")
+    assert type(grid) is type(point) is type(maze) is hagent.Agent
+    assert isinstance(point.actor, PixelActor) and isinstance(hagent.Agent.load(shipped.checkpoint("point")).actor, PixelActor)
+    assert isinstance(maze.actor, VectorActor) and maze.actor.landmarks is not None and maze.env_id == "PointMaze_UMaze-v3"
+    for agent, spec in ((point, "point:tworooms"), (maze, "gym:PointMaze_UMaze-v3")):
+        episode = agent.run(hagent.make_world(spec, seed=43007), max_steps=6)
+        assert isinstance(episode, Episode) and isinstance(episode.plan, AgentPlan)
+        assert episode.trace and all(isinstance(r, StepRecord) and isinstance(r.action, tuple) for r in episode.trace)
+        assert episode.plan.stages == ("reach the goal",) and episode.plan.task is None

@@ -115,18 +115,18 @@ def test_eval_serves_point_worlds_with_the_point_agent(capsys: pytest.CaptureFix
     out = capsys.readouterr().out
     assert "checkpoints/point" in out and "success rate" in out and "per step" in out
     assert main(["eval", "--world", "point:tworooms", "--episodes", "1", "--hierarchy", "full"]) == 2
-    assert "auto (levels 0 and 1) or flat" in capsys.readouterr().err
+    assert "point_agent.hierarchy: Input should be 'auto' or 'flat'" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(
     ("argv", "instead"),
     [
         (["eval", "--checkpoint", "checkpoints/point"], "hagent eval --world point:tworooms --checkpoint checkpoints/point"),
-        (["eval", "--world", "point:tworooms", "--checkpoint", "checkpoints/default"], "give a point checkpoint"),
+        (["eval", "--world", "point:tworooms", "--checkpoint", "checkpoints/default"], "leave out --checkpoint for the agent shipped for point:tworooms"),
         (["chat", "--checkpoint", "checkpoints/point"], "hagent chat --world point:tworooms --checkpoint checkpoints/point"),
-        (["chat", "--world", "point:tworooms", "--checkpoint", "checkpoints/default"], "give a point checkpoint"),
+        (["chat", "--world", "point:tworooms", "--checkpoint", "checkpoints/default"], "leave out --checkpoint for the agent shipped for point:tworooms"),
         (["run", "--checkpoint", "checkpoints/point"], "hagent run --world point:tworooms --checkpoint checkpoints/point"),
-        (["run", "--world", "point:tworooms", "--checkpoint", "checkpoints/default"], "--checkpoint checkpoints/point"),
+        (["run", "--world", "point:tworooms", "--checkpoint", "checkpoints/default"], "leave out --checkpoint"),
     ],
 )
 def test_a_checkpoint_a_command_cant_serve_gets_one_line_saying_what_to_run(

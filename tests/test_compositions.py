@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 from minigrid.envs.babyai.core.verifier import Instr
 from minigrid.utils.baby_ai_bot import BabyAIBot
 
-from hagent.agent import Agent, UnsupportedTaskError
+from hagent.acting import Agent
+from hagent.errors import UnsupportedTaskError
 from hagent.cli import main
 from hagent.language import ParseError, parse
 from hagent.worlds import make_world

@@ -17,7 +17,7 @@ from decoder.explain import Explainer
 from decoder.facts import Fact, Facts, check, read_claims, render, stated
 from decoder.model import PlanDecoder, PlanFeatures, collate
 from decoder.tokenizer import BOS, EOS, Tokenizer
-from hagent.agent import Agent
+from hagent.acting import Agent
 from hagent.checkpoint import (
     CheckpointError,
     load_checkpoint,
@@ -27,7 +27,7 @@ from hagent.checkpoint import (
 from hagent.cli import main
 from hagent.collect import collect
 from hagent.config import AgentConfig, CollectConfig
-from hagent.narrative import encoder
+from hagent.acting.narrative import encoder
 from hagent.training.decoder import executed_episodes
 from hagent.worlds import make_world
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import hagent
-from hagent.chat import Chat
+from hagent.acting.chat import Chat
 
 
 @pytest.fixture(scope="module")

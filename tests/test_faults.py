@@ -65,7 +65,7 @@ def test_non_finite_planner_costs_fall_back_to_turning_in_place(monkeypatch) -> 
     def broken(s0, level, objective, generator, allowed=None):
         return Plan(torch.tensor([2, 2]), torch.full((2, s0.shape[-1]), float("nan")), torch.full((2,), float("nan")), 0.0, float("nan"), 1)
 
-    monkeypatch.setattr(agent.planner, "plan", broken)
+    monkeypatch.setattr(agent.actor.planner, "plan", broken)
     episode = agent.run(hagent.make_world("rooms:3x3?lava=6", seed=1), max_steps=6)
     assert [r.action for r in episode.trace] == ["left"] * 6  # never the broken plan's "forward"
     assert any(d.topic == "fallback" for d in episode.decisions) and not episode.violations

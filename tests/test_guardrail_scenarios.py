@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from hagent.agent import Agent
+from hagent.acting import Agent
 from hagent.language import AvoidHazard, ParseError
 from hagent.worlds import make_world
 
@@ -76,7 +76,7 @@ def test_text_that_talks_around_a_guardrail_changes_nothing(agent: Agent, text: 
         assert reply.kind in ("error", "question") and reply.episode is None
         return
     episode = agent.run(make_world("rooms:3x3?lava=6", seed=1002), text, max_steps=120)
-    assert AvoidHazard("lava") in agent.configurator.operator  # the operator's guardrail is still there
+    assert AvoidHazard("lava") in agent.actor.configurator.operator  # the operator's guardrail is still there
     assert not episode.violations
     assert any(d.choice == "avoid lava (operator, hard)" for d in episode.decisions)
 

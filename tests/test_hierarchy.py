@@ -13,11 +13,11 @@ from hagent.checkpoint import load_checkpoint
 from hagent.cli import main
 from hagent.collect import collect
 from hagent.config import AgentConfig, CollectConfig
-from hagent.configurator import Configurator, ShortTermMemory
-from hagent.grounding import Memory, Stage, ground, room_cells
+from hagent.acting.configurator import Configurator, ShortTermMemory
+from hagent.acting.grounding import Memory, Stage, ground, room_cells
 from hagent.language import AvoidHazard, ForbidAction, ObjectRef, ParseError, parse
-from hagent.navigator import Navigator
-from hagent.waypoints import opened, region_cells
+from hagent.acting.navigator import Navigator
+from hagent.acting.waypoints import opened, region_cells
 from hagent.worlds import make_world
 from levels.graph import GraphPlanner
 from levels.planner import BeamConfig, BeamPlanner
@@ -339,7 +339,7 @@ def test_world_counts_region_and_action_breaches() -> None:
 
 
 def test_agent_refuses_a_task_its_guardrails_forbid(stack: Path) -> None:
-    from hagent.agent import Agent
+    from hagent.acting import Agent
 
     agent = Agent.load(stack, AgentConfig(beam={"horizon": 2, "width": 8}, max_steps=10))
     episode = agent.run(make_world("rooms:2x2?lava=3&size=5&task=open", seed=1), "open the door, don't open any doors")
@@ -379,7 +379,7 @@ class _SeesLava(torch.nn.Module):
 
 
 def test_agent_never_steps_into_lava_it_can_see(stack: Path) -> None:
-    from hagent.agent import Agent
+    from hagent.acting import Agent
 
     agent = Agent.load(stack, AgentConfig(beam={"horizon": 2, "width": 8}, max_steps=40))
     agent.step_hazard = eyes = _SeesLava()
@@ -398,18 +398,18 @@ def test_agent_never_steps_into_lava_it_can_see(stack: Path) -> None:
 def test_subgoals_given_up_on_are_tried_again_when_they_cut_every_route(monkeypatch: pytest.MonkeyPatch) -> None:
     """Level 1 drops a waypoint level 0 didn't reach in `period` steps; when the dropped ones
     leave no route at all, it tries them again rather than falling back to level 0 alone."""
-    from hagent.agent import Agent
+    from hagent.acting import Agent
     from hagent.worlds import make_world
 
     agent = Agent.load().reconfigured(hierarchy="full", period=2)
-    route = agent.navigator.route
+    route = agent.actor.navigator.route
     asked: list[frozenset] = []
 
     def only_with_nothing_dropped(*args, failed=frozenset(), **kwargs):
         asked.append(failed)
         return None if failed else route(*args, failed=failed, **kwargs)
 
-    monkeypatch.setattr(agent.navigator, "route", only_with_nothing_dropped)
+    monkeypatch.setattr(agent.actor.navigator, "route", only_with_nothing_dropped)
     world = make_world("rooms:4x4", seed=1)
     world.reset()
     episode = agent.run(world, max_steps=40)

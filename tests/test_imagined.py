@@ -87,12 +87,12 @@ def _refuse(*_args, **_kwargs):
 
 def test_the_shipped_grid_agent_plans_and_acts_without_the_rule_graph_or_bfs(monkeypatch) -> None:
     import hagent.labels
-    import hagent.navigator
-    from hagent.agent import Agent
+    import hagent.acting.navigator
+    from hagent.acting import Agent
     from hagent.worlds import make_world
 
     for name in ("waypoints", "room_index", "rooms_of", "reachable"):
-        monkeypatch.setattr(hagent.navigator, name, _refuse)
+        monkeypatch.setattr(hagent.acting.navigator, name, _refuse)
     for name in ("steps_to_pose", "oracle_pairs"):
         monkeypatch.setattr(hagent.labels, name, _refuse)
     agent = Agent.load().reconfigured(graph="imagined", hierarchy="full", imagined=ImaginedConfig(samples=16, rounds=2, prior=(0.2, 0.2, 0.5, 0, 0, 0.1)))
@@ -106,18 +106,18 @@ def test_the_shipped_grid_agent_plans_and_acts_without_the_rule_graph_or_bfs(mon
 
 
 def test_with_a_lead_level_0_gets_a_nearer_subgoal_and_level_1_plans_again_that_often() -> None:
-    from hagent.agent import Agent
+    from hagent.acting import Agent
     from hagent.worlds import make_world
 
     cfg = ImaginedConfig(samples=16, rounds=2, lead=2, prior=(0.2, 0.2, 0.5, 0, 0, 0.1))
     agent = Agent.load().reconfigured(graph="imagined", hierarchy="full", imagined=cfg)
     world = make_world("rooms:3x3", seed=3)
     obs, _ = world.reset()
-    s0 = agent._encode_obs(obs)[0]
+    s0 = agent.actor._encode_obs(obs)[0]
     far = agent.level.predict(s0[None].expand(4, -1)[:1], torch.tensor([2]))  # a goal a step ahead, then more
     for _ in range(9):
         far = agent.level.predict(far, torch.tensor([2]))
-    route = agent.navigator.imagine(agent.imagined, s0, far, torch.Generator().manual_seed(0), reach=2.0, hazard_threshold=None)
+    route = agent.actor.navigator.imagine(agent.actor.imagined, s0, far, torch.Generator().manual_seed(0), reach=2.0, hazard_threshold=None)
     assert route is not None and route.steps[0] == 2.0 and len(route.targets) >= 2
     episode = agent.run(world, max_steps=10, reset=False)
     timed = [d.reason for d in episode.decisions if d.topic == "replan" and "since level 1 planned" in d.reason]

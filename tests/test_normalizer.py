@@ -9,7 +9,8 @@ from typing import NamedTuple
 
 import pytest
 
-from hagent.agent import DEFAULT_CHECKPOINT, Agent
+from hagent.acting.agent import DEFAULT_CHECKPOINT
+from hagent.acting import Agent
 from hagent.checkpoint import load_normalizer, save_normalizer
 from hagent.cli import main
 from hagent.config import NormalizerConfig, NormalizerTrainConfig
@@ -202,7 +203,7 @@ def test_no_text_removes_an_operator_guardrail(text: str) -> None:
     agent.normalizer = FakeReader(Task(GoTo(ObjectRef("key", "blue"))), 1.0)
     obs, _ = make_world("rooms:3x3?lava=6", seed=3).reset()  # its mission: go to the blue key
     plan = agent.plan(obs, text)
-    assert AvoidHazard("lava") in agent.configurator.operator
+    assert AvoidHazard("lava") in agent.actor.configurator.operator
     assert any("lava" in g for g in plan.guardrails), plan.guardrails
 
 

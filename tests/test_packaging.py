@@ -41,7 +41,7 @@ def test_installed_package_finds_its_own_copies_from_another_folder(wheel: Path,
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     code = (
-        "import hagent.shipped as s, hagent.agent as a; "
+        "import hagent.shipped as s, hagent.acting.agent as a; "
         "print(s.checkpoint('default')); print(s.scenarios()); print(a.DEFAULT_CHECKPOINT)"
     )
     env = {**os.environ, "PYTHONPATH": str(site)}

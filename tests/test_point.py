@@ -146,7 +146,7 @@ def test_a_text_goal_comes_with_a_blank_goal_image_and_place_views_for_training(
 def test_places_imagined_from_the_views_join_only_through_doors(spec: str) -> None:
     import networkx as nx
 
-    from hagent.point_waypoints import scene, where_agent
+    from hagent.acting.view_graph import scene, where_agent
 
     for seed in range(5):
         world = make_point_world(spec, seed=seed)

@@ -90,7 +90,7 @@ def test_cli_exit_codes_and_table(tmp_path: Path, capsys: pytest.CaptureFixture)
 
 
 def test_check_reports_each_unmet_expectation() -> None:
-    from hagent.agent import Episode
+    from hagent.acting.records import Episode
 
     episode = Episode(success=False, steps=12, violations=("entered lava",), explanation="I'll go to the red ball.", plan=None, trace=())
     failures = check(Expect(success=True, max_steps=5, violations=0, says=["blue"], never_says=["red"], stages=["x"]), episode)

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from textual.widgets import Input
 
-from hagent.chat import Chat
+from hagent.acting.chat import Chat
 from tui.app import HagentApp
 from tui.chat_log import ChatLog
 from tui.help_screen import HelpScreen
@@ -60,9 +60,9 @@ async def test_an_instruction_fills_the_chat_the_plan_tree_and_moves_the_agent()
 
 @pytest.mark.anyio
 async def test_a_point_world_is_drawn_in_half_blocks_and_a_named_place_moves_the_agent() -> None:
-    from hagent.point_agent import PointAgent
+    from hagent.acting import Agent
 
-    app = HagentApp(spec="point:tworooms", seed=3, step_delay=0.0, agent=PointAgent.load())  # handed its agent
+    app = HagentApp(spec="point:tworooms", seed=3, step_delay=0.0, agent=Agent.load(world="point:tworooms"))  # handed its agent
     async with app.run_test(size=(180, 60)) as pilot:
         await _until(pilot, lambda: app.session is not None and not app.busy)
         view = app.query_one(WorldView)
@@ -87,7 +87,7 @@ async def test_a_gym_world_is_drawn_in_its_goal_space_and_reach_the_goal_moves_t
     import hagent
 
     spec = "gym:PointMaze_UMaze-v3"
-    app = HagentApp(spec=spec, seed=43020, step_delay=0.0, agent=hagent.load_agent(None, spec))
+    app = HagentApp(spec=spec, seed=43020, step_delay=0.0, agent=hagent.Agent.load(world=spec))
     async with app.run_test(size=(180, 60)) as pilot:
         await _until(pilot, lambda: app.session is not None and not app.busy)
         view = app.query_one(WorldView)
@@ -179,7 +179,7 @@ async def test_every_reply_is_readable_in_full_at_any_terminal_size(size: tuple[
 
 
 def test_chat_keeps_its_state_across_turns() -> None:
-    from hagent.agent import Agent
+    from hagent.acting import Agent
 
     agent = Agent.load(SHIPPED)
     first = agent.chat("why?")
@@ -198,7 +198,7 @@ def test_chat_keeps_its_state_across_turns() -> None:
 
 
 def test_a_follow_up_carries_on_in_the_same_world() -> None:
-    from hagent.agent import Agent
+    from hagent.acting import Agent
 
     agent = Agent.load(SHIPPED)
     chat = Chat(agent, "rooms:3x3", 1)

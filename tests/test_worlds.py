@@ -240,10 +240,10 @@ def test_instruct_makes_the_world_judge_another_goal() -> None:
 
 def test_the_scorer_reads_regions_from_the_true_grid_as_the_agent_does_from_its_view() -> None:
     """`World.watch` grounds region guardrails with code of its own (`hagent.worlds.regions`, on the
-    env's grid); on a fresh view it must agree with the agent's grounding (`hagent.waypoints`)."""
-    from hagent.grounding import Memory
+    env's grid); on a fresh view it must agree with the agent's grounding (`hagent.acting.waypoints`)."""
+    from hagent.acting.grounding import Memory
     from hagent.language import ROOM_POSITIONS, ObjectRef, RegionRef
-    from hagent.waypoints import region_cells as seen_by_agent
+    from hagent.acting.waypoints import region_cells as seen_by_agent
     from hagent.worlds.regions import region_cells as seen_by_world
 
     refs = [RegionRef(position=p) for p in ROOM_POSITIONS] + [RegionRef(color=c) for c in ("red", "blue", "grey")]

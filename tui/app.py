@@ -17,7 +17,7 @@ from textual.app import App, ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer, Header, Input, Static
 
-from hagent.chat import DEFAULT_WORLD
+from hagent.acting.chat import DEFAULT_WORLD
 from tui.chat_log import ChatLog
 from tui.costs_panel import CostsPanel
 from tui.help_screen import HelpScreen
@@ -26,8 +26,9 @@ from tui.plan_tree import PlanTree
 from tui.world_view import WorldView
 
 if TYPE_CHECKING:
-    from hagent.agent import Agent, Run
-    from hagent.chat import Chat, Reply
+    from hagent.acting import Agent
+    from hagent.acting.records import Run
+    from hagent.acting.chat import Chat, Reply
 
 class HagentApp(App):
     """The chat UI around one `hagent.Agent`."""
@@ -120,11 +121,11 @@ class HagentApp(App):
     # -- workers -------------------------------------------------------------------------------
     @work(thread=True, exclusive=True, group="agent")
     def load_agent(self) -> None:
-        from hagent.chat import Chat
-        from hagent.loading import load_agent
+        from hagent.acting import Agent
+        from hagent.acting.chat import Chat
 
         try:
-            self.agent = self.agent or load_agent(self.checkpoint, self.spec)
+            self.agent = self.agent or Agent.load(self.checkpoint, self.spec)
             self.session = Chat(self.agent, self.spec, self.seed)
         except Exception as err:  # noqa: BLE001 -- any failure becomes a message, never a crash
             self.call_from_thread(self._loaded, f"could not load the agent: {err}")
@@ -149,7 +150,7 @@ class HagentApp(App):
         except Exception as err:  # noqa: BLE001
             self.call_from_thread(self._failed, err)
             return
-        from hagent.chat import Reply
+        from hagent.acting.chat import Reply
 
         if isinstance(started, Reply):
             self.call_from_thread(self._answered, started)

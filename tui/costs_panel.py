@@ -8,7 +8,7 @@ from rich.table import Table
 from textual.widgets import Static
 
 if TYPE_CHECKING:
-    from hagent.agent import AgentPlan
+    from hagent.acting.records import AgentPlan
 
 
 class CostsPanel(Static):
@@ -22,15 +22,13 @@ class CostsPanel(Static):
         table.add_column("level")
         table.add_column("term")
         table.add_column("value", justify="right")
-        if plan is not None and not hasattr(plan, "costs"):  # a point world's plan: one objective per level
-            table.add_row("0", "latent distance to the subgoal", f"{plan.plan.total:.2f}")
-            if plan.route:
-                table.add_row("1", "route steps left", f"{plan.route_cost:.0f}")
-        elif plan is not None:
+        if plan is not None:
             for term, value in plan.costs.items():
                 table.add_row("0", term, f"{value:.2f}")
             table.add_row("0", "search objective", f"{plan.plan.total:.2f}")
-            if plan.route:
+            if plan.route_cost:
+                table.add_row("1", "route steps left", f"{plan.route_cost:.0f}")
+            elif plan.route:
                 table.add_row("1", "route waypoints", str(len(plan.route)))
             for g in plan.guardrails:
                 table.add_row("all", f"guardrail: {g}", "hard" if "soft" not in g else "soft")

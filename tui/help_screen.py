@@ -9,7 +9,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from hagent.chat import HELP
+from hagent.acting.chat import HELP
 
 KEYS = """Keys
   enter   send the instruction typed below

@@ -1,5 +1,5 @@
 """What every `hagent` command shares: the user-facing error, config resolution (file, flags,
-`--set`), the checkpoint each kind of world is served by, episode JSON."""
+`--set`), the agent that serves a world, episode JSON."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import argparse
 import json
 import math
 import sys
-from pathlib import Path
 
 from hagent.config import HagentConfig, load_config
 
@@ -46,64 +45,33 @@ def _toml_literal(value: object) -> str:
     return str(value)
 
 
-def _grid_checkpoint(given: str | None, command: str, spec: str | None = None) -> Path:
-    """The grid-world checkpoint a command acts with: `given`, or the shipped agent. A checkpoint
-    it can't serve is a one-line usage error that says what to run instead."""
-    from hagent.agent import DEFAULT_CHECKPOINT
-    from hagent.checkpoint import CheckpointError, checkpoint_kind
+def _agent(args: argparse.Namespace, command: str, flags: dict[str, object], hierarchy: str | None = None):
+    """The agent a command acts with in `flags`' world, its resolved config and its checkpoint:
+    `--checkpoint` (a checkpoint, or a directory of one per gym env), else the world family's
+    shipped one. Its acting settings are the config section its actor reads (`agent`,
+    `point_agent` or `goal_agent`), `hierarchy` among them. A checkpoint that can't serve the
+    world is a one-line usage error that says what to run instead."""
+    from hagent.acting.agent import Agent, actor_class, checkpoint_for, default_checkpoint
+    from hagent.acting.serving import served, serves
+    from hagent.checkpoint import CheckpointError, checkpoint_reads
+    from hagent.worlds import parse_spec
 
-    path = Path(given) if given is not None else DEFAULT_CHECKPOINT
+    spec = _resolve(args, flags).world.spec
+    parse_spec(spec)  # WorldSpecError: a usage error
     try:
-        kind = checkpoint_kind(path)
+        path = checkpoint_for(args.checkpoint if args.checkpoint is not None else default_checkpoint(spec), spec)
+        settings = actor_class(checkpoint_reads(path)).settings
     except CheckpointError as err:
         raise CliError(f"--checkpoint {err}") from None
-    if kind == "vector" or (spec is not None and spec.startswith("gym:")):
-        raise CliError(
-            f"{path} holds a gym world's agent (goal from desired_goal); give it its world: "
-            f"hagent {command if command in ('eval', 'chat') else 'run'} --world gym:<EnvId> --checkpoint {path}"
-        )
-    point_world = spec is not None and spec.startswith("point:")
-    if kind == "grid" and not point_world:
-        return path
-    world = spec if point_world else "point:tworooms"
-    point_path = path if kind == "point" else "checkpoints/point"
-    instead = f"hagent {command if command in ('eval', 'chat') else 'run'} --world {world} --checkpoint {point_path}"
-    if command == "run":  # point worlds never get here: `hagent run` serves them with the point agent
-        raise CliError(f"{path} is a point-world checkpoint and {spec} a grid world; instead run: {instead}")
-    what = f"{path} is a point-world checkpoint" if kind == "point" else f"{world} is a point world"
-    raise CliError(f"{what}, which hagent {command} doesn't serve yet; instead run: {instead}")
-
-
-def _gym_agent(args: argparse.Namespace, cfg):
-    """The gym-world agent for `cfg.world.spec`: from --checkpoint (a checkpoint, or a directory of
-    one per env id), else the shipped `checkpoints/pointmaze`; its settings are `goal_agent.*`."""
-    from hagent.goal_agent import DEFAULT_GYM_CHECKPOINT, GoalAgent
-    from hagent.worlds.gym import GymSpecError, parse_gym
-
+    cfg = _resolve(args, {**flags, f"{settings}.hierarchy": hierarchy})
     try:
-        parse_gym(cfg.world.spec)
-    except GymSpecError as err:
-        raise CliError(str(err)) from None
-    try:
-        return GoalAgent.load(args.checkpoint or DEFAULT_GYM_CHECKPOINT, cfg.world.spec, cfg.goal_agent, seed=cfg.seed)
-    except ValueError as err:  # CheckpointError, or a checkpoint of another kind
+        agent = Agent.load(path, None, cfg, seed=cfg.seed)
+    except (CheckpointError, TypeError) as err:
         raise CliError(f"--checkpoint {err}") from None
-
-
-def _point_checkpoint(given: str | None, spec: str) -> Path:
-    """The point-world checkpoint a command acts with in `spec`: `given`, or the shipped one."""
-    from hagent.checkpoint import checkpoint_kind
-    from hagent.point_agent import DEFAULT_POINT_CHECKPOINT
-
-    path = Path(given) if given else DEFAULT_POINT_CHECKPOINT
-    try:
-        kind = checkpoint_kind(path)
-    except ValueError as err:
-        raise CliError(f"--checkpoint {err}") from None
-    if kind != "point":
-        raise CliError(f"--checkpoint {path} is a {kind}-world checkpoint and {spec} a point world; "
-                       "give a point checkpoint (checkpoints/point) or leave out --checkpoint")
-    return path
+    if not serves(agent, spec):
+        raise CliError(f"{path}'s agent acts in {served(agent)}, not in {spec}; leave out --checkpoint for the agent "
+                       f"shipped for {spec}, or run: hagent {command} --world {agent.default_world} --checkpoint {path}")
+    return agent, cfg, path
 
 
 def _write_episode(path: str | None, doc: dict) -> bool:

@@ -207,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
 
     user_errors: tuple[type[Exception], ...] = (CliError, WorldSpecError, DatasetError, ParseError)
     if args.command in ("train", "eval", "run", "scenarios", "chat"):  # torch-backed errors; imported only when torch is needed anyway
-        from hagent.agent import UnsupportedTaskError
+        from hagent.errors import UnsupportedTaskError
         from hagent.checkpoint import CheckpointError
         from hagent.distributed import DistributedError
         from hagent.training.pipeline import TrainingError

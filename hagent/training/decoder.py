@@ -33,7 +33,7 @@ from decoder.facts import Fact, Facts, check, read_claims, render, stated
 from decoder.model import PlanDecoder, PlanFeatures, collate
 from decoder.tokenizer import BOS, EOS, PAD, Tokenizer
 from hagent import distributed
-from hagent.grounding import stages
+from hagent.acting.grounding import stages
 from hagent.errors import TrainingError
 from hagent.language import (
     AvoidHazard,
@@ -45,7 +45,7 @@ from hagent.language import (
     Task,
     parse,
 )
-from hagent.narrative import FORBIDDEN_STEPS, Encode, Narrator, guard_fact
+from hagent.acting.narrative import FORBIDDEN_STEPS, Encode, Narrator, guard_fact
 from hagent.worlds import FORWARD, LEFT, RIGHT, World, make_world
 
 OPERATOR = (AvoidHazard("lava"),)

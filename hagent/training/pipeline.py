@@ -37,7 +37,7 @@ from hagent import distributed
 from hagent.collect import DatasetError
 from hagent.config import HagentConfig, for_point_world, for_vector_world, save_config
 from hagent.data import OfflineDataset, PointWindow, VectorWindow, Window, WindowDataset
-from hagent.narrative import encoder
+from hagent.acting.narrative import encoder
 from hagent.training.critic import dataset_pairs, train_critic
 from hagent.errors import TrainingError
 from hagent.training.decoder import fit_decoder
@@ -129,6 +129,7 @@ def train(
         raise DatasetError("datasets of different observation kinds or vector lengths can't be mixed in one run")
     if datasets[0].vector:
         config = for_vector_world(config, datasets[0].arrays["vector"].shape[1], datasets[0].arrays["action"].shape[1])
+        config = config.model_copy(update={"world": config.world.model_copy(update={"spec": datasets[0].manifest.world})})  # the env it serves
         datasets = [d.strided(config.level.time_scale) for d in datasets]  # level 0 acts every time_scale env steps
     elif datasets[0].continuous:
         config = for_point_world(config)
@@ -469,7 +470,7 @@ def _readme(
             f"- metrics at step {row.get('step', 0)}: {final}\n\n"
             "Files: `config.json` (resolved config), `level0.safetensors` (level 0: pixel encoder, continuous-action "
             "predictor, inverse-dynamics head), `places.safetensors` (grounds named places as goal states), "
-            "`metrics.jsonl` (one row per logged step). Load with `hagent.point_agent.PointAgent.load(dir)`.\n"
+            "`metrics.jsonl` (one row per logged step). Load with `hagent.acting.pixels.PointAgent.load(dir)`.\n"
         )
     return (
         "# hagent checkpoint: an H-JEPA stack (level 0 world model, abstract levels, critics, hazard)\n\n"

@@ -287,7 +287,7 @@ class PointWorld(gym.Env):
     @property
     def fresh(self) -> bool:
         """Whether the world was reset and has not stepped since: an agent's `run` then plays
-        this episode instead of resetting to the next one (`hagent.sealed.resets`)."""
+        this episode instead of resetting to the next one (`hagent.acting.sealed.resets`)."""
         return self._fresh
 
     def step(self, action) -> tuple[dict, float, bool, bool, dict]:

@@ -14,8 +14,8 @@ from hagent.collect import collect
 from hagent.config import CollectConfig, PointAgentConfig
 from hagent.data import OfflineDataset, PointWindow
 from hagent.worlds.point import make_point_world
-from hagent.point_agent import PointAgent
-from hagent.sealed import PeekingError
+from hagent.acting import Agent
+from hagent.acting.sealed import PeekingError
 
 TINY = [
     "level.encoder.dim=16",
@@ -85,7 +85,7 @@ def test_tiny_training_lowers_prediction_loss_without_collapse(trained: Path) ->
 
 
 def test_the_agent_acts_through_a_sealed_world_in_both_modes(trained: Path) -> None:
-    agent = PointAgent.load(trained, PointAgentConfig(mppi={"horizon": 4, "samples": 32, "iterations": 2}, depth=4, nodes=60))
+    agent = Agent.load(trained, cfg=PointAgentConfig(mppi={"horizon": 4, "samples": 32, "iterations": 2}, depth=4, nodes=60))
     for mode in ("auto", "flat"):
         world = make_point_world("point:tworooms", seed=7)
         ep = agent.reconfigured(hierarchy=mode).run(world, max_steps=5, seed=7)
@@ -101,17 +101,17 @@ def test_the_agent_never_reads_the_worlds_state(trained: Path, monkeypatch) -> N
         raise PeekingError("state() read while acting")
 
     monkeypatch.setattr(world, "state", peek)
-    agent = PointAgent.load(trained, PointAgentConfig(mppi={"horizon": 3, "samples": 16, "iterations": 1}, depth=2, nodes=20))
+    agent = Agent.load(trained, cfg=PointAgentConfig(mppi={"horizon": 3, "samples": 16, "iterations": 1}, depth=2, nodes=20))
     assert agent.run(world, max_steps=3, seed=3).steps == 3
 
 
 def test_level_one_graph_merges_nearby_places(trained: Path) -> None:
-    agent = PointAgent.load(trained, PointAgentConfig(depth=3, nodes=50))
+    agent = Agent.load(trained, cfg=PointAgentConfig(depth=3, nodes=50))
     obs, _ = make_point_world("point:tworooms", seed=2).reset()
     with torch.no_grad():
         s = agent.level.encode(torch.as_tensor(obs["image"][None]))[0]
-        stride = agent._stride(s)
-        graph = agent.imagine(s, stride)
+        stride = agent.actor._stride(s)
+        graph = agent.actor.imagine(s, stride)
     n = len(graph.states)
     assert 2 <= n <= 50 and graph.parent[0] == -1 and all(0 <= p < i for i, p in enumerate(graph.parent) if i)
     gaps = torch.cdist(graph.states, graph.states) + torch.eye(n) * 1e9

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from minigrid.core.constants import COLOR_TO_IDX, OBJECT_TO_IDX
 
-from hagent.grounding import Memory, matching_cells, room_cells
+from hagent.acting.grounding import Memory, matching_cells, room_cells
 from hagent.language import RegionRef
 
 _AGENT = OBJECT_TO_IDX["agent"]

@@ -11,12 +11,14 @@ from hagent.checkpoint import CheckpointError
 from hagent.collect import DatasetError, collect
 from hagent.config import CollectConfig
 from hagent.data import OfflineDataset
-from hagent.goal_agent import DEFAULT_GYM_CHECKPOINT, GoalAgent, checkpoint_for
+from hagent import shipped
+from hagent.acting import Agent
+from hagent.acting.agent import checkpoint_for
 from hagent.worlds.gym import make_gym_world
 from levels.landmarks import LandmarkGraph, LandmarkPlanner, farthest_points
 
 UMAZE = "gym:PointMaze_UMaze-v3"
-SHIPPED = DEFAULT_GYM_CHECKPOINT
+SHIPPED = shipped.checkpoint("pointmaze")
 TEST_SEEDS = range(43000, 43010)  # development range (< 50,000), not the reported one
 
 
@@ -102,18 +104,18 @@ def test_bad_landmark_tensors_are_refused() -> None:
 
 def test_a_directory_of_checkpoints_serves_each_env_by_id(tmp_path: Path) -> None:
     assert checkpoint_for(SHIPPED, UMAZE) == SHIPPED / "PointMaze_UMaze-v3"
-    with pytest.raises(CheckpointError, match="no checkpoint for 'PointMaze_Large-v3'.*PointMaze_UMaze-v3"):
+    with pytest.raises(CheckpointError, match="PointMaze_UMaze-v3.*none for gym:PointMaze_Large-v3"):
         checkpoint_for(SHIPPED, "gym:PointMaze_Large-v3")
-    with pytest.raises(CheckpointError, match="not a gym-world checkpoint"):
-        GoalAgent.load("checkpoints/point")
+    with pytest.raises(CheckpointError, match="trained on gym:PointMaze_UMaze-v3, not gym:PointMaze_Medium-v3"):
+        Agent.load(SHIPPED / "PointMaze_UMaze-v3", "gym:PointMaze_Medium-v3")
 
 
 @pytest.fixture(scope="module")
-def agent() -> GoalAgent:
-    return GoalAgent.load(SHIPPED, UMAZE)
+def agent() -> Agent:
+    return Agent.load(SHIPPED, UMAZE)
 
 
-def test_shipped_agent_reaches_umaze_goals(agent: GoalAgent) -> None:
+def test_shipped_agent_reaches_umaze_goals(agent: Agent) -> None:
     episodes = [agent.run(make_gym_world(UMAZE), seed=s) for s in TEST_SEEDS]
     assert sum(e.success for e in episodes) >= 8
     first = episodes[0]
@@ -123,19 +125,19 @@ def test_shipped_agent_reaches_umaze_goals(agent: GoalAgent) -> None:
     assert len(first.trace) == -(-first.steps // agent.level.time_scale)
 
 
-def test_flat_agent_plans_with_level_zero_alone(agent: GoalAgent) -> None:
+def test_flat_agent_plans_with_level_zero_alone(agent: Agent) -> None:
     flat = agent.reconfigured(hierarchy="flat")
     episode = flat.run(make_gym_world(UMAZE), max_steps=20, seed=TEST_SEEDS[0])
     assert episode.steps <= 20 and episode.plan.levels == 1 and episode.plan.route == ()
 
 
-def test_same_seed_same_episode(agent: GoalAgent) -> None:
+def test_same_seed_same_episode(agent: Agent) -> None:
     a = agent.run(make_gym_world(UMAZE), max_steps=30, seed=TEST_SEEDS[1])
     b = agent.run(make_gym_world(UMAZE), max_steps=30, seed=TEST_SEEDS[1])
     assert [r.action for r in a.trace] == [r.action for r in b.trace]
 
 
-def test_the_goal_comes_from_desired_goal_not_text(agent: GoalAgent) -> None:
+def test_the_goal_comes_from_desired_goal_not_text(agent: Agent) -> None:
     world = make_gym_world(UMAZE, seed=1)
     world.reset()
     with pytest.raises(ValueError, match="desired_goal"):
@@ -152,6 +154,6 @@ def test_eval_and_run_commands_in_a_gym_world(capsys: pytest.CaptureFixture) -> 
     out = capsys.readouterr().out
     assert code in (0, 1) and "desired_goal" in out and "outcome:" in out
     assert main(["run", "--world", UMAZE, "go to the red ball"]) == 2
-    assert "takes no instruction" in capsys.readouterr().err
+    assert "desired_goal" in capsys.readouterr().err
     assert main(["eval", "--world", "gym:PointMaze_Large-v3", "--episodes", "1"]) == 2
-    assert "no checkpoint for 'PointMaze_Large-v3'" in capsys.readouterr().err
+    assert "none for gym:PointMaze_Large-v3" in capsys.readouterr().err

@@ -8,7 +8,7 @@ the first view. Every step the agent re-encodes its view (`s = E(image)`) and pl
 * **flat**: MPPI (`levels.planner.MPPIPlanner`) over level 0's continuous actions, minimizing the
   latent distance of every imagined state to `g`. Nothing tells it about walls but its model.
 * **hierarchical** (`auto`, the default): level 1 plans over places imagined from the views
-  (`hagent.point_waypoints`): the agent's own sprite on every free place of a lattice, encoded
+  (`hagent.acting.view_graph`): the agent's own sprite on every free place of a lattice, encoded
   by level 0; ways join places whose straight line keeps clear of the walls the views show.
   The place whose state is nearest `g` is the goal's place; shortest paths to it (networkx)
   are computed once per episode. Each step the route from the place nearest the agent gives
@@ -28,7 +28,6 @@ from __future__ import annotations
 import time
 from itertools import pairwise
 from pathlib import Path
-from collections.abc import Generator
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import networkx as nx
@@ -36,19 +35,16 @@ import numpy as np
 import torch
 
 from costs.place import PlaceGoal
-from hagent import shipped
+from hagent.acting.records import AgentPlan, Episode, Loop, Run, StepRecord
+from hagent.acting.sealed import SealedWorld, episode_generator, open_episode
+from hagent.acting.view_graph import Scene, scene, where_agent, with_place
 from hagent.config import PointAgentConfig
 from hagent.worlds.point import PlaceError, PointParams, parse_place
-from hagent.point_waypoints import Scene, scene, where_agent, with_place
-from hagent.sealed import SealedWorld, open_episode
 from levels.level import Level
 from levels.planner import MPPIPlanner, Plan, imagine
 
 if TYPE_CHECKING:
-    from hagent.chat import Chat, Reply
-
-DEFAULT_POINT_CHECKPOINT = shipped.checkpoint("point")
-"""The shipped point-world agent (`hagent train --preset point`)."""
+    from hagent.checkpoint import Checkpoint
 
 
 class Places(NamedTuple):
@@ -70,81 +66,16 @@ class ImaginedGraph(NamedTuple):
     calls: int  # predictor calls spent
 
 
-class PointStep(NamedTuple):
-    """One executed step."""
-
-    t: int
-    action: tuple[float, float]
-    cost: float  # the chosen plan's total cost
-    ms: float  # planning time, all levels
-    calls: int  # predictor calls spent
-    levels: int  # levels that planned (1: level 0 alone)
-    subgoal: tuple[float, float] | None = None  # level 0's subgoal: the place (x, y pixels) level 1 handed down
-    stage: str = "reach the goal"  # what the step works toward
+STAGE = "reach the goal"
+"""The one stage of a point-world task."""
 
 
-def episode_generator(agent_seed: int, seed: int | None) -> torch.Generator:
-    """The sampling generator of one episode: the agent's seed, mixed with the episode's when given."""
-    return torch.Generator().manual_seed(agent_seed if seed is None else agent_seed * 1_000_003 + seed)
-
-
-class PointRun:
-    """A point-world episode in progress (as `hagent.agent.Run`): `step()` takes one action,
-    `finish()` acts to the end; the latest observation, plan and trace are there to watch."""
-
-    def __init__(self, loop: Generator[tuple[dict, PointPlan, PointStep], None, PointEpisode], obs: dict):
-        self._loop = loop
-        self.obs = obs  # the latest observation
-        self.plan: PointPlan | None = None
-        self.trace: list[PointStep] = []
-        self.episode: PointEpisode | None = None  # set once the episode is over
-
-    @property
-    def done(self) -> bool:
-        """Whether the episode is over."""
-        return self.episode is not None
-
-    def step(self) -> PointStep | None:
-        """Take one action; None once the episode is over (then `episode` is set)."""
-        if self.episode is not None:
-            return None
-        try:
-            self.obs, self.plan, record = next(self._loop)
-        except StopIteration as stop:
-            self.episode = stop.value
-            self.plan = self.episode.plan or self.plan
-            return None
-        self.trace.append(record)
-        return record
-
-    def finish(self) -> PointEpisode:
-        """Act until the episode is over and return it."""
-        while self.step() is not None:
-            pass
-        return self.episode
-
-
-class PointPlan(NamedTuple):
-    """The agent's intention at one step: level 0's plan, and level 1's route when it ran."""
-
-    plan: Plan  # level 0's actions [H, 2], imagined states, costs
-    route: tuple  # level 1's route: the places' (x, y) pixels (view graph) or heading indices (model graph)
-    route_cost: float  # level 1's estimate of the steps left (path + remaining distance), 0 when flat
-    levels: int
-    calls: int
-
-
-class PointEpisode(NamedTuple):
-    """What happened in one episode; `success` and `violations` are the world's judgement (scoring only)."""
-
-    success: bool
-    steps: int
-    violations: tuple[str, ...]
-    explanation: str
-    plan: PointPlan | None
-    trace: tuple[PointStep, ...]
-    description: None = None  # no plan decoder in point worlds yet: `explanation` is the template
-    decisions: tuple = ()  # the configurator's recorded choices (none in point worlds)
+def _intention(plan: Plan, route: tuple, route_cost: float, levels: int, calls: int) -> AgentPlan:
+    """Level 0's plan, with level 1's route (places' (x, y) pixels, or heading indices) when it ran."""
+    return AgentPlan(
+        task=None, stages=(STAGE,), stage=0, actions=tuple(tuple(a) for a in plan.actions.tolist()), plan=plan,
+        costs={"latent distance to the (sub)goal": plan.total}, levels=levels, route=route, route_cost=route_cost, calls=calls,
+    )
 
 
 class _Objective:
@@ -160,44 +91,34 @@ class _Objective:
         return torch.zeros(len(s), dtype=s.dtype)
 
 
-class PointAgent:
+class PixelActor:
     """Plans with a pixel level 0 (continuous actions) in `point:` worlds."""
 
     families = ("point",)
-    """The world families this agent acts in."""
+    """The world families this actor acts in."""
+    settings = "point_agent"
+    """Its section of `HagentConfig`."""
+    env_id = None
+    default_world = "point:tworooms"
+    """The world a conversation opens in."""
 
     def __init__(self, level: Level, cfg: PointAgentConfig, seed: int = 0, max_step: float = 2.45, places: PlaceGoal | None = None):
         if level.config.encoder.kind != "pixels" or not level.continuous:
-            raise ValueError("PointAgent needs a level trained on a point world (pixels in, 2D actions)")
+            raise ValueError("PixelActor needs a level trained on a point world (pixels in, 2D actions)")
         self.level, self.cfg, self.seed, self.max_step = level.eval(), cfg, seed, max_step
         self.places = None if places is None else places.eval()
         angles = torch.arange(cfg.directions, dtype=torch.float32) * (2 * np.pi / cfg.directions)
         self.headings = torch.stack([angles.cos(), angles.sin()], dim=1) * max_step  # [M, 2] full strides
         self.mppi = MPPIPlanner(cfg.mppi, 2)
-        self._chat: Chat | None = None
-
+        
     @classmethod
-    def load(cls, path: str | Path = DEFAULT_POINT_CHECKPOINT, cfg: PointAgentConfig | None = None, seed: int = 0) -> PointAgent:
-        """An agent from a checkpoint trained on point-world data."""
-        from hagent.checkpoint import CheckpointError, load_checkpoint
+    def from_checkpoint(cls, ckpt: Checkpoint, directory: Path, cfg: PointAgentConfig | None = None, seed: int = 0) -> PixelActor:
+        """The actor of a point-world checkpoint; `cfg` overrides its `point_agent` settings."""
+        return cls(ckpt.level, cfg or ckpt.config.point_agent, seed, places=ckpt.places)
 
-        ckpt = load_checkpoint(path)
-        if ckpt.config.level.encoder.kind != "pixels":
-            raise CheckpointError(f"{path}: is a grid checkpoint; load it with hagent.Agent.load")
-        return cls(ckpt.level, cfg or PointAgentConfig(), seed, places=ckpt.places)
-
-    def chat(self, text: str) -> Reply:
-        """One turn of a conversation that keeps its state across turns, in `point:tworooms`
-        until a `new world` turn says otherwise (see `hagent.chat`). Never raises on bad input."""
-        from hagent.chat import Chat
-
-        if self._chat is None:
-            self._chat = Chat(self, "point:tworooms")
-        return self._chat.say(text)
-
-    def reconfigured(self, **updates: Any) -> PointAgent:
+    def reconfigured(self, **updates: Any) -> PixelActor:
         """The same level under changed settings, e.g. `reconfigured(hierarchy="flat")`."""
-        return PointAgent(self.level, self.cfg.model_copy(update=updates), self.seed, self.max_step, self.places)
+        return PixelActor(self.level, self.cfg.model_copy(update=updates), self.seed, self.max_step, self.places)
 
     # -- public verbs ---------------------------------------------------------------------
     @torch.no_grad()
@@ -214,26 +135,18 @@ class PointAgent:
         return self.places(s, torch.tensor([room]), torch.tensor([place]))[0]
 
     @torch.no_grad()
-    def plan(self, observation: dict, params: PointParams | None = None, text: str | None = None,
-             generator: torch.Generator | None = None) -> PointPlan:
+    def plan(self, observation: dict, text: str | None = None, params: PointParams | None = None,
+             generator: torch.Generator | None = None) -> AgentPlan:
         """Plan from an observation (`image`, and `goal` or `mission`) without acting."""
         generator = generator or torch.Generator().manual_seed(self.seed)
         g = self.goal_state(observation, params or PointParams(), text)
         s = self.level.encode(torch.as_tensor(observation["image"][None]))[0]
         return self._plan(s, g, generator)
 
-    def run(self, world: Any, text: str | None = None, max_steps: int | None = None, seed: int | None = None,
-            reset: bool | None = None) -> PointEpisode:
-        """Act in `world` (a point world) until the goal is reached, the world ends the episode
-        or `max_steps` pass. The goal is `text` (a named place) when given, else the goal image,
-        else the mission (text-goal worlds show a blank goal image). Which episode: `seed`
-        resets to that seed; otherwise as `hagent.Agent.run` (default: the episode the caller
-        has just reset, else the world's next; `reset=True` always resets, `False` carries on)."""
-        return self.start(world, text, max_steps, seed, reset).finish()
-
-    def start(self, world: Any, text: str | None = None, max_steps: int | None = None, seed: int | None = None,
-              reset: bool | None = None) -> PointRun:
-        """Begin acting as `run` does, one step per `PointRun.step()` (for a UI that watches).
+    def start(self, world: Any, text: str | None = None, max_steps: int | None = None, reset: bool | None = None,
+              seed: int | None = None) -> Run:
+        """Begin an episode (see `hagent.Agent.start`). The goal is `text` (a named place) when
+        given, else the goal image, else the mission (text-goal worlds show a blank goal image).
         A text the agent can't ground raises `PlaceError` here, before any step."""
         torch.set_num_threads(self.cfg.threads)
         sealed, obs = open_episode(world, seed, reset)
@@ -247,14 +160,14 @@ class PointAgent:
         if text not in (None, obs["mission"]):
             world.instruct(text)  # scoring: the world judges the instruction, with a fresh step limit
             obs = sealed.observe()
-        return PointRun(self._acting(world, sealed, obs, g, target, budget, generator), obs)
+        return Run(self._acting(world, sealed, obs, g, target, budget, generator), obs, None, world)
 
     @torch.no_grad()
     def _acting(self, world: Any, sealed: SealedWorld, obs: dict, g: torch.Tensor, target: str, budget: int,
-                generator: torch.Generator) -> Generator[tuple[dict, PointPlan, PointStep], None, PointEpisode]:
+                generator: torch.Generator) -> Loop:
         """The acting loop: yields (observation, plan, step) after every action; returns the episode."""
-        trace: list[PointStep] = []
-        plan: PointPlan | None = None
+        trace: list[StepRecord] = []
+        plan: AgentPlan | None = None
         bumps: list[tuple[torch.Tensor, torch.Tensor]] = []  # (state, unit heading) of moves that didn't happen
         remember_bumps = self.cfg.hierarchy == "auto" and self.cfg.graph == "model" and self.cfg.bump > 0
         start = time.perf_counter()
@@ -273,7 +186,7 @@ class PointAgent:
             ms = (time.perf_counter() - start) * 1000
             observed = sealed.step(action.numpy())
             subgoal = plan.route[0] if plan.route and isinstance(plan.route[0], tuple) else None
-            record = PointStep(t, (float(action[0]), float(action[1])), plan.plan.total, ms, plan.calls, plan.levels, subgoal)
+            record = StepRecord(t, (float(action[0]), float(action[1])), STAGE, plan.plan.total, ms, plan.calls, subgoal, plan.levels)
             trace.append(record)
             obs = observed.obs
             yield obs, plan, record
@@ -289,7 +202,7 @@ class PointAgent:
         verdict = world.judge()  # scoring, after acting
         how = "with level 1's imagined graph over level 0" if self.cfg.hierarchy == "auto" else "with level 0 alone"
         explanation = f"planned toward {target} {how}; {len(trace)} steps"
-        return PointEpisode(verdict.success, len(trace), verdict.violations, explanation, plan, tuple(trace))
+        return Episode(verdict.success, len(trace), verdict.violations, explanation, plan, tuple(trace))
 
     # -- planning -------------------------------------------------------------------------
     def _stride(self, s: torch.Tensor) -> float:
@@ -299,7 +212,7 @@ class PointAgent:
 
     def places_of(self, obs: dict, g: torch.Tensor) -> Places | None:
         """Level 1's places for an episode, imagined from the first view and the goal image
-        (`hagent.point_waypoints`), with their states and each place's way to the goal."""
+        (`hagent.acting.view_graph`), with their states and each place's way to the goal."""
         views = [obs["image"]] + ([obs["goal"]] if obs["goal"].any() else [])
         found = scene(views, self.cfg.spacing, self.cfg.clearance)
         if found is None or len(found.positions) == 0:
@@ -316,12 +229,12 @@ class PointAgent:
     def _plan(
         self, s: torch.Tensor, g: torch.Tensor, generator: torch.Generator, bumps: list | None = None,
         places: Places | None = None, view: np.ndarray | None = None, stalled: bool = False,
-    ) -> PointPlan:
+    ) -> AgentPlan:
         stride = self._stride(s)
         calls = 1
         if self.cfg.hierarchy == "flat":
             plan = self.mppi.plan(s, self.level, _Objective(g, stride), generator)
-            return PointPlan(plan, (), 0.0, 1, calls + plan.calls)
+            return _intention(plan, (), 0.0, 1, calls + plan.calls)
         if self.cfg.graph == "view":
             return self._plan_on_places(s, g, stride, generator, places, view, stalled)
         graph = self.imagine(s, stride, bumps)
@@ -329,15 +242,15 @@ class PointAgent:
         calls += graph.calls
         if not route:  # already at the best place level 1 can see: level 0 goes for the goal itself
             plan = self.mppi.plan(s, self.level, _Objective(g, stride), generator)
-            return PointPlan(plan, (), route_cost, 2, calls + plan.calls)
+            return _intention(plan, (), route_cost, 2, calls + plan.calls)
         self.mppi.warm(self.headings[route[0]].expand(self.cfg.macro, -1))  # start from the hop's own actions
         plan = self.mppi.plan(s, self.level, _Objective(graph.states[first], stride), generator)
-        return PointPlan(plan, route, route_cost, 2, calls + plan.calls)
+        return _intention(plan, route, route_cost, 2, calls + plan.calls)
 
     def _plan_on_places(
         self, s: torch.Tensor, g: torch.Tensor, stride: float, generator: torch.Generator, places: Places | None,
         view: np.ndarray | None, stalled: bool = False,
-    ) -> PointPlan:
+    ) -> AgentPlan:
         """Level 1 on the imagined places: the route from the place nearest the agent to the
         goal's place; level 0 heads for the furthest place along it that is in a straight, clear
         line within `lookahead` pixels (the goal state itself once the goal's place is). When the
@@ -348,7 +261,7 @@ class PointAgent:
         path = None if start is None else places.paths.get(start)
         if path is None:  # no place or no way: level 0 heads straight for the goal
             plan = self.mppi.plan(s, self.level, _Objective(g, stride), generator)
-            return PointPlan(plan, (), float("inf"), 2, 1 + plan.calls)
+            return _intention(plan, (), float("inf"), 2, 1 + plan.calls)
         positions = places.scene.positions
         # at (or near) the first place already: the next one on the route at least (the way
         # between places is clear by construction, while the way from the agent's own spot may not be)
@@ -372,7 +285,7 @@ class PointAgent:
             plan = self.mppi.plan(s, self.level, _Objective(target, stride), generator)
         route = tuple(tuple(float(v) for v in positions[node]) for node in path)
         left = sum(float(np.linalg.norm(positions[a] - positions[b])) for a, b in pairwise(path))
-        return PointPlan(plan, route, left / self.max_step, 2, 1 + plan.calls)
+        return _intention(plan, route, left / self.max_step, 2, 1 + plan.calls)
 
     def imagine(self, s: torch.Tensor, stride: float, bumps: list | None = None) -> ImaginedGraph:
         """Level 1's graph: breadth-first abstract moves (a heading held for `macro` strides)

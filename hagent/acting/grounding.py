@@ -12,10 +12,12 @@ from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 from minigrid.core.constants import COLOR_TO_IDX, OBJECT_TO_IDX
 
 from hagent.language import Both, GoTo, Goal, ObjectRef, Open, PickUp, PutNext, Sequence
 from hagent.worlds import DROP, FORWARD, LEFT, PICKUP, RIGHT, TOGGLE
+from levels.level import Level
 
 DIRS = ((1, 0), (0, 1), (-1, 0), (0, -1))  # minigrid headings: east, south, west, north
 _AGENT = OBJECT_TO_IDX["agent"]
@@ -281,3 +283,12 @@ def _matches(code: np.ndarray, ref: ObjectRef) -> bool:
     if ref.color and code[1] != COLOR_TO_IDX[ref.color]:
         return False
     return code[0] in {OBJECT_TO_IDX[k] for k in ("ball", "box", "key", "door")}
+
+
+def encode_observation(level: Level, obs: dict) -> torch.Tensor:
+    """Level 0's state of a grid observation (its view, heading and what it carries): `[1, D]`."""
+    return level.encode(
+        torch.as_tensor(obs["image"][None]),
+        torch.as_tensor([int(obs["direction"])]),
+        torch.as_tensor(np.asarray(obs["carried"], dtype=np.uint8)[None]),
+    )

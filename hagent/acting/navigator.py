@@ -1,7 +1,7 @@
 """The abstract levels at work: routes of reachable subgoals for level 0.
 
 Level 1 plans moves on a graph of waypoints imagined from the agent's memory of the grid
-(`hagent.waypoints`): an edge joins two waypoints when level 0's critic puts them within level
+(`hagent.acting.waypoints`): an edge joins two waypoints when level 0's critic puts them within level
 0's reach, so every subgoal handed down is one level 0 can achieve, and when no wall the
 observation shows stands between them (both in one room, or a room and one of its doorways:
 the learned distance is blurry about walls); the shortest route to a goal
@@ -22,8 +22,8 @@ from minigrid.core.constants import OBJECT_TO_IDX
 
 from costs.critic import Critic
 from costs.hazard import HazardModel
-from hagent.grounding import Grounded, Memory, agent_pose
-from hagent.waypoints import opened, place, reachable, room_index, rooms_of, waypoints
+from hagent.acting.grounding import Grounded, Memory, agent_pose
+from hagent.acting.waypoints import opened, place, reachable, room_index, rooms_of, waypoints
 from levels.abstract import AbstractLevel
 from levels.graph import GraphPlanner, pairwise
 from levels.imagined import ImaginedPlanner

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
+import torch
+
 
 class PeekingError(RuntimeError):
     """The agent tried to read something a real agent could not see."""
@@ -70,3 +72,8 @@ def open_episode(world: Any, seed: int | None, reset: bool | None) -> tuple[Seal
     given, else the one `resets` picks (the caller's fresh episode, or the world's next)."""
     sealed = SealedWorld(world)
     return sealed, (sealed.reset(seed=seed) if seed is not None or resets(world, reset) else sealed.observe())
+
+
+def episode_generator(agent_seed: int, seed: int | None) -> torch.Generator:
+    """The sampling generator of one episode: the agent's seed, mixed with the episode's when given."""
+    return torch.Generator().manual_seed(agent_seed if seed is None else agent_seed * 1_000_003 + seed)

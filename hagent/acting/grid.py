@@ -1,10 +1,10 @@
 """The agent: read the instruction, perceive, plan by minimizing cost over imagined futures, act.
 
 One decision: the instruction is parsed into a `Task`; the configurator decides the levels, costs,
-budgets, guardrails and re-planning rules (`hagent.configurator`), recording why; the goal tree
-is flattened into stages (`hagent.grounding`) and the current stage is grounded in the
+budgets, guardrails and re-planning rules (`hagent.acting.configurator`), recording why; the goal tree
+is flattened into stages (`hagent.acting.grounding`) and the current stage is grounded in the
 observation as goal states. When the abstract levels run, they plan a route of waypoints whose
-hops level 0 can reach (`hagent.navigator`) and hand level 0 the first as its subgoal. Level 0
+hops level 0 can reach (`hagent.acting.navigator`) and hand level 0 the first as its subgoal. Level 0
 encodes the observation and the (sub)goal states, and the planner searches action sequences whose
 imagined states (the predictor's rollouts) minimize task energy + critic, with the guardrails'
 penalties on every imagined step and action; the first action is executed (MPC) and everything
@@ -27,7 +27,7 @@ import math
 import time
 from pathlib import Path
 from collections.abc import Generator
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 import torch
@@ -35,142 +35,40 @@ from minigrid.core.constants import OBJECT_TO_IDX
 
 from costs.base import CostStack, WeightedCost
 from costs.critic import Critic
-from costs.guardrails import (
-    ActionGuardrail,
-    Guarded,
-    Guardrail,
-    GuardrailMode,
-    HazardGuardrail,
-    RegionGuardrail,
-)
-from costs.hazard import CellProbe, HazardModel, StepHazard, patches
+from costs.guardrails import Guarded
+from costs.hazard import CellProbe, HazardModel, StepHazard
 from costs.task import GoalCritic, GoalEnergy
-from decoder.explain import Description, Explainer
-from hagent import shipped
-from hagent.config import AgentConfig
+from decoder.explain import Explainer
+from hagent.acting.configurator import Configuration, Configurator, ShortTermMemory
+from hagent.acting.grounding import Grounded, Memory, Stage, agent_pose, encode_observation, ground, stage_done, stages
+from hagent.acting.guards import (
+    HARD,
+    Guards,
+    affordances,
+    breaks_first,
+    broken_now,
+    clash,
+    forbidden_mask,
+    ground_guards,
+    safe_first,
+)
+from hagent.acting.narrative import Narrator, encoder
+from hagent.acting.navigator import Navigator, Route
+from hagent.acting.records import AgentPlan, Episode, Loop, Run, StepRecord
+from hagent.acting.sealed import SealedWorld, resets
+from hagent.acting.waypoints import place
+from hagent.config import AgentConfig, WorldConfig
 from hagent.errors import UnsupportedTaskError
-from hagent.chat import Chat, Reply
-from hagent.configurator import (
-    Configuration,
-    Configurator,
-    Decision,
-    ShortTermMemory,
-    forbidden_actions,
-)
-from hagent.grounding import (
-    Grounded,
-    Memory,
-    Stage,
-    agent_pose,
-    ground,
-    stage_done,
-    stages,
-)
-from hagent.language import AvoidHazard, AvoidRegion, ForbidAction, Reader, Task, understand
-from hagent.narrative import Narrative, Narrator, encoder
-from hagent.navigator import Navigator, Route
-from hagent.sealed import SealedWorld, resets
-from hagent.waypoints import place, region_cells
-from hagent.worlds import ACTION_NAMES, DROP, FORWARD, LEFT, PICKUP, RIGHT, TOGGLE
+from hagent.language import Reader, Task, understand
+from hagent.worlds import ACTION_NAMES, DROP, LEFT, PICKUP
 from levels.abstract import AbstractLevel
 from levels.imagined import ImaginedPlanner
 from levels.level import Level
 from levels.planner import BeamPlanner, CategoricalCEMPlanner, Plan
 
-_PICKABLE = {OBJECT_TO_IDX[k] for k in ("ball", "box", "key")}
-DEFAULT_CHECKPOINT = shipped.checkpoint("default")
-"""The shipped agent (rebuilt by scripts/build_default_checkpoint.sh); found beside the package
-in a source checkout or editable install."""
+if TYPE_CHECKING:
+    from hagent.checkpoint import Checkpoint
 
-
-class Run:
-    """An episode in progress: `step()` takes one action, `finish()` acts to the end and returns
-    the `Episode`. The current plan, observation and trace are there to watch between steps."""
-
-    def __init__(self, agent: Agent, world: Any, loop: Generator, task: Task, obs: dict):
-        self.agent, self.world, self.task = agent, world, task
-        self._loop = loop
-        self.obs = obs  # the latest observation
-        self.plan: AgentPlan | None = None  # the latest plan (its route: level 1's waypoints)
-        self.trace: list[StepRecord] = []
-        self.episode: Episode | None = None  # set once the episode is over
-
-    @property
-    def done(self) -> bool:
-        """Whether the episode is over."""
-        return self.episode is not None
-
-    def step(self) -> StepRecord | None:
-        """Take one action; None once the episode is over (then `episode` is set)."""
-        if self.episode is not None:
-            return None
-        try:
-            step = next(self._loop)
-        except StopIteration as stop:
-            self.episode = self.agent._episode(self.world, self.task, stop.value)
-            self.plan = self.episode.plan or self.plan
-            return None
-        self.obs, self.plan = step.obs, step.plan
-        self.trace.append(step.record)
-        return step.record
-
-    def finish(self) -> Episode:
-        """Act until the episode is over and return it."""
-        while self.step() is not None:
-            pass
-        return self.episode
-
-
-class StepRecord(NamedTuple):
-    """One executed step of an episode."""
-
-    t: int
-    action: str
-    stage: str  # the stage being pursued
-    cost: float  # total cost of the chosen plan
-    ms: float  # planning time (all levels)
-    calls: int  # predictor calls spent planning
-    subgoal: tuple[int, int] | None = None  # level 1's subgoal cell handed to level 0 (None: the stage's goal)
-
-
-class AgentPlan(NamedTuple):
-    """The agent's current intention: the stages of the task, the route of the levels above and
-    level 0's plan for the current (sub)goal."""
-
-    task: Task
-    stages: tuple[str, ...]
-    stage: int  # index of the stage being pursued
-    actions: tuple[str, ...]  # level 0's planned actions, first one executed next
-    plan: Plan  # the planner's output: actions, imagined states, costs
-    costs: dict[str, float]  # each cost term's weighted total along the plan (guardrails included)
-    levels: int = 1  # levels planning (1 = level 0 alone)
-    route: tuple[tuple[int, int], ...] = ()  # level 1's waypoints to the goal (first = level 0's subgoal)
-    upper: tuple[tuple[tuple[int, int], ...], ...] = ()  # the routes of levels 2..L
-    guardrails: tuple[str, ...] = ()  # guardrails in force
-    description: Description | None = None  # `Agent.plan`: the decoder's checked text of the route ahead
-
-
-class Episode(NamedTuple):
-    """What happened when the agent ran an instruction in a world."""
-
-    success: bool  # the world's judgement (scoring only; never seen while acting)
-    steps: int
-    violations: tuple[str, ...]
-    explanation: str
-    plan: AgentPlan | None  # the last plan made
-    trace: tuple[StepRecord, ...]
-    decisions: tuple[Decision, ...] = ()  # the configurator's decisions and the loop's re-plans, with reasons
-    description: Description | None = None  # the plan decoder's text and how it was checked (None: no decoder)
-    narrative: Narrative | None = None  # the plan as carried out, from observations: the decoder's input and reference
-
-
-class _Step(NamedTuple):
-    """What one step of the loop did and where it left the agent."""
-
-    record: StepRecord
-    plan: AgentPlan
-    obs: dict  # the observation after the step
-    route: Route | None  # level 1's route when the step was chosen
 
 
 class _Outcome(NamedTuple):
@@ -185,26 +83,15 @@ class _Outcome(NamedTuple):
     obs: dict  # the last observation
 
 
-class _Guards(NamedTuple):
-    """Guardrails grounded for one episode."""
-
-    step_hazard: bool  # check the action about to be taken with the step-hazard model
-    step_avoid: frozenset  # cells the action about to be taken may not enter (hard region guardrails)
-
-    level0: list[Guardrail]  # cost modules on level 0's imagined steps
-    forbidden: tuple[int, ...]  # world actions removed from every plan (hard action guardrails)
-    avoid: frozenset  # cells no waypoint may be in (hard region guardrails)
-    doors: bool  # may doors be opened on the way
-    hazard: float | None  # hazard probability above which waypoints are removed (None: off)
-    described: tuple[str, ...]
-
-
-class Agent:
-    """A planning agent over a trained H-JEPA stack: level 0 with its critic, optional abstract
-    levels with theirs, and the hazard classifier and cell probe that guardrails use."""
+class GridActor:
+    """Plans over a trained H-JEPA stack that reads grid codes: level 0 with its critic, optional
+    abstract levels with theirs, and the hazard classifier and cell probe that guardrails use."""
 
     families = ("rooms", "babyai", "minigrid")
-    """The world families this agent acts in."""
+    """The world families this actor acts in."""
+    settings = "agent"
+    """Its section of `HagentConfig`."""
+    env_id = None
 
     def __init__(
         self,
@@ -224,7 +111,6 @@ class Agent:
         self.level, self.critic, self.cfg, self.seed = level.eval(), critic.eval(), cfg, seed
         self.explainer = explainer
         self.normalizer = normalizer  # reads what the grammar doesn't take (`hagent.language.understand`)
-        self._chat: Chat | None = None
         self.hazard, self.probe, self.step_hazard = hazard, probe, step_hazard
         self.abstract, self.abstract_critics = tuple(abstract), tuple(abstract_critics)
         match cfg.planner:
@@ -238,35 +124,36 @@ class Agent:
         self.imagined = ImaginedPlanner(cfg.imagined, level.actions)
 
     @classmethod
-    def load(cls, path: str | Path = DEFAULT_CHECKPOINT, cfg: AgentConfig | None = None, seed: int = 0) -> Agent:
-        """An agent from a checkpoint directory (default: the shipped agent); `cfg` overrides the
-        checkpoint's agent settings."""
-        from hagent.checkpoint import CheckpointError, load_checkpoint, load_normalizer
+    def from_checkpoint(cls, ckpt: Checkpoint, directory: Path, cfg: AgentConfig | None = None, seed: int = 0) -> GridActor:
+        """The actor of a grid checkpoint; `cfg` overrides the checkpoint's agent settings."""
+        from hagent.checkpoint import CheckpointError, load_normalizer
 
-        ckpt = load_checkpoint(path)
-        if ckpt.config.level.encoder.kind == "pixels":
-            raise CheckpointError(f"{path}: is a point-world checkpoint; load it with hagent.point_agent.PointAgent.load")
         if ckpt.critic is None:
-            raise CheckpointError(f"{path}: has no trained critic (training stopped early?); it can't plan")
+            raise CheckpointError(f"{directory}: has no trained critic (training stopped early?); it can't plan")
         return cls(
             ckpt.level, ckpt.critic, cfg or ckpt.config.agent, seed, hazard=ckpt.hazard, probe=ckpt.probe,
             abstract=ckpt.abstract, abstract_critics=ckpt.abstract_critics, step_hazard=ckpt.step_hazard,
-            explainer=ckpt.explainer, normalizer=load_normalizer(path),
+            explainer=ckpt.explainer, normalizer=load_normalizer(directory),
         )
 
-    def reconfigured(self, **updates: Any) -> Agent:
+    @property
+    def default_world(self) -> str:
+        """The world a conversation opens in."""
+        return WorldConfig().spec
+
+    def reconfigured(self, **updates: Any) -> GridActor:
         """The same trained models under changed agent settings, e.g. `reconfigured(hierarchy="flat")`."""
-        return Agent(
+        return GridActor(
             self.level, self.critic, self.cfg.model_copy(update=updates), self.seed, hazard=self.hazard, probe=self.probe,
             abstract=self.abstract, abstract_critics=self.abstract_critics, step_hazard=self.step_hazard,
             explainer=self.explainer, normalizer=self.normalizer,
         )
 
     # -- public verbs ---------------------------------------------------------------------
-    def plan(self, observation: dict, text: str) -> AgentPlan:
-        """Plan (without acting) for `text` from `observation`; with a decoder, `description` says
-        what the route ahead does. Raises `ParseError` on bad text."""
-        task = self._task(text)
+    def plan(self, observation: dict, text: str | None = None) -> AgentPlan:
+        """Plan (without acting) for `text` (default: the mission) from `observation`; with a
+        decoder, `description` says what the route ahead does. Raises `ParseError` on bad text."""
+        task = self._task(text if text is not None else observation["mission"])
         stage_list = stages(task.goal)
         memory = Memory(observation)
         grounded = ground(stage_list[0], memory)
@@ -274,7 +161,7 @@ class Agent:
             raise UnsupportedTaskError(f"can't see how to {stage_list[0].describe()} here")
         stm = ShortTermMemory()
         config = self.configurator.configure(task, self._estimate(observation, grounded) if len(stage_list) == 1 else None, stm)
-        guards = self._guards(config, memory, stm)
+        guards = ground_guards(config, memory, stm, self.cfg, self.hazard, self.probe, self.step_hazard)
         route = self._route(config, guards, memory, grounded, stm, 0, "first plan", obs=observation) if config.levels > 1 else None
         futile = torch.zeros(self.level.actions, dtype=torch.bool)
         plan = self._decide(task, stage_list, 0, observation, grounded, torch.Generator().manual_seed(self.seed), futile, config, guards, memory, route)
@@ -288,27 +175,13 @@ class Agent:
         description = self.explainer.describe(narrative.features, narrative.facts, torch.Generator().manual_seed(self.seed))
         return plan._replace(description=description)
 
-    def chat(self, text: str) -> Reply:
-        """One turn of a conversation that keeps its state (world, last episode) across turns:
-        an instruction, a follow-up, `new world SPEC seed N`, `why?` or `help` (see `hagent.chat`).
-        Never raises on bad input: the reply says what was wrong (`reply.kind == "error"`).
-
-            >>> agent.chat("go to the red ball").text       # doctest: +SKIP
-        """
-        if self._chat is None:
-            self._chat = Chat(self)
-        return self._chat.say(text)
-
-    def start(self, world: Any, text: str | None = None, max_steps: int | None = None, reset: bool | None = None) -> Run:
-        """Begin an episode that the caller steps (`Run.step`) or finishes (`Run.finish`); `run`
-        is `start(...).finish()`. Which episode: by default the one the caller has just reset
-        (`obs, _ = world.reset(seed=s); agent.run(world, obs["mission"])` plays that episode),
-        else the world's next one; `reset=True` always resets, `reset=False` carries on from
-        where the last instruction left `world` (a follow-up). Raises `ParseError` on bad text
-        and `UnsupportedTaskError` when the world can't judge the instruction."""
+    def start(self, world: Any, text: str | None = None, max_steps: int | None = None, reset: bool | None = None,
+              seed: int | None = None) -> Run:
+        """Begin an episode (see `hagent.Agent.start`). Raises `ParseError` on bad text and
+        `UnsupportedTaskError` when the world can't judge the instruction."""
         sealed = SealedWorld(world)
-        resetting = resets(world, reset)
-        obs = sealed.reset() if resetting else sealed.observe()
+        resetting = seed is not None or resets(world, reset)
+        obs = sealed.reset(seed=seed) if resetting else sealed.observe()
         task = self._task(text if text is not None else obs["mission"])
         retell = text is not None and (text != obs["mission"] or reset is False)  # a follow-up gets a fresh time limit
         try:
@@ -323,21 +196,20 @@ class Agent:
         if hasattr(world, "watch"):
             world.watch(self.configurator.operator + task.guardrails)  # scoring: the world counts violations
         budget = max_steps if max_steps is not None else self.cfg.max_steps
-        if resetting:
+        if seed is not None:
+            opening = ("reset the world", f"seed={seed}")
+        elif resetting:
             opening = ("reset the world", "reset=True" if reset else "the world was not freshly reset, so its next episode")
         elif reset is None:
             opening = ("played the episode the caller reset", "the world was reset and had not stepped since")
         else:
             opening = ("carried on", "reset=False: a follow-up from where the world is")
-        return Run(self, world, self._act(sealed, obs, task, budget, opening), task, obs)
+        return Run(self._acting(world, sealed, obs, task, budget, opening), obs, task, world)
 
-    def run(self, world: Any, text: str | None = None, max_steps: int | None = None, reset: bool | None = None) -> Episode:
-        """Act in `world` until the task is done, the world ends the episode or the budget runs
-        out. `text` defaults to the world's own mission; `reset` chooses the episode as in
-        `start` (default: the one the caller has just reset, else the world's next). The
-        acting loop sees the world only through a `SealedWorld`; success and violations are
-        read from the world afterwards."""
-        return self.start(world, text, max_steps, reset).finish()
+    def _acting(self, world: Any, sealed: SealedWorld, obs: dict, task: Task, budget: int, opening: tuple[str, str]) -> Loop:
+        """The acting loop, then the judged, narrated and described episode."""
+        out = yield from self._act(sealed, obs, task, budget, opening)
+        return self._episode(world, task, out)
 
     def _episode(self, world: Any, task: Task, out: _Outcome) -> Episode:
         """Judge, narrate and describe a finished loop."""
@@ -358,7 +230,7 @@ class Agent:
     # -- the loop ---------------------------------------------------------------------------
     def _act(
         self, sealed: SealedWorld, obs: dict, task: Task, budget: int, opening: tuple[str, str]
-    ) -> Generator[_Step, None, _Outcome]:
+    ) -> Generator[tuple[dict, AgentPlan, StepRecord], None, _Outcome]:
         """The acting loop, one step per `next()`; its return value is how it ended. `opening`
         is which episode this is, and why (recorded first)."""
         torch.set_num_threads(self.cfg.threads)
@@ -378,15 +250,15 @@ class Agent:
         grounded = ground(stage_list[0], memory)
         estimate = self._estimate(obs, grounded) if len(grounded.goal_images) and len(stage_list) == 1 else None
         config = self.configurator.configure(task, estimate, stm)
-        guards = self._guards(config, memory, stm)
+        guards = ground_guards(config, memory, stm, self.cfg, self.hazard, self.probe, self.step_hazard)
         intention = "I'll " + ", then ".join(s.describe() for s in stage_list)
         if guards.described:
             intention += " (" + "; ".join(guards.described) + ")"
         intention += "."
         for stage in stage_list:
-            clash = _clash(stage, guards)
-            if clash:
-                return _Outcome(trace, plan, intention, f"But I won't: {clash}.", stm, narrator, obs)
+            why_not = clash(stage, guards)
+            if why_not:
+                return _Outcome(trace, plan, intention, f"But I won't: {why_not}.", stm, narrator, obs)
         k = 0
         tried: dict[bytes, torch.Tensor] = {}  # observation -> actions already taken from it
         route: Route | None = None
@@ -435,14 +307,14 @@ class Agent:
                     route_left = self._steps_to(obs, _target(route)) if _target(route) is not None else 0.0
             key = _observation_key(obs)
             futile = tried.setdefault(key, torch.zeros(self.level.actions, dtype=torch.bool))
-            safe = self._safe_first(obs, guards)
-            if not (safe & ~guards_mask(guards, self.level.actions)).any():
+            safe = safe_first(self.level, obs, guards, self.step_hazard, self.cfg.hazard_threshold)
+            if not (safe & ~forbidden_mask(guards, self.level.actions)).any():
                 stm.record("guardrail", "stopped", "every action from here would break a hard guardrail", t)
                 return _Outcome(trace, plan, intention, "I stopped: every move I can see from here would break a guardrail.", stm, narrator, obs)
             plan = self._decide(task, stage_list, k, obs, grounded, generator, futile, config, guards, memory, route, first=safe)
             for _ in range(3):  # level 1 hands down only subgoals level 0 can reach in imagination
                 if (_subgoal(route) is None and _target(route) is None) or (
-                    float(plan.plan.costs.min()) <= self.cfg.verify and plan.plan.penalty < _HARD
+                    float(plan.plan.costs.min()) <= self.cfg.verify and plan.plan.penalty < HARD
                 ):
                     break
                 if route.cells:
@@ -458,19 +330,20 @@ class Agent:
             ms = (time.perf_counter() - start) * 1000
             if not math.isfinite(plan.plan.total):
                 stm.record("fallback", "turned in place", "the planner's costs were not finite (a broken model?); turning enters no cell", t)
-            elif plan.plan.penalty >= _HARD and self._breaks_first(plan, guards):
-                stm.record("guardrail", "stopped", f"every plan found would {_broken_now(plan, guards)} at once", t)
-                return _Outcome(trace, plan, intention, f"I stopped: every move I can find would {_broken_now(plan, guards)}.", stm, narrator, obs)
+            elif plan.plan.penalty >= HARD and breaks_first(plan, guards):
+                stm.record("guardrail", "stopped", f"every plan found would {broken_now(plan, guards)} at once", t)
+                return _Outcome(trace, plan, intention, f"I stopped: every move I can find would {broken_now(plan, guards)}.", stm, narrator, obs)
             first = plan.plan.actions[:1]
             action = int(first[0])
             subgoal = _subgoal(route)
-            trace.append(StepRecord(t, ACTION_NAMES[action], stage_list[k].describe(), plan.plan.total, ms, plan.plan.calls, subgoal))
+            trace.append(StepRecord(t, ACTION_NAMES[action], stage_list[k].describe(), plan.plan.total, ms, plan.plan.calls, subgoal,
+                                    plan.levels))
             futile[action] = True
             prev = obs
             obs, done = sealed.step(action)
             memory.update(prev, action, obs)
             narrator.observe(prev, action, obs)
-            yield _Step(trace[-1], plan, obs, route)
+            yield obs, plan, trace[-1]
             check_actions.append(action)
             if stage_done(stage_list[k], memory, prev, action, obs, grounded.cells):
                 k += 1
@@ -483,7 +356,7 @@ class Agent:
         return _Outcome(trace, plan, intention, note, stm, narrator, obs)
 
     def _route(
-        self, config: Configuration, guards: _Guards, memory: Memory, grounded: Grounded, stm: ShortTermMemory, t: int,
+        self, config: Configuration, guards: Guards, memory: Memory, grounded: Grounded, stm: ShortTermMemory, t: int,
         reason: str, failed: frozenset = frozenset(), obs: dict | None = None, missed: list[torch.Tensor] | None = None,
         generator: torch.Generator | None = None,
     ) -> Route | None:
@@ -492,7 +365,7 @@ class Agent:
             route = self.navigator.imagine(
                 self.imagined, self._encode_obs(obs)[0], goals, generator or torch.Generator().manual_seed(self.seed),
                 reach=self.cfg.imagined.arrive, hazard_threshold=guards.hazard, failed=torch.stack(missed) if missed else None,
-                allowed=~guards_mask(guards, self.level.actions),
+                allowed=~forbidden_mask(guards, self.level.actions),
             )
         else:
             route = self.navigator.route(
@@ -528,11 +401,7 @@ class Agent:
         return float(self.critic.distance(self._encode_obs(obs), target[None])[0])
 
     def _encode_obs(self, obs: dict) -> torch.Tensor:
-        return self.level.encode(
-            torch.as_tensor(obs["image"][None]),
-            torch.as_tensor([int(obs["direction"])]),
-            torch.as_tensor(np.asarray(obs["carried"], dtype=np.uint8)[None]),
-        )
+        return encode_observation(self.level, obs)
 
     @torch.no_grad()
     def _estimate(self, obs: dict, grounded: Grounded) -> float:
@@ -543,61 +412,8 @@ class Agent:
     def _encode_goals(self, images: np.ndarray, headings: np.ndarray, held: np.ndarray) -> torch.Tensor:
         return self.level.encode(torch.as_tensor(images), torch.as_tensor(headings), torch.as_tensor(held))
 
-    def _guards(self, config: Configuration, memory: Memory, stm: ShortTermMemory) -> _Guards:
-        """Ground the configured guardrails in this episode's first observation."""
-        level0: list[Guardrail] = []
-        forbidden: list[int] = []
-        avoid: set = set()
-        doors, hazard = True, None
-        described = []
-        for g in config.guardrails:
-            mode = GuardrailMode(
-                hard=g.hard, weight=_HARD if g.hard else self.cfg.soft_weight,
-                threshold=self.cfg.hazard_threshold if isinstance(g.spec, AvoidHazard) else 0.5, operator=g.operator,
-            )
-            text = g.spec.describe()
-            match g.spec:
-                case AvoidHazard():
-                    if self.hazard is None:
-                        if not g.requested:
-                            stm.record("guardrail", f"{text}: nothing to enforce it with", "this checkpoint learned no hazard (its data had none)")
-                            continue
-                        raise UnsupportedTaskError(f"this agent can't {text}: its checkpoint learned no hazard classifier (its data had no hazards)")
-                    if g.hard and self.step_hazard is not None:
-                        # the step about to be taken is checked exactly (step-hazard model on what is
-                        # seen); imagined states further on are steered clear of by a large finite cost,
-                        # so a blurry imagined hazard next to a safe gap doesn't forbid the gap
-                        mode = GuardrailMode(hard=True, weight=self.cfg.imagined_hazard_weight, threshold=mode.threshold, operator=g.operator)
-                    level0.append(HazardGuardrail(self.hazard, mode, text))
-                    if g.hard:
-                        hazard = self.cfg.hazard_threshold
-                case AvoidRegion(region):
-                    cells = region_cells(memory.scene(), region, memory)
-                    if not cells:
-                        stm.record("guardrail", f"{text}: no such room here", "nothing in view matches it, so nothing is forbidden")
-                        continue
-                    if memory.origin.cell in cells:
-                        raise UnsupportedTaskError(f"I'm already inside {region.describe()}; I can't {text}")
-                    if self.probe is None:
-                        raise UnsupportedTaskError(f"this agent can't {text}: its checkpoint has no cell probe to read imagined states with")
-                    mask = torch.zeros(memory.scene().shape[:2], dtype=torch.bool)
-                    for c in cells:
-                        mask[c] = True
-                    level0.append(RegionGuardrail(self.probe, mask, mode, text))
-                    if g.hard:
-                        avoid |= cells
-                case ForbidAction():
-                    ids = tuple(ACTION_NAMES.index(a) for a in forbidden_actions(g.spec))
-                    level0.append(ActionGuardrail(ids, mode, text))
-                    if g.hard:
-                        forbidden.extend(ids)
-                        doors = doors and TOGGLE not in ids
-            described.append(text)
-        step = hazard is not None and self.step_hazard is not None
-        return _Guards(step, frozenset(avoid), level0, tuple(forbidden), frozenset(avoid), doors, hazard, tuple(described))
-
     def _allowed(
-        self, stage: Stage, futile: torch.Tensor, obs: dict, grounded: Grounded, horizon: int, guards: _Guards,
+        self, stage: Stage, futile: torch.Tensor, obs: dict, grounded: Grounded, horizon: int, guards: Guards,
         first: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Actions each plan step may take: `[H, A]` bool. The stage sets the repertoire (the
@@ -644,7 +460,7 @@ class Agent:
         generator: torch.Generator,
         futile: torch.Tensor,
         config: Configuration,
-        guards: _Guards,
+        guards: Guards,
         memory: Memory,
         route: Route | None,
         first: torch.Tensor | None = None,
@@ -696,44 +512,6 @@ class Agent:
             guardrails=guards.described,
         )
 
-    @torch.no_grad()
-    def _safe_first(self, obs: dict, guards: _Guards) -> torch.Tensor:
-        """World actions that break no hard guardrail on the step about to be taken: `[A]` bool.
-        Judged on the predicted next state (hazard classifier, cell probe) and, for the step
-        itself, on what the agent sees: the step-hazard model on the cells around it, and whether
-        a move forward would enter a forbidden cell."""
-        s = self._encode_obs(obs).expand(self.level.actions, -1)
-        actions = torch.arange(self.level.actions)
-        nxt = self.level.predict(s, actions)
-        safe = torch.ones(self.level.actions, dtype=torch.bool)
-        for g in guards.level0:
-            if g.mode.hard and not (guards.step_hazard and isinstance(g, HazardGuardrail)):
-                safe &= ~g.violates(nxt, actions)
-        pose = agent_pose(obs)
-        if guards.step_hazard:
-            patch = patches(torch.as_tensor(obs["image"][None]), torch.as_tensor([pose.cell]))
-            p = self.step_hazard.probability(patch.expand(len(actions), -1, -1, -1), torch.full((len(actions),), pose.heading), actions)
-            safe &= p <= self.cfg.hazard_threshold
-        if pose.front in guards.step_avoid:
-            safe[FORWARD] = False
-        return safe
-
-    def _breaks_first(self, plan: AgentPlan, guards: _Guards) -> bool:
-        """Whether the plan's first step itself breaks a hard guardrail (so every candidate did)."""
-        s, a = plan.plan.states[:1], plan.plan.actions[:1]
-        return any(g.mode.hard and bool(g.violates(s, a)[0]) for g in guards.level0)
-
-
-_HARD = 1000.0
-"""Penalty of one imagined step that breaks a hard guardrail: more than any task cost can be."""
-
-
-def _broken_now(plan: AgentPlan, guards: _Guards) -> str:
-    s, a = plan.plan.states[:1], plan.plan.actions[:1]
-    names = [g.description for g in guards.level0 if g.mode.hard and bool(g.violates(s, a)[0])]
-    return "break '" + "' and '".join(names) + "'"
-
-
 def _subgoal(route: Route | None) -> tuple[int, int] | None:
     """The waypoint level 1 hands level 0 now; None when level 0 pursues the stage's goal itself."""
     if route is None or not route.cells or (len(route.cells) == 1 and route.goal_reached):
@@ -746,21 +524,6 @@ def _target(route: Route | None) -> torch.Tensor | None:
     if route is None or route.targets is None or not len(route.targets) or (len(route.targets) == 1 and route.goal_reached):
         return None
     return route.targets[0]
-
-
-def guards_mask(guards: _Guards, num_actions: int) -> torch.Tensor:
-    """The world actions hard action guardrails forbid: `[A]` bool."""
-    mask = torch.zeros(num_actions, dtype=torch.bool)
-    mask[list(guards.forbidden)] = True
-    return mask
-
-
-def _clash(stage: Stage, guards: _Guards) -> str | None:
-    """Why a stage can't be done under the hard guardrails (None if it can)."""
-    needs = {"open": TOGGLE, "pickup": PICKUP, "drop_next": DROP}.get(stage.verb)
-    if needs is not None and needs in guards.forbidden:
-        return f"to {stage.describe()} I would have to {ACTION_NAMES[needs]}, which a guardrail forbids"
-    return None
 
 
 def _at(memory: Memory, cell: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -778,19 +541,3 @@ def _observation_key(obs: dict) -> bytes:
     return obs["image"].tobytes() + bytes([int(obs["direction"])]) + np.asarray(obs.get("carried", ())).tobytes()
 
 
-def affordances(obs: dict, num_actions: int) -> torch.Tensor:
-    """What the agent can usefully do to the cell in front of it, seen in the observation: `[A]`
-    bool. Turning and moving are always allowed; toggling needs a door (toggling a box would
-    destroy it), picking up needs an object and free hands, dropping needs a free cell and an object in hand."""
-    pose = agent_pose(obs)
-    image = obs["image"]
-    x, y = pose.front
-    inside = 0 <= x < image.shape[0] and 0 <= y < image.shape[1]
-    kind = int(image[x, y, 0]) if inside else OBJECT_TO_IDX["wall"]
-    held = "carried" in obs and int(obs["carried"][0]) != OBJECT_TO_IDX["empty"]
-    ok = torch.zeros(num_actions, dtype=torch.bool)
-    ok[[LEFT, RIGHT, FORWARD]] = True
-    ok[TOGGLE] = kind == OBJECT_TO_IDX["door"]
-    ok[PICKUP] = kind in _PICKABLE and not held
-    ok[DROP] = kind == OBJECT_TO_IDX["empty"] and held
-    return ok

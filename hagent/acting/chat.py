@@ -27,11 +27,12 @@ from typing import TYPE_CHECKING
 from hagent.config import WorldConfig
 from hagent.errors import UnsupportedTaskError
 from hagent.language import ParseError, UnclearError
-from hagent.serving import served, serves
+from hagent.acting.serving import served, serves
 from hagent.worlds import WorldSpecError, make_world
 
 if TYPE_CHECKING:
-    from hagent.agent import Agent, Episode, Run
+    from hagent.acting import Agent
+    from hagent.acting.records import Episode, Run
 
 DEFAULT_WORLD = WorldConfig().spec
 HELP = """You can say:

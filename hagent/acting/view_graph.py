@@ -1,4 +1,4 @@
-"""What level 1 plans over in the point worlds, imagined from the views (as `hagent.waypoints`
+"""What level 1 plans over in the point worlds, imagined from the views (as `hagent.acting.waypoints`
 imagines grid waypoints from the remembered grid).
 
 The view shows walls as bright, colourless pixels and the agent as a red blob. The agent

@@ -27,7 +27,7 @@ from minigrid.core.constants import (
 
 from decoder.facts import Fact, Facts
 from decoder.model import PlanFeatures
-from hagent.grounding import Memory, agent_pose, stages
+from hagent.acting.grounding import Memory, agent_pose, stages
 from hagent.language import (
     FORBIDDABLE_ACTIONS,
     KINDS,
@@ -39,7 +39,7 @@ from hagent.language import (
     Guardrail,
     Task,
 )
-from hagent.waypoints import opened, place, position_name, region_cells, rooms
+from hagent.acting.waypoints import opened, place, position_name, region_cells, rooms
 from hagent.worlds import DROP, PICKUP, TOGGLE
 from levels.abstract import AbstractLevel
 from levels.level import Level

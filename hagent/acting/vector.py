@@ -1,0 +1,165 @@
+"""Acting in gym worlds (`gym:<EnvId>`): the goal is a point of the env's goal space
+(`desired_goal`), the observation a vector.
+
+Every `time_scale` env steps (level 0's own step; the action is held meanwhile) the agent
+encodes its observation (`s = E(vector)`) and plans:
+
+* **level 1** (`hierarchy="auto"`, the default) plans with its landmark graph
+  (`levels.landmarks`): the shortest way from the landmark nearest the readout of `s` to the
+  landmark nearest the goal, computed once per episode. Its action, the landmark `hops` ahead on
+  that way (the goal itself near the end), is level 0's subgoal.
+* **level 0** plans with its predictor: MPPI (`levels.planner.MPPIPlanner`) over its continuous
+  actions, minimizing the goal-space distance of every imagined state's readout to the subgoal
+  (`costs.readout.ReadoutCost`). `hierarchy="flat"` plans straight at the goal.
+
+Planning reads the observation (`vector`, `goal`) only; the env's success is the world's
+judgement, for scoring.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import torch
+
+from costs.readout import GoalReadout, ReadoutCost
+from hagent.acting.records import AgentPlan, Episode, Loop, Run, StepRecord
+from hagent.acting.sealed import episode_generator, open_episode
+from hagent.config import GoalAgentConfig
+from hagent.worlds import parse_spec
+from levels.landmarks import LandmarkGraph, LandmarkPlanner
+from levels.level import Level
+from levels.planner import MPPIPlanner, Plan
+
+if TYPE_CHECKING:
+    from hagent.checkpoint import Checkpoint
+
+GOAL_WORDS = ("reach the goal", "go to the goal", "go")
+"""Instructions that mean the world's own goal (its desired_goal), besides its mission."""
+STAGE = "reach the goal"
+
+
+def _check(obs: dict, text: str | None) -> None:
+    """Refuse an instruction other than the world's own goal: a gym world can only judge its desired_goal."""
+    if text is not None and text != obs["mission"] and " ".join(text.lower().split()).rstrip(".!") not in GOAL_WORDS:
+        raise ValueError("a gym world's goal is its desired_goal; say \"reach the goal\" (or nothing), not another instruction")
+
+
+def _intention(plan: Plan, route: tuple, route_cost: float, levels: int, calls: int) -> AgentPlan:
+    """Level 0's plan, with level 1's route (landmarks in goal space) when it ran."""
+    return AgentPlan(
+        task=None, stages=(STAGE,), stage=0, actions=tuple(tuple(a) for a in plan.actions.tolist()), plan=plan,
+        costs={"goal-space distance to the (sub)goal": plan.total}, levels=levels, route=route, route_cost=route_cost,
+        calls=calls,
+    )
+
+
+class VectorActor:
+    """Plans with a vector level 0 (continuous actions), its goal readout and level 1's landmark graph."""
+
+    families = ("gym",)
+    """The world families this actor acts in."""
+    settings = "goal_agent"
+    """Its section of `HagentConfig`."""
+    env_id: str | None = None
+    """The gym env its checkpoint was trained on (from the checkpoint's own world spec)."""
+
+    def __init__(self, level: Level, readout: GoalReadout, landmarks: LandmarkGraph | None, cfg: GoalAgentConfig, seed: int = 0):
+        if level.config.encoder.kind != "vector" or not level.continuous:
+            raise ValueError("VectorActor needs a level trained on a gym world (vectors in, continuous actions)")
+        self.level, self.readout, self.landmarks = level.eval(), readout.eval(), landmarks
+        self.cfg, self.seed = cfg, seed
+        self.mppi = MPPIPlanner(cfg.mppi, level.actions)
+
+    @classmethod
+    def from_checkpoint(cls, ckpt: Checkpoint, directory: Path, cfg: GoalAgentConfig | None = None, seed: int = 0) -> VectorActor:
+        """The actor of a gym-world checkpoint; `cfg` overrides its `goal_agent` settings."""
+        from hagent.checkpoint import CheckpointError
+
+        if ckpt.readout is None:
+            raise CheckpointError(f"{directory}: has no goal readout (trained with train.readout_steps=0?)")
+        actor = cls(ckpt.level, ckpt.readout, ckpt.landmarks, cfg or ckpt.config.goal_agent, seed)
+        actor.env_id = parse_spec(ckpt.config.world.spec).env_id
+        return actor
+
+    @property
+    def default_world(self) -> str:
+        """The world a conversation opens in: the env this actor was trained on."""
+        return f"gym:{self.env_id}"
+
+    def reconfigured(self, **updates: Any) -> VectorActor:
+        """The same models under changed settings, e.g. `reconfigured(hierarchy="flat")`."""
+        actor = VectorActor(self.level, self.readout, self.landmarks, self.cfg.model_copy(update=updates), self.seed)
+        actor.env_id = self.env_id
+        return actor
+
+    def start(self, world: Any, text: str | None = None, max_steps: int | None = None, reset: bool | None = None,
+              seed: int | None = None) -> Run:
+        """Begin an episode (see `hagent.Agent.start`), one plan (`time_scale` env steps) per
+        `Run.step()`, until the env ends it or `max_steps` env steps pass (default: the env's own
+        limit). The goal is the observation's `goal` (the env's desired_goal); `text` may only say
+        so: None, the world's own mission or "reach the goal"."""
+        torch.set_num_threads(self.cfg.threads)
+        sealed, obs = open_episode(world, seed, reset)
+        _check(obs, text)
+        budget = max_steps or getattr(world, "max_steps", 1000)
+        self.mppi.reset()
+        return Run(self._acting(world, sealed, obs, budget, episode_generator(self.seed, seed)), obs, None, world)
+
+    @torch.no_grad()
+    def _acting(self, world: Any, sealed: Any, obs: dict, budget: int,
+                generator: torch.Generator) -> Loop:
+        """The acting loop: yields (observation, plan, step) after every plan; returns the episode."""
+        goal = torch.as_tensor(obs["goal"], dtype=torch.float32)
+        hierarchical = self.cfg.hierarchy == "auto" and self.landmarks is not None
+        start = time.perf_counter()
+        upper = None
+        if hierarchical:
+            c = self.cfg
+            upper = LandmarkPlanner(self.landmarks, goal, c.hops, c.bend, c.patience, c.progress)
+        setup = time.perf_counter() - start  # counted in the first step's planning time
+        trace: list[StepRecord] = []
+        plan: AgentPlan | None = None
+        t, done = 0, False
+        while t < budget and not done:
+            start = time.perf_counter() - (setup if t == 0 else 0.0)
+            plan = self.plan_step(obs, goal, upper, generator)
+            action = plan.plan.actions[0]
+            ms = (time.perf_counter() - start) * 1000
+            subgoal = plan.route[0] if plan.route else None  # the landmark level 1 handed down
+            record = StepRecord(t, tuple(float(v) for v in action), STAGE, plan.plan.total, ms, plan.calls, subgoal, plan.levels)
+            trace.append(record)
+            for _ in range(self.level.time_scale):  # level 0's action is held for its time scale
+                observed = sealed.step(action.numpy())
+                obs, done, t = observed.obs, observed.done, t + 1
+                if done or t >= budget:
+                    break
+            yield obs, plan, record
+        verdict = world.judge()  # scoring, after acting
+        how = "with level 1's landmark graph over level 0" if hierarchical else "with level 0 alone"
+        explanation = f"planned toward the goal ({', '.join(f'{v:.2f}' for v in goal.tolist())}) {how}; {t} steps"
+        return Episode(verdict.success, t, verdict.violations, explanation, plan, tuple(trace))
+
+    @torch.no_grad()
+    def plan(self, observation: dict, text: str | None = None) -> AgentPlan:
+        """Level 0's plan toward the observation's goal, from the observation (level 0 alone: level
+        1's route is an episode's, made when it starts)."""
+        _check(observation, text)
+        goal = torch.as_tensor(observation["goal"], dtype=torch.float32)
+        return self.plan_step(observation, goal, None, torch.Generator().manual_seed(self.seed))
+
+    def plan_step(self, obs: dict, goal: torch.Tensor, upper: LandmarkPlanner | None, generator: torch.Generator) -> AgentPlan:
+        """One plan from an observation: level 1's subgoal (when `upper`), then level 0's MPPI toward it."""
+        s = self.level.encode(torch.as_tensor(obs["vector"][None]))[0]
+        target, path, levels, left = goal, (), 1, 0.0
+        if upper is not None:
+            here = self.readout(s[None])[0]
+            sub = upper.plan(here)
+            target, levels = sub.point, 2
+            ahead = sub.path[sub.path.index(sub.landmark) + 1 :] if sub.landmark in sub.path else ()
+            path = (tuple(float(v) for v in sub.point),) + tuple(tuple(float(v) for v in self.landmarks.points[n]) for n in ahead)
+            left = upper.route.lengths.get(sub.start, float("inf"))
+        plan = self.mppi.plan(s, self.level, ReadoutCost(self.readout, target), generator)
+        return _intention(plan, path, left, levels, plan.calls)
