@@ -133,7 +133,7 @@ def _init_agent(checkpoint: str, mode: str, budget: int) -> None:
 
     torch.set_num_threads(1)
     _AGENT = Agent.load(checkpoint).reconfigured(hierarchy=mode)
-    _AGENT.explainer = None  # descriptions are the decoder benchmark's business; not timed here
+    _AGENT.actor.explainer = None  # descriptions are the decoder benchmark's business; not timed here
 
 
 def _hagent_episode(case: tuple[str, int]) -> dict:

@@ -46,7 +46,7 @@ def _init(checkpoint: str) -> None:
 
     torch.set_num_threads(1)
     _AGENT = Agent.load(checkpoint)
-    if _AGENT.explainer is None:
+    if _AGENT.actor.explainer is None:
         raise SystemExit(f"{checkpoint}: has no plan decoder (train one: hagent train --decoder-only --out {checkpoint})")
 
 

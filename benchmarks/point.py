@@ -164,9 +164,9 @@ def main(argv: list[str] | None = None) -> int:
     for method in args.methods:
         rows = []
         if method != "random" and agent is None:
-            from hagent.acting.pixels import PointAgent
+            from hagent.acting import Agent
 
-            agent = PointAgent.load(args.checkpoint)
+            agent = Agent.load(args.checkpoint)
         runner = agent.reconfigured(hierarchy=method) if method != "random" else None
         start = time.perf_counter()
         for i, seed in enumerate(seeds, start=1):

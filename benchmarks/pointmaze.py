@@ -26,7 +26,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from hagent.acting.vector import DEFAULT_GYM_CHECKPOINT, GoalAgent
+from hagent import shipped
+from hagent.acting import Agent
 from hagent.worlds.gym import make_gym_world
 from hagent.io import atomic_write_text
 
@@ -46,7 +47,7 @@ def run_random(spec: str, seed: int) -> dict:
     return {"seed": seed, "success": world.judge().success, "steps": steps, "ms": []}
 
 
-def run_agent(agent: GoalAgent, spec: str, seed: int) -> dict:
+def run_agent(agent: Agent, spec: str, seed: int) -> dict:
     # as `hagent eval` runs it, so the two print the same success
     episode = agent.run(make_gym_world(spec, seed=seed))
     return {"seed": seed, "success": episode.success, "steps": episode.steps, "ms": [r.ms for r in episode.trace]}
@@ -54,7 +55,7 @@ def run_agent(agent: GoalAgent, spec: str, seed: int) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--checkpoint", default=str(DEFAULT_GYM_CHECKPOINT), help="a directory of one checkpoint per env id")
+    p.add_argument("--checkpoint", default=str(shipped.checkpoint("pointmaze")), help="a directory of one checkpoint per env id")
     p.add_argument("--mazes", nargs="+", default=list(SEEDS), choices=list(SEEDS))
     p.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
     p.add_argument("--episodes", type=int, default=200)
@@ -75,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
                 results = [run_random(spec, s) for s in seeds]
                 every = 1
             else:
-                agent = GoalAgent.load(args.checkpoint, spec)
+                agent = Agent.load(args.checkpoint, world=spec)
                 agent = agent.reconfigured(hierarchy="auto" if method == "hagent" else "flat")
                 results = [run_agent(agent, spec, s) for s in seeds]
                 every = agent.level.time_scale

@@ -27,25 +27,10 @@ from tqdm import tqdm
 from hagent.config import CollectConfig, ExploreConfig
 from hagent.explore import Explorer
 from hagent.io import atomic_write_text, atomic_write_with
-from hagent.worlds import gym as gym_world
-from hagent.worlds.gym import GYM_KEYS, GymWorld
-from hagent.worlds.point import POINT_KEYS, PointWorld, explore_episode
-from hagent.worlds import AgentLabels, World, make_world
+from hagent.worlds import STEP_KEYS, AgentLabels, World, make_world, step_keys
 
 FORMAT_VERSION = 2
 MANIFEST = "manifest.json"
-STEP_KEYS = ("image", "direction", "carried", "action", "agent", "room", "on_lava", "events")
-
-
-def step_keys(world: str) -> tuple[str, ...]:
-    """The per-step arrays a dataset of `world` holds: the grid keys, or the point worlds'."""
-    if world.startswith("point:"):
-        return POINT_KEYS
-    if world.startswith("gym:"):
-        return GYM_KEYS
-    return STEP_KEYS
-
-
 class DatasetError(ValueError):
     """A dataset directory that can't be read or doesn't match what was asked of it."""
 
@@ -101,10 +86,8 @@ def collect_episode(world: World, seed: int, episode: int, max_steps: int, explo
     The episode runs `max_steps` steps unless the world truncates it or the agent enters lava.
     """
     rng = np.random.default_rng([seed, episode, 1])
-    if isinstance(world, PointWorld):
-        return explore_episode(world, episode_seed(seed, episode), rng, max_steps, explore.point)
-    if isinstance(world, GymWorld):
-        return gym_world.explore_episode(world, episode_seed(seed, episode), rng, max_steps)
+    if hasattr(world, "explore"):  # a world with an explorer of its own (point, gym)
+        return world.explore(episode_seed(seed, episode), rng, max_steps, explore)
     explorer = Explorer(explore, rng)
     obs, _ = world.reset(seed=episode_seed(seed, episode))
     rows: dict[str, list] = {k: [] for k in STEP_KEYS}

@@ -213,7 +213,7 @@ class TrainConfig(_Frozen):
 
 
 class PointAgentConfig(_Frozen):
-    """How `hagent.acting.pixels.PointAgent` plans in the point worlds (continuous actions)."""
+    """How the agent plans in the point worlds (its pixel actor, `hagent.acting.pixels`; continuous actions)."""
 
     hierarchy: Literal["auto", "flat"] = "auto"
     """`auto`: level 1's imagined graph hands level 0 its subgoals; `flat`: level 0's MPPI alone,
@@ -255,7 +255,7 @@ class PointAgentConfig(_Frozen):
 
 
 class GoalAgentConfig(_Frozen):
-    """How `hagent.acting.vector.GoalAgent` plans in gym worlds (a goal in the env's goal space)."""
+    """How the agent plans in gym worlds (its vector actor, `hagent.acting.vector`; a goal in the env's goal space)."""
 
     hierarchy: Literal["auto", "flat"] = "auto"
     """`auto`: level 1's landmark graph hands level 0 its subgoals; `flat`: level 0's MPPI alone,

@@ -140,13 +140,14 @@ def test_eval_cli_writes_json(checkpoint: Path, tmp_path: Path, capsys: pytest.C
 
 
 def test_save_load_round_trip_gives_identical_plans(checkpoint: Path, tmp_path: Path) -> None:
+    from hagent.acting.grid import GridActor
     from hagent.checkpoint import load_checkpoint, save_checkpoint
 
     ckpt = load_checkpoint(checkpoint)
     with torch.no_grad():  # perturb so the copy can't pass by matching a fresh init
         for p in ckpt.critic.parameters():
             p.add_(0.01)
-    in_memory = Agent(ckpt.level, ckpt.critic, FAST)
+    in_memory = Agent(GridActor(ckpt.level, ckpt.critic, FAST))
     save_checkpoint(tmp_path / "copy", ckpt.config, ckpt.jepa, ckpt.step, "copy", critic=ckpt.critic)
     reloaded = Agent.load(tmp_path / "copy", FAST)
     obs, _ = make_world("babyai:PickupLoc", seed=4).reset()

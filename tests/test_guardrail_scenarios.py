@@ -70,7 +70,7 @@ def test_text_that_talks_around_a_guardrail_changes_nothing(agent: Agent, text: 
     from hagent.language import understand
 
     try:
-        understand(text, agent.normalizer)
+        understand(text, agent.actor.normalizer)
     except ParseError:
         reply = agent.reconfigured().chat(text)
         assert reply.kind in ("error", "question") and reply.episode is None

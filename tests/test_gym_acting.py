@@ -107,12 +107,12 @@ def test_a_directory_of_checkpoints_serves_each_env_by_id(tmp_path: Path) -> Non
     with pytest.raises(CheckpointError, match="PointMaze_UMaze-v3.*none for gym:PointMaze_Large-v3"):
         checkpoint_for(SHIPPED, "gym:PointMaze_Large-v3")
     with pytest.raises(CheckpointError, match="trained on gym:PointMaze_UMaze-v3, not gym:PointMaze_Medium-v3"):
-        Agent.load(SHIPPED / "PointMaze_UMaze-v3", "gym:PointMaze_Medium-v3")
+        Agent.load(SHIPPED / "PointMaze_UMaze-v3", world="gym:PointMaze_Medium-v3")
 
 
 @pytest.fixture(scope="module")
 def agent() -> Agent:
-    return Agent.load(SHIPPED, UMAZE)
+    return Agent.load(SHIPPED, world=UMAZE)
 
 
 def test_shipped_agent_reaches_umaze_goals(agent: Agent) -> None:

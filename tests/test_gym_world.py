@@ -104,6 +104,7 @@ def test_a_gym_checkpoint_in_a_grid_world_gets_one_line_naming_its_world(capsys:
     umaze = str(Path(__file__).resolve().parent.parent / "checkpoints" / "pointmaze" / "PointMaze_UMaze-v3")
     assert main(["chat", "--world", "rooms:3x3", "--checkpoint", umaze]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "holds a gym world's agent" in err and "hagent chat --world gym:<EnvId>" in err
+    assert err.count("\n") == 1 and "acts in gym:PointMaze_UMaze-v3, not in rooms:3x3" in err
+    assert "hagent chat --world gym:PointMaze_UMaze-v3 --checkpoint" in err
     assert main(["chat", "--world", UMAZE, "--checkpoint", str(Path(umaze).parent.parent / "point")]) == 2
-    assert "not a gym-world checkpoint" in capsys.readouterr().err
+    assert "acts in point worlds, not in gym:PointMaze_UMaze-v3" in capsys.readouterr().err

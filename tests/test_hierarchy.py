@@ -382,7 +382,7 @@ def test_agent_never_steps_into_lava_it_can_see(stack: Path) -> None:
     from hagent.acting import Agent
 
     agent = Agent.load(stack, AgentConfig(beam={"horizon": 2, "width": 8}, max_steps=40))
-    agent.step_hazard = eyes = _SeesLava()
+    agent.actor.step_hazard = eyes = _SeesLava()
     entered = 0
     for seed in range(8):
         episode = agent.run(make_world("minigrid:MiniGrid-LavaCrossingS9N1-v0", seed=seed))
@@ -390,7 +390,7 @@ def test_agent_never_steps_into_lava_it_can_see(stack: Path) -> None:
     assert eyes.vetoes > 0  # the agent did face lava ...
     assert entered == 0  # ... and never stepped in
     trapped = make_world("minigrid:MiniGrid-LavaCrossingS9N1-v0", seed=0)
-    agent.step_hazard = _everything_is_lava = type("Blind", (torch.nn.Module,), {"probability": lambda self, p, h, a: torch.ones(len(a))})()
+    agent.actor.step_hazard = _everything_is_lava = type("Blind", (torch.nn.Module,), {"probability": lambda self, p, h, a: torch.ones(len(a))})()
     episode = agent.run(trapped)
     assert episode.steps == 0 and "stopped" in episode.explanation  # no safe move at all: stop and say why
 

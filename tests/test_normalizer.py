@@ -185,7 +185,7 @@ def test_a_reading_that_names_what_the_text_does_not_is_never_acted_on() -> None
 
 def test_the_chat_asks_when_unsure_and_acts_on_nothing() -> None:
     agent = Agent.load()
-    agent.normalizer = FakeReader(Task(GoTo(BLUE_BALL)), 0.42)
+    agent.actor.normalizer = FakeReader(Task(GoTo(BLUE_BALL)), 0.42)
     reply = agent.chat("gimme teh blu ball")
     assert reply.kind == "question" and "not sure what you mean" in reply.text
     assert reply.episode is None and agent._chat.world.fresh  # nothing was done in the world
@@ -200,7 +200,7 @@ def test_the_chat_asks_when_unsure_and_acts_on_nothing() -> None:
 def test_no_text_removes_an_operator_guardrail(text: str) -> None:
     agent = Agent.load()  # its operator guardrail: avoid lava
     # Whatever the reader makes of it, here a task with no guardrails at all, confidently.
-    agent.normalizer = FakeReader(Task(GoTo(ObjectRef("key", "blue"))), 1.0)
+    agent.actor.normalizer = FakeReader(Task(GoTo(ObjectRef("key", "blue"))), 1.0)
     obs, _ = make_world("rooms:3x3?lava=6", seed=3).reset()  # its mission: go to the blue key
     plan = agent.plan(obs, text)
     assert AvoidHazard("lava") in agent.actor.configurator.operator

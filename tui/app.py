@@ -125,7 +125,7 @@ class HagentApp(App):
         from hagent.acting.chat import Chat
 
         try:
-            self.agent = self.agent or Agent.load(self.checkpoint, self.spec)
+            self.agent = self.agent or Agent.load(self.checkpoint, world=self.spec)
             self.session = Chat(self.agent, self.spec, self.seed)
         except Exception as err:  # noqa: BLE001 -- any failure becomes a message, never a crash
             self.call_from_thread(self._loaded, f"could not load the agent: {err}")

@@ -13,6 +13,7 @@ picks that actor, and every verb (`start`, `run`, `plan`, `chat`) and every reco
     >>> agent.run(hagent.make_world("babyai:GoToLocal", seed=1)).success  # doctest: +SKIP
     True
     >>> maze = hagent.Agent.load(world="gym:PointMaze_UMaze-v3")      # doctest: +SKIP
+    >>> maze = hagent.Agent.load("checkpoints/pointmaze", world="gym:PointMaze_Medium-v3")  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -107,21 +108,26 @@ def checkpoint_for(path: str | Path, world: str | None = None) -> Path:
 
 class Agent:
     """Plans by minimizing cost over imagined futures with a trained stack, in any world its
-    checkpoint's level 0 can perceive. Build one with `Agent.load`."""
+    checkpoint's level 0 can perceive. Build one with `Agent.load`. Its trained parts are the
+    actor's (`agent.actor.level`, `agent.actor.configurator`, ...)."""
+
+    __slots__ = ("_chat", "actor")  # setting anything else is an error, not a silent no-op
 
     def __init__(self, actor: Actor):
         self.actor = actor
         self._chat: Chat | None = None
 
     @classmethod
-    def load(cls, path: str | Path | None = None, world: str | None = None, cfg: BaseModel | HagentConfig | None = None,
-             seed: int = 0) -> Agent:
+    def load(cls, path: str | Path | None = None, cfg: BaseModel | HagentConfig | None = None, seed: int = 0, *,
+             world: str | None = None) -> Agent:
         """The agent a checkpoint holds. `path` defaults to the shipped checkpoint for `world`'s
         family (the grid agent's without a world); a directory of one checkpoint per gym env gives
         `world`'s own. `cfg` overrides the checkpoint's acting settings: a whole `HagentConfig`
         (its section for this actor is taken) or that section itself."""
         from hagent.checkpoint import load_checkpoint
 
+        if isinstance(cfg, str):
+            raise TypeError(f"Agent.load's second argument is the acting settings; give the world as world={cfg!r}")
         directory = checkpoint_for(path if path is not None else default_checkpoint(world), world)
         ckpt = load_checkpoint(directory)
         actor = actor_class(ckpt.config.level.encoder.kind)

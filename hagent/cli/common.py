@@ -65,7 +65,7 @@ def _agent(args: argparse.Namespace, command: str, flags: dict[str, object], hie
         raise CliError(f"--checkpoint {err}") from None
     cfg = _resolve(args, {**flags, f"{settings}.hierarchy": hierarchy})
     try:
-        agent = Agent.load(path, None, cfg, seed=cfg.seed)
+        agent = Agent.load(path, cfg, seed=cfg.seed)
     except (CheckpointError, TypeError) as err:
         raise CliError(f"--checkpoint {err}") from None
     if not serves(agent, spec):

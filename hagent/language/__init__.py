@@ -1,13 +1,16 @@
 """Language in: instructions become a `Task` (goal + guardrails).
 
-`grammar` reads the BabyAI instruction language, every registered minigrid mission and common
-paraphrases (`parse`, `understand`); `normalizer` is the small learned model that rewrites text
+`task` is what an instruction means (the goal tree and guardrails, and the errors that say why a
+text isn't one); `grammar` reads the BabyAI instruction language, every registered minigrid
+mission and common paraphrases into one (`parse`, `understand`), with the phrase tables of
+`rules`; `normalizer` is the small learned model that rewrites text
 the grammar doesn't take into its canonical form, trained on `paraphrase`'s generated pairs;
-`missions` lists the missions of the registered environments. The names below are the
-grammar's; import the normalizer from `hagent.language.normalizer`.
+`missions` lists the missions of the registered environments. The names below are
+`task`'s and `grammar`'s; import the normalizer from `hagent.language.normalizer`.
 """
 
-from hagent.language.grammar import (
+from hagent.language.grammar import VOCABULARY, Reader, Reading, goal_from_babyai, parse, understand
+from hagent.language.task import (
     COLORS,
     FORBIDDABLE_ACTIONS,
     GRAMMAR_SUMMARY,
@@ -16,7 +19,6 @@ from hagent.language.grammar import (
     LOCATIONS,
     MAX_TEXT_LENGTH,
     ROOM_POSITIONS,
-    VOCABULARY,
     Action,
     AvoidHazard,
     AvoidRegion,
@@ -30,18 +32,13 @@ from hagent.language.grammar import (
     ParseError,
     PickUp,
     PutNext,
-    Reader,
-    Reading,
     RegionRef,
     Sequence,
     Task,
     UnclearError,
     all_of,
-    goal_from_babyai,
     in_order,
-    parse,
     same_task,
-    understand,
 )
 
 __all__ = [

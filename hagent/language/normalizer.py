@@ -49,9 +49,13 @@ from hagent.language import (
     all_of,
     in_order,
 )
-from hagent.language.grammar import _COMPASS, _HORIZONTAL, _MIDDLE, _VERTICAL  # the grammar's place words
 from hagent.language.paraphrase import TRAINING
-
+from hagent.language.rules import (  # the grammar's place words
+    COMPASS,
+    HORIZONTAL,
+    MIDDLE,
+    VERTICAL,
+)
 
 # -- the slots -------------------------------------------------------------------------------------
 
@@ -195,9 +199,9 @@ class Reading(NamedTuple):
 # room's place: what a text must say for a reading to name that kind or place.
 _KIND_WORDS = {k: tuple(dict.fromkeys(w.split()[0] for w in words)) for k, words in TRAINING.kinds.items() if k != "object"}
 _PLACE_WORDS: dict[str, tuple[str, ...]] = {}
-for _word, _part in (*_VERTICAL.items(), *_HORIZONTAL.items(), *((m, "centre") for m in _MIDDLE)):
+for _word, _part in (*VERTICAL.items(), *HORIZONTAL.items(), *((m, "centre") for m in MIDDLE)):
     _PLACE_WORDS[_part] = (*_PLACE_WORDS.get(_part, ()), _word)
-_COMPASS_WORDS = {position: (word,) for word, position in _COMPASS.items()}
+_COMPASS_WORDS = {position: (word,) for word, position in COMPASS.items()}
 
 
 def _near(word: str, token: str) -> bool:

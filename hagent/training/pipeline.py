@@ -470,7 +470,7 @@ def _readme(
             f"- metrics at step {row.get('step', 0)}: {final}\n\n"
             "Files: `config.json` (resolved config), `level0.safetensors` (level 0: pixel encoder, continuous-action "
             "predictor, inverse-dynamics head), `places.safetensors` (grounds named places as goal states), "
-            "`metrics.jsonl` (one row per logged step). Load with `hagent.acting.pixels.PointAgent.load(dir)`.\n"
+            "`metrics.jsonl` (one row per logged step). Load with `hagent.Agent.load(dir)`.\n"
         )
     return (
         "# hagent checkpoint: an H-JEPA stack (level 0 world model, abstract levels, critics, hazard)\n\n"

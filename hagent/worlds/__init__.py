@@ -20,6 +20,7 @@ from hagent.worlds.grid import (
     RIGHT,
     ROOMS_TASKS,
     SPEC_EXAMPLES,
+    STEP_KEYS,
     TOGGLE,
     AgentLabels,
     DoorInfo,
@@ -35,12 +36,13 @@ from hagent.worlds.grid import (
     color_name,
     make_world,
     parse_spec,
+    step_keys,
 )
 from hagent.worlds.judgement import Judgement
 
 __all__ = [
     "ACTION_NAMES", "DONE", "DROP", "EVENT_KINDS", "FORWARD", "KNOWN_FORMS", "LEFT", "MAX_ROOMS_SIDE", "PICKUP",
-    "RIGHT", "ROOMS_TASKS", "SPEC_EXAMPLES", "TOGGLE", "AgentLabels", "DoorInfo", "Event", "Judgement", "Moved",
+    "RIGHT", "ROOMS_TASKS", "SPEC_EXAMPLES", "STEP_KEYS", "TOGGLE", "AgentLabels", "DoorInfo", "Event", "Judgement", "Moved",
     "ObjectInfo", "RoomsEnv", "RoomsParams", "SymbolicState", "World", "WorldSpec", "WorldSpecError", "color_name",
-    "make_world", "parse_spec",
+    "make_world", "parse_spec", "step_keys",
 ]

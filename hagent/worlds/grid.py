@@ -57,6 +57,24 @@ MAX_ROOMS_SIDE = 8
 LEFT, RIGHT, FORWARD, PICKUP, DROP, TOGGLE, DONE = range(7)
 ACTION_NAMES = ("left", "right", "forward", "pickup", "drop", "toggle", "done")
 
+STEP_KEYS = ("image", "direction", "carried", "action", "agent", "room", "on_lava", "events")
+"""Per-step arrays of a grid world's dataset: the observation (view, heading, what is carried),
+the action taken from it and the world's labels for intrinsic costs and probes."""
+
+
+def step_keys(spec: str) -> tuple[str, ...]:
+    """The per-step arrays a dataset collected in world `spec` holds (each family's own)."""
+    if spec.startswith("point:"):
+        from hagent.worlds.point import POINT_KEYS
+
+        return POINT_KEYS
+    if spec.startswith("gym:"):
+        from hagent.worlds.gym import GYM_KEYS
+
+        return GYM_KEYS
+    return STEP_KEYS
+
+
 _EMPTY_CODE = np.array([OBJECT_TO_IDX["empty"], 0, 0], dtype=np.uint8)
 _AGENT = OBJECT_TO_IDX["agent"]
 _RED = COLOR_TO_IDX["red"]
@@ -337,7 +355,11 @@ class World(gym.Wrapper):
 
     Stray `print`s from BabyAI's level generator are kept off stdout. Each `step`'s info carries
     `events`: what changed (doors opened or closed, objects picked up or dropped, lava entered).
+    Its reward-free data is collected by `hagent.collect` with the grid explorer.
     """
+
+    step_keys = STEP_KEYS
+    """The per-step arrays of this world's data."""
 
     def __init__(self, env: MiniGridEnv, spec: WorldSpec, seed: int | None = None):
         super().__init__(env)

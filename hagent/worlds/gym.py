@@ -101,6 +101,9 @@ class GymWorld:
     desired goal, float32), `achieved` (the achieved goal) and `mission` (text); `judge()` from
     the env's own success signal."""
 
+    step_keys = GYM_KEYS
+    """The per-step arrays of this world's data."""
+
     def __init__(self, spec: str, seed: int | None = None):
         self.spec = spec
         self.params = parse_gym(spec)
@@ -163,6 +166,10 @@ class GymWorld:
     def judge(self) -> Judgement:
         """The env's own verdict: success once its success signal was seen (scoring only)."""
         return Judgement(self._success, ())
+
+    def explore(self, seed: int, rng: np.random.Generator, max_steps: int, cfg: object = None) -> dict[str, np.ndarray]:
+        """One reward-free episode of this world's own explorer (`explore_episode`; no settings)."""
+        return explore_episode(self, seed, rng, max_steps)
 
     def close(self) -> None:
         self.env.close()

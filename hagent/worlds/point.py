@@ -38,7 +38,7 @@ from gymnasium import spaces
 from hagent.worlds.judgement import Judgement
 
 if TYPE_CHECKING:
-    from hagent.config import PointExploreConfig  # the explorer's settings; config imports worlds
+    from hagent.config import ExploreConfig, PointExploreConfig  # the explorer's settings; config imports worlds
 
 SIZE = 64
 BORDER = (4.0, 59.0)  # the border walls' pixel rows/columns; the free interior lies strictly between
@@ -224,6 +224,8 @@ class PointWorld(gym.Env):
     """The two-rooms point-mass world (see the module docstring)."""
 
     metadata = {"render_modes": ("rgb_array",)}  # noqa: RUF012 - gymnasium's class attribute
+    step_keys = POINT_KEYS
+    """The per-step arrays of this world's data."""
 
     def __init__(
         self, params: PointParams | None = None, spec_text: str = "point:tworooms", seed: int | None = None,
@@ -318,6 +320,10 @@ class PointWorld(gym.Env):
     def observe(self) -> dict:
         """The current observation, as `reset` and `step` return it."""
         return self._observe()
+
+    def explore(self, seed: int, rng: np.random.Generator, max_steps: int, cfg: ExploreConfig) -> dict[str, np.ndarray]:
+        """One reward-free episode of this world's own explorer (`explore_episode`)."""
+        return explore_episode(self, seed, rng, max_steps, cfg.point)
 
     def render(self) -> np.ndarray:
         return self._observe()["image"]
