@@ -90,6 +90,11 @@ class OfflineDataset:
         return "vector" in self.keys
 
     @property
+    def reads(self) -> str:
+        """What level 0 reads in this data: "grid" codes, "pixels" (RGB views) or a "vector"."""
+        return "vector" if self.vector else "pixels" if self.continuous else "grid"
+
+    @property
     def episodes(self) -> int:
         """Number of episodes."""
         return len(self.episode_offsets) - 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -78,3 +79,9 @@ def test_one_agent_class_loads_every_checkpoint_with_the_same_records() -> None:
         assert isinstance(episode, Episode) and isinstance(episode.plan, AgentPlan)
         assert episode.trace and all(isinstance(r, StepRecord) and isinstance(r.action, tuple) for r in episode.trace)
         assert episode.plan.stages == ("reach the goal",) and episode.plan.task is None
+        levels = [d for d in episode.decisions if d.topic == "levels"]  # the configurator's choices, as in grid worlds
+        assert levels and levels[0].choice.startswith("level 1") and {"costs", "budget", "rules"} <= {d.topic for d in episode.decisions}
+    with pytest.raises(TypeError, match="world="):
+        hagent.Agent.load(shipped.checkpoint("pointmaze"), "gym:PointMaze_UMaze-v3")
+    with pytest.raises(AttributeError):
+        point.normalizer = None  # the trained parts are the actor's: no silent no-op on the agent

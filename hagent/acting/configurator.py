@@ -6,16 +6,26 @@ weights per level, each level's search budget, which guardrails are in force (th
 always, plus those the instruction adds) and how they are enforced, and the re-planning rules.
 Every decision and its reason goes to `ShortTermMemory`, which the agent also fills with the
 re-planning events of the episode, so the UI and the decoder can show what was decided and why.
+
+While the episode runs, the configurator applies its re-planning rules (`why_replan`): each
+step it says whether level 1 plans its route again and why, from what it `Watch`es (level 1's
+route, when it was planned, how far level 0 was from its subgoal, the hops given up on).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from hagent.config import AgentConfig
 from hagent.language import ForbidAction, Guardrail as GuardrailSpec, Task, parse
 from levels.config import BeamConfig
+
+if TYPE_CHECKING:
+    import torch
+
+    from hagent.acting.navigator import Route
 
 
 class Decision(NamedTuple):
@@ -70,6 +80,37 @@ class Configuration(NamedTuple):
     error_threshold: float  # ... or when its prediction error passes this
 
 
+@dataclass
+class Watch:
+    """What the re-planning rules watch in one episode: level 1's route, the step it was planned
+    at, level 0's critic distance then to its imagined subgoal, the hops given up on (cells, and
+    imagined states), and the actions since level 1's prediction was last checked."""
+
+    route: Route | None = None
+    planned_at: int = 0
+    left: float = 0.0
+    failed: set[tuple[int, int]] = field(default_factory=set)
+    missed: list[torch.Tensor] = field(default_factory=list)
+    check_from: torch.Tensor | None = None  # level 1's state where the prediction check began
+    check_actions: list[int] = field(default_factory=list)
+
+    @property
+    def subgoal(self) -> tuple[int, int] | None:
+        """The waypoint level 1 hands level 0 now; None when level 0 pursues the stage's goal itself."""
+        r = self.route
+        if r is None or not r.cells or (len(r.cells) == 1 and r.goal_reached):
+            return None
+        return r.cells[0]
+
+    @property
+    def target(self) -> torch.Tensor | None:
+        """The imagined level-0 state level 1 hands level 0 now (graph "imagined"); None otherwise."""
+        r = self.route
+        if r is None or r.targets is None or not len(r.targets) or (len(r.targets) == 1 and r.goal_reached):
+            return None
+        return r.targets[0]
+
+
 class Configurator:
     """Decides the levels, costs, budgets, guardrails and re-planning rules for a task."""
 
@@ -107,6 +148,43 @@ class Configurator:
             cfg.reach, cfg.upper_reach, cfg.period, cfg.error_threshold,
         )
 
+    def why_replan(
+        self, config: Configuration, watch: Watch, t: int, cell: tuple[int, int], steps_to: Callable[[torch.Tensor], float],
+        prediction_error: Callable[[], float], check_period: int,
+    ) -> str | None:
+        """Why level 1 plans its route again at step `t` (None: it keeps it). The agent stands at
+        `cell`; `steps_to` is level 0's critic distance to an imagined state; `prediction_error`
+        checks level 1's prediction over the last `check_period` actions (and restarts the check).
+        A hop that took too long goes on `watch.failed` (or `missed`), so the next route avoids it."""
+        imagined = self.cfg.imagined
+        route = watch.route
+        if route is None:
+            return "no route yet" if t else "first plan"
+        if route.cells and cell == route.cells[0]:
+            return "subgoal reached"
+        target = watch.target
+        if target is not None:
+            left = steps_to(target)
+            if left < imagined.merge:
+                return "imagined subgoal reached"
+            if t - watch.planned_at >= (imagined.lead or imagined.hop):
+                # imagination drifts: level 1 plans again from what the agent now sees,
+                # and counts the hop as failed only when level 0 got no closer to it
+                reason = f"{t - watch.planned_at} steps since level 1 planned"
+                if left > watch.left - 1:
+                    watch.missed.append(target)
+                    reason += f"; no closer to its subgoal ({left:.1f} steps, was {watch.left:.1f})"
+                return reason
+        if t - watch.planned_at >= config.period:
+            if route.cells:
+                watch.failed.add(route.cells[0])  # this hop didn't work out: route around it
+            return f"no subgoal reached in {config.period} steps"
+        if watch.check_actions and len(watch.check_actions) == check_period:
+            error = prediction_error()
+            if error > config.error_threshold:
+                return f"level 1's prediction error {error:.2f} > {config.error_threshold:g}"
+        return None
+
     def _levels(self, estimate: float | None, memory: ShortTermMemory) -> int:
         cfg = self.cfg
         if self.available == 1:
@@ -143,6 +221,26 @@ class Configurator:
             mode = "hard: plans that break it are rejected" if hard else f"soft: weight {self.cfg.soft_weight:g} per step"
             memory.record("guardrail", f"{g.describe()} ({'hard' if hard else 'soft'})", f"the instruction asks for it; {mode}")
         return tuple(out)
+
+
+def configure_continuous(memory: ShortTermMemory, hierarchy: str, upper: str | None, cost: str, mppi, rules: str) -> int:
+    """The configurator's decisions in a continuous world (a point or gym world: the goal is a
+    state, there are no stages or guardrails): which levels plan, the cost, level 0's budget and
+    level 1's rules, recorded in `memory`. `upper` names level 1's graph (None: the checkpoint
+    has none). Returns the number of levels that plan."""
+    if upper is None or hierarchy == "flat":
+        why = "the config asks for a flat agent (hierarchy = flat)" if hierarchy == "flat" else "this checkpoint has no level 1"
+        memory.record("levels", "level 0 only", why)
+        levels = 1
+    else:
+        memory.record("levels", f"level 1 ({upper}) over level 0", "hierarchy = auto: level 1 routes the goal through subgoals level 0 can reach")
+        levels = 2
+    memory.record("costs", cost, "the goal is a state: level 0 imagines its moves and scores how near they end")
+    memory.record("budget", f"level 0 MPPI: horizon {mppi.horizon}, {mppi.samples} samples, {mppi.iterations} iterations",
+                  "a few hundred imagined rollouts per plan keep a plan in tens of milliseconds on a CPU")
+    if levels > 1:
+        memory.record("rules", rules, "a subgoal level 0 can't make is a hop the route should not take")
+    return levels
 
 
 def forbidden_actions(spec: GuardrailSpec) -> tuple[str, ...]:

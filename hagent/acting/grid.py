@@ -39,7 +39,7 @@ from costs.guardrails import Guarded
 from costs.hazard import CellProbe, HazardModel, StepHazard
 from costs.task import GoalCritic, GoalEnergy
 from decoder.explain import Explainer
-from hagent.acting.configurator import Configuration, Configurator, ShortTermMemory
+from hagent.acting.configurator import Configuration, Configurator, ShortTermMemory, Watch
 from hagent.acting.grounding import Grounded, Memory, Stage, agent_pose, encode_observation, ground, stage_done, stages
 from hagent.acting.guards import (
     HARD,
@@ -261,11 +261,7 @@ class GridActor:
                 return _Outcome(trace, plan, intention, f"But I won't: {why_not}.", stm, narrator, obs)
         k = 0
         tried: dict[bytes, torch.Tensor] = {}  # observation -> actions already taken from it
-        route: Route | None = None
-        failed: set[tuple[int, int]] = set()  # subgoals level 0 could not reach this episode
-        missed: list[torch.Tensor] = []  # the same for imagined subgoals ([D0] states)
-        route_t, check_s1, check_actions = 0, self._s1(obs), []
-        route_left = 0.0  # level 0's critic: steps from where level 1 last planned to its imagined subgoal
+        watch = Watch(check_from=self._s1(obs))  # level 1's route, as the configurator's re-planning rules see it
         for t in range(budget):
             if stage_list[k].verb == "drop_next" and memory.carrying is None and k > 0:
                 k -= 1  # dropped it in the wrong place: pick it up again first
@@ -274,59 +270,32 @@ class GridActor:
                 return _Outcome(trace, plan, intention, f"But I can't see how to {stage_list[k].describe()} here.", stm, narrator, obs)
             start = time.perf_counter()
             if config.levels > 1:
-                reason = None
-                if route is None:
-                    reason = "no route yet" if t else "first plan"
-                elif route.cells and memory.pose.cell == route.cells[0]:
-                    reason = "subgoal reached"
-                elif _target(route) is not None and (left := self._steps_to(obs, _target(route))) < self.cfg.imagined.merge:
-                    reason = "imagined subgoal reached"
-                elif _target(route) is not None and t - route_t >= (self.cfg.imagined.lead or self.cfg.imagined.hop):
-                    # imagination drifts: level 1 plans again from what the agent now sees,
-                    # and counts the hop as failed only when level 0 got no closer to it
-                    reason = f"{t - route_t} steps since level 1 planned"
-                    if left > route_left - 1:
-                        missed.append(_target(route))
-                        reason += f"; no closer to its subgoal ({left:.1f} steps, was {route_left:.1f})"
-                elif t - route_t >= config.period:
-                    reason = f"no subgoal reached in {config.period} steps"
-                    if route.cells:
-                        failed.add(route.cells[0])  # this hop didn't work out: route around it
-                elif check_actions and len(check_actions) == self.abstract[0].period:
-                    error = self._prediction_error(check_s1, check_actions, obs)
-                    check_s1, check_actions = self._s1(obs), []
-                    if error > config.error_threshold:
-                        reason = f"level 1's prediction error {error:.2f} > {config.error_threshold:g}"
+                reason = self.configurator.why_replan(
+                    config, watch, t, memory.pose.cell, lambda target: self._steps_to(obs, target),
+                    lambda: self._check_level1(watch, obs), self.abstract[0].period,
+                )
                 if reason is not None:
-                    route = self._route(config, guards, memory, grounded, stm, t, reason, frozenset(failed), obs, missed, generator)
-                    if route is None and failed:  # the hops given up on cut every way: try them again
-                        reason = f"{reason}; the {len(failed)} subgoal(s) given up on cut every route, so they are tried again"
-                        failed.clear()
-                        route = self._route(config, guards, memory, grounded, stm, t, reason, frozenset(), obs, missed, generator)
-                    route_t = t
-                    route_left = self._steps_to(obs, _target(route)) if _target(route) is not None else 0.0
+                    self._replan(watch, config, guards, memory, grounded, stm, t, reason, obs, generator)
             key = _observation_key(obs)
             futile = tried.setdefault(key, torch.zeros(self.level.actions, dtype=torch.bool))
             safe = safe_first(self.level, obs, guards, self.step_hazard, self.cfg.hazard_threshold)
             if not (safe & ~forbidden_mask(guards, self.level.actions)).any():
                 stm.record("guardrail", "stopped", "every action from here would break a hard guardrail", t)
                 return _Outcome(trace, plan, intention, "I stopped: every move I can see from here would break a guardrail.", stm, narrator, obs)
-            plan = self._decide(task, stage_list, k, obs, grounded, generator, futile, config, guards, memory, route, first=safe)
+            plan = self._decide(task, stage_list, k, obs, grounded, generator, futile, config, guards, memory, watch.route, first=safe)
             for _ in range(3):  # level 1 hands down only subgoals level 0 can reach in imagination
-                if (_subgoal(route) is None and _target(route) is None) or (
+                if (watch.subgoal is None and watch.target is None) or (
                     float(plan.plan.costs.min()) <= self.cfg.verify and plan.plan.penalty < HARD
                 ):
                     break
-                if route.cells:
-                    failed.add(route.cells[0])
-                    why = f"level 0 can't reach {route.cells[0]} in imagination"
+                if watch.route.cells:
+                    watch.failed.add(watch.route.cells[0])
+                    why = f"level 0 can't reach {watch.route.cells[0]} in imagination"
                 else:
-                    missed.append(_target(route))
+                    watch.missed.append(watch.target)
                     why = "level 0 can't reach the imagined subgoal in imagination"
-                route = self._route(config, guards, memory, grounded, stm, t, why, frozenset(failed), obs, missed, generator)
-                route_t = t
-                route_left = self._steps_to(obs, _target(route)) if _target(route) is not None else 0.0
-                plan = self._decide(task, stage_list, k, obs, grounded, generator, futile, config, guards, memory, route, first=safe)
+                self._replan(watch, config, guards, memory, grounded, stm, t, why, obs, generator, retry=False)
+                plan = self._decide(task, stage_list, k, obs, grounded, generator, futile, config, guards, memory, watch.route, first=safe)
             ms = (time.perf_counter() - start) * 1000
             if not math.isfinite(plan.plan.total):
                 stm.record("fallback", "turned in place", "the planner's costs were not finite (a broken model?); turning enters no cell", t)
@@ -335,7 +304,7 @@ class GridActor:
                 return _Outcome(trace, plan, intention, f"I stopped: every move I can find would {broken_now(plan, guards)}.", stm, narrator, obs)
             first = plan.plan.actions[:1]
             action = int(first[0])
-            subgoal = _subgoal(route)
+            subgoal = watch.subgoal
             trace.append(StepRecord(t, ACTION_NAMES[action], stage_list[k].describe(), plan.plan.total, ms, plan.plan.calls, subgoal,
                                     plan.levels))
             futile[action] = True
@@ -344,16 +313,36 @@ class GridActor:
             memory.update(prev, action, obs)
             narrator.observe(prev, action, obs)
             yield obs, plan, trace[-1]
-            check_actions.append(action)
+            watch.check_actions.append(action)
             if stage_done(stage_list[k], memory, prev, action, obs, grounded.cells):
                 k += 1
-                route = None
+                watch.route = None
                 if k == len(stage_list):
                     return _Outcome(trace, plan, intention, "", stm, narrator, obs)
             if done:
                 break
         note = "" if trace else f"But I took no steps: the step budget was {budget}."
         return _Outcome(trace, plan, intention, note, stm, narrator, obs)
+
+    def _replan(
+        self, watch: Watch, config: Configuration, guards: Guards, memory: Memory, grounded: Grounded, stm: ShortTermMemory,
+        t: int, reason: str, obs: dict, generator: torch.Generator, retry: bool = True,
+    ) -> None:
+        """Level 1 plans its route again (avoiding the hops given up on) and `watch` starts over
+        from step `t`; with `retry`, when those hops cut every way, they are tried again."""
+        watch.route = self._route(config, guards, memory, grounded, stm, t, reason, frozenset(watch.failed), obs, watch.missed, generator)
+        if retry and watch.route is None and watch.failed:
+            reason = f"{reason}; the {len(watch.failed)} subgoal(s) given up on cut every route, so they are tried again"
+            watch.failed.clear()
+            watch.route = self._route(config, guards, memory, grounded, stm, t, reason, frozenset(), obs, watch.missed, generator)
+        watch.planned_at = t
+        watch.left = self._steps_to(obs, watch.target) if watch.target is not None else 0.0
+
+    def _check_level1(self, watch: Watch, obs: dict) -> float:
+        """Level 1's prediction error over the actions since the last check; the check restarts here."""
+        error = self._prediction_error(watch.check_from, watch.check_actions, obs)
+        watch.check_from, watch.check_actions = self._s1(obs), []
+        return error
 
     def _route(
         self, config: Configuration, guards: Guards, memory: Memory, grounded: Grounded, stm: ShortTermMemory, t: int,
@@ -466,8 +455,8 @@ class GridActor:
         first: torch.Tensor | None = None,
     ) -> AgentPlan:
         level = self.level
-        target = _target(route)
-        if _subgoal(route) is not None or target is not None:  # level 1's first waypoint or imagined hop
+        target = Watch(route=route).target
+        if Watch(route=route).subgoal is not None or target is not None:  # level 1's first waypoint or imagined hop
             if target is None:  # the waypoint as it will look: the agent there, facing any way
                 images, headings, held = _at(memory, route.cells[0])
             planner, horizon = self.subgoal_planner, config.subgoal_beam.horizon
@@ -511,20 +500,6 @@ class GridActor:
             upper=() if route is None else route.upper,
             guardrails=guards.described,
         )
-
-def _subgoal(route: Route | None) -> tuple[int, int] | None:
-    """The waypoint level 1 hands level 0 now; None when level 0 pursues the stage's goal itself."""
-    if route is None or not route.cells or (len(route.cells) == 1 and route.goal_reached):
-        return None
-    return route.cells[0]
-
-
-def _target(route: Route | None) -> torch.Tensor | None:
-    """The imagined level-0 state level 1 hands level 0 now (graph "imagined"); None otherwise."""
-    if route is None or route.targets is None or not len(route.targets) or (len(route.targets) == 1 and route.goal_reached):
-        return None
-    return route.targets[0]
-
 
 def _at(memory: Memory, cell: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Goal observations of the agent standing at `cell` facing each way (a closed door there shown open)."""

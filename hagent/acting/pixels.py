@@ -35,6 +35,7 @@ import numpy as np
 import torch
 
 from costs.place import PlaceGoal
+from hagent.acting.configurator import ShortTermMemory, configure_continuous
 from hagent.acting.records import AgentPlan, Episode, Loop, Run, StepRecord
 from hagent.acting.sealed import SealedWorld, episode_generator, open_episode
 from hagent.acting.view_graph import Scene, scene, where_agent, with_place
@@ -166,6 +167,13 @@ class PixelActor:
     def _acting(self, world: Any, sealed: SealedWorld, obs: dict, g: torch.Tensor, target: str, budget: int,
                 generator: torch.Generator) -> Loop:
         """The acting loop: yields (observation, plan, step) after every action; returns the episode."""
+        stm = ShortTermMemory()
+        graph = "a graph of places imagined from the views" if self.cfg.graph == "view" else "a graph imagined with level 0's predictor"
+        rules = (f"level 1's route is planned once, from the first view; level 0's subgoal is the farthest place on it within "
+                 f"{self.cfg.lookahead:g} pixels in a clear line" if self.cfg.graph == "view" else
+                 "level 1 plans its imagined graph again every step; a move that didn't happen is left out near that place")
+        configure_continuous(stm, self.cfg.hierarchy, graph, "latent distance of every imagined state to the (sub)goal's",
+                             self.cfg.mppi, rules)
         trace: list[StepRecord] = []
         plan: AgentPlan | None = None
         bumps: list[tuple[torch.Tensor, torch.Tensor]] = []  # (state, unit heading) of moves that didn't happen
@@ -202,7 +210,7 @@ class PixelActor:
         verdict = world.judge()  # scoring, after acting
         how = "with level 1's imagined graph over level 0" if self.cfg.hierarchy == "auto" else "with level 0 alone"
         explanation = f"planned toward {target} {how}; {len(trace)} steps"
-        return Episode(verdict.success, len(trace), verdict.violations, explanation, plan, tuple(trace))
+        return Episode(verdict.success, len(trace), verdict.violations, explanation, plan, tuple(trace), tuple(stm.decisions))
 
     # -- planning -------------------------------------------------------------------------
     def _stride(self, s: torch.Tensor) -> float:

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from costs.readout import GoalReadout, ReadoutCost
+from hagent.acting.configurator import ShortTermMemory, configure_continuous
 from hagent.acting.records import AgentPlan, Episode, Loop, Run, StepRecord
 from hagent.acting.sealed import episode_generator, open_episode
 from hagent.config import GoalAgentConfig
@@ -113,6 +114,13 @@ class VectorActor:
                 generator: torch.Generator) -> Loop:
         """The acting loop: yields (observation, plan, step) after every plan; returns the episode."""
         goal = torch.as_tensor(obs["goal"], dtype=torch.float32)
+        c = self.cfg
+        stm = ShortTermMemory()
+        rules = (f"level 1 hands down the farthest stop (of {c.hops}) its route reaches in a straight line (within {c.bend:g}); "
+                 f"after {c.patience} plans without getting {c.progress:g} closer, the next stop only, then it drops the hop")
+        graph = None if self.landmarks is None else f"a graph of {len(self.landmarks.points)} landmarks from its own data"
+        configure_continuous(stm, c.hierarchy, graph, "goal-space distance of every imagined state's readout to the (sub)goal",
+                             c.mppi, rules)
         hierarchical = self.cfg.hierarchy == "auto" and self.landmarks is not None
         start = time.perf_counter()
         upper = None
@@ -140,7 +148,7 @@ class VectorActor:
         verdict = world.judge()  # scoring, after acting
         how = "with level 1's landmark graph over level 0" if hierarchical else "with level 0 alone"
         explanation = f"planned toward the goal ({', '.join(f'{v:.2f}' for v in goal.tolist())}, the env's desired_goal) {how}; {t} steps"
-        return Episode(verdict.success, t, verdict.violations, explanation, plan, tuple(trace))
+        return Episode(verdict.success, t, verdict.violations, explanation, plan, tuple(trace), tuple(stm.decisions))
 
     @torch.no_grad()
     def plan(self, observation: dict, text: str | None = None) -> AgentPlan:

@@ -65,7 +65,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     elif d is not None:
         print(f"  (written by the plan decoder; every claim checked against the plan, best of {d.candidates} candidates)")
     for dec in episode.decisions:
-        if dec.topic not in ("replan", "episode"):
+        if dec.topic != "replan":
             print(f"configurator: {dec.topic}: {dec.choice} ({dec.reason})")
     plan = episode.plan
     if plan is not None:

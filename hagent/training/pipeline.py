@@ -35,22 +35,12 @@ from hagent.checkpoint import (
 )
 from hagent import distributed
 from hagent.collect import DatasetError
-from hagent.config import HagentConfig, for_point_world, for_vector_world, save_config
+from hagent.config import HagentConfig, save_config
 from hagent.data import OfflineDataset, PointWindow, VectorWindow, Window, WindowDataset
 from hagent.acting.narrative import encoder
-from hagent.training.critic import dataset_pairs, train_critic
 from hagent.errors import TrainingError
 from hagent.training.decoder import fit_decoder
-from hagent.training.goal import train_goal_parts
-from hagent.training.places import train_places
-from hagent.training.hierarchy import (
-    ABSTRACT_CAP,
-    embed,
-    train_abstract_levels,
-    train_hazard,
-    train_probe,
-    train_step_hazard,
-)
+from hagent.training.recipes import Trained, recipe_for
 from levels.jepa import JEPA, JEPALoss, effective_rank
 
 
@@ -123,16 +113,8 @@ def train(
     if config.data.window < 2:
         raise DatasetError("data.window must be at least 2 to have a transition to predict")
     datasets = [OfflineDataset(d) for d in data_dirs]
-    if len({d.continuous for d in datasets}) > 1:
-        raise DatasetError("point-world datasets (RGB views, 2D actions) can't be mixed with grid datasets in one run")
-    if len({d.arrays["vector"].shape[1:] if d.vector else None for d in datasets}) > 1:
-        raise DatasetError("datasets of different observation kinds or vector lengths can't be mixed in one run")
-    if datasets[0].vector:
-        config = for_vector_world(config, datasets[0].arrays["vector"].shape[1], datasets[0].arrays["action"].shape[1])
-        config = config.model_copy(update={"world": config.world.model_copy(update={"spec": datasets[0].manifest.world})})  # the env it serves
-        datasets = [d.strided(config.level.time_scale) for d in datasets]  # level 0 acts every time_scale env steps
-    elif datasets[0].continuous:
-        config = for_point_world(config)
+    recipe = recipe_for(datasets)  # what level 0 reads decides what comes before and after it
+    config, datasets = recipe.prepare(config, datasets)
     windows = [d.windows(config.data.window) for d in datasets]
     if sum(len(w) for w in windows) < config.data.batch_size:
         raise DatasetError(
@@ -141,10 +123,7 @@ def train(
         )
 
     model = build_model(config)
-    if datasets[0].vector:  # the vector encoder standardizes its inputs by the data's statistics
-        vectors = torch.as_tensor(np.concatenate([d.arrays["vector"] for d in datasets]))
-        for encoder in filter(None, (model.level.encoder, model.target_encoder)):
-            encoder.fit(vectors)
+    recipe.fit_inputs(model, datasets)
     if init is not None:
         _load_init(model, config, Path(init))
     model = model.to(device)
@@ -167,6 +146,7 @@ def train(
     for _ in range(done):
         next(batches)  # the same data, in the same order, as an uninterrupted run
     start, last_saved, row, step = time.perf_counter(), done, {}, done
+    run = Trained(config, model, datasets, data_dirs, out_dir, command, start, main, device, log_path, progress)
 
     def checkpoint(step: int) -> None:
         nonlocal last_saved
@@ -175,8 +155,7 @@ def train(
         last_saved = step
         if not main:
             return
-        readme = _readme(config, datasets, data_dirs, command, step, time.perf_counter() - start, row)
-        save_checkpoint(out_dir, config, model, step, readme)
+        save_checkpoint(out_dir, config, model, step, recipe.readme(run, step, row))
         save_train_state(out_dir, optimizer, schedule, step)
 
     bar = tqdm(range(done + 1, cfg.steps + 1), desc="train", unit="step", disable=not progress, dynamic_ncols=True,
@@ -222,65 +201,8 @@ def train(
         raise
     finally:
         bar.close()
-    if datasets[0].continuous and not datasets[0].vector and main:  # a point world: level 0, then the place grounding for text goals
-        model.eval()
-        places = train_places(model.level, datasets, config.seed, cfg.places_steps, log_path, progress)
-        if places is not None:
-            row = dict(row, **{k: v for k, v in places.metrics.items() if k != "stage"})
-            readme = _readme(config, datasets, data_dirs, command, cfg.steps, time.perf_counter() - start, row)
-            save_checkpoint(out_dir, config, model, cfg.steps, readme, places=places.model)
-    if datasets[0].vector and cfg.readout_steps > 0 and main:  # a gym world: the goal readout, then level 1's landmarks
-        model.eval()
-        goal = train_goal_parts(model.level, datasets, cfg.readout_steps, cfg.landmark_spacing, cfg.landmark_min_count,
-                                config.seed, log_path, progress)
-        row = dict(row, **goal.metrics)
-        readme = _readme(config, datasets, data_dirs, command, cfg.steps, time.perf_counter() - start, row)
-        save_checkpoint(out_dir, config, model, cfg.steps, readme, readout=goal.readout, landmarks=goal.landmarks)
-    if cfg.critic.steps > 0 and not datasets[0].continuous:
-        model.eval()
-        pairs = dataset_pairs(datasets, cfg.critic, config.seed, cap=ABSTRACT_CAP * cfg.critic.max_steps)
-        result = train_critic(
-            model.level, datasets, config.critic, cfg.critic, config.seed, device, log_path, progress, pairs
-        )
-        row = dict(row, critic_val_mae=result.val_mae, critic_pairs=result.pairs, critic_seconds=round(result.seconds, 1))
-        for p in model.parameters():
-            p.requires_grad_(False)
-        embedded = embed(model.level, datasets, device)
-        hazard = train_hazard(model.level, embedded, config.hazard, cfg.hazard, config.seed, log_path, progress)
-        if hazard is not None:
-            row = dict(row, hazard_recall=hazard.recall, hazard_false_alarm=hazard.false_alarm)
-        step_hazard = train_step_hazard(datasets, config.hazard, cfg.hazard, config.seed, log_path, progress)
-        if step_hazard is not None:
-            row = dict(row, step_hazard_recall=step_hazard.recall, step_hazard_false_alarm=step_hazard.false_alarm)
-        cells = torch.cat([torch.as_tensor(d.arrays["agent"]).long() for d in datasets]).to(device)
-        probe = train_probe(model.level, embedded, cells, config.hazard, cfg.hazard, config.seed, log_path, progress)
-        if probe is not None:
-            row = dict(row, probe_accuracy=probe.accuracy)
-        abstract = []
-        if cfg.abstract.steps > 0 and config.hierarchy:
-            levels = train_abstract_levels(
-                list(config.hierarchy), model.level, embedded, datasets, cfg.jepa, cfg.abstract, config.critic,
-                cfg.critic, config.seed, log_path, progress, pairs, precision=cfg.precision,
-            )
-            abstract = [(r.level, r.critic) for r in levels]
-            for k, r in enumerate(levels, start=1):
-                row.update({f"level{k}_{key}": value for key, value in r.metrics.items() if key not in ("stage", "step")})
-        explainer = None
-        if cfg.decoder.episodes > 0:
-            encode = encoder(model.level, tuple(level for level, _ in abstract))
-            fitted = fit_decoder(encode, config.decoder, cfg.decoder, config.seed, log_path, progress)
-            explainer = fitted.explainer
-            row = dict(row, **fitted.metrics)
-        readme = _readme(config, datasets, data_dirs, command, cfg.steps, time.perf_counter() - start, row)
-        if main:
-            save_checkpoint(
-                out_dir, config, model, cfg.steps, readme, critic=result.critic,
-                hazard=None if hazard is None else hazard.model, abstract=tuple(abstract),
-                probe=None if probe is None else probe.model,
-                step_hazard=None if step_hazard is None else step_hazard.model,
-            )
-            if explainer is not None:
-                save_decoder(out_dir, explainer)
+    row = dict(row)
+    recipe.after_level0(run, row)  # the parts that build on level 0, then the checkpoint with them
     distributed.barrier()  # no rank finishes before rank 0's files are in place
     return TrainResult(steps=cfg.steps, seconds=time.perf_counter() - start, final=row, directory=out_dir)
 
@@ -422,67 +344,3 @@ def _metrics_row(step: int, loss: JEPALoss, grad_norm: torch.Tensor, lr: float, 
         "grad_norm": float(grad_norm),
         "elapsed_s": round(elapsed, 3),
     }
-
-
-def _readme(
-    config: HagentConfig,
-    datasets: list[OfflineDataset],
-    data_dirs: list[Path],
-    command: str,
-    step: int,
-    seconds: float,
-    row: dict,
-) -> str:
-    keys = ("pred_loss", "pred_loss_rel", "std", "eff_rank", "cov_loss", "inverse_acc", "places_val_accuracy", "critic_val_mae",
-            "hazard_recall", "hazard_false_alarm", "step_hazard_recall", "step_hazard_false_alarm", "probe_accuracy")
-    keys += tuple(k for k in row if k.startswith("level"))
-    final = ", ".join(f"{k} {row[k]:.4g}" for k in keys if k in row) or "none logged yet"
-    data = "\n".join(
-        f"  - `{d}` — {m.world}, {m.episodes} episodes, {m.steps} steps (collection seed {m.seed})"
-        for d, m in ((d, ds.manifest) for d, ds in zip(data_dirs, datasets))
-    )
-    levels = ", ".join(f"level {k}: D={c.dim}, period {c.period}" for k, c in enumerate(config.hierarchy, start=1)) or "none"
-    if datasets and datasets[0].vector:
-        return (
-            "# hagent checkpoint: a gym-world agent (vector observations, continuous actions, goal from desired_goal)\n\n"
-            f"- data:\n{data}\n"
-            f"- command: `{command or 'hagent.training.pipeline.train(...)'}`\n"
-            f"- seed: {config.seed}; device: {config.device}\n"
-            f"- steps: {step} of {config.train.steps} ({seconds:.0f} s)\n"
-            f"- level 0: {config.level.encoder.inputs} inputs -> latent D {config.level.encoder.dim}, acting every "
-            f"{config.level.time_scale} env steps; window T {config.data.window}; batch B {config.data.batch_size}\n"
-            f"- metrics at step {row.get('step', 0)}: {final}\n"
-            + (f"- goal readout: held-out error {row['readout_val_error']} (goal-space units); level 1: "
-               f"{row['landmarks']} landmarks, {row['landmark_hops']} hops\n" if "readout_val_error" in row else "")
-            + "\nFiles: `config.json` (resolved config), `level0.safetensors` (level 0: vector encoder with its input "
-            "standardization, continuous-action predictor, inverse-dynamics head), `readout.safetensors` (level-0 state "
-            "-> goal space), `landmarks.safetensors` (level 1: landmarks and the hops the data made between them), "
-            "`metrics.jsonl` (one row per logged step). Act with it: `hagent eval --world gym:<EnvId> --checkpoint DIR`.\n"
-        )
-    if datasets and datasets[0].continuous:
-        return (
-            "# hagent checkpoint: a point-world agent (level 0 from pixels, place grounding)\n\n"
-            f"- data:\n{data}\n"
-            f"- command: `{command or 'hagent.training.pipeline.train(...)'}`\n"
-            f"- seed: {config.seed}; device: {config.device}\n"
-            f"- steps: {step} of {config.train.steps} ({seconds:.0f} s)\n"
-            f"- level 0: latent D {config.level.encoder.dim}; window T {config.data.window}; batch B {config.data.batch_size}\n"
-            f"- metrics at step {row.get('step', 0)}: {final}\n\n"
-            "Files: `config.json` (resolved config), `level0.safetensors` (level 0: pixel encoder, continuous-action "
-            "predictor, inverse-dynamics head), `places.safetensors` (grounds named places as goal states), "
-            "`metrics.jsonl` (one row per logged step). Load with `hagent.Agent.load(dir)`.\n"
-        )
-    return (
-        "# hagent checkpoint: an H-JEPA stack (level 0 world model, abstract levels, critics, hazard)\n\n"
-        f"- data:\n{data}\n"
-        f"- command: `{command or 'hagent.training.pipeline.train(...)'}`\n"
-        f"- seed: {config.seed}; device: {config.device}\n"
-        f"- steps: {step} of {config.train.steps} ({seconds:.0f} s)\n"
-        f"- level 0: latent D {config.level.encoder.dim}; window T {config.data.window}; batch B {config.data.batch_size}\n"
-        f"- abstract levels: {levels}\n"
-        f"- metrics at step {row.get('step', 0)}: {final}\n\n"
-        "Files: `config.json` (resolved config), `level0.safetensors` (level 0 weights), "
-        "`critic.safetensors` (level 0's critic), `levelK.safetensors` / `criticK.safetensors` (abstract level K "
-        "and its critic), `hazard.safetensors` (the hazard classifier, when the data had hazards), `probe.safetensors` (the cell probe region guardrails read), `step_hazard.safetensors` (the hazard check of the action about to be taken), "
-        "`metrics.jsonl` (one row per logged step). Load with `hagent.checkpoint.load_checkpoint(dir)`.\n"
-    )

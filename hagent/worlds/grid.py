@@ -629,8 +629,9 @@ def _babyai_instr(goal: Any) -> Any:
     raise TypeError(f"not a goal: {goal!r}")
 
 
-def make_world(spec: str = "rooms:3x3", seed: int | None = None, render_mode: str | None = None) -> World:
-    """Build a world from its spec; the first `reset()` uses `seed`.
+def make_world(spec: str, seed: int | None = None, render_mode: str | None = None) -> World:
+    """Build a world from its spec; the first `reset()` uses `seed`. (The default world is
+    `hagent.config.WorldConfig().spec`, the one place it is set.)
 
     >>> world = make_world("rooms:3x3", seed=0)
     >>> obs, info = world.reset()
