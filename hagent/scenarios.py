@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from hagent.config import format_validation_error
-from hagent.worlds import WorldSpecError, parse_spec
+from hagent.worlds import WorldSpecError, WorldUnavailableError, parse_spec
 
 if TYPE_CHECKING:
     from hagent.acting import Agent
@@ -111,6 +111,7 @@ class Verdict(NamedTuple):
     success: bool | None  # None when it didn't run (an error)
     explanation: str  # or the error's message
     seconds: float
+    skipped: bool = False  # its world can't be built here (a package isn't installed); not a failure
 
 
 def load_scenarios(path: str | Path) -> list[Scenario]:
@@ -196,6 +197,12 @@ def run_scenario(agent: Agent, scenario: Scenario) -> Verdict:
 
     start = time.perf_counter()
     expect = scenario.expect
+    try:
+        parse_spec(scenario.world)
+    except WorldUnavailableError as err:
+        return Verdict(scenario, True, (), 0, None, f"skipped: {err.reason}", 0.0, skipped=True)
+    except WorldSpecError:
+        pass  # an unknown world: the expectations below say whether that was the point
     try:
         from hagent.acting.serving import served, serves
 

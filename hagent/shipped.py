@@ -23,6 +23,15 @@ def checkpoint(name: str) -> Path:
     return packaged if packaged.is_dir() else CHECKOUT / "checkpoints" / name
 
 
+FOR_FAMILY = {"point": "point", "gym": "pointmaze"}
+"""The shipped checkpoint of each world family that has its own; the others are served by `default`."""
+
+
+def for_family(family: str) -> Path:
+    """The shipped checkpoint that serves a world family (`rooms`, `point`, `gym`, ...)."""
+    return checkpoint(FOR_FAMILY.get(family, "default"))
+
+
 def scenarios() -> Path:
     """The folder of the shipped scenario files."""
     packaged = PACKAGED / "scenarios"

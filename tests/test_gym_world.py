@@ -108,3 +108,20 @@ def test_a_gym_checkpoint_in_a_grid_world_gets_one_line_naming_its_world(capsys:
     assert "hagent chat --world gym:PointMaze_UMaze-v3 --checkpoint" in err
     assert main(["chat", "--world", UMAZE, "--checkpoint", str(Path(umaze).parent.parent / "point")]) == 2
     assert "acts in point worlds, not in gym:PointMaze_UMaze-v3" in capsys.readouterr().err
+
+
+def test_a_world_whose_package_is_missing_is_skipped_by_scenarios_not_failed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without the package that may register an env, a scenario there is skipped with the reason;
+    with every such package installed, an unknown id is a plain spec error."""
+    import hagent.worlds.gym as gym_world
+    from hagent.scenarios import Scenario, run_scenario
+    from hagent.worlds import WorldSpecError, WorldUnavailableError, parse_spec
+
+    with pytest.raises(WorldSpecError) as err:
+        parse_spec("gym:NoSuchEnv-v0")
+    assert not isinstance(err.value, WorldUnavailableError)
+    monkeypatch.setattr(gym_world, "PLUGINS", ("no_such_plugin_package",))
+    with pytest.raises(WorldUnavailableError, match="no_such_plugin_package"):
+        parse_spec("gym:NoSuchEnv-v0")
+    verdict = run_scenario(None, Scenario(name="elsewhere", world="gym:NoSuchEnv-v0", instruction="reach the goal"))
+    assert verdict.skipped and verdict.passed and "no_such_plugin_package" in verdict.explanation

@@ -31,7 +31,8 @@ def test_wheel_carries_checkpoints_and_scenarios_without_training_state(wheel: P
     shipped = {Path(n).name for n in names if n.startswith("hagent/_shipped/scenarios/")}
     assert shipped == {p.name for p in (ROOT / "tests" / "scenarios").glob("*.toml")}
     assert not any(n.endswith("train_state.safetensors") for n in names)
-    for module in ("cli/parser.py", "worlds/gym.py", "training/pipeline.py", "language/grammar.py", "phrasings_calibration.json"):
+    for module in ("cli/parser.py", "worlds/gym.py", "training/recipes.py", "language/rules.py", "acting/agent.py",
+                   "phrasings_calibration.json"):
         assert f"hagent/{module}" in names  # the subpackages and the data the code reads
 
 

@@ -36,8 +36,6 @@ if TYPE_CHECKING:
 DEFAULT_CHECKPOINT = shipped.checkpoint("default")
 """The shipped grid agent (rebuilt by scripts/build_default_checkpoint.sh); found beside the
 package in a source checkout or editable install, or inside the wheel."""
-SHIPPED = {"point": "point", "gym": "pointmaze"}
-"""The shipped checkpoint of each world family that has its own (the rest: "default")."""
 
 
 class Actor(Protocol):
@@ -82,8 +80,7 @@ def actor_class(reads: str) -> type[Actor]:
 
 def default_checkpoint(world: str | None = None) -> Path:
     """The shipped checkpoint for a world spec's family (the grid agent's when `world` is None)."""
-    family = parse_spec(world).family if world is not None else "rooms"
-    return shipped.checkpoint(SHIPPED.get(family, "default"))
+    return shipped.for_family(parse_spec(world).family) if world is not None else DEFAULT_CHECKPOINT
 
 
 def checkpoint_for(path: str | Path, world: str | None = None) -> Path:

@@ -209,7 +209,7 @@ class PixelActor:
             seen.append(where_agent(obs["image"], None if places is None else places.scene.walls))
         verdict = world.judge()  # scoring, after acting
         how = "with level 1's imagined graph over level 0" if self.cfg.hierarchy == "auto" else "with level 0 alone"
-        explanation = f"planned toward {target} {how}; {len(trace)} steps"
+        explanation = f"planned toward {target} {how}; {len(trace)} steps."
         return Episode(verdict.success, len(trace), verdict.violations, explanation, plan, tuple(trace), tuple(stm.decisions))
 
     # -- planning -------------------------------------------------------------------------

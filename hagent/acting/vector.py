@@ -147,7 +147,7 @@ class VectorActor:
             yield obs, plan, record
         verdict = world.judge()  # scoring, after acting
         how = "with level 1's landmark graph over level 0" if hierarchical else "with level 0 alone"
-        explanation = f"planned toward the goal ({', '.join(f'{v:.2f}' for v in goal.tolist())}, the env's desired_goal) {how}; {t} steps"
+        explanation = f"planned toward the goal ({', '.join(f'{v:.2f}' for v in goal.tolist())}, the env's desired_goal) {how}; {t} steps."
         return Episode(verdict.success, t, verdict.violations, explanation, plan, tuple(trace), tuple(stm.decisions))
 
     @torch.no_grad()

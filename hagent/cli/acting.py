@@ -168,18 +168,24 @@ def cmd_scenarios(args: argparse.Namespace) -> int:
     print(f"{'scenario':{width}s}  result  steps  success  seconds")
     for v in verdicts:
         success = "-" if v.success is None else str(v.success).lower()
-        print(f"{v.scenario.name[:width]:{width}s}  {'pass' if v.passed else 'FAIL':6s}  {v.steps:5d}  {success:7s}  {v.seconds:7.1f}")
+        result = "skip" if v.skipped else "pass" if v.passed else "FAIL"
+        print(f"{v.scenario.name[:width]:{width}s}  {result:6s}  {v.steps:5d}  {success:7s}  {v.seconds:7.1f}")
+        if v.skipped:
+            print(f"{'':{width}s}    - {v.explanation}")
         for failure in v.failures:
             print(f"{'':{width}s}    - {failure}")
     failed = sum(not v.passed for v in verdicts)
-    print(f"{len(verdicts) - failed} of {len(verdicts)} scenarios passed")
+    skipped = sum(v.skipped for v in verdicts)
+    ran = len(verdicts) - skipped
+    print(f"{ran - failed} of {ran} scenarios passed" + (f"; {skipped} skipped: their worlds need packages that aren't "
+                                                            "installed (the PointMaze worlds: pip install 'hagent[gym]')" if skipped else ""))
     if args.json:
         from hagent.io import atomic_write_text
 
-        rows = [{"file": str(f), "name": v.scenario.name, "passed": v.passed, "failures": list(v.failures), "steps": v.steps,
+        rows = [{"file": str(f), "name": v.scenario.name, "passed": v.passed, "skipped": v.skipped, "failures": list(v.failures), "steps": v.steps,
                  "success": v.success, "explanation": v.explanation, "seconds": round(v.seconds, 2)}
                 for (f, _), v in zip(scenarios, verdicts)]
-        atomic_write_text(args.json, json.dumps({"passed": len(verdicts) - failed, "total": len(verdicts), "scenarios": rows}, indent=1) + "\n")
+        atomic_write_text(args.json, json.dumps({"passed": ran - failed, "total": ran, "skipped": skipped, "scenarios": rows}, indent=1) + "\n")
     return 0 if failed == 0 else 1
 
 

@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import re
-from collections import deque
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -25,9 +23,8 @@ import gymnasium as gym
 import minigrid  # noqa: F401  (registers the MiniGrid-* and BabyAI-* environment ids)
 import numpy as np
 from gymnasium import spaces
-from minigrid.core.constants import COLOR_NAMES, COLOR_TO_IDX, IDX_TO_COLOR, OBJECT_TO_IDX
-from minigrid.core.world_object import Lava
-from minigrid.envs.babyai.core.roomgrid_level import RejectSampling, RoomGridLevel
+from minigrid.core.constants import COLOR_TO_IDX, IDX_TO_COLOR, OBJECT_TO_IDX
+from minigrid.envs.babyai.core.roomgrid_level import RoomGridLevel
 from minigrid.envs.babyai.core.verifier import (
     AndInstr,
     BeforeInstr,
@@ -40,245 +37,16 @@ from minigrid.envs.babyai.core.verifier import (
 from minigrid.minigrid_env import MiniGridEnv
 
 from hagent.worlds.judgement import Judgement
-
-KNOWN_FORMS = (
-    "rooms:RxC[?lava=N&objects=N&size=N&open=P&task=goto|pickup|open|putnext|any]",
-    "babyai:<Level>",
-    "minigrid:<EnvId>",
-    "point:tworooms[?wall=random|fixed&goal=image|text]",
-    "point:maze?rooms=2|3|4|6|9",
-    "gym:<EnvId>[?key=value&...]",
-)
-SPEC_EXAMPLES = ("rooms:3x3", "rooms:3x3?lava=4", "babyai:GoToLocal", "minigrid:MiniGrid-LavaCrossingS9N1-v0")
-ROOMS_TASKS = ("goto", "pickup", "open", "putnext", "any")
-MAX_ROOMS_SIDE = 8
+from hagent.worlds.rooms import RoomsEnv
+from hagent.worlds.spec import STEP_KEYS, WorldSpec
 
 # Minigrid's action ids, named once for the whole project.
 LEFT, RIGHT, FORWARD, PICKUP, DROP, TOGGLE, DONE = range(7)
 ACTION_NAMES = ("left", "right", "forward", "pickup", "drop", "toggle", "done")
 
-STEP_KEYS = ("image", "direction", "carried", "action", "agent", "room", "on_lava", "events")
-"""Per-step arrays of a grid world's dataset: the observation (view, heading, what is carried),
-the action taken from it and the world's labels for intrinsic costs and probes."""
-
-
-def step_keys(spec: str) -> tuple[str, ...]:
-    """The per-step arrays a dataset collected in world `spec` holds (each family's own)."""
-    if spec.startswith("point:"):
-        from hagent.worlds.point import POINT_KEYS
-
-        return POINT_KEYS
-    if spec.startswith("gym:"):
-        from hagent.worlds.gym import GYM_KEYS
-
-        return GYM_KEYS
-    return STEP_KEYS
-
-
 _EMPTY_CODE = np.array([OBJECT_TO_IDX["empty"], 0, 0], dtype=np.uint8)
 _AGENT = OBJECT_TO_IDX["agent"]
 _RED = COLOR_TO_IDX["red"]
-
-
-class WorldSpecError(ValueError):
-    """A world spec that names no known world; the message lists the known forms."""
-
-    def __init__(self, spec: str, reason: str):
-        forms = ", ".join(KNOWN_FORMS)
-        super().__init__(f"unknown world spec {spec!r}: {reason} (known forms: {forms})")
-        self.world_spec = spec
-        self.reason = reason
-
-
-@dataclass(frozen=True)
-class RoomsParams:
-    """Parameters of a `rooms:RxC` world."""
-
-    rows: int
-    cols: int
-    lava: int = 0
-    objects: int | None = None  # None: two per room
-    size: int = 7
-    open: float = 0.5
-    task: str = "goto"
-
-
-@dataclass(frozen=True)
-class WorldSpec:
-    """A parsed world spec: `family` is rooms, babyai, minigrid or point; `env_id` names a gym id."""
-
-    text: str
-    family: str
-    env_id: str | None = None
-    rooms: RoomsParams | None = None
-
-
-def parse_spec(spec: str) -> WorldSpec:
-    """Parse and validate a world spec string; raise `WorldSpecError` listing the known forms."""
-    if not isinstance(spec, str):
-        raise WorldSpecError(repr(spec), "a world spec is a string")
-    family, sep, rest = spec.strip().partition(":")
-    if not sep or not rest:
-        raise WorldSpecError(spec, "expected FAMILY:NAME")
-    match family:
-        case "rooms":
-            return WorldSpec(spec, "rooms", rooms=_parse_rooms(spec, rest))
-        case "babyai":
-            env_id = f"BabyAI-{rest}-v0"
-            if not re.fullmatch(r"[A-Za-z0-9]+", rest) or env_id not in gym.registry:
-                raise WorldSpecError(spec, f"no BabyAI level {rest!r} (e.g. GoToLocal, GoTo, PickupLoc)")
-            return WorldSpec(spec, "babyai", env_id=env_id)
-        case "minigrid":
-            if not rest.startswith("MiniGrid-") or rest not in gym.registry:
-                raise WorldSpecError(spec, f"no minigrid environment {rest!r}")
-            return WorldSpec(spec, "minigrid", env_id=rest)
-        case "point":
-            from hagent.worlds.point import PointSpecError, parse_point
-
-            try:
-                parse_point(spec.strip())
-            except PointSpecError as err:
-                raise WorldSpecError(spec, str(err)) from None
-            return WorldSpec(spec, "point")
-        case "gym":
-            from hagent.worlds.gym import GymSpecError, parse_gym
-
-            try:
-                params = parse_gym(spec.strip())
-            except GymSpecError as err:
-                raise WorldSpecError(spec, str(err)) from None
-            return WorldSpec(spec, "gym", env_id=params.env_id)
-        case _:
-            raise WorldSpecError(spec, f"unknown family {family!r}")
-
-
-def _parse_rooms(spec: str, rest: str) -> RoomsParams:
-    shape, _, query = rest.partition("?")
-    m = re.fullmatch(r"(\d+)x(\d+)", shape)
-    if not m:
-        raise WorldSpecError(spec, "rooms size must look like 3x3")
-    rows, cols = int(m.group(1)), int(m.group(2))
-    if not (1 <= rows <= MAX_ROOMS_SIDE and 1 <= cols <= MAX_ROOMS_SIDE):
-        raise WorldSpecError(spec, f"rooms per side must be 1..{MAX_ROOMS_SIDE}")
-    params: dict[str, Any] = {}
-    for item in filter(None, query.split("&")):
-        key, eq, value = item.partition("=")
-        try:
-            match key:
-                case "lava" | "objects" | "size":
-                    params[key] = int(value)
-                case "open":
-                    params[key] = float(value)
-                case "task":
-                    if value not in ROOMS_TASKS:
-                        raise ValueError
-                    params[key] = value
-                case _:
-                    raise WorldSpecError(spec, f"unknown option {key!r} (lava, objects, size, open, task)")
-        except ValueError:
-            raise WorldSpecError(spec, f"bad value for {key}: {value!r}") from None
-        if not eq:
-            raise WorldSpecError(spec, f"option {key!r} needs a value")
-    p = RoomsParams(rows=rows, cols=cols, **params)
-    if not 5 <= p.size <= 12:
-        raise WorldSpecError(spec, "size (cells per room side, walls included) must be 5..12")
-    if not 0.0 <= p.open <= 1.0:
-        raise WorldSpecError(spec, "open is a probability in 0..1")
-    inner = (p.size - 2) ** 2 * rows * cols
-    if p.lava < 0 or p.lava > inner // 6:
-        raise WorldSpecError(spec, f"lava must be 0..{inner // 6} for this size")
-    if p.objects is not None and not 1 <= p.objects <= inner // 6:
-        raise WorldSpecError(spec, f"objects must be 1..{inner // 6} for this size")
-    return p
-
-
-class RoomsEnv(RoomGridLevel):
-    """R×C rooms with a door between every pair of neighbours, coloured objects and optional lava.
-
-    Doors start open with probability `open`, never locked. Lava cells never cut any free cell
-    off from the agent. The mission is a BabyAI instruction, verified by BabyAI's own verifier.
-    """
-
-    def __init__(self, params: RoomsParams, **kwargs: Any):
-        self.params = params
-        super().__init__(room_size=params.size, num_rows=params.rows, num_cols=params.cols, **kwargs)
-
-    def gen_mission(self) -> None:
-        p = self.params
-        self.place_agent()
-        for j in range(self.num_rows):
-            for i in range(self.num_cols):
-                for wall in (0, 1):  # right and down; left and up are the neighbours' right and down
-                    if self.get_room(i, j).neighbors[wall] is not None:
-                        door, _ = self.add_door(i, j, wall, self._rand_elem(COLOR_NAMES), locked=False)
-                        door.is_open = self._rand_float(0, 1) < p.open
-        n_objects = p.objects if p.objects is not None else 2 * self.num_rows * self.num_cols
-        objs = self.add_distractors(num_distractors=n_objects, all_unique=False)
-        self._add_lava(p.lava)
-        self.instrs = self._rand_instr(objs)
-
-    def _rand_instr(self, objs: list) -> Any:
-        task = self.params.task
-        if task == "any":
-            task = self._rand_elem(["goto", "pickup", "open", "putnext"])
-        match task:
-            case "goto":
-                obj = self._rand_elem(objs)
-                return GoToInstr(ObjDesc(obj.type, obj.color))
-            case "pickup":
-                obj = self._rand_elem(objs)
-                return PickupInstr(ObjDesc(obj.type, obj.color))
-            case "open":
-                doors = [d for row in self.room_grid for r in row for d in r.doors if d and not d.is_open]
-                if not doors:
-                    raise RejectSampling("no closed door to open")
-                door = self._rand_elem(doors)
-                return OpenInstr(ObjDesc("door", door.color))
-            case "putnext":
-                if len(objs) < 2:
-                    raise RejectSampling("putnext needs two objects")
-                a, b = self._rand_subset(objs, 2)
-                return PutNextInstr(ObjDesc(a.type, a.color), ObjDesc(b.type, b.color))
-        raise AssertionError(task)
-
-    def _add_lava(self, count: int) -> None:
-        ax, ay = self.agent_pos
-        keep_clear = {(int(ax), int(ay)), tuple(int(v) for v in self.front_pos)}
-        placed, tries = 0, 0
-        while placed < count:
-            tries += 1
-            if tries > 200 * (count + 1):
-                raise RejectSampling("could not place lava without blocking paths")
-            room = self.get_room(self._rand_int(0, self.num_cols), self._rand_int(0, self.num_rows))
-            x = self._rand_int(room.top[0] + 1, room.top[0] + room.size[0] - 1)
-            y = self._rand_int(room.top[1] + 1, room.top[1] + room.size[1] - 1)
-            if (x, y) in keep_clear or self.grid.get(x, y) is not None:
-                continue
-            self.grid.set(x, y, Lava())
-            if self._all_free_cells_reachable():
-                placed += 1
-            else:
-                self.grid.set(x, y, None)
-
-    def _all_free_cells_reachable(self) -> bool:
-        """Every non-wall, non-lava cell reachable from the agent (objects and doors count as passable)."""
-        grid = self.grid
-        blocked = {"wall", "lava"}
-        free = {
-            (x, y)
-            for x in range(grid.width)
-            for y in range(grid.height)
-            if (c := grid.get(x, y)) is None or c.type not in blocked
-        }
-        start = (int(self.agent_pos[0]), int(self.agent_pos[1]))
-        seen, queue = {start}, deque([start])
-        while queue:
-            x, y = queue.popleft()
-            for nxt in ((x + 1, y), (x - 1, y), (x, y + 1), (x, y - 1)):
-                if nxt in free and nxt not in seen:
-                    seen.add(nxt)
-                    queue.append(nxt)
-        return seen == free
 
 
 EVENT_KINDS = ("opened", "closed", "picked_up", "dropped", "entered")
@@ -629,34 +397,14 @@ def _babyai_instr(goal: Any) -> Any:
     raise TypeError(f"not a goal: {goal!r}")
 
 
-def make_world(spec: str, seed: int | None = None, render_mode: str | None = None) -> World:
-    """Build a world from its spec; the first `reset()` uses `seed`. (The default world is
-    `hagent.config.WorldConfig().spec`, the one place it is set.)
-
-    >>> world = make_world("rooms:3x3", seed=0)
-    >>> obs, info = world.reset()
-    >>> obs["image"].shape
-    (19, 19, 3)
-    """
-    if spec.startswith("point:"):
-        from hagent.worlds.point import make_point_world
-
-        return make_point_world(spec, seed)  # type: ignore[return-value]  # a gymnasium world of its own kind
-    if spec.startswith("gym:"):
-        from hagent.worlds.gym import GymSpecError, make_gym_world
-
-        try:
-            return make_gym_world(spec, seed)  # type: ignore[return-value]
-        except GymSpecError as err:
-            raise WorldSpecError(spec, str(err)) from None
-    parsed = parse_spec(spec)
-    match parsed.family:
-        case "rooms":
-            env = RoomsEnv(parsed.rooms, render_mode=render_mode)
-        case _:
-            with contextlib.redirect_stdout(io.StringIO()):
-                env = gym.make(parsed.env_id, render_mode=render_mode).unwrapped
-            env.spec = None  # the World, not gym's registry, is how this env is rebuilt
+def make_grid_world(parsed: WorldSpec, seed: int | None = None, render_mode: str | None = None) -> World:
+    """A grid world (`rooms:`, `babyai:` or `minigrid:`) from its parsed spec; the first `reset()` uses `seed`."""
+    if parsed.family == "rooms":
+        env = RoomsEnv(parsed.rooms, render_mode=render_mode)
+    else:
+        with contextlib.redirect_stdout(io.StringIO()):
+            env = gym.make(parsed.env_id, render_mode=render_mode).unwrapped
+        env.spec = None  # the World, not gym's registry, is how this env is rebuilt
     return World(env, parsed, seed=seed)
 
 

@@ -47,6 +47,11 @@ class GymSpecError(ValueError):
     """A `gym:` spec whose env can't be built or doesn't offer what hagent needs."""
 
 
+class EnvMissingError(GymSpecError):
+    """A `gym:` spec of an env no installed package registers while a package that registers
+    envs (`PLUGINS`, e.g. gymnasium-robotics) isn't installed: it may well be theirs."""
+
+
 @dataclass(frozen=True)
 class GymParams:
     """A parsed `gym:` spec: the env id and keyword arguments for `gymnasium.make`."""
@@ -67,9 +72,11 @@ def parse_gym(spec: str) -> GymParams:
         if not eq or not key.isidentifier():
             raise GymSpecError(f"{spec!r}: {part!r} is not key=value")
         kwargs.append((key, _value(value)))
+    missing = _import_plugins() if env_id not in gym.registry else ()
     if env_id not in gym.registry:
-        _import_plugins()
-    if env_id not in gym.registry:
+        if missing:  # perhaps theirs: say so, and let callers tell a missing package from a wrong id
+            raise EnvMissingError(f"no registered gymnasium env {env_id!r}; {', '.join(missing)} (which registers more) "
+                                  "isn't installed: pip install 'hagent[gym]'")
         raise GymSpecError(f"no registered gymnasium env {env_id!r} (install the package that registers it)")
     return GymParams(env_id, tuple(kwargs))
 
@@ -85,15 +92,19 @@ def _value(text: str) -> object:
     return text
 
 
-def _import_plugins() -> None:
+def _import_plugins() -> tuple[str, ...]:
+    """Import the packages that register envs; the ones that aren't installed."""
+    missing = []
     for name in PLUGINS:
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
             try:
                 module = importlib.import_module(name)
             except ImportError:
+                missing.append(name)
                 continue
             if hasattr(gym, "register_envs"):
                 gym.register_envs(module)
+    return tuple(missing)
 
 
 class GymWorld:
