@@ -34,6 +34,7 @@ def test_wheel_carries_checkpoints_and_scenarios_without_training_state(wheel: P
     for module in ("cli/parser.py", "worlds/gym.py", "training/recipes.py", "language/rules.py", "acting/agent.py",
                    "phrasings_calibration.json"):
         assert f"hagent/{module}" in names  # the subpackages and the data the code reads
+    assert "tui/app.tcss" in names  # the chat UI's layout travels with it
 
 
 def test_installed_package_finds_its_own_copies_from_another_folder(wheel: Path, tmp_path: Path) -> None:

@@ -43,16 +43,7 @@ class HagentApp(App):
         ("f7", "pause", "pause"),
         ("ctrl+q", "quit", "quit"),
     ]
-    CSS = """
-    #left { width: 2fr; }
-    #right { width: 3fr; }
-    #chat { height: 1fr; border: round $primary; }
-    #world { border: round $primary; height: auto; }
-    #lower { height: 1fr; }
-    #tree { width: 1fr; border: round $primary; }
-    #costs { width: 1fr; border: round $primary; }
-    #status { height: 1; background: $boost; padding: 0 1; }
-    """
+    CSS_PATH = "app.tcss"  # the layout, in its own file
 
     def __init__(self, checkpoint: str | None = None, spec: str = DEFAULT_WORLD, seed: int = 0, step_delay: float = 0.05,
                  agent: Agent | None = None):

@@ -31,7 +31,6 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 import torch
-from minigrid.core.constants import OBJECT_TO_IDX
 
 from costs.base import CostStack, WeightedCost
 from costs.critic import Critic
@@ -40,11 +39,11 @@ from costs.hazard import CellProbe, HazardModel, StepHazard
 from costs.task import GoalCritic, GoalEnergy
 from decoder.explain import Explainer
 from hagent.acting.configurator import Configuration, Configurator, ShortTermMemory, Watch
-from hagent.acting.grounding import Grounded, Memory, Stage, agent_pose, encode_observation, ground, stage_done, stages
+from hagent.acting.grounding import Grounded, Memory, Stage, encode_observation, ground, observation_key, stage_done, stages
 from hagent.acting.guards import (
     HARD,
+    allowed_actions,
     Guards,
-    affordances,
     breaks_first,
     broken_now,
     clash,
@@ -56,11 +55,11 @@ from hagent.acting.narrative import Narrator, encoder
 from hagent.acting.navigator import Navigator, Route
 from hagent.acting.records import AgentPlan, Episode, Loop, Run, StepRecord
 from hagent.acting.sealed import SealedWorld, resets
-from hagent.acting.waypoints import place
+from hagent.acting.waypoints import at_cell
 from hagent.config import AgentConfig, WorldConfig
 from hagent.errors import UnsupportedTaskError
 from hagent.language import Reader, Task, understand
-from hagent.worlds import ACTION_NAMES, DROP, LEFT, PICKUP
+from hagent.worlds import ACTION_NAMES, LEFT
 from levels.abstract import AbstractLevel
 from levels.imagined import ImaginedPlanner
 from levels.level import Level
@@ -276,7 +275,7 @@ class GridActor:
                 )
                 if reason is not None:
                     self._replan(watch, config, guards, memory, grounded, stm, t, reason, obs, generator)
-            key = _observation_key(obs)
+            key = observation_key(obs)
             futile = tried.setdefault(key, torch.zeros(self.level.actions, dtype=torch.bool))
             safe = safe_first(self.level, obs, guards, self.step_hazard, self.cfg.hazard_threshold)
             if not (safe & ~forbidden_mask(guards, self.level.actions)).any():
@@ -401,37 +400,6 @@ class GridActor:
     def _encode_goals(self, images: np.ndarray, headings: np.ndarray, held: np.ndarray) -> torch.Tensor:
         return self.level.encode(torch.as_tensor(images), torch.as_tensor(headings), torch.as_tensor(held))
 
-    def _allowed(
-        self, stage: Stage, futile: torch.Tensor, obs: dict, grounded: Grounded, horizon: int, guards: Guards,
-        first: torch.Tensor | None = None,
-    ) -> torch.Tensor:
-        """Actions each plan step may take: `[H, A]` bool. The stage sets the repertoire (the
-        configurator's action constraints) minus the actions hard guardrails forbid; the action
-        taken now must be afforded by what is in front of the agent (toggle a door, pick up an
-        object with free hands, drop onto an empty cell) and touch only what the instruction names
-        (pick up a target, drop beside one); actions already taken from this state may not come
-        first, unless that leaves nothing; `first`, when given, are the only actions the first
-        step may take (the safe ones: safety outranks that memory)."""
-        repertoire = torch.zeros(self.level.actions, dtype=torch.bool)
-        repertoire[list(stage.actions)] = True
-        repertoire[list(guards.forbidden)] = False
-        allowed = repertoire.repeat(horizon, 1)
-        now = repertoire & affordances(obs, self.level.actions)
-        front = agent_pose(obs).front
-        near_target = any(abs(front[0] - c[0]) + abs(front[1] - c[1]) == 1 for c in grounded.cells)
-        if stage.verb == "pickup" and grounded.cells:  # hands free: only a named object
-            now[PICKUP] &= front in grounded.cells
-        if stage.verb == "drop_next":
-            now[DROP] &= near_target
-        if first is not None:
-            now = (now & first) if (now & first).any() else first.clone()
-        if (now & ~futile).any():
-            allowed[0] = now & ~futile
-        elif now.any():
-            futile[:] = False  # everything was tried here: start over
-            allowed[0] = now
-        return allowed
-
     def _task(self, text: str) -> Task:
         task = understand(text, self.normalizer)
         if task.goal is None:
@@ -458,13 +426,13 @@ class GridActor:
         target = Watch(route=route).target
         if Watch(route=route).subgoal is not None or target is not None:  # level 1's first waypoint or imagined hop
             if target is None:  # the waypoint as it will look: the agent there, facing any way
-                images, headings, held = _at(memory, route.cells[0])
+                images, headings, held = at_cell(memory, route.cells[0])
             planner, horizon = self.subgoal_planner, config.subgoal_beam.horizon
         else:
             images, headings, held = grounded.goal_images, grounded.goal_headings, grounded.goal_carried
             planner = self.planner
             horizon = self.cfg.beam.horizon if self.cfg.planner == "beam" else self.cfg.cem.horizon
-        allowed = self._allowed(stage_list[k], futile, obs, grounded, horizon, guards, first)
+        allowed = allowed_actions(self.level.actions, stage_list[k], futile, obs, grounded, horizon, guards, first)
         s0 = self._encode_obs(obs)[0]
         goals = target[None] if target is not None else self._encode_goals(images, headings, held)
         objective = Guarded(
@@ -500,19 +468,3 @@ class GridActor:
             upper=() if route is None else route.upper,
             guardrails=guards.described,
         )
-
-def _at(memory: Memory, cell: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Goal observations of the agent standing at `cell` facing each way (a closed door there shown open)."""
-    scene = memory.scene().copy()
-    if scene[cell][0] == OBJECT_TO_IDX["door"] and scene[cell][2] == 1:
-        scene[cell] = (scene[cell][0], scene[cell][1], 0)
-    images = np.stack([place(scene, cell, d) for d in range(4)])
-    held = np.repeat(np.asarray(memory.held, dtype=np.uint8)[None], 4, 0)
-    return images, np.arange(4), held
-
-
-def _observation_key(obs: dict) -> bytes:
-    """A hashable fingerprint of everything the agent sees."""
-    return obs["image"].tobytes() + bytes([int(obs["direction"])]) + np.asarray(obs.get("carried", ())).tobytes()
-
-

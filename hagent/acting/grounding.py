@@ -292,3 +292,8 @@ def encode_observation(level: Level, obs: dict) -> torch.Tensor:
         torch.as_tensor([int(obs["direction"])]),
         torch.as_tensor(np.asarray(obs["carried"], dtype=np.uint8)[None]),
     )
+
+
+def observation_key(obs: dict) -> bytes:
+    """A hashable fingerprint of everything the agent sees."""
+    return obs["image"].tobytes() + bytes([int(obs["direction"])]) + np.asarray(obs.get("carried", ())).tobytes()

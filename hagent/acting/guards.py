@@ -12,7 +12,7 @@ from minigrid.core.constants import OBJECT_TO_IDX
 from costs.guardrails import ActionGuardrail, Guardrail, GuardrailMode, HazardGuardrail, RegionGuardrail
 from costs.hazard import CellProbe, HazardModel, StepHazard, patches
 from hagent.acting.configurator import Configuration, ShortTermMemory, forbidden_actions
-from hagent.acting.grounding import Memory, Stage, agent_pose, encode_observation
+from hagent.acting.grounding import Grounded, Memory, Stage, agent_pose, encode_observation
 from hagent.acting.records import AgentPlan
 from hagent.acting.waypoints import region_cells
 from hagent.config import AgentConfig
@@ -147,6 +147,38 @@ def clash(stage: Stage, guards: Guards) -> str | None:
     if needs is not None and needs in guards.forbidden:
         return f"to {stage.describe()} I would have to {ACTION_NAMES[needs]}, which a guardrail forbids"
     return None
+
+
+def allowed_actions(
+    num_actions: int, stage: Stage, futile: torch.Tensor, obs: dict, grounded: Grounded, horizon: int, guards: Guards,
+    first: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Actions each plan step may take: `[H, A]` bool. The stage sets the repertoire (the
+    configurator's action constraints) minus the actions hard guardrails forbid; the action
+    taken now must be afforded by what is in front of the agent (toggle a door, pick up an
+    object with free hands, drop onto an empty cell) and touch only what the instruction names
+    (pick up a target, drop beside one); actions already taken from this state may not come
+    first, unless that leaves nothing; `first`, when given, are the only actions the first
+    step may take (the safe ones: safety outranks that memory)."""
+    repertoire = torch.zeros(num_actions, dtype=torch.bool)
+    repertoire[list(stage.actions)] = True
+    repertoire[list(guards.forbidden)] = False
+    allowed = repertoire.repeat(horizon, 1)
+    now = repertoire & affordances(obs, num_actions)
+    front = agent_pose(obs).front
+    near_target = any(abs(front[0] - c[0]) + abs(front[1] - c[1]) == 1 for c in grounded.cells)
+    if stage.verb == "pickup" and grounded.cells:  # hands free: only a named object
+        now[PICKUP] &= front in grounded.cells
+    if stage.verb == "drop_next":
+        now[DROP] &= near_target
+    if first is not None:
+        now = (now & first) if (now & first).any() else first.clone()
+    if (now & ~futile).any():
+        allowed[0] = now & ~futile
+    elif now.any():
+        futile[:] = False  # everything was tried here: start over
+        allowed[0] = now
+    return allowed
 
 
 def affordances(obs: dict, num_actions: int) -> torch.Tensor:

@@ -150,3 +150,13 @@ def position_name(cells: set[tuple[int, int]] | list[tuple[int, int]], width: in
     col = min(2, int(3 * np.mean(xs) / width))
     row = min(2, int(3 * np.mean(ys) / height))
     return "-".join(filter(None, (("top", "", "bottom")[row], ("left", "", "right")[col]))) or "centre"
+
+
+def at_cell(memory: Memory, cell: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Goal observations of the agent standing at `cell` facing each way (a closed door there shown open)."""
+    scene = memory.scene().copy()
+    if scene[cell][0] == OBJECT_TO_IDX["door"] and scene[cell][2] == 1:
+        scene[cell] = (scene[cell][0], scene[cell][1], 0)
+    images = np.stack([place(scene, cell, d) for d in range(4)])
+    held = np.repeat(np.asarray(memory.held, dtype=np.uint8)[None], 4, 0)
+    return images, np.arange(4), held
