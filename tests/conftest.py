@@ -1,6 +1,8 @@
 """Shared fixtures. An empty selection (pytest exit code 5) counts as a pass."""
 
+import json
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -31,6 +33,18 @@ TINY_STACK = [
 def tiny_sets() -> list[str]:
     """`--set` arguments for `hagent train` that build a tiny two-level stack (no decoder) in seconds."""
     return [a for item in TINY_STACK for a in ("--set", item)]
+
+
+def _metrics_rows(directory: Path, stage: str | None = None) -> list[dict]:
+    rows = [json.loads(line) for line in (Path(directory) / "metrics.jsonl").read_text().splitlines() if line.strip()]
+    return [r for r in rows if r.get("stage") == stage]
+
+
+@pytest.fixture(scope="session")
+def metrics_rows():
+    """`metrics_rows(checkpoint_dir, stage=None)`: the rows one training stage logged to the
+    checkpoint's metrics.jsonl (None: level 0's JEPA; "critic", "level1", "places", ...)."""
+    return _metrics_rows
 
 
 @pytest.fixture(autouse=True)

@@ -106,6 +106,8 @@ def test_a_directory_of_checkpoints_serves_each_env_by_id(tmp_path: Path) -> Non
     assert checkpoint_for(SHIPPED, UMAZE) == SHIPPED / "PointMaze_UMaze-v3"
     with pytest.raises(CheckpointError, match="PointMaze_UMaze-v3.*none for gym:PointMaze_Large-v3"):
         checkpoint_for(SHIPPED, "gym:PointMaze_Large-v3")
+    with pytest.raises(CheckpointError, match="say which world"):
+        Agent.load(SHIPPED)
     with pytest.raises(CheckpointError, match="trained on gym:PointMaze_UMaze-v3, not gym:PointMaze_Medium-v3"):
         Agent.load(SHIPPED / "PointMaze_UMaze-v3", world="gym:PointMaze_Medium-v3")
 

@@ -45,22 +45,16 @@ def stack(tmp_path_factory) -> Path:
     return out
 
 
-def _rows(directory: Path, stage: str) -> list[dict]:
-    import json
-
-    return [r for r in map(json.loads, (directory / "metrics.jsonl").read_text().splitlines()) if r.get("stage") == stage]
-
-
-def test_three_level_stack_trains_and_round_trips(stack: Path) -> None:
+def test_three_level_stack_trains_and_round_trips(stack: Path, metrics_rows) -> None:
     ckpt = load_checkpoint(stack)
     assert len(ckpt.abstract) == 2 and len(ckpt.abstract_critics) == 2
     assert [lv.dim for lv in ckpt.abstract] == [6, 4]  # each level more abstract than the one below
     assert ckpt.hazard is not None and ckpt.probe is not None  # the data had lava
     for k in (1, 2):
-        rows = _rows(stack, f"level{k}")
+        rows = metrics_rows(stack, f"level{k}")
         assert rows and rows[-1]["pred_loss"] < rows[0]["pred_loss"] * 1.5
         assert rows[-1]["eff_rank"] > 1.5  # not collapsed to a line
-        assert _rows(stack, f"critic{k}")
+        assert metrics_rows(stack, f"critic{k}")
     # same inputs, same outputs after loading again
     again = load_checkpoint(stack)
     s0 = torch.randn(5, 8)

@@ -50,12 +50,6 @@ def trained(dataset: Path, tmp_path_factory) -> Path:
     return out
 
 
-def _rows(directory: Path) -> list[dict]:
-    """The JEPA's logged rows (the place grounding logs one row of its own)."""
-    rows = [json.loads(line) for line in (directory / "metrics.jsonl").read_text().splitlines() if line.strip()]
-    return [r for r in rows if "pred_loss" in r]
-
-
 def test_point_data_holds_views_float_actions_and_labels(dataset: Path) -> None:
     data = OfflineDataset(dataset)
     assert data.continuous and data.manifest.world == "point:tworooms" and data.episodes == 24
@@ -71,8 +65,8 @@ def test_point_data_holds_views_float_actions_and_labels(dataset: Path) -> None:
     assert any(crossed)  # some episodes go through the door
 
 
-def test_tiny_training_lowers_prediction_loss_without_collapse(trained: Path) -> None:
-    rows = _rows(trained)
+def test_tiny_training_lowers_prediction_loss_without_collapse(trained: Path, metrics_rows) -> None:
+    rows = metrics_rows(trained)
     first, last = rows[0], rows[-1]
     assert last["step"] == 120
     assert last["pred_loss"] < 0.5 * first["pred_loss"]

@@ -57,13 +57,8 @@ def trained(dataset: Path, tmp_path_factory) -> Path:
     return out
 
 
-def _rows(directory: Path, stage: str | None = None) -> list[dict]:
-    rows = [json.loads(line) for line in (directory / "metrics.jsonl").read_text().splitlines()]
-    return [r for r in rows if r.get("stage") == stage]
-
-
-def test_train_lowers_prediction_loss_and_logs_metrics(trained: Path, capsys: pytest.CaptureFixture) -> None:
-    rows = _rows(trained)
+def test_train_lowers_prediction_loss_and_logs_metrics(trained: Path, capsys: pytest.CaptureFixture, metrics_rows) -> None:
+    rows = metrics_rows(trained)
     assert [r["step"] for r in rows] == [1, *range(5, 61, 5)]
     assert all(REQUIRED_KEYS <= r.keys() for r in rows)
     assert all(1.0 <= r["eff_rank"] <= 8.0 + 1e-6 and r["dim"] == 8 for r in rows)
@@ -75,10 +70,10 @@ def test_train_lowers_prediction_loss_and_logs_metrics(trained: Path, capsys: py
     assert "babyai:GoToLocal" in readme and "seed: 0" in readme and "hagent train" in readme
 
 
-def test_training_is_seeded(dataset: Path, tmp_path: Path) -> None:
+def test_training_is_seeded(dataset: Path, tmp_path: Path, metrics_rows) -> None:
     def run(out: Path) -> list[float]:
         assert main(["train", "--data", str(dataset), "--out", str(out), "--steps", "10", "-q", *_sets()]) == 0
-        return [r["pred_loss"] for r in _rows(out)]
+        return [r["pred_loss"] for r in metrics_rows(out)]
 
     assert run(tmp_path / "a") == run(tmp_path / "b")
 
@@ -232,14 +227,14 @@ def test_missing_checkpoint_dir(tmp_path: Path) -> None:
         load_checkpoint(tmp_path / "nope")
 
 
-def test_init_from_checkpoint_continues(trained: Path, dataset: Path, tmp_path: Path) -> None:
+def test_init_from_checkpoint_continues(trained: Path, dataset: Path, tmp_path: Path, metrics_rows) -> None:
     out = tmp_path / "more"
     assert main(["train", "--data", str(dataset), "--out", str(out), "--init", str(trained), "--steps", "1", "-q", *_sets()]) == 0
-    start = _rows(trained)[-1]["pred_loss"]
-    assert _rows(out)[0]["pred_loss"] < 3 * start + 1e-3  # starts trained, not from scratch
+    start = metrics_rows(trained)[-1]["pred_loss"]
+    assert metrics_rows(out)[0]["pred_loss"] < 3 * start + 1e-3  # starts trained, not from scratch
 
 
-def test_init_can_add_an_agent_centred_window(trained: Path, dataset: Path, tmp_path: Path, capsys) -> None:
+def test_init_can_add_an_agent_centred_window(trained: Path, dataset: Path, tmp_path: Path, capsys, metrics_rows) -> None:
     """A checkpoint without `level.encoder.local` extends to one with it: the old weights load, the
     window's residual starts at zero (so the first step starts from the old model's loss), and
     any other change of the level config is still refused."""
@@ -248,7 +243,7 @@ def test_init_can_add_an_agent_centred_window(trained: Path, dataset: Path, tmp_
     assert main(["train", "--data", str(dataset), "--out", str(out), "--init", str(trained), "--steps", "1", "-q", *sets]) == 0
     ckpt = load_checkpoint(out)
     assert ckpt.config.level.encoder.local == 3 and ckpt.level.encoder.local_head is not None
-    assert _rows(out)[0]["pred_loss"] < 3 * _rows(trained)[-1]["pred_loss"] + 1e-3
+    assert metrics_rows(out)[0]["pred_loss"] < 3 * metrics_rows(trained)[-1]["pred_loss"] + 1e-3
     code = main(["train", "--data", str(dataset), "--out", str(tmp_path / "o"), "--init", str(trained), "--steps", "1", "-q",
                  *_sets("level.encoder.local=3", "level.encoder.channels=4")])
     assert code == 2 and "different level config" in capsys.readouterr().err
@@ -263,8 +258,8 @@ def test_user_errors_exit_2(dataset: Path, tmp_path: Path, capsys) -> None:
     assert "train.jepa.var_weight" in capsys.readouterr().err
 
 
-def test_critic_learns_step_distances(trained: Path) -> None:
-    rows = _rows(trained, "critic")
+def test_critic_learns_step_distances(trained: Path, metrics_rows) -> None:
+    rows = metrics_rows(trained, "critic")
     assert rows and rows[-1]["step"] == 300
     assert rows[-1]["critic_loss"] < rows[0]["critic_loss"]
     ckpt = load_checkpoint(trained)

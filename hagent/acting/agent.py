@@ -89,17 +89,18 @@ def checkpoint_for(path: str | Path, world: str | None = None) -> Path:
     from hagent.checkpoint import CheckpointError
 
     path = Path(path)
-    if (path / "config.json").exists() or world is None:
+    if (path / "config.json").exists():
         return path
-    env_id = parse_spec(world).env_id
+    env_id = parse_spec(world).env_id if world is not None else None
     if env_id is not None and (path / env_id / "config.json").exists():
         return path / env_id
     have = sorted(p.name for p in path.iterdir() if (p / "config.json").exists()) if path.is_dir() else []
     if not have:
         return path  # not a checkpoint at all: loading says so
+    which = "say which world" if world is None else f"none for {world}; give one of their worlds"
     raise CheckpointError(
-        f"{path}: holds one checkpoint per gym env ({', '.join(have)}), none for {world}; give one of their worlds "
-        f"(--world gym:{have[0]}), or collect and train one: hagent collect --world gym:<EnvId>, then hagent train"
+        f"{path}: holds one checkpoint per gym env ({', '.join(have)}); {which} (--world gym:{have[0]}, "
+        f"or world=\"gym:{have[0]}\" in Python), or collect and train one: hagent collect --world gym:<EnvId>, then hagent train"
     )
 
 
