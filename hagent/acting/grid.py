@@ -1,7 +1,9 @@
-"""The agent: read the instruction, perceive, plan by minimizing cost over imagined futures, act.
+"""The grid actor (what `hagent.Agent` acts with when level 0 reads grid codes): read the
+instruction, perceive, plan by minimizing cost over imagined futures, act.
 
 One decision: the instruction is parsed into a `Task`; the configurator decides the levels, costs,
-budgets, guardrails and re-planning rules (`hagent.acting.configurator`), recording why; the goal tree
+budgets, guardrails and re-planning rules (`hagent.acting.configurator`), recording why, and
+applies those rules each step; the goal tree
 is flattened into stages (`hagent.acting.grounding`) and the current stage is grounded in the
 observation as goal states. When the abstract levels run, they plan a route of waypoints whose
 hops level 0 can reach (`hagent.acting.navigator`) and hand level 0 the first as its subgoal. Level 0

@@ -1,4 +1,5 @@
-"""Acting in the point worlds: model-predictive control over a pixel-trained level 0, with a
+"""The pixel actor (what `hagent.Agent` acts with when level 0 reads RGB views), in the point
+worlds: model-predictive control over a pixel-trained level 0, with a
 graph of imagined places above it for routes through doors.
 
 The goal is a goal image (the peers' protocol; its state is `g = E(goal)`) or a named place

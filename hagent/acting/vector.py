@@ -1,4 +1,5 @@
-"""Acting in gym worlds (`gym:<EnvId>`): the goal is a point of the env's goal space
+"""The vector actor (what `hagent.Agent` acts with when level 0 reads an env's vector), in gym
+worlds (`gym:<EnvId>`): the goal is a point of the env's goal space
 (`desired_goal`), the observation a vector.
 
 Every `time_scale` env steps (level 0's own step; the action is held meanwhile) the agent

@@ -85,7 +85,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     if ms:
         print(f"planning: median {ms[len(ms) // 2]:.0f} ms per plan, {len(ms)} plans, {sum(ms) / 1000:.2f} s in all")
     actions = [short(r.action) for r in episode.trace]
-    print("actions: " + (" ".join(actions[:40]) or "none") + (f" ... ({len(actions)} in all)" if len(actions) > 40 else ""))
+    every = agent.level.time_scale  # world steps per plan
+    held = f" (one per plan, each held for {every} env steps)" if every > 1 else ""
+    print(f"actions{held}: " + (" ".join(actions[:40]) or "none") + (f" ... ({len(actions)} in all)" if len(actions) > 40 else ""))
     print(f"outcome: {'success' if episode.success else 'not done'} in {episode.steps} steps, {len(episode.violations)} violations")
     if args.json is not None:
         print(f"wrote {args.json}")
