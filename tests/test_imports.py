@@ -76,3 +76,44 @@ def test_lower_floors_never_import_the_upper_ones() -> None:
         if floor in ("levels", "costs", "decoder"):
             assert upper in (floor, "levels", "costs", "decoder"), f"{source} imports {target}"
         assert not (floor != "tui" and upper == "tui" and not source.startswith("hagent.cli")), f"{source} imports {target}"
+
+
+FAMILIES = ("rooms", "babyai", "minigrid", "point", "gym")
+WORLD_CODE = ("hagent/worlds/",)
+"""Where a world family may be named in a comparison: the worlds themselves (spec parsing, each family's env)."""
+
+
+def _family_branches(tree: ast.AST) -> list[int]:
+    """Lines that compare with, or test a prefix against, a world family's name: `spec.startswith("point:")`,
+    `family == "gym"`, `x in ("point", "gym")`."""
+    names = set(FAMILIES) | {f"{f}:" for f in FAMILIES}
+    lines = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "startswith":
+            args = node.args[0].elts if node.args and isinstance(node.args[0], ast.Tuple) else node.args[:1]
+            if any(isinstance(a, ast.Constant) and a.value in names for a in args):
+                lines.append(node.lineno)
+        if isinstance(node, ast.Compare):
+            sides = [node.left, *node.comparators]
+            consts = [c for s in sides for c in ([*s.elts] if isinstance(s, (ast.Tuple, ast.List, ast.Set)) else [s])]
+            if any(isinstance(c, ast.Constant) and c.value in names for c in consts):
+                lines.append(node.lineno)
+    return lines
+
+
+def test_world_families_are_branched_on_only_in_the_world_code() -> None:
+    """The agent, training, the CLI and the UI serve every family through one path: which actor
+    plans follows from what level 0 reads, which data keys and explorer from the world itself."""
+    found = []
+    for package in PACKAGES:
+        for path in (ROOT / package).rglob("*.py"):
+            rel = path.relative_to(ROOT).as_posix()
+            if rel.startswith(WORLD_CODE):
+                continue
+            found += [f"{rel}:{line}" for line in _family_branches(ast.parse(path.read_text(encoding="utf-8")))]
+    assert not found, "world-family branches outside hagent/worlds/:\n" + "\n".join(found)
+
+
+def test_the_family_branch_check_sees_a_branch() -> None:
+    tree = ast.parse('if spec.startswith("point:"):\n    pass\nok = parsed.family == "gym"\nx = f in ("rooms", "babyai")\n')
+    assert sorted(_family_branches(tree)) == [1, 3, 4]
