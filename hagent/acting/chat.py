@@ -42,6 +42,7 @@ HELP = """You can say:
   restart             the same world from its start
   why?                why the agent did what it did (its plan, the configurator's decisions, re-plans)
   in a point world    the world's own mission (its goal image), or a place: go to the top-left corner of the left room
+  in a gym world      reach the goal (the env's desired_goal)
   help                this text"""
 _NEW_WORLD = re.compile(
     r"^(?:new world|world|/world)\b\s*(?P<spec>(?!seed\b)[^\s#]+)?\s*(?:(?:seed\s*|#)(?P<seed>\d+))?[\s.!]*$", re.IGNORECASE

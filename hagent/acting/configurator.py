@@ -96,19 +96,27 @@ class Watch:
 
     @property
     def subgoal(self) -> tuple[int, int] | None:
-        """The waypoint level 1 hands level 0 now; None when level 0 pursues the stage's goal itself."""
-        r = self.route
-        if r is None or not r.cells or (len(r.cells) == 1 and r.goal_reached):
-            return None
-        return r.cells[0]
+        """The waypoint level 1 hands level 0 now (`route_subgoal`)."""
+        return route_subgoal(self.route)
 
     @property
     def target(self) -> torch.Tensor | None:
-        """The imagined level-0 state level 1 hands level 0 now (graph "imagined"); None otherwise."""
-        r = self.route
-        if r is None or r.targets is None or not len(r.targets) or (len(r.targets) == 1 and r.goal_reached):
-            return None
-        return r.targets[0]
+        """The imagined state level 1 hands level 0 now (`route_target`)."""
+        return route_target(self.route)
+
+
+def route_subgoal(route: Route | None) -> tuple[int, int] | None:
+    """The waypoint level 1 hands level 0 now; None when level 0 pursues the stage's goal itself."""
+    if route is None or not route.cells or (len(route.cells) == 1 and route.goal_reached):
+        return None
+    return route.cells[0]
+
+
+def route_target(route: Route | None) -> torch.Tensor | None:
+    """The imagined level-0 state level 1 hands level 0 now (graph "imagined"); None otherwise."""
+    if route is None or route.targets is None or not len(route.targets) or (len(route.targets) == 1 and route.goal_reached):
+        return None
+    return route.targets[0]
 
 
 class Configurator:

@@ -40,7 +40,7 @@ from costs.guardrails import Guarded
 from costs.hazard import CellProbe, HazardModel, StepHazard
 from costs.task import GoalCritic, GoalEnergy
 from decoder.explain import Explainer
-from hagent.acting.configurator import Configuration, Configurator, ShortTermMemory, Watch
+from hagent.acting.configurator import Configuration, Configurator, ShortTermMemory, Watch, route_subgoal, route_target
 from hagent.acting.grounding import Grounded, Memory, Stage, encode_observation, ground, observation_key, stage_done, stages
 from hagent.acting.guards import (
     HARD,
@@ -425,8 +425,8 @@ class GridActor:
         first: torch.Tensor | None = None,
     ) -> AgentPlan:
         level = self.level
-        target = Watch(route=route).target
-        if Watch(route=route).subgoal is not None or target is not None:  # level 1's first waypoint or imagined hop
+        target = route_target(route)
+        if route_subgoal(route) is not None or target is not None:  # level 1's first waypoint or imagined hop
             if target is None:  # the waypoint as it will look: the agent there, facing any way
                 images, headings, held = at_cell(memory, route.cells[0])
             planner, horizon = self.subgoal_planner, config.subgoal_beam.horizon

@@ -37,7 +37,7 @@ import torch
 
 from costs.place import PlaceGoal
 from hagent.acting.configurator import ShortTermMemory, configure_continuous
-from hagent.acting.records import AgentPlan, Episode, Loop, Run, StepRecord
+from hagent.acting.records import GOAL_STAGE, AgentPlan, Episode, Loop, Run, StepRecord, goal_plan
 from hagent.acting.sealed import SealedWorld, episode_generator, open_episode
 from hagent.acting.view_graph import Scene, scene, where_agent, with_place
 from hagent.config import PointAgentConfig
@@ -47,6 +47,9 @@ from levels.planner import MPPIPlanner, Plan, imagine
 
 if TYPE_CHECKING:
     from hagent.checkpoint import Checkpoint
+
+COST = "latent distance to the (sub)goal"
+"""The objective level 0 minimizes, as plans name it."""
 
 
 class Places(NamedTuple):
@@ -66,18 +69,6 @@ class ImaginedGraph(NamedTuple):
     depth: list[int]  # [N] abstract steps from node 0
     move: list[int]  # [N] index of the heading that led here (-1 for node 0)
     calls: int  # predictor calls spent
-
-
-STAGE = "reach the goal"
-"""The one stage of a point-world task."""
-
-
-def _intention(plan: Plan, route: tuple, route_cost: float, levels: int, calls: int) -> AgentPlan:
-    """Level 0's plan, with level 1's route (places' (x, y) pixels, or heading indices) when it ran."""
-    return AgentPlan(
-        task=None, stages=(STAGE,), stage=0, actions=tuple(tuple(a) for a in plan.actions.tolist()), plan=plan,
-        costs={"latent distance to the (sub)goal": plan.total}, levels=levels, route=route, route_cost=route_cost, calls=calls,
-    )
 
 
 class _Objective:
@@ -195,7 +186,7 @@ class PixelActor:
             ms = (time.perf_counter() - start) * 1000
             observed = sealed.step(action.numpy())
             subgoal = plan.route[0] if plan.route and isinstance(plan.route[0], tuple) else None
-            record = StepRecord(t, (float(action[0]), float(action[1])), STAGE, plan.plan.total, ms, plan.calls, subgoal, plan.levels)
+            record = StepRecord(t, (float(action[0]), float(action[1])), GOAL_STAGE, plan.plan.total, ms, plan.calls, subgoal, plan.levels)
             trace.append(record)
             obs = observed.obs
             yield obs, plan, record
@@ -243,7 +234,7 @@ class PixelActor:
         calls = 1
         if self.cfg.hierarchy == "flat":
             plan = self.mppi.plan(s, self.level, _Objective(g, stride), generator)
-            return _intention(plan, (), 0.0, 1, calls + plan.calls)
+            return goal_plan(plan, COST, (), 0.0, 1, calls + plan.calls)
         if self.cfg.graph == "view":
             return self._plan_on_places(s, g, stride, generator, places, view, stalled)
         graph = self.imagine(s, stride, bumps)
@@ -251,10 +242,10 @@ class PixelActor:
         calls += graph.calls
         if not route:  # already at the best place level 1 can see: level 0 goes for the goal itself
             plan = self.mppi.plan(s, self.level, _Objective(g, stride), generator)
-            return _intention(plan, (), route_cost, 2, calls + plan.calls)
+            return goal_plan(plan, COST, (), route_cost, 2, calls + plan.calls)
         self.mppi.warm(self.headings[route[0]].expand(self.cfg.macro, -1))  # start from the hop's own actions
         plan = self.mppi.plan(s, self.level, _Objective(graph.states[first], stride), generator)
-        return _intention(plan, route, route_cost, 2, calls + plan.calls)
+        return goal_plan(plan, COST, route, route_cost, 2, calls + plan.calls)
 
     def _plan_on_places(
         self, s: torch.Tensor, g: torch.Tensor, stride: float, generator: torch.Generator, places: Places | None,
@@ -270,7 +261,7 @@ class PixelActor:
         path = None if start is None else places.paths.get(start)
         if path is None:  # no place or no way: level 0 heads straight for the goal
             plan = self.mppi.plan(s, self.level, _Objective(g, stride), generator)
-            return _intention(plan, (), float("inf"), 2, 1 + plan.calls)
+            return goal_plan(plan, COST, (), float("inf"), 2, 1 + plan.calls)
         positions = places.scene.positions
         # at (or near) the first place already: the next one on the route at least (the way
         # between places is clear by construction, while the way from the agent's own spot may not be)
@@ -294,7 +285,7 @@ class PixelActor:
             plan = self.mppi.plan(s, self.level, _Objective(target, stride), generator)
         route = tuple(tuple(float(v) for v in positions[node]) for node in path)
         left = sum(float(np.linalg.norm(positions[a] - positions[b])) for a, b in pairwise(path))
-        return _intention(plan, route, left / self.max_step, 2, 1 + plan.calls)
+        return goal_plan(plan, COST, route, left / self.max_step, 2, 1 + plan.calls)
 
     def imagine(self, s: torch.Tensor, stride: float, bumps: list | None = None) -> ImaginedGraph:
         """Level 1's graph: breadth-first abstract moves (a heading held for `macro` strides)

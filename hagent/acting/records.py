@@ -74,6 +74,19 @@ class Episode(NamedTuple):
     narrative: Narrative | None = None  # the plan as carried out, from observations: the decoder's input and reference
 
 
+GOAL_STAGE = "reach the goal"
+"""The one stage of a task whose goal is a state (a goal image, a named place, a desired_goal)."""
+
+
+def goal_plan(plan: Plan, cost: str, route: tuple = (), route_cost: float = 0.0, levels: int = 1, calls: int = 0) -> AgentPlan:
+    """The intention of an agent whose goal is a state: level 0's plan (its total under the
+    objective named `cost`), with level 1's route (places or goal points) when it ran."""
+    return AgentPlan(
+        task=None, stages=(GOAL_STAGE,), stage=0, actions=tuple(tuple(a) for a in plan.actions.tolist()), plan=plan,
+        costs={cost: plan.total}, levels=levels, route=route, route_cost=route_cost, calls=calls,
+    )
+
+
 Loop = Generator[tuple[dict, "AgentPlan", "StepRecord"], None, "Episode"]
 """An acting loop: yields (observation after the step, plan, step) per step; returns the episode."""
 

@@ -27,35 +27,27 @@ import torch
 
 from costs.readout import GoalReadout, ReadoutCost
 from hagent.acting.configurator import ShortTermMemory, configure_continuous
-from hagent.acting.records import AgentPlan, Episode, Loop, Run, StepRecord
+from hagent.acting.records import GOAL_STAGE, AgentPlan, Episode, Loop, Run, StepRecord, goal_plan
 from hagent.acting.sealed import episode_generator, open_episode
 from hagent.config import GoalAgentConfig
 from hagent.worlds import parse_spec
 from levels.landmarks import LandmarkGraph, LandmarkPlanner
 from levels.level import Level
-from levels.planner import MPPIPlanner, Plan
+from levels.planner import MPPIPlanner
 
 if TYPE_CHECKING:
     from hagent.checkpoint import Checkpoint
 
 GOAL_WORDS = ("reach the goal", "go to the goal", "go")
 """Instructions that mean the world's own goal (its desired_goal), besides its mission."""
-STAGE = "reach the goal"
+COST = "goal-space distance to the (sub)goal"
+"""The objective level 0 minimizes, as plans name it."""
 
 
 def _check(obs: dict, text: str | None) -> None:
     """Refuse an instruction other than the world's own goal: a gym world can only judge its desired_goal."""
     if text is not None and text != obs["mission"] and " ".join(text.lower().split()).rstrip(".!") not in GOAL_WORDS:
         raise ValueError("a gym world's goal is its desired_goal; say \"reach the goal\" (or nothing), not another instruction")
-
-
-def _intention(plan: Plan, route: tuple, route_cost: float, levels: int, calls: int) -> AgentPlan:
-    """Level 0's plan, with level 1's route (landmarks in goal space) when it ran."""
-    return AgentPlan(
-        task=None, stages=(STAGE,), stage=0, actions=tuple(tuple(a) for a in plan.actions.tolist()), plan=plan,
-        costs={"goal-space distance to the (sub)goal": plan.total}, levels=levels, route=route, route_cost=route_cost,
-        calls=calls,
-    )
 
 
 class VectorActor:
@@ -138,7 +130,7 @@ class VectorActor:
             action = plan.plan.actions[0]
             ms = (time.perf_counter() - start) * 1000
             subgoal = plan.route[0] if plan.route else None  # the landmark level 1 handed down
-            record = StepRecord(t, tuple(float(v) for v in action), STAGE, plan.plan.total, ms, plan.calls, subgoal, plan.levels)
+            record = StepRecord(t, tuple(float(v) for v in action), GOAL_STAGE, plan.plan.total, ms, plan.calls, subgoal, plan.levels)
             trace.append(record)
             for _ in range(self.level.time_scale):  # level 0's action is held for its time scale
                 observed = sealed.step(action.numpy())
@@ -171,4 +163,4 @@ class VectorActor:
             path = (tuple(float(v) for v in sub.point),) + tuple(tuple(float(v) for v in self.landmarks.points[n]) for n in ahead)
             left = upper.route.lengths.get(sub.start, float("inf"))
         plan = self.mppi.plan(s, self.level, ReadoutCost(self.readout, target), generator)
-        return _intention(plan, path, left, levels, plan.calls)
+        return goal_plan(plan, COST, path, left, levels, plan.calls)
