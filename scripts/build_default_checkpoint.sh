@@ -12,11 +12,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 hagent="${1:-.venv/bin/hagent}"
 which="${2:-all}"
-# The shipped critics learn the rule-based labels (the training default is the data-taught ones; see hagent/training/presets.py).
-oracle=(--set 'train.critic.labels="oracle"' --set train.critic.expectile=0.5 --set train.critic.goals_per_episode=24)
+# The critics are taught by the data alone (hagent/training/presets.py: DATA_CRITICS); the rule-based
+# labels are only a named baseline for benchmarks, never what ships.
+critics=(--set 'train.critic.labels="data"')
 if [[ "$which" == gotolocal || "$which" == all ]]; then
   "$hagent" collect --world babyai:GoToLocal --episodes 1000 --seed 0 --out data/gotolocal
-  "$hagent" train --data data/gotolocal --out checkpoints/gotolocal --seed 0 "${oracle[@]}"
+  "$hagent" train --data data/gotolocal --out checkpoints/gotolocal --seed 0 "${critics[@]}"
 fi
 if [[ "$which" == default || "$which" == all ]]; then
   worlds=("rooms:3x3?lava=4" "rooms:4x4" "babyai:GoTo" "minigrid:MiniGrid-LavaCrossingS9N1-v0" "babyai:Open")
@@ -26,7 +27,7 @@ if [[ "$which" == default || "$which" == all ]]; then
     "$hagent" collect --world "$spec" --episodes 600 --seed 0 --workers 2 --out "$dir"
     data+=(--data "$dir")
   done
-  "$hagent" train "${data[@]}" --init checkpoints/gotolocal --steps 1500 --seed 0 --out checkpoints/default --set train.threads=2 "${oracle[@]}"
+  "$hagent" train "${data[@]}" --init checkpoints/gotolocal --steps 1500 --seed 0 --out checkpoints/default --set train.threads=2 "${critics[@]}"
 fi
 if [[ "$which" == default || "$which" == all || "$which" == normalizer ]]; then
   "$hagent" train --normalizer-only --out checkpoints/default --seed 0 --set train.threads=2

@@ -25,6 +25,7 @@ from pydantic import BaseModel
 
 from hagent import shipped
 from hagent.acting.records import AgentPlan, Episode, Run
+from hagent.acting.sealed import SealedWorld
 from hagent.config import HagentConfig
 from hagent.worlds import parse_spec
 
@@ -54,7 +55,9 @@ class Actor(Protocol):
     @property
     def default_world(self) -> str: ...
 
-    def start(self, world: Any, text: str | None, max_steps: int | None, reset: bool | None, seed: int | None) -> Run: ...
+    def start(self, world: SealedWorld, text: str | None, max_steps: int | None, reset: bool | None, seed: int | None) -> Run:
+        """Begin an episode through the world's door (never the world itself); the run it
+        returns is unjudged."""
 
     def plan(self, observation: dict, text: str | None = None) -> AgentPlan: ...
 
@@ -188,13 +191,14 @@ class Agent:
         that episode), else the world's next one; `reset=True` always resets, `reset=False`
         carries on from where the last instruction left `world` (a follow-up). `text` defaults to
         the world's own goal. Raises `ParseError` on bad text and `UnsupportedTaskError` (or a
-        `ValueError`) when the world can't judge the instruction."""
-        return self.actor.start(world, text, max_steps, reset, seed)
+        `ValueError`) when the world can't judge the instruction. The actor gets the world's
+        door (`SealedWorld`), never the world: only this runner reads its judgement, after acting."""
+        return self.actor.start(SealedWorld(world), text, max_steps, reset, seed).judged_by(world)
 
     def run(self, world: Any, text: str | None = None, max_steps: int | None = None, reset: bool | None = None,
             seed: int | None = None) -> Episode:
         """Act in `world` until the task is done, the world ends the episode or the budget runs
-        out; which episode as in `start`. The acting loop sees the world only through a
+        out; which episode as in `start`. The actor sees the world only through a
         `SealedWorld`; success and violations are read from the world afterwards."""
         return self.start(world, text, max_steps, reset, seed).finish()
 

@@ -55,7 +55,7 @@ from hagent.acting.guards import (
 )
 from hagent.acting.narrative import Narrator, encoder
 from hagent.acting.navigator import Navigator, Route
-from hagent.acting.records import AgentPlan, Episode, Loop, Run, StepRecord
+from hagent.acting.records import AgentPlan, Episode, Loop, Run, StepRecord, unjudged
 from hagent.acting.sealed import SealedWorld, resets
 from hagent.acting.waypoints import at_cell
 from hagent.config import AgentConfig, WorldConfig
@@ -176,26 +176,23 @@ class GridActor:
         description = self.explainer.describe(narrative.features, narrative.facts, torch.Generator().manual_seed(self.seed))
         return plan._replace(description=description)
 
-    def start(self, world: Any, text: str | None = None, max_steps: int | None = None, reset: bool | None = None,
+    def start(self, world: SealedWorld, text: str | None = None, max_steps: int | None = None, reset: bool | None = None,
               seed: int | None = None) -> Run:
-        """Begin an episode (see `hagent.Agent.start`). Raises `ParseError` on bad text and
-        `UnsupportedTaskError` when the world can't judge the instruction."""
-        sealed = SealedWorld(world)
+        """Begin an episode through the world's door (see `hagent.Agent.start`). Raises
+        `ParseError` on bad text and `UnsupportedTaskError` when the world can't judge the instruction."""
         resetting = seed is not None or resets(world, reset)
-        obs = sealed.reset(seed=seed) if resetting else sealed.observe()
+        obs = world.reset(seed=seed) if resetting else world.observe()
         task = self._task(text if text is not None else obs["mission"])
         retell = text is not None and (text != obs["mission"] or reset is False)  # a follow-up gets a fresh time limit
         try:
-            instructed = retell and world.instruct(task.goal, text)
+            instructed = retell and world.instruct(task.goal, text)  # scoring: the world judges this instruction
         except ValueError as err:
             raise UnsupportedTaskError(str(err)) from None
         if retell and not instructed and text != obs["mission"]:
             raise UnsupportedTaskError(
-                f"this world ({getattr(world, 'world_spec', world)}) can only judge its own mission "
-                f"({obs['mission']!r}); run it without an instruction"
+                f"this world ({world.name}) can only judge its own mission ({obs['mission']!r}); run it without an instruction"
             )
-        if hasattr(world, "watch"):
-            world.watch(self.configurator.operator + task.guardrails)  # scoring: the world counts violations
+        world.watch(self.configurator.operator + task.guardrails)  # scoring: the world counts violations
         budget = max_steps if max_steps is not None else self.cfg.max_steps
         if seed is not None:
             opening = ("reset the world", f"seed={seed}")
@@ -205,15 +202,15 @@ class GridActor:
             opening = ("played the episode the caller reset", "the world was reset and had not stepped since")
         else:
             opening = ("carried on", "reset=False: a follow-up from where the world is")
-        return Run(self._acting(world, sealed, obs, task, budget, opening), obs, task, world)
+        return Run(self._acting(world, obs, task, budget, opening), obs, task)
 
-    def _acting(self, world: Any, sealed: SealedWorld, obs: dict, task: Task, budget: int, opening: tuple[str, str]) -> Loop:
-        """The acting loop, then the judged, narrated and described episode."""
-        out = yield from self._act(sealed, obs, task, budget, opening)
-        return self._episode(world, task, out)
+    def _acting(self, world: SealedWorld, obs: dict, task: Task, budget: int, opening: tuple[str, str]) -> Loop:
+        """The acting loop, then the narrated and described episode (the runner judges it)."""
+        out = yield from self._act(world, obs, task, budget, opening)
+        return self._episode(task, out)
 
-    def _episode(self, world: Any, task: Task, out: _Outcome) -> Episode:
-        """Judge, narrate and describe a finished loop."""
+    def _episode(self, task: Task, out: _Outcome) -> Episode:
+        """Narrate and describe a finished loop."""
         guardrails = tuple(dict.fromkeys((*self.configurator.operator, *task.guardrails)))
         narrative = out.narrator.narrative(encoder(self.level, self.abstract), out.obs, guardrails)
         description = None
@@ -222,11 +219,7 @@ class GridActor:
         said = out.intention if description is None else description.text
         read = f'I read that as: "{task.read_as}".' if task.read_as else ""
         explanation = " ".join(filter(None, (read, said, out.note)))
-        verdict = world.judge()  # scoring, after the fact
-        return Episode(
-            verdict.success, len(out.trace), verdict.violations, explanation, out.plan, tuple(out.trace),
-            tuple(out.stm.decisions), description, narrative,
-        )
+        return unjudged(len(out.trace), explanation, out.plan, tuple(out.trace), tuple(out.stm.decisions), description, narrative)
 
     # -- the loop ---------------------------------------------------------------------------
     def _act(

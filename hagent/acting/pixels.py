@@ -21,7 +21,10 @@ the first view. Every step the agent re-encodes its view (`s = E(image)`) and pl
   much less than imagined (`bump`) removes that heading near that state for the episode.
   (Measured far weaker than the view graph: its predictor lets imagined moves pass walls.)
 
-Planning reads the observation (`image`, `goal`, `mission`) only, never the world's state.
+Planning reads the observation (`image`, `goal`, `mission`) only, never the world's state. A
+text goal is grounded by the agent's own `places` and read with the place names of the world it
+was trained in (its checkpoint's `world.spec`); the goal image is then never read, not even the
+one a world draws for its own scoring of the text.
 """
 
 from __future__ import annotations
@@ -37,11 +40,11 @@ import torch
 
 from costs.place import PlaceGoal
 from hagent.acting.configurator import ShortTermMemory, configure_continuous
-from hagent.acting.records import GOAL_STAGE, AgentPlan, Episode, Loop, Run, StepRecord, goal_plan
+from hagent.acting.records import GOAL_STAGE, AgentPlan, Loop, Run, StepRecord, goal_plan, unjudged
 from hagent.acting.sealed import SealedWorld, episode_generator, open_episode
 from hagent.acting.view_graph import Scene, scene, where_agent, with_place
 from hagent.config import PointAgentConfig
-from hagent.worlds.point import PlaceError, PointParams, parse_place
+from hagent.worlds.point import PlaceError, PointParams, PointSpecError, parse_place, parse_point
 from levels.level import Level
 from levels.planner import MPPIPlanner, Plan, imagine
 
@@ -71,6 +74,12 @@ class ImaginedGraph(NamedTuple):
     calls: int  # predictor calls spent
 
 
+def _names_place(observation: dict, text: str | None) -> bool:
+    """Whether the goal is a named place: a text other than the world's own mission, or the
+    mission of a world that shows no goal image."""
+    return text not in (None, observation["mission"]) or not observation["goal"].any()
+
+
 class _Objective:
     """Latent distance of every imagined state to a goal embedding (no cost-to-go)."""
 
@@ -92,10 +101,9 @@ class PixelActor:
     settings = "point_agent"
     """Its section of `HagentConfig`."""
     env_id = None
-    default_world = "point:tworooms"
-    """The world a conversation opens in."""
 
-    def __init__(self, level: Level, cfg: PointAgentConfig, seed: int = 0, max_step: float = 2.45, places: PlaceGoal | None = None):
+    def __init__(self, level: Level, cfg: PointAgentConfig, seed: int = 0, max_step: float = 2.45, places: PlaceGoal | None = None,
+                 trained_in: str = "point:tworooms"):
         if level.config.encoder.kind != "pixels" or not level.continuous:
             raise ValueError("PixelActor needs a level trained on a point world (pixels in, 2D actions)")
         self.level, self.cfg, self.seed, self.max_step = level.eval(), cfg, seed, max_step
@@ -103,60 +111,71 @@ class PixelActor:
         angles = torch.arange(cfg.directions, dtype=torch.float32) * (2 * np.pi / cfg.directions)
         self.headings = torch.stack([angles.cos(), angles.sin()], dim=1) * max_step  # [M, 2] full strides
         self.mppi = MPPIPlanner(cfg.mppi, 2)
-        
+        try:  # the place names the agent learned: those of the world it was trained in
+            self.naming = parse_point(trained_in)
+        except PointSpecError:  # a checkpoint from before point worlds recorded their spec
+            self.naming, trained_in = PointParams(), "point:tworooms"
+        self.trained_in = trained_in
+
+    @property
+    def default_world(self) -> str:
+        """The world a conversation opens in: the one this actor was trained in."""
+        return self.trained_in
+
     @classmethod
     def from_checkpoint(cls, ckpt: Checkpoint, directory: Path, cfg: PointAgentConfig | None = None, seed: int = 0) -> PixelActor:
         """The actor of a point-world checkpoint; `cfg` overrides its `point_agent` settings."""
-        return cls(ckpt.level, cfg or ckpt.config.point_agent, seed, places=ckpt.places)
+        return cls(ckpt.level, cfg or ckpt.config.point_agent, seed, places=ckpt.places, trained_in=ckpt.config.world.spec)
 
     def reconfigured(self, **updates: Any) -> PixelActor:
         """The same level under changed settings, e.g. `reconfigured(hierarchy="flat")`."""
-        return PixelActor(self.level, self.cfg.model_copy(update=updates), self.seed, self.max_step, self.places)
+        return PixelActor(self.level, self.cfg.model_copy(update=updates), self.seed, self.max_step, self.places, self.trained_in)
 
     # -- public verbs ---------------------------------------------------------------------
     @torch.no_grad()
-    def goal_state(self, observation: dict, params: PointParams, text: str | None = None) -> torch.Tensor:
+    def goal_state(self, observation: dict, text: str | None = None) -> torch.Tensor:
         """The state to reach: the goal image's embedding, or, for a text goal (`text`, or the
-        mission when the goal image is blank), the place grounding's prediction from this view."""
-        if text in (None, observation["mission"]) and observation["goal"].any():  # the world's own goal
+        mission when the goal image is blank), the place grounding's prediction from this view
+        (the place read with the names of the world the agent was trained in)."""
+        if not _names_place(observation, text):  # the world's own goal image
             return self.level.encode(torch.as_tensor(observation["goal"][None]))[0]
         text = text if text is not None else observation["mission"]
-        room, place = parse_place(text, params)  # PlaceError (a ValueError) says what can be named
+        room, place = parse_place(text, self.naming)  # PlaceError (a ValueError) says what can be named
         if self.places is None:
             raise PlaceError("this checkpoint has no place grounding (its data carried no place views); give a goal image")
         s = self.level.encode(torch.as_tensor(observation["image"][None]))
         return self.places(s, torch.tensor([room]), torch.tensor([place]))[0]
 
     @torch.no_grad()
-    def plan(self, observation: dict, text: str | None = None, params: PointParams | None = None,
-             generator: torch.Generator | None = None) -> AgentPlan:
+    def plan(self, observation: dict, text: str | None = None, generator: torch.Generator | None = None) -> AgentPlan:
         """Plan from an observation (`image`, and `goal` or `mission`) without acting."""
         generator = generator or torch.Generator().manual_seed(self.seed)
-        g = self.goal_state(observation, params or PointParams(), text)
+        g = self.goal_state(observation, text)
         s = self.level.encode(torch.as_tensor(observation["image"][None]))[0]
         return self._plan(s, g, generator)
 
-    def start(self, world: Any, text: str | None = None, max_steps: int | None = None, reset: bool | None = None,
+    def start(self, world: SealedWorld, text: str | None = None, max_steps: int | None = None, reset: bool | None = None,
               seed: int | None = None) -> Run:
-        """Begin an episode (see `hagent.Agent.start`). The goal is `text` (a named place) when
-        given, else the goal image, else the mission (text-goal worlds show a blank goal image).
-        A text the agent can't ground raises `PlaceError` here, before any step."""
+        """Begin an episode through the world's door (see `hagent.Agent.start`). The goal is
+        `text` (a named place) when given, else the goal image, else the mission (text-goal
+        worlds show a blank goal image). A text the agent can't ground raises `PlaceError` here,
+        before any step."""
         torch.set_num_threads(self.cfg.threads)
-        sealed, obs = open_episode(world, seed, reset)
-        budget = max_steps or getattr(world, "max_steps", 50)
+        obs = open_episode(world, seed, reset)
         generator = episode_generator(self.seed, seed)
         self.mppi.reset()
         with torch.no_grad():
-            g = self.goal_state(obs, world.params, text)  # PlaceError before anything else changes
-        named = text not in (None, obs["mission"]) or not obs["goal"].any()
+            g = self.goal_state(obs, text)  # PlaceError before anything else changes
+        named = _names_place(obs, text)
         target = f'"{text or obs["mission"]}"' if named else "the goal image"
+        goal_view = None if named else obs["goal"]  # a text goal: no goal image is ever read
         if text not in (None, obs["mission"]):
             world.instruct(text)  # scoring: the world judges the instruction, with a fresh step limit
-            obs = sealed.observe()
-        return Run(self._acting(world, sealed, obs, g, target, budget, generator), obs, None, world)
+        budget = max_steps or world.max_steps or 50
+        return Run(self._acting(world, obs, goal_view, g, target, budget, generator), obs)
 
     @torch.no_grad()
-    def _acting(self, world: Any, sealed: SealedWorld, obs: dict, g: torch.Tensor, target: str, budget: int,
+    def _acting(self, world: SealedWorld, obs: dict, goal_view: np.ndarray | None, g: torch.Tensor, target: str, budget: int,
                 generator: torch.Generator) -> Loop:
         """The acting loop: yields (observation, plan, step) after every action; returns the episode."""
         stm = ShortTermMemory()
@@ -171,7 +190,7 @@ class PixelActor:
         bumps: list[tuple[torch.Tensor, torch.Tensor]] = []  # (state, unit heading) of moves that didn't happen
         remember_bumps = self.cfg.hierarchy == "auto" and self.cfg.graph == "model" and self.cfg.bump > 0
         start = time.perf_counter()
-        places = self.places_of(obs, g) if self.cfg.hierarchy == "auto" and self.cfg.graph == "view" else None
+        places = self.places_of(obs["image"], goal_view, g) if self.cfg.hierarchy == "auto" and self.cfg.graph == "view" else None
         setup_ms = (time.perf_counter() - start) * 1000  # counted in the first step's planning time
         s = self.level.encode(torch.as_tensor(obs["image"][None]))[0]
         seen = [where_agent(obs["image"])]  # where the view showed the agent, step by step
@@ -184,7 +203,7 @@ class PixelActor:
                 start -= setup_ms / 1000
             action = plan.plan.actions[0]
             ms = (time.perf_counter() - start) * 1000
-            observed = sealed.step(action.numpy())
+            observed = world.step(action.numpy())
             subgoal = plan.route[0] if plan.route and isinstance(plan.route[0], tuple) else None
             record = StepRecord(t, (float(action[0]), float(action[1])), GOAL_STAGE, plan.plan.total, ms, plan.calls, subgoal, plan.levels)
             trace.append(record)
@@ -199,10 +218,9 @@ class PixelActor:
                     bumps.append((s, action / action.norm().clamp_min(1e-6)))
             s = s_next
             seen.append(where_agent(obs["image"], None if places is None else places.scene.walls))
-        verdict = world.judge()  # scoring, after acting
         how = "with level 1's imagined graph over level 0" if self.cfg.hierarchy == "auto" else "with level 0 alone"
         explanation = f"planned toward {target} {how}; {len(trace)} steps."
-        return Episode(verdict.success, len(trace), verdict.violations, explanation, plan, tuple(trace), tuple(stm.decisions))
+        return unjudged(len(trace), explanation, plan, tuple(trace), tuple(stm.decisions))
 
     # -- planning -------------------------------------------------------------------------
     def _stride(self, s: torch.Tensor) -> float:
@@ -210,16 +228,18 @@ class PixelActor:
         moved = self.level.predict(s.expand(len(self.headings), -1), self.headings)
         return float((moved - s).norm(dim=-1).median().clamp_min(1e-6))
 
-    def places_of(self, obs: dict, g: torch.Tensor) -> Places | None:
+    def places_of(self, view: np.ndarray, goal_view: np.ndarray | None, g: torch.Tensor) -> Places | None:
         """Level 1's places for an episode, imagined from the first view and the goal image
-        (`hagent.acting.view_graph`), with their states and each place's way to the goal."""
-        views = [obs["image"]] + ([obs["goal"]] if obs["goal"].any() else [])
+        (`hagent.acting.view_graph`; None for a text goal), with their states and each place's
+        way to the goal."""
+        goal_view = goal_view if goal_view is not None and goal_view.any() else None
+        views = [view] + ([goal_view] if goal_view is not None else [])
         found = scene(views, self.cfg.spacing, self.cfg.clearance)
         if found is None or len(found.positions) == 0:
             return None
-        shown = where_agent(obs["goal"]) if obs["goal"].any() else None
+        shown = where_agent(goal_view) if goal_view is not None else None
         if shown is not None:  # the goal image shows the goal's place: it is a place too
-            found = with_place(found, shown, obs["goal"], 1.5 * self.cfg.spacing)
+            found = with_place(found, shown, goal_view, 1.5 * self.cfg.spacing)
         states = torch.cat([self.level.encode(torch.as_tensor(found.images[i : i + 256])) for i in range(0, len(found.images), 256)])
         # the goal's place: the goal image's own, else (a text goal) the place that looks most like the goal state
         goal = len(found.positions) - 1 if shown is not None else int((states - g).norm(dim=-1).argmin())

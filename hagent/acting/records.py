@@ -63,7 +63,7 @@ class AgentPlan(NamedTuple):
 class Episode(NamedTuple):
     """What happened when the agent ran an instruction in a world."""
 
-    success: bool  # the world's judgement (scoring only; never seen while acting)
+    success: bool | None  # the world's judgement, read by the runner after acting (None: nobody judged it)
     steps: int  # world steps taken
     violations: tuple[str, ...]
     explanation: str
@@ -91,13 +91,25 @@ Loop = Generator[tuple[dict, "AgentPlan", "StepRecord"], None, "Episode"]
 """An acting loop: yields (observation after the step, plan, step) per step; returns the episode."""
 
 
+def unjudged(steps: int, explanation: str, plan: AgentPlan | None, trace: tuple[StepRecord, ...],
+             decisions: tuple = (), description: Description | None = None, narrative: Narrative | None = None) -> Episode:
+    """The episode as an actor ends it: everything but the world's judgement, which the actor
+    can't read (success None, no violations) and the runner adds (`Run`)."""
+    return Episode(None, steps, (), explanation, plan, trace, decisions, description, narrative)
+
+
 class Run:
     """An episode in progress: `step()` takes one action, `finish()` acts to the end and returns
-    the `Episode`. The current plan, observation and trace are there to watch between steps."""
+    the `Episode`. The current plan, observation and trace are there to watch between steps.
 
-    def __init__(self, loop: Loop, obs: dict, task: Task | None = None, world: Any = None):
+    An actor makes it from its acting loop, which never sees the world itself; the runner
+    (`hagent.Agent.start`) then hands it the world, whose `judge()` gives the finished episode
+    its success and violations. A run nobody judged ends with `success` None."""
+
+    def __init__(self, loop: Loop, obs: dict, task: Task | None = None):
         self._loop = loop
-        self.world, self.task = world, task
+        self.task = task
+        self.world: Any = None  # the world being scored (set by the runner; never read by the actor)
         self.obs = obs  # the latest observation
         self.plan: AgentPlan | None = None  # the latest plan (its route: level 1's waypoints)
         self.trace: list[StepRecord] = []
@@ -115,11 +127,22 @@ class Run:
         try:
             self.obs, self.plan, record = next(self._loop)
         except StopIteration as stop:
-            self.episode = stop.value
+            self.episode = self._judged(stop.value)
             self.plan = self.episode.plan or self.plan
             return None
         self.trace.append(record)
         return record
+
+    def judged_by(self, world: Any) -> Run:
+        """Score this run with `world`'s judgement once it is over; returns the run."""
+        self.world = world
+        return self
+
+    def _judged(self, episode: Episode) -> Episode:
+        if self.world is None:
+            return episode
+        verdict = self.world.judge()  # scoring, after acting
+        return episode._replace(success=verdict.success, violations=tuple(verdict.violations))
 
     def finish(self) -> Episode:
         """Act until the episode is over and return it."""

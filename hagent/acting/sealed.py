@@ -1,7 +1,9 @@
 """The agent's only door to a world: observations in, actions out, nothing else.
 
-Per DESIGN.md ("no peeking"), the acting loop gets a `SealedWorld`. Touching the world's symbolic
-view, its judgement, its reward, its info or its internals raises `PeekingError`.
+Per DESIGN.md ("no peeking"), an actor is handed a `SealedWorld`, never the world: the seal is
+structural, not a convention. Touching the world's symbolic view, its parameters, its judgement,
+its reward, its info or its internals raises `PeekingError`; the runner (`hagent.Agent.start`)
+keeps the world itself and reads its judgement after acting.
 """
 
 from __future__ import annotations
@@ -34,7 +36,12 @@ def resets(world: Any, reset: bool | None) -> bool:
 
 
 class SealedWorld:
-    """Wraps a world so that only `reset`, `step` (observation + done) and `action_space` get through."""
+    """The acting loop's only door to a world. Through it come observations (`reset`, `observe`,
+    `step`), the action space, the episode's step limit and whether the caller has just reset it;
+    and two scoring calls go out that show the agent nothing (`instruct`, `watch`). The world's
+    state, parameters, judgement, reward and info stay behind it: reading anything else raises
+    `PeekingError`. The judgement is the runner's (`hagent.Agent.start` hands `Run` the world's
+    `judge`), read after acting."""
 
     __slots__ = ("_world",)
 
@@ -50,7 +57,7 @@ class SealedWorld:
         """The current observation (what the agent sees now, without acting)."""
         return self._world.observe()
 
-    def step(self, action: int) -> Observed:
+    def step(self, action: Any) -> Observed:
         """Act; returns the next observation and whether the world ended the episode."""
         obs, _, terminated, truncated, _ = self._world.step(action)
         return Observed(obs, bool(terminated or truncated))
@@ -60,6 +67,33 @@ class SealedWorld:
         """The world's action space."""
         return self._world.action_space
 
+    @property
+    def max_steps(self) -> int | None:
+        """The episode's step limit, when the world has one (part of the task, like a deadline)."""
+        return getattr(self._world, "max_steps", None)
+
+    @property
+    def fresh(self) -> bool:
+        """Whether the caller has just reset the world and it has not stepped since (see `resets`)."""
+        return bool(getattr(self._world, "fresh", False))
+
+    @property
+    def name(self) -> str:
+        """What to call the world in a message: its spec."""
+        return str(getattr(self._world, "world_spec", type(self._world).__name__))
+
+    def instruct(self, *instruction: Any) -> bool:
+        """Scoring: ask the world to judge `instruction` from now on (a grid world takes the
+        parsed goal and the text, a point world the text). Returns only whether it can; what it
+        changes in the world is read by nobody while acting. `ValueError` when the world can't
+        ground it."""
+        return bool(self._world.instruct(*instruction))
+
+    def watch(self, guardrails: tuple[str, ...]) -> None:
+        """Scoring: ask the world to count violations of `guardrails` (a no-op in worlds without guardrails)."""
+        if hasattr(self._world, "watch"):
+            self._world.watch(guardrails)
+
     def __getattr__(self, name: str) -> Any:
         raise PeekingError(f"the agent may not read world.{name}: it plans from observations and the instruction only")
 
@@ -67,11 +101,10 @@ class SealedWorld:
         raise PeekingError("the agent may not modify the world")
 
 
-def open_episode(world: Any, seed: int | None, reset: bool | None) -> tuple[SealedWorld, dict]:
-    """The agent's door to `world` and what it sees first: the episode of `seed` when one is
-    given, else the one `resets` picks (the caller's fresh episode, or the world's next)."""
-    sealed = SealedWorld(world)
-    return sealed, (sealed.reset(seed=seed) if seed is not None or resets(world, reset) else sealed.observe())
+def open_episode(world: SealedWorld, seed: int | None, reset: bool | None) -> dict:
+    """What the agent sees first through its door: the episode of `seed` when one is given,
+    else the one `resets` picks (the caller's fresh episode, or the world's next)."""
+    return world.reset(seed=seed) if seed is not None or resets(world, reset) else world.observe()
 
 
 def episode_generator(agent_seed: int, seed: int | None) -> torch.Generator:

@@ -27,8 +27,8 @@ import torch
 
 from costs.readout import GoalReadout, ReadoutCost
 from hagent.acting.configurator import ShortTermMemory, configure_continuous
-from hagent.acting.records import GOAL_STAGE, AgentPlan, Episode, Loop, Run, StepRecord, goal_plan
-from hagent.acting.sealed import episode_generator, open_episode
+from hagent.acting.records import GOAL_STAGE, AgentPlan, Loop, Run, StepRecord, goal_plan, unjudged
+from hagent.acting.sealed import SealedWorld, episode_generator, open_episode
 from hagent.config import GoalAgentConfig
 from hagent.worlds import parse_spec
 from levels.landmarks import LandmarkGraph, LandmarkPlanner
@@ -89,22 +89,21 @@ class VectorActor:
         actor.env_id = self.env_id
         return actor
 
-    def start(self, world: Any, text: str | None = None, max_steps: int | None = None, reset: bool | None = None,
+    def start(self, world: SealedWorld, text: str | None = None, max_steps: int | None = None, reset: bool | None = None,
               seed: int | None = None) -> Run:
-        """Begin an episode (see `hagent.Agent.start`), one plan (`time_scale` env steps) per
+        """Begin an episode through the world's door (see `hagent.Agent.start`), one plan (`time_scale` env steps) per
         `Run.step()`, until the env ends it or `max_steps` env steps pass (default: the env's own
         limit). The goal is the observation's `goal` (the env's desired_goal); `text` may only say
         so: None, the world's own mission or "reach the goal"."""
         torch.set_num_threads(self.cfg.threads)
-        sealed, obs = open_episode(world, seed, reset)
+        obs = open_episode(world, seed, reset)
         _check(obs, text)
-        budget = max_steps or getattr(world, "max_steps", 1000)
+        budget = max_steps or world.max_steps or 1000
         self.mppi.reset()
-        return Run(self._acting(world, sealed, obs, budget, episode_generator(self.seed, seed)), obs, None, world)
+        return Run(self._acting(world, obs, budget, episode_generator(self.seed, seed)), obs)
 
     @torch.no_grad()
-    def _acting(self, world: Any, sealed: Any, obs: dict, budget: int,
-                generator: torch.Generator) -> Loop:
+    def _acting(self, world: SealedWorld, obs: dict, budget: int, generator: torch.Generator) -> Loop:
         """The acting loop: yields (observation, plan, step) after every plan; returns the episode."""
         goal = torch.as_tensor(obs["goal"], dtype=torch.float32)
         c = self.cfg
@@ -133,15 +132,14 @@ class VectorActor:
             record = StepRecord(t, tuple(float(v) for v in action), GOAL_STAGE, plan.plan.total, ms, plan.calls, subgoal, plan.levels)
             trace.append(record)
             for _ in range(self.level.time_scale):  # level 0's action is held for its time scale
-                observed = sealed.step(action.numpy())
+                observed = world.step(action.numpy())
                 obs, done, t = observed.obs, observed.done, t + 1
                 if done or t >= budget:
                     break
             yield obs, plan, record
-        verdict = world.judge()  # scoring, after acting
         how = "with level 1's landmark graph over level 0" if hierarchical else "with level 0 alone"
         explanation = f"planned toward the goal ({', '.join(f'{v:.2f}' for v in goal.tolist())}, the env's desired_goal) {how}; {t} steps."
-        return Episode(verdict.success, t, verdict.violations, explanation, plan, tuple(trace), tuple(stm.decisions))
+        return unjudged(t, explanation, plan, tuple(trace), tuple(stm.decisions))
 
     @torch.no_grad()
     def plan(self, observation: dict, text: str | None = None) -> AgentPlan:

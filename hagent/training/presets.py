@@ -20,9 +20,16 @@ class Preset(NamedTuple):
     steps: tuple[tuple[str, ...], ...]
 
 
+DATA_CRITICS = ("--set", 'train.critic.labels="data"')
+"""How the shipped critics are taught: by the data alone (hindsight step counts over the recorded
+transitions, `hagent.labels.observed_pairs`). The training default too; said explicitly so that a
+change of that default can't silently change what a preset rebuilds."""
+
 ORACLE_CRITICS = ("--set", 'train.critic.labels="oracle"', "--set", "train.critic.expectile=0.5",
                   "--set", "train.critic.goals_per_episode=24")
-"""How the shipped default's critics were trained: the rule-based baseline labels, plain regression."""
+"""The named baseline that benchmarks compare against, never a preset's choice: critics taught the
+rule-based labels (BFS over the world's movement rules), plain regression. The shipped agents
+before issue #30 were trained this way."""
 
 
 def _mix_dir(spec: str) -> str:
@@ -40,12 +47,10 @@ def default_preset(out: str = "checkpoints/default") -> Preset:
         (
             ("collect", "--world", "babyai:GoToLocal", "--episodes", "1000", "--seed", "0", "--out", "data/gotolocal"),
             ("train", "--data", "data/gotolocal", "--out", "checkpoints/gotolocal", "--seed", "0", "--set", "train.decoder.episodes=0",
-             *ORACLE_CRITICS),
+             *DATA_CRITICS),
             *(("collect", "--world", spec, "--episodes", "600", "--seed", "0", "--workers", "2", "--out", _mix_dir(spec)) for spec in MIX),
-            # The shipped critics still learn the rule-based labels: with the data-taught ones (the
-            # training default) 3 of the 44 shipped scenarios fail (BENCHMARKS.md, issue #17).
             ("train", *mix, "--init", "checkpoints/gotolocal", "--steps", "1500", "--seed", "0", "--out", out, "--set", "train.threads=2",
-             *ORACLE_CRITICS),
+             *DATA_CRITICS),
             ("train", "--normalizer-only", "--out", out, "--seed", "0", "--set", "train.threads=2"),
         ),
     )
