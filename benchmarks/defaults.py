@@ -58,8 +58,10 @@ def _job(args: tuple[str, str, int, int]) -> tuple[str, str, list[dict]]:
     return checkpoint, world, [e._asdict() for e in report.episodes]
 
 
-def _summary(episodes: list[dict]) -> dict:
+def _summary(episodes: list[dict]) -> dict | None:
     n = len(episodes)
+    if n == 0:
+        return None
     spl = [min(1.0, e["reference_steps"] / max(e["steps"], 1)) if e["success"] else 0.0
            for e in episodes if e["reference_steps"] is not None]
     ms = [e["median_ms"] for e in episodes if e["steps"] > 0]
@@ -85,10 +87,14 @@ def report(doc: dict) -> str:
     ]
     for world in doc["worlds"]:
         rows = [doc["results"][world][n] for n in names]
+        if any(r is None for r in rows):
+            lines.append(f"| {world} | " + " | ".join("not run" if r is None else f"{r['episodes']} episodes" for r in rows) + " | – |")
+            continue
         cells = []
         for r in rows:
             spl = "–" if r["spl"] is None else f"{r['spl']:.3f}"
-            cells.append(f"{r['success']:.1%} ({spl}) / {r['mean_steps']:.1f} / {r['violations']}")
+            partial = "" if r["episodes"] == doc["episodes"] else f", {r['episodes']} episodes only"
+            cells.append(f"{r['success']:.1%} ({spl}) / {r['mean_steps']:.1f} / {r['violations']}{partial}")
         diff = (rows[0]["success"] - rows[-1]["success"]) * 100
         lines.append(f"| {world} | " + " | ".join(cells) + f" | {diff:+.1f} pts |")
     return "\n".join(lines)
@@ -116,23 +122,29 @@ def main(argv: list[str] | None = None) -> int:
         print(f"defaults.py: not a checkpoint: {', '.join(missing)}", file=sys.stderr)
         return 2
     jobs = [(c, w, s, min(CHUNK, args.seed + args.episodes - s))
-            for w in args.worlds for c in args.checkpoints for s in range(args.seed, args.seed + args.episodes, CHUNK)]
+            for s in range(args.seed, args.seed + args.episodes, CHUNK) for w in args.worlds for c in args.checkpoints]
+    # seed chunks outermost: every world and checkpoint advances together, so a stopped run is still a fair comparison
     start = time.perf_counter()
-    found: dict[tuple[str, str], list[dict]] = {}
+    found: dict[tuple[str, str], list[dict]] = {(w, c): [] for w in args.worlds for c in args.checkpoints}
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     with multiprocessing.get_context("spawn").Pool(args.workers) as pool:
         for k, (checkpoint, world, episodes) in enumerate(pool.imap_unordered(_job, jobs), start=1):
-            found.setdefault((world, checkpoint), []).extend(episodes)
+            found[(world, checkpoint)].extend(episodes)
             print(f"[{k}/{len(jobs)}] {world} {checkpoint}: {len(found[(world, checkpoint)])} episodes", file=sys.stderr, flush=True)
-    doc = {
-        "checkpoints": args.checkpoints, "worlds": args.worlds, "seed": args.seed, "episodes": args.episodes,
-        "workers": args.workers, "seconds": time.perf_counter() - start,
-        "results": {w: {c: _summary(sorted(found[(w, c)], key=lambda e: e["seed"])) for c in args.checkpoints} for w in args.worlds},
-        "per_episode": {w: {c: sorted(found[(w, c)], key=lambda e: e["seed"]) for c in args.checkpoints} for w in args.worlds},
-    }
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(args.out, json.dumps(doc, indent=1) + "\n")
+            doc = _document(args, found, time.perf_counter() - start)  # after every job: a stopped run keeps what it did
+            atomic_write_text(args.out, json.dumps(doc, indent=1) + "\n")
     print(report(doc))
     return 0
+
+
+def _document(args: argparse.Namespace, found: dict[tuple[str, str], list[dict]], seconds: float) -> dict:
+    ordered = {key: sorted(episodes, key=lambda e: e["seed"]) for key, episodes in found.items()}
+    return {
+        "checkpoints": args.checkpoints, "worlds": args.worlds, "seed": args.seed, "episodes": args.episodes,
+        "workers": args.workers, "seconds": seconds,
+        "results": {w: {c: _summary(ordered[(w, c)]) for c in args.checkpoints} for w in args.worlds},
+        "per_episode": {w: {c: ordered[(w, c)] for c in args.checkpoints} for w in args.worlds},
+    }
 
 
 if __name__ == "__main__":

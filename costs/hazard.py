@@ -1,8 +1,9 @@
 """The learned hazard cost: how likely a (real or imagined) level-0 state is a hazard (e.g. lava).
 
 `HazardModel` is a small classifier trained from the hazard labels of the offline data (the
-world's `on_lava` flag, a training label only) on both encoded next states and the predictor's
-imagined next states, so that it judges the states a planner imagines as well as real ones.
+world's `on_lava` flag: hazard labels are the one kind of world label DESIGN.md lets teach a cost,
+an intrinsic one) on both encoded next states and the predictor's imagined next states, so that
+it judges the states a planner imagines as well as real ones.
 `HazardGuardrail` turns it into a guardrail cost module for any planner objective.
 """
 
@@ -38,7 +39,8 @@ class HazardModel(nn.Module):
 
 class CellProbe(nn.Module):
     """Where a (real or imagined) level-0 state puts the agent: a distribution over grid columns
-    and rows. Trained from the data's agent-cell labels; region guardrails read imagined states with it."""
+    and rows. Trained on the agent's cell as each observation shows it (its mark in the grid, not the
+    world's label); region guardrails read imagined states with it."""
 
     def __init__(self, cfg: HazardConfig, dim: int, side: int = 64):
         super().__init__()

@@ -212,6 +212,15 @@ def checkpoint_reads(directory: str | Path) -> str:
     return _read_config(directory / CONFIG_FILE).level.encoder.kind
 
 
+def checkpoint_config(directory: str | Path) -> HagentConfig:
+    """A checkpoint's resolved config, from its `config.json` alone (no weights read). Raises
+    `CheckpointError` when the directory is not a checkpoint."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise CheckpointError(f"{directory}: no such checkpoint directory")
+    return _read_config(directory / CONFIG_FILE)
+
+
 TRAIN_STATE_FILE = "train_state.safetensors"
 
 

@@ -5,9 +5,29 @@ finished shards. Shards and the manifest are written atomically and the manifest
 after each shard, so an interrupted run leaves a readable dataset of whole shards; running the
 same command again resumes it.
 
-Per step a shard stores the observation (`image [N, W, H, 3]`, `direction [N]`, `carried [N, 3]`),
-the action taken from it (`action [N]`, -1 on an episode's last observation) and symbolic labels
-for label-using heads (`agent`, `room`, `on_lava`, `events`). Labels never reach a planner.
+Per step a shard of a grid world stores the observation (`image [N, W, H, 3]`, `direction [N]`,
+`carried [N, 3]`), the action taken from it (`action [N]`, -1 on an episode's last observation)
+and labels the world writes from its own state (`agent`, `room`, `on_lava`, `events`); a point
+world's shard stores `image`, `action` and the labels `position` and `room`, plus each episode's
+`places` views; a gym world's, the env's observation vector and action.
+
+No planner reads a label, but some train parts that act, so this is where each one goes:
+
+* `on_lava` (hazard flags) -> the hazard classifier (a guardrail cost on every imagined state,
+  and which level-1 hops are kept) and the step-hazard model (checks the action about to be
+  taken): an intrinsic cost, which DESIGN.md allows hazard labels to teach.
+* `agent` (the agent's cell) -> nothing the agent acts with: the cell probe (which region
+  guardrails read imagined states with) and the step-hazard model's patch of cells find the
+  agent by its mark in the observation instead (`hagent.training.hierarchy.marked_cells`; the
+  same cell in these fully observed grids). The rule-based baseline `oracle_pairs` reads it.
+* `events` (grids) and `position`/`room` (point worlds) -> which windows level 0 sees more
+  often (`data.event_fraction`): they choose samples, never targets.
+* `places` views (point worlds) -> the place grounding, which turns a text goal ("the top-left
+  corner of the left room") into the goal state the planner minimizes its distance to.
+* none -> the critics: their step distances come from `hagent.labels` (the data's own observed
+  transitions by default; the rule-based `oracle_pairs` only as a named baseline). `room` (grids)
+  is read by no training at all; benchmarks score with it.
+
 `hagent.data` loads a dataset as training windows.
 """
 

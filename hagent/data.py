@@ -16,7 +16,8 @@ from hagent.collect import DatasetError, read_manifest, step_keys
 
 class Window(NamedTuple):
     """A batch of fixed-length windows. `action[:, t]` is taken in `image[:, t]` and leads to
-    `image[:, t + 1]`; the last action leads outside the window. Labels are for training heads."""
+    `image[:, t + 1]`; the last action leads outside the window. `agent`, `room`, `on_lava` and
+    `events` are the world's labels; what each may teach is listed in `hagent.collect`."""
 
     image: torch.Tensor  # [B, T, W, H, 3] uint8
     direction: torch.Tensor  # [B, T] int64
@@ -30,7 +31,8 @@ class Window(NamedTuple):
 
 class PointWindow(NamedTuple):
     """A batch of windows of a point world: `action[:, t]` (a 2D displacement) is taken in
-    `image[:, t]`. Positions are labels for probes, never for planning."""
+    `image[:, t]`. `position` and `room` are the world's labels: they only choose which windows
+    are oversampled (`WindowDataset.eventful`); no planner and no trained part reads them."""
 
     image: torch.Tensor  # [B, T, H, W, 3] uint8 RGB
     action: torch.Tensor  # [B, T, 2] float32

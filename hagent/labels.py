@@ -1,16 +1,23 @@
 """Training labels from the offline data: hindsight step distances for the critics.
 
-The default, `observed_pairs`, is taught by the data alone: each episode's observations are the
-nodes of a graph (two rows showing the same observation are one node), each recorded step is an
-edge, and a pair's label is the fewest recorded steps from the state to the goal state over that
-graph: the tabular limit of goal-conditioned TD with hindsight goals, and never more than the
-time between them. It reads nothing but observations and their order: no positions, no grid rules.
+The default, `observed_pairs` (`train.critic.labels = "data"`), is taught by the data alone:
+each episode's observations are the nodes of a graph (two rows showing the same observation are
+one node), each recorded step is an edge, and a pair's label is the fewest recorded steps from
+the state to the goal state over that graph: the tabular limit of goal-conditioned TD with
+hindsight goals, and never more than the time between them. It reads nothing but observations
+and their order: no positions, no grid rules.
 
-`oracle_pairs` is the named baseline (`train.critic.labels = "oracle"`, off by default): the
-shortest path from the world's own movement rules on the goal's grid (`steps_to_pose`), plus one
-step per changed cell. It knows the world's rules, so it serves comparisons and the scoring of
-critics (`steps_to_pose` is the true distance), never the default agent. No planner ever reads
-any of these labels.
+`oracle_pairs` is the named baseline (`train.critic.labels = "oracle"`; `ORACLE_CRITICS` in
+`hagent.training.presets`): the shortest path by the world's own movement rules on the goal's
+grid (`steps_to_pose`), plus one step per changed cell. It knows the world's rules, so it serves
+comparisons (`benchmarks/critic_error.py`) and the scoring of critics (`steps_to_pose` is the true
+distance). No preset uses it; a checkpoint's `config.json` records which labels taught its critics.
+
+Where the labels go: they teach the critics (level 0's and every abstract level's), and the
+critics are read while acting: the planners' cost-to-go, level 1's hop lengths and reach, the
+configurator's estimate of how far the goal is. So whichever labels a checkpoint was trained with
+reach every plan it makes; that is why the default must be the data's own. No planner reads a
+label directly.
 """
 
 from __future__ import annotations

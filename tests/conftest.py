@@ -101,7 +101,9 @@ class ScenarioItem(pytest.Item):
 
     def repr_failure(self, excinfo, style=None):
         if isinstance(excinfo.value, ScenarioFailed):
-            return f"scenario {self.name!r} ({self.scenario.world}, seed {self.scenario.seed}):\n{excinfo.value}"
+            rule = self.scenario.seeds
+            seeds = f"seed {self.scenario.seed}" if rule is None else f"the first {rule.count} judgeable seeds from {rule.first}"
+            return f"scenario {self.name!r} ({self.scenario.world}, {seeds}):\n{excinfo.value}"
         return super().repr_failure(excinfo)
 
     def reportinfo(self):

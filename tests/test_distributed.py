@@ -19,6 +19,7 @@ from hagent.collect import collect
 from hagent.config import CollectConfig
 
 HELPER = Path(__file__).parent / "helpers" / "audit_writes.py"
+PACKAGES = ("hagent", "levels", "costs", "decoder", "tui")
 TINY = [
     "level.encoder.dim=8", "level.encoder.embed=4", "level.encoder.channels=8", "level.encoder.layers=2",
     "level.encoder.pool=2", "level.predictor.hidden=32", "level.predictor.blocks=1", "train.jepa.inverse_hidden=16",
@@ -40,6 +41,15 @@ def _torchrun(args: list[str], audit: Path, n: int = 2, env: dict | None = None)
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", str(n),
            str(HELPER), str(audit), *args]
     return subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=600, env={**os.environ, **(env or {})})
+
+
+def _project_frames(stderr: str) -> list[str]:
+    """Traceback frames in the packages of the checkout the code was imported from, wherever it lives
+    (a clone named `hagent/` runs its venv from `.../hagent/.venv`, which torchrun prints)."""
+    here = Path(distributed.__file__).parent.parent
+    roots = {here, here.resolve()}
+    starts = tuple(f'File "{root / package}{os.sep}' for root in roots for package in PACKAGES)
+    return [line.strip() for line in stderr.splitlines() if line.strip().startswith(starts)]
 
 
 @pytest.fixture(scope="module")
@@ -106,7 +116,14 @@ def test_a_batch_that_does_not_split_is_a_clear_error(lava_data: Path, tmp_path:
     done = _torchrun(_args(lava_data, tmp_path / "odd", "data.batch_size=15"), tmp_path / "audit")
     assert done.returncode != 0
     assert "hagent train: data.batch_size=15 does not split evenly over 2 processes" in done.stderr
-    assert "hagent/" not in done.stderr  # no traceback from hagent (torchrun prints its own about the exit)
+    assert _project_frames(done.stderr) == []  # no traceback from our code (torchrun prints its own about the exit)
+
+
+def test_the_frame_check_sees_a_frame_from_this_checkout() -> None:
+    root = Path(distributed.__file__).parent.parent
+    frame = f'  File "{root / "hagent" / "cli" / "parser.py"}", line 3, in main'
+    elsewhere = '  File "/elsewhere/hagent/.venv/lib/python3.11/site-packages/torch/distributed/run.py", line 9, in main'
+    assert _project_frames(f"Traceback (most recent call last):\n{frame}\n{elsewhere}\n") == [frame.strip()]
 
 
 def test_helpers_are_the_identity_in_one_process() -> None:

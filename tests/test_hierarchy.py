@@ -13,10 +13,10 @@ from hagent.checkpoint import load_checkpoint
 from hagent.cli import main
 from hagent.collect import collect
 from hagent.config import AgentConfig, CollectConfig
-from hagent.acting.configurator import Configurator, ShortTermMemory
+from hagent.acting.configurator import Configurator, ShortTermMemory, Watch
 from hagent.acting.grounding import Memory, Stage, ground, room_cells
 from hagent.language import AvoidHazard, ForbidAction, ObjectRef, ParseError, parse
-from hagent.acting.navigator import Navigator
+from hagent.acting.navigator import Navigator, Route
 from hagent.acting.waypoints import opened, region_cells
 from hagent.worlds import make_world
 from levels.graph import GraphPlanner
@@ -230,6 +230,30 @@ def test_operator_guardrails_stay_whatever_the_text_says() -> None:
         parse("go to the red ball, don't open any doors"), None, ShortTermMemory()
     )
     assert [g.hard for g in soft.guardrails] == [True, False]  # operator hard, instruction soft
+
+
+def test_level1s_prediction_check_survives_a_replan_at_the_step_its_period_completes() -> None:
+    """Level 1's prediction is checked every `check_period` actions, also when another rule re-plans
+    at the step a period completes (a check skipped there used to leave the actions piling up, unchecked)."""
+    conf = Configurator(AgentConfig(period=100, error_threshold=0.5), available_levels=2)
+    config = conf.configure(parse("go to the red ball"), 30.0, ShortTermMemory())
+    route = Route(cells=((5, 5),), steps=(4.0,), upper=(), goal_reached=True, evaluations=0, states=torch.zeros(1, 4))
+    watch = Watch(route=route)
+    checked = []
+
+    def surprised() -> float:  # what the actor's check does: judge the period's actions, then start over
+        checked.append(len(watch.check_actions))
+        watch.check_actions.clear()
+        return 2.0
+
+    reasons = []
+    for t in range(1, 7):
+        watch.check_actions.append(0)
+        cell = (5, 5) if t == 2 else (1, 1)  # the subgoal is reached just as the first period completes
+        reasons.append(conf.why_replan(config, watch, t, cell, lambda target: 0.0, surprised, check_period=2))
+    error = "level 1's prediction error 2.00 > 0.5"
+    assert reasons == [None, "subgoal reached", None, error, None, error]
+    assert checked == [2, 2, 2]
 
 
 # -- guardrails in the planner --------------------------------------------------------------

@@ -27,15 +27,16 @@ def _type_only(tree: ast.AST) -> set[int]:
     return skipped
 
 
-def import_graph() -> nx.DiGraph:
-    """module -> the project modules it imports anywhere in its body."""
+def import_graph(type_hints: bool = False) -> nx.DiGraph:
+    """module -> the project modules it imports anywhere in its body (with `type_hints`, also
+    those it imports under `if TYPE_CHECKING:`)."""
     modules = _modules()
     graph = nx.DiGraph()
     for name, path in modules.items():
         graph.add_node(name)
         tree = ast.parse(path.read_text(encoding="utf-8"))
         package = name if path.name == "__init__.py" else name.rpartition(".")[0]
-        skipped = _type_only(tree)
+        skipped = set() if type_hints else _type_only(tree)
         for node in ast.walk(tree):
             if id(node) in skipped:
                 continue
@@ -66,6 +67,15 @@ def test_the_graph_sees_function_level_imports() -> None:
 def test_no_import_cycles() -> None:
     cycles = sorted((" -> ".join(c) for c in nx.simple_cycles(import_graph())), key=len)
     assert not cycles, "import cycles:\n" + "\n".join(cycles[:20])
+
+
+def test_config_and_the_worlds_need_each_other_not_even_for_type_hints() -> None:
+    """`hagent.config` imports the worlds (a spec is checked when read); a world reads its own
+    settings from `hagent.worlds.config`, never from the root config, not even to annotate."""
+    graph = import_graph(type_hints=True)
+    assert graph.has_edge("hagent.worlds.point", "hagent.worlds.config")
+    cycles = [c for c in nx.simple_cycles(graph) if any(m == "hagent.config" or m.startswith("hagent.worlds") for m in c)]
+    assert not cycles, "import cycles:\n" + "\n".join(" -> ".join(c) for c in cycles[:20])
 
 
 def test_lower_floors_never_import_the_upper_ones() -> None:

@@ -164,6 +164,13 @@ class Configurator:
         `cell`; `steps_to` is level 0's critic distance to an imagined state; `prediction_error`
         checks level 1's prediction over the last `check_period` actions (and restarts the check).
         A hop that took too long goes on `watch.failed` (or `missed`), so the next route avoids it."""
+        surprise = None
+        if len(watch.check_actions) >= check_period:
+            # checked (and restarted) whenever a period is in, even at a step another rule re-plans at:
+            # a check skipped then would leave the actions piling up and never be made again
+            error = prediction_error()
+            if error > config.error_threshold:
+                surprise = f"level 1's prediction error {error:.2f} > {config.error_threshold:g}"
         imagined = self.cfg.imagined
         route = watch.route
         if route is None:
@@ -187,11 +194,7 @@ class Configurator:
             if route.cells:
                 watch.failed.add(route.cells[0])  # this hop didn't work out: route around it
             return f"no subgoal reached in {config.period} steps"
-        if watch.check_actions and len(watch.check_actions) == check_period:
-            error = prediction_error()
-            if error > config.error_threshold:
-                return f"level 1's prediction error {error:.2f} > {config.error_threshold:g}"
-        return None
+        return surprise
 
     def _levels(self, estimate: float | None, memory: ShortTermMemory) -> int:
         cfg = self.cfg

@@ -371,12 +371,15 @@ class GridActor:
             return self.abstract[0].encode(self._encode_obs(obs))
 
     def _prediction_error(self, s1: torch.Tensor, actions: list[int], obs: dict) -> float:
-        """Level 1's relative error predicting where the last period's actions led."""
+        """Level 1's relative error predicting where the last period's actions led: the squared
+        error over the mean square of the state reached. Training's `pred_loss_rel` divides by the
+        targets' variance, a batch statistic no checkpoint keeps; level 1's states are near
+        zero-mean, so the two read alike (1: no better than predicting the mean state)."""
         with torch.no_grad():
             level = self.abstract[0]
-            predicted = level.predict(s1, level.summarize(torch.as_tensor([actions])))
-            actual = level.encode(self._encode_obs(obs))
-            return float((predicted - actual).pow(2).mean())
+            predicted = level.predict(s1, level.summarize(torch.as_tensor([actions])))  # (1, D1)
+            actual = level.encode(self._encode_obs(obs))  # (1, D1)
+            return float((predicted - actual).pow(2).mean() / actual.pow(2).mean().clamp_min(1e-8))
 
     @torch.no_grad()
     def _steps_to(self, obs: dict, target: torch.Tensor) -> float:

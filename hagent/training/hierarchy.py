@@ -1,9 +1,19 @@
-"""Training what sits on top of a trained level 0: the hazard classifier, the abstract levels
-k >= 1 (each by its own JEPA loss, the levels below frozen) and a critic per abstract level.
+"""Training what sits on top of a trained level 0: the hazard classifier, the step-hazard model,
+the cell probe, the abstract levels k >= 1 (each by its own JEPA loss, the levels below frozen)
+and a critic per abstract level.
 
 Everything here works on level 0's embeddings of the offline data, so several datasets (worlds
-with different grid sizes) are simply concatenated. Reward-free: the only labels are the
-hindsight step distances (`hagent.labels`) and the hazard flags, both training labels.
+with different grid sizes) are simply concatenated. Reward-free. What teaches each part, and
+what it does while acting:
+
+* the abstract levels: the data's own observations and actions (JEPA), nothing else;
+* their critics: hindsight step distances (`hagent.labels`; `train.critic.labels`): by default
+  the data's own observed transitions, the rule-based `oracle_pairs` only as a named baseline.
+  Planners read the critics (level 1's hop lengths and reach);
+* the hazard classifier and the step-hazard model: the world's hazard flags (`on_lava`), an
+  intrinsic cost (DESIGN.md allows hazard labels): the hazard guardrail while acting;
+* the cell probe: the agent's cell, read from its mark in each (fully observed) observation
+  (`marked_cells`), not from the world's label: region guardrails read imagined states with it.
 """
 
 from __future__ import annotations
@@ -15,6 +25,7 @@ from typing import NamedTuple
 import numpy as np
 import torch
 import torch.nn.functional as F
+from minigrid.core.constants import OBJECT_TO_IDX
 from tqdm import tqdm
 
 from costs.config import CriticConfig, CriticTrainConfig, HazardConfig, HazardTrainConfig
@@ -31,6 +42,15 @@ from levels.level import Level
 
 ABSTRACT_CAP = 3
 """Abstract levels' critics learn distances up to this many times level 0's `max_steps`."""
+_AGENT = OBJECT_TO_IDX["agent"]
+
+
+def marked_cells(images: np.ndarray) -> np.ndarray:
+    """The agent's cell in each grid observation, read from its mark as the acting code reads it
+    (`hagent.acting.grounding.agent_pose`): `images [N, W, H, 3]` -> `[N, 2]` (x, y)."""
+    n, _, h = images.shape[:3]
+    first = (images[..., 0] == _AGENT).reshape(n, -1).argmax(1)  # the first marked cell, x-major
+    return np.stack([first // h, first % h], 1)
 
 
 class Embedded(NamedTuple):
@@ -184,7 +204,8 @@ def train_probe(
     level0: Level, data: Embedded, cells: torch.Tensor, arch: HazardConfig, cfg: HazardTrainConfig, seed: int,
     metrics_path: Path | None = None, progress: bool = True,
 ) -> ProbeResult | None:
-    """Fit the cell probe on real and predicted next states; `cells [N, 2]` are the agent-cell labels."""
+    """Fit the cell probe on real and predicted next states; `cells [N, 2]` are the agent's cells
+    (`marked_cells`: read from the observations)."""
     if cfg.steps == 0:
         return None
     rows = torch.nonzero(data.actions >= 0).squeeze(1)
@@ -286,8 +307,8 @@ def train_step_hazard(
     datasets: list[OfflineDataset], arch: HazardConfig, cfg: HazardTrainConfig, seed: int,
     metrics_path: Path | None = None, progress: bool = True,
 ) -> StepHazardResult | None:
-    """Fit `StepHazard` on (cells around the agent, heading, action) -> the next state is a hazard;
-    None when the data holds no hazard."""
+    """Fit `StepHazard` on (cells around the agent's mark, heading, action) -> the next state is a
+    hazard (the `on_lava` label); None when the data holds no hazard."""
     images, cells, headings, actions, labels = [], [], [], [], []
     for d in datasets:
         a = d.arrays
@@ -299,7 +320,7 @@ def train_step_hazard(
         rng = np.random.default_rng([seed, len(images)])
         safe = rng.choice(np.nonzero(~hits)[0], size=min(len(rows) - hits.sum(), 40 * int(hits.sum())), replace=False)
         pick = np.concatenate([rows[hits], rows[safe]])
-        images.append(patches(torch.as_tensor(a["image"][pick]), torch.as_tensor(a["agent"][pick]).long()))
+        images.append(patches(torch.as_tensor(a["image"][pick]), torch.as_tensor(marked_cells(a["image"][pick])).long()))
         cells.append(pick)
         headings.append(torch.as_tensor(a["direction"][pick]).long())
         actions.append(torch.as_tensor(a["action"][pick]).long())

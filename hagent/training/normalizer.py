@@ -23,7 +23,7 @@ import torch
 from tqdm import tqdm
 
 from decoder.tokenizer import Tokenizer
-from hagent.config import HagentConfig, NormalizerConfig, NormalizerTrainConfig
+from hagent.config import HagentConfig, NormalizerConfig, NormalizerTrainConfig, save_config
 from hagent.language import ParseError, parse, same_task
 from hagent.language.normalizer import Normalizer, Slots, task_slots
 from hagent.language.paraphrase import TRAINING, Pair, Phrasings, add_noise, paraphrase, word_salad
@@ -159,13 +159,18 @@ def train_normalizer(
 def train_normalizer_only(config: HagentConfig, directory: str | Path, command: str = "", progress: bool = True) -> NormalizerResult:
     """Train the language normalizer with the `normalizer` and `train.normalizer` sections of
     `config` and save it into checkpoint `directory` as `normalizer/` (the levels, if any, are
-    left as they are); the checkpoint's README gets a section on it."""
-    from hagent.checkpoint import save_normalizer, write_readme_section
+    left as they are); the checkpoint's README gets a section on it, and its `config.json`, when
+    it has one, the normalizer's settings as trained (the threshold as calibrated)."""
+    from hagent.checkpoint import CONFIG_FILE, save_normalizer, write_readme_section
 
     torch.set_num_threads(cpu_threads(config.train.threads))
     result = train_normalizer(config.normalizer, config.train.normalizer, config.seed, progress=progress)
     directory = Path(directory)
     save_normalizer(directory, result.normalizer, result.metrics)
+    if (directory / CONFIG_FILE).exists():  # the checkpoint's config says what it ships
+        ckpt = HagentConfig.model_validate_json((directory / CONFIG_FILE).read_text(encoding="utf-8"))
+        train = ckpt.train.model_copy(update={"normalizer": config.train.normalizer})
+        save_config(ckpt.model_copy(update={"normalizer": result.normalizer.cfg, "train": train}), directory)
     m = result.metrics
     write_readme_section(directory, "Language normalizer", (
         f"Trained by `{command or 'train_normalizer_only'}` (seed {config.seed}) on "

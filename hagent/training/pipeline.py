@@ -113,6 +113,7 @@ def train(
     if config.data.window < 2:
         raise DatasetError("data.window must be at least 2 to have a transition to predict")
     datasets = [OfflineDataset(d) for d in data_dirs]
+    config = with_data_worlds(config, datasets)  # the checkpoint says what it was trained on
     recipe = recipe_for(datasets)  # what level 0 reads decides what comes before and after it
     config, datasets = recipe.prepare(config, datasets)
     windows = [d.windows(config.data.window) for d in datasets]
@@ -205,6 +206,14 @@ def train(
     recipe.after_level0(run, row)  # the parts that build on level 0, then the checkpoint with them
     distributed.barrier()  # no rank finishes before rank 0's files are in place
     return TrainResult(steps=cfg.steps, seconds=time.perf_counter() - start, final=row, directory=out_dir)
+
+
+def with_data_worlds(config: HagentConfig, datasets: list[OfflineDataset]) -> HagentConfig:
+    """`config` whose `world` names the data a run trains on (from the datasets' manifests): the
+    first dataset's world as `spec` (the world an agent that reads it acts in by default, whose
+    place names or env it learned), every dataset's in `trained_on`."""
+    worlds = [d.manifest.world for d in datasets]
+    return config.model_copy(update={"world": config.world.model_copy(update={"spec": worlds[0], "trained_on": worlds})})
 
 
 def train_decoder_only(config: HagentConfig, directory: str | Path, command: str = "", progress: bool = True) -> TrainResult:

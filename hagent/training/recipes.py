@@ -30,7 +30,9 @@ from hagent.data import OfflineDataset
 from hagent.training.critic import dataset_pairs, train_critic
 from hagent.training.decoder import fit_decoder
 from hagent.training.goal import train_goal_parts
-from hagent.training.hierarchy import ABSTRACT_CAP, embed, train_abstract_levels, train_hazard, train_probe, train_step_hazard
+from hagent.training.hierarchy import (
+    ABSTRACT_CAP, embed, marked_cells, train_abstract_levels, train_hazard, train_probe, train_step_hazard,
+)
 from hagent.training.places import train_places
 
 if TYPE_CHECKING:
@@ -138,7 +140,7 @@ class GridRecipe(Recipe):
         step_hazard = train_step_hazard(datasets, config.hazard, cfg.hazard, config.seed, run.log_path, run.progress)
         if step_hazard is not None:
             row.update(step_hazard_recall=step_hazard.recall, step_hazard_false_alarm=step_hazard.false_alarm)
-        cells = torch.cat([torch.as_tensor(d.arrays["agent"]).long() for d in datasets]).to(run.device)
+        cells = torch.cat([torch.as_tensor(marked_cells(d.arrays["image"])).long() for d in datasets]).to(run.device)
         probe = train_probe(model.level, embedded, cells, config.hazard, cfg.hazard, config.seed, run.log_path, run.progress)
         if probe is not None:
             row.update(probe_accuracy=probe.accuracy)
@@ -205,7 +207,6 @@ class VectorRecipe(Recipe):
 
     def prepare(self, config: HagentConfig, datasets: list[OfflineDataset]) -> tuple[HagentConfig, list[OfflineDataset]]:
         config = for_vector_world(config, datasets[0].arrays["vector"].shape[1], datasets[0].arrays["action"].shape[1])
-        config = config.model_copy(update={"world": config.world.model_copy(update={"spec": datasets[0].manifest.world})})  # the env it serves
         return config, [d.strided(config.level.time_scale) for d in datasets]  # level 0 acts every time_scale env steps
 
     def fit_inputs(self, model: JEPA, datasets: list[OfflineDataset]) -> None:

@@ -29,16 +29,13 @@ from __future__ import annotations
 
 import string
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
+from hagent.worlds.config import ExploreConfig, PointExploreConfig
 from hagent.worlds.judgement import Judgement
-
-if TYPE_CHECKING:
-    from hagent.config import ExploreConfig, PointExploreConfig  # the explorer's settings; config imports worlds
 
 SIZE = 64
 BORDER = (4.0, 59.0)  # the border walls' pixel rows/columns; the free interior lies strictly between
@@ -392,7 +389,8 @@ class PointWorld(gym.Env):
 
     def place_views(self) -> np.ndarray:
         """The view with the agent at every named place of every room, `[rooms x len(PLACES), H,
-        W, 3]` (room-major): training labels for grounding text goals, never for planning."""
+        W, 3]` (room-major): the labels that teach the place grounding (`costs.place.PlaceGoal`),
+        which turns a text goal into the goal state the agent plans toward; no planner reads them."""
         rooms = len(self.layout.doors) + 1
         return np.stack([self._draw(self.place(r, name)) for r in range(rooms) for name in PLACES])
 
