@@ -7,7 +7,7 @@ against another build of it (issue #30: data-taught critics against the oracle-t
 Per world and checkpoint: success, SPL (BabyAI's bot path where it solves the episode), mean
 steps, violations (lava entered, on LavaCrossing) and median planning ms per step, over
 `--episodes` consecutive seeds from `--seed`, each world's mission as the instruction and the
-agent's own step budget (`agent.max_steps`, as `hagent eval`). Episodes are spread over
+budget of BENCHMARKS.md's main table (the world's own time limit, at most `--max-steps` = 300). Episodes are spread over
 `--workers` processes of one torch thread each, so planning times are per core and shared.
 The agent plans from observations and the instruction only (it acts through a `SealedWorld`);
 the world's judgement scores each episode afterwards. Name the seed range next to the numbers:
@@ -34,6 +34,7 @@ WORLDS = (
     "babyai:GoTo",
     "babyai:Open",
     "babyai:GoToLocal",
+    "babyai:PickupLoc",
     "minigrid:MiniGrid-LavaCrossingS9N1-v0",
 )
 CHUNK = 10
@@ -42,19 +43,19 @@ CHUNK = 10
 _AGENTS: dict[str, object] = {}
 
 
-def _job(args: tuple[str, str, int, int]) -> tuple[str, str, list[dict]]:
+def _job(args: tuple[str, str, int, int, int]) -> tuple[str, str, list[dict]]:
     """Score one checkpoint on one world's seeds [seed, seed + n)."""
     import torch
 
     from hagent.acting import Agent
     from hagent.evaluate import evaluate
 
-    checkpoint, world, seed, n = args
+    checkpoint, world, seed, n, budget = args
     torch.set_num_threads(1)
     if checkpoint not in _AGENTS:
         agent = Agent.load(checkpoint)
         _AGENTS[checkpoint] = agent.reconfigured(threads=1)
-    report = evaluate(_AGENTS[checkpoint], world, n, seed, progress=False)
+    report = evaluate(_AGENTS[checkpoint], world, n, seed, max_steps=budget, progress=False)
     return checkpoint, world, [e._asdict() for e in report.episodes]
 
 
@@ -106,10 +107,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--worlds", nargs="+", default=list(WORLDS), help="world specs")
     p.add_argument("--episodes", type=int, default=200, help="episodes per world and checkpoint")
     p.add_argument("--seed", type=int, default=300000, help="first seed (reporting seeds: 200,000 and up, never evaluated before)")
+    p.add_argument("--max-steps", type=int, default=300, help="steps per episode at most (the world's own limit if lower)")
     p.add_argument("--workers", type=int, default=2, help="processes (one torch thread each)")
     p.add_argument("--out", default="benchmarks/results/defaults.json", help="JSON with every episode")
     p.add_argument("--report", action="store_true", help="print the table in --out; run nothing")
+    p.add_argument("--merge", nargs="+", metavar="JSON", help="join runs on consecutive seed ranges into --out; run nothing")
+    p.add_argument("--quick", action="store_true", help="smoke run: 2 episodes of rooms:3x3, 30 steps, 1 worker")
     args = p.parse_args(argv)
+    if args.quick:
+        args.worlds, args.episodes, args.max_steps, args.workers = ["rooms:3x3"], 2, 30, 1
+    if args.merge:
+        return _merge(args)
     if args.report:
         try:
             print(report(json.loads(Path(args.out).read_text())))
@@ -121,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     if missing:
         print(f"defaults.py: not a checkpoint: {', '.join(missing)}", file=sys.stderr)
         return 2
-    jobs = [(c, w, s, min(CHUNK, args.seed + args.episodes - s))
+    jobs = [(c, w, s, min(CHUNK, args.seed + args.episodes - s), args.max_steps)
             for s in range(args.seed, args.seed + args.episodes, CHUNK) for w in args.worlds for c in args.checkpoints]
     # seed chunks outermost: every world and checkpoint advances together, so a stopped run is still a fair comparison
     start = time.perf_counter()
@@ -133,6 +141,27 @@ def main(argv: list[str] | None = None) -> int:
             print(f"[{k}/{len(jobs)}] {world} {checkpoint}: {len(found[(world, checkpoint)])} episodes", file=sys.stderr, flush=True)
             doc = _document(args, found, time.perf_counter() - start)  # after every job: a stopped run keeps what it did
             atomic_write_text(args.out, json.dumps(doc, indent=1) + "\n")
+    print(report(doc))
+    return 0
+
+
+def _merge(args: argparse.Namespace) -> int:
+    """Join the episodes of several runs into one document: runs of the same checkpoints on
+    consecutive seed ranges, or runs of different checkpoints on the same seeds (in the order given)."""
+    try:
+        docs = [json.loads(Path(f).read_text()) for f in args.merge]
+    except (OSError, ValueError) as err:
+        print(f"defaults.py: can't read --merge: {err}", file=sys.stderr)
+        return 2
+    checkpoints = list(dict.fromkeys(c for d in docs for c in d["checkpoints"]))
+    worlds = [w for w in docs[0]["worlds"] if all(w in d["worlds"] for d in docs)]
+    found = {(w, c): [e for d in docs if c in d["checkpoints"] for e in d["per_episode"][w][c]] for w in worlds for c in checkpoints}
+    seeds = sorted({e["seed"] for episodes in found.values() for e in episodes})
+    merged = argparse.Namespace(checkpoints=checkpoints, worlds=worlds, seed=seeds[0],
+                                episodes=seeds[-1] - seeds[0] + 1, workers=max(d["workers"] for d in docs))
+    doc = _document(merged, found, sum(d["seconds"] for d in docs))
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(args.out, json.dumps(doc, indent=1) + "\n")
     print(report(doc))
     return 0
 

@@ -406,6 +406,9 @@ def _load_module(path: Path, module: torch.nn.Module, device: str | torch.device
 
 
 def _read_config(path: Path) -> HagentConfig:
+    if (path.parent / "manifest.json").exists():  # `hagent collect`'s dataset also has a config.json
+        raise CheckpointError(f"{path.parent}: is a dataset (written by hagent collect), not a checkpoint; train one on it "
+                              f"with: hagent train --data {path.parent} --out runs/NAME, then use --checkpoint runs/NAME")
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:

@@ -42,7 +42,7 @@ from pathlib import Path
 import numpy as np
 from pydantic import BaseModel, ConfigDict, ValidationError
 from safetensors.numpy import save_file
-from tqdm import tqdm
+from hagent.progress import bar as progress_bar
 
 from hagent.config import CollectConfig, ExploreConfig
 from hagent.explore import Explorer
@@ -239,7 +239,7 @@ def collect(
         jobs.append(_ShardJob(out, index, world, seed, first, count, cfg.max_steps, cfg.explore))
     already = cfg.episodes - sum(job.episodes for job in jobs)
 
-    bar = tqdm(total=cfg.episodes, initial=already, unit="ep", desc=f"collect {world}", disable=not progress, dynamic_ncols=True)
+    bar = progress_bar(total=cfg.episodes, initial=already, unit="ep", desc=f"collect {world}", progress=progress)
 
     def finish(record: ShardRecord) -> None:
         nonlocal manifest

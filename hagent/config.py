@@ -9,7 +9,7 @@ import json
 import re
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -26,6 +26,10 @@ from levels.config import (
     LevelConfig,
     MPPIConfig,
 )
+
+
+MAX_SEED = 2**32 - 1
+"""The largest seed: numpy's legacy seeding and every generator hagent seeds take it."""
 
 
 class ConfigError(ValueError):
@@ -346,7 +350,7 @@ _DEVICE = re.compile(r"^(auto|cpu|cuda(:\d+)?|mps)$")
 class HagentConfig(_Frozen):
     """The root config: one section per part."""
 
-    seed: int = Field(0, ge=0)
+    seed: int = Field(0, ge=0, le=MAX_SEED)
     """Master seed; every random choice derives from it."""
     device: str = "auto"
     """Torch device: `auto`, `cpu`, `cuda`, `cuda:N` or `mps`."""
@@ -449,17 +453,77 @@ def _validated(tree: dict[str, Any], overrides: list[str]) -> HagentConfig:
     try:
         return HagentConfig.model_validate(tree)
     except ValidationError as err:
-        raise ConfigError(format_validation_error(err)) from None
+        raise ConfigError(format_validation_error(err, HagentConfig)) from None
 
 
-def format_validation_error(err: ValidationError) -> list[str]:
-    """One `location: message` line per pydantic error."""
+def format_validation_error(err: ValidationError, model: type[BaseModel] | None = None) -> list[str]:
+    """One `location: message` line per pydantic error; with the validated `model`, an unknown
+    key's line lists the keys known at its level."""
     lines = []
     for problem in err.errors():
         loc = ".".join(str(part) for part in problem["loc"]) or "config"
         msg = problem["msg"].removeprefix("Value error, ")
+        if problem["type"] == "extra_forbidden" and model is not None:
+            msg = _unknown_key(model, problem["loc"])
         lines.append(f"{loc}: {msg}")
     return lines
+
+
+def _unknown_key(model: type[BaseModel], loc: tuple) -> str:
+    """What to say of the key at `loc` that `model` has no field for: the keys it has there."""
+    section = model
+    for part in loc[:-1]:
+        if isinstance(part, int):  # an item of a list of sections, e.g. hierarchy.0
+            continue
+        field = section.model_fields.get(part)
+        kind = field.annotation if field is not None else None
+        if get_origin(kind) in (list, tuple):
+            kind = get_args(kind)[0]
+        if not (isinstance(kind, type) and issubclass(kind, BaseModel)):
+            return "unknown key"
+        section = kind
+    where = "at the top level" if len(loc) == 1 else f"in [{'.'.join(map(str, loc[:-1]))}]"
+    return f"unknown key; the keys {where} are: {', '.join(section.model_fields)}"
+
+
+QUICK_STEPS = 300
+"""`hagent train --quick`'s bound on every stage when `--steps` isn't given."""
+QUICK_DECODER_EPISODES = 20
+"""`hagent train --quick`'s bound on the plan decoder's executed episodes per world."""
+
+
+def bounded(config: HagentConfig, steps: int) -> HagentConfig:
+    """`config` with every training stage at most `steps` optimizer steps: level 0 (set to
+    `steps`), its critic, the hazard models and the cell probe, the abstract levels, the place
+    grounding, the goal readout, the plan decoder (also on at most `QUICK_DECODER_EPISODES`
+    episodes per world) and the normalizer. For a quick model to try things with, not to ship."""
+    t = config.train
+
+    def cap(n: int) -> int:
+        return min(n, steps)
+
+    train = t.model_copy(update={
+        "steps": steps,
+        "places_steps": cap(t.places_steps),
+        "readout_steps": cap(t.readout_steps),
+        "warmup": min(t.warmup, max(steps // 10, 1)),
+        "critic": t.critic.model_copy(update={"steps": cap(t.critic.steps)}),
+        "hazard": t.hazard.model_copy(update={"steps": cap(t.hazard.steps)}),
+        "abstract": t.abstract.model_copy(update={"steps": cap(t.abstract.steps)}),
+        "decoder": t.decoder.model_copy(update={"steps": max(1, cap(t.decoder.steps)),
+                                                "episodes": min(t.decoder.episodes, QUICK_DECODER_EPISODES)}),
+        "normalizer": t.normalizer.model_copy(update={"steps": max(1, cap(t.normalizer.steps))}),
+    })
+    return config.model_copy(update={"train": train})
+
+
+def longest_stage(config: HagentConfig) -> tuple[str, int]:
+    """The training stage after level 0 with the most optimizer steps, and how many."""
+    t = config.train
+    stages = {"the critic": t.critic.steps, "the hazard models": t.hazard.steps, "each abstract level": t.abstract.steps,
+              "the plan decoder": t.decoder.steps if t.decoder.episodes else 0}
+    name = max(stages, key=stages.__getitem__)
+    return name, stages[name]
 
 
 def save_config(config: HagentConfig, directory: str | Path) -> Path:

@@ -15,7 +15,7 @@ import statistics
 from pathlib import Path
 from typing import NamedTuple
 
-from tqdm import tqdm
+from hagent.progress import bar as progress_bar
 
 from hagent.acting import Agent
 from hagent.io import atomic_write_text
@@ -89,7 +89,7 @@ def evaluate(
     """Run `episodes` episodes on seeds `seed, seed+1, ...` with each world's mission as the
     instruction; `reference` runs BabyAI's bot for SPL's reference path length."""
     scores = []
-    bar = tqdm(range(seed, seed + episodes), desc=f"eval {world_spec}", unit="ep", disable=not progress, dynamic_ncols=True)
+    bar = progress_bar(range(seed, seed + episodes), desc=f"eval {world_spec}", unit="ep", progress=progress)
     wins = 0
     for s in bar:
         world = make_world(world_spec, seed=s)

@@ -1,4 +1,5 @@
-"""Text rendering of a grid observation (two characters per cell, optional ANSI colour).
+"""Text rendering of a grid observation (two characters per cell, optional ANSI colour), and
+a line saying what a world that isn't a grid observes.
 
 It reads the observation only, so it shows exactly what the agent sees.
 """
@@ -48,3 +49,20 @@ def render_text(obs: dict, color: bool = False) -> str:
 
 
 LEGEND = "legend: >> agent (heading)  ██ wall  [] open door  DD closed door  LL locked door  ~~ lava  kR key  oR ball  bR box (second letter = colour)"
+
+
+def describe_view(obs: dict) -> str:
+    """What `render_text` draws, in one line: the grid's legend, or for a world with no grid to
+    draw, what it observes instead (a pixel view and its goal image, or a vector and a goal point)."""
+    if "direction" in obs:
+        return LEGEND
+    if "image" in obs:
+        h, w = np.asarray(obs["image"]).shape[:2]
+        goal = " and a goal image of the same size" if obs.get("goal") is not None else ""
+        return f"no grid to draw: this world observes a {w}x{h} RGB view{goal} (hagent chat draws them)"
+    if "vector" in obs and "goal" in obs:
+        at = ", ".join(f"{v:.2f}" for v in np.asarray(obs["achieved"]).ravel()) if "achieved" in obs else "?"
+        goal = ", ".join(f"{v:.2f}" for v in np.asarray(obs["goal"]).ravel())
+        return (f"no grid to draw: this gym world observes a vector of {np.asarray(obs['vector']).size} numbers; "
+                f"in its goal space the agent is at ({at}) and the goal at ({goal}) (hagent chat draws them)")
+    return "no grid to draw: this world's observation is not a grid"

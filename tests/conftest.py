@@ -19,6 +19,24 @@ def pytest_configure(config: pytest.Config) -> None:
     warnings.filterwarnings("ignore", message=".*is different from the unwrapped version.*")
 
 
+QUICK_FILES = frozenset({
+    "test_api.py", "test_bad_input.py", "test_cli.py", "test_cli_wording.py", "test_config.py", "test_data.py",
+    "test_failure_reasons.py", "test_gym_world.py", "test_imports.py", "test_language.py", "test_levels.py",
+    "test_normalizer.py", "test_planner.py", "test_point.py", "test_shipped_configs.py", "test_tui.py",
+    "test_tui_first_hour.py", "test_worlds.py",
+})
+"""The files of `python -m pytest -m quick`: a subset of the default suite that runs in under 3
+minutes on 2 cores (measured: README, "Tests and benchmarks"). The files left out train models,
+run torchrun or a wheel build, or play many episodes (the scenario files among them)."""
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` selects on the marks
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.path.name in QUICK_FILES and item.get_closest_marker("slow") is None:
+            item.add_marker(pytest.mark.quick)
+
+
 TINY_STACK = [
     "level.encoder.dim=8", "level.encoder.embed=4", "level.encoder.channels=8", "level.encoder.layers=2",
     "level.encoder.pool=2", "level.predictor.hidden=32", "level.predictor.blocks=1", "train.jepa.inverse_hidden=16",

@@ -30,6 +30,7 @@ def _quick_runs(out: Path) -> dict[str, list[str]]:
         "distributed": ["--out", str(out / "distributed.json")],
         "point": ["--out", str(out / "point.json"), "--plot", str(out / "point.png")],
         "pointmaze": ["--out", str(out / "pointmaze.json")],
+        "defaults": ["--out", str(out / "defaults.json")],
     }
 
 

@@ -33,7 +33,7 @@ def test_toml_and_overrides(tmp_path) -> None:
     "toml, overrides, expected",
     [
         ("seed = \n", [], "invalid TOML"),
-        ("[collect]\nepisodez = 3\n", [], "collect.episodez: Extra inputs are not permitted"),
+        ("[collect]\nepisodez = 3\n", [], "collect.episodez: unknown key; the keys in [collect] are: episodes, "),
         ("[collect]\nepisodes = 'many'\n", [], "collect.episodes: Input should be a valid integer"),
         ("", ["collect.episodes=-1"], "collect.episodes: Input should be greater than or equal to 1"),
         ("", ["collect.episodes"], "--set collect.episodes: expected KEY=VALUE"),
@@ -65,7 +65,7 @@ def test_several_problems_each_get_a_line(tmp_path) -> None:
     "argv, expected",
     [
         (["collect", "--out", "{tmp}/d", "--config", "{tmp}/missing.toml"], "missing.toml: no such config file"),
-        (["collect", "--out", "{tmp}/d", "--set", "collect.nope=1"], "collect.nope: Extra inputs are not permitted"),
+        (["collect", "--out", "{tmp}/d", "--set", "collect.nope=1"], "hagent collect: collect.nope: unknown key; the keys in [collect] are: episodes, "),
         (["collect", "--out", "{tmp}/d", "--set", "collect.workers=two"], "collect.workers: Input should be a valid integer"),
         (["collect", "--out", "{tmp}/d", "--set", "oops"], "--set oops: expected KEY=VALUE"),
         (["collect", "--out", "{tmp}/d", "--world", "rooms:99x1"], "world.spec: unknown world spec"),
@@ -88,7 +88,7 @@ def test_console_script_bad_override_exits_2(tmp_path) -> None:
         text=True,
     )
     assert proc.returncode == 2
-    assert proc.stderr.strip() == "collect.episodes: Input should be a valid integer, unable to parse string as an integer"
+    assert proc.stderr.strip() == "hagent collect: collect.episodes: Input should be a valid integer, unable to parse string as an integer"
 
 
 def test_resolved_config_is_saved(tmp_path) -> None:

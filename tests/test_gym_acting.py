@@ -125,6 +125,8 @@ def test_shipped_agent_reaches_umaze_goals(agent: Agent) -> None:
     assert all(r.levels == 2 and r.calls > 0 for r in first.trace)
     # level 0 plans once per time scale: 5 env steps per trace row
     assert len(first.trace) == -(-first.steps // agent.level.time_scale)
+    assert first.explanation.startswith("I headed for the goal at (") and "landmarks" in first.explanation
+    assert "level 0" not in first.explanation and "steps" not in first.explanation and "desired_goal" not in first.explanation
 
 
 def test_flat_agent_plans_with_level_zero_alone(agent: Agent) -> None:
@@ -154,7 +156,7 @@ def test_eval_and_run_commands_in_a_gym_world(capsys: pytest.CaptureFixture) -> 
     assert "success rate" in out and "per env step" in out
     code = main(["run", "--world", UMAZE, "--seed", str(TEST_SEEDS[3])])
     out = capsys.readouterr().out
-    assert code in (0, 1) and "desired_goal" in out and "outcome:" in out
+    assert code in (0, 1) and "the goal at (" in out and "outcome:" in out
     assert main(["run", "--world", UMAZE, "go to the red ball"]) == 2
     assert "desired_goal" in capsys.readouterr().err
     assert main(["eval", "--world", "gym:PointMaze_Large-v3", "--episodes", "1"]) == 2

@@ -86,6 +86,10 @@ def test_the_agent_acts_through_a_sealed_world_in_both_modes(trained: Path) -> N
         assert ep.steps == 5 or ep.success
         assert all(np.hypot(*r.action) <= 2.45 * np.sqrt(2) + 1e-5 and r.calls > 0 and r.ms > 0 for r in ep.trace)
         assert {r.levels for r in ep.trace} == ({2} if mode == "auto" else {1})
+        # the explanation is plain words about the plan; the step count is the outcome's (no "24 steps. Done in 24 steps.")
+        assert ep.explanation.startswith("I headed for the place the goal image shows")
+        assert "level 0" not in ep.explanation and "level 1" not in ep.explanation and "steps" not in ep.explanation
+        assert ("upper level" in ep.explanation) == (mode == "auto")
 
 
 def test_the_agent_never_reads_the_worlds_state(trained: Path, monkeypatch) -> None:

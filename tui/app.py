@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, ClassVar
 from textual import work
 from textual.app import App, ComposeResult
 from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
 from textual.widgets import Footer, Header, Input, Static
 
 from hagent.acting.chat import DEFAULT_WORLD
@@ -29,6 +30,19 @@ if TYPE_CHECKING:
     from hagent.acting import Agent
     from hagent.acting.records import Run
     from hagent.acting.chat import Chat, Reply
+
+HIDDEN_HINT = "plan tree & costs hidden: need more rows"
+"""The world view's title when the plan tree and costs below it get no room."""
+
+
+def placeholder(obs: dict) -> str:
+    """The input line's hint: a short instruction that a world observed as `obs` takes, by the
+    kind of observation, as the world view draws it (it fits the input at 80 columns; 'help'
+    and F1 are in the first message and the footer)."""
+    if "direction" in obs:
+        return "e.g. go to the red ball"  # a grid
+    return "e.g. go to the goal" if "image" in obs else "e.g. reach the goal"  # pixels and a goal image; a goal point
+
 
 class HagentApp(App):
     """The chat UI around one `hagent.Agent`."""
@@ -63,7 +77,7 @@ class HagentApp(App):
         with Horizontal():
             with Vertical(id="left"):
                 yield ChatLog(id="chat")
-                yield Input(placeholder="tell the agent what to do (e.g. go to the red ball), or 'help'", id="input")
+                yield Input(id="input")  # its placeholder comes with the world
             with Vertical(id="right"):
                 yield WorldView(id="world")
                 with Horizontal(id="lower"):
@@ -103,6 +117,23 @@ class HagentApp(App):
         self.query_one("#tree", PlanTree).show(plan)
         self.query_one("#costs", CostsPanel).show(plan)
         self.sub_title = f"{self.session.spec} · seed {self.session.seed}"
+        self.query_one("#input", Input).placeholder = placeholder(obs)
+
+    def on_plan_tree_resized(self) -> None:
+        self.hint_hidden()
+
+    def on_world_view_resized(self) -> None:
+        self.hint_hidden()
+
+    def hint_hidden(self) -> None:
+        """Title the world view with a hint when the plan tree and costs below it get no room
+        (a short terminal: the world takes the whole right-hand side)."""
+        try:
+            world, right = self.query_one("#world", WorldView), self.query_one("#right")
+        except NoMatches:  # a resize that arrives while the app closes
+            return
+        room = right.size.height - world.outer_size.height
+        world.border_title = HIDDEN_HINT if room < 3 else None  # a bordered tree needs 3 rows to show one
 
     def reply(self, reply: Reply) -> None:
         """Show the agent's reply to a turn."""
@@ -134,8 +165,9 @@ class HagentApp(App):
         self.status("ready: type an instruction and press enter")
 
     @work(thread=True, exclusive=True, group="agent")
-    def turn(self, text: str) -> None:
-        """Start a turn: a command or question is answered at once; an instruction walks."""
+    def turn(self, text: str, steps: int | None = None) -> None:
+        """Start a turn: a command or question is answered at once; an instruction walks
+        (`steps` actions and then pauses, or to the end: None)."""
         try:
             started = self.session.begin(text)
         except Exception as err:  # noqa: BLE001
@@ -147,7 +179,7 @@ class HagentApp(App):
             self.call_from_thread(self._answered, started)
             return
         self.run_ = started
-        self._walk(started)
+        self._walk(started, steps)
 
     @work(thread=True, exclusive=True, group="agent")
     def resume(self, steps: int | None) -> None:
@@ -167,7 +199,7 @@ class HagentApp(App):
                 if record is not None:
                     taken += 1
                     self.call_from_thread(self._stepped, run, record)
-                    if steps is not None and taken >= steps:
+                    if steps is not None and taken >= steps and not run.done:  # the last step concludes instead
                         self.call_from_thread(self._paused_at, run)
                         return
                     time.sleep(self.step_delay)
@@ -193,7 +225,8 @@ class HagentApp(App):
 
     def _paused_at(self, run: Run) -> None:
         self.busy = False
-        self.status(f"paused after {len(run.trace)} steps: F5 step, F6 run to the end, or send a new instruction")
+        taken = len(run.trace)
+        self.status(f"paused after {taken} step{'' if taken == 1 else 's'}: F5 step, F6 run to the end, or send a new instruction")
 
     def _finished(self, reply: Reply) -> None:
         self.busy = False
@@ -213,8 +246,12 @@ class HagentApp(App):
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.input.id != "input":
             return  # a dialog's own field
-        text = event.value
-        event.input.value = ""
+        self.send(event.input)
+
+    def send(self, field: Input, steps: int | None = None) -> None:
+        """Send what `field` holds as a turn: an instruction takes `steps` actions and pauses (None: to the end)."""
+        text = field.value
+        field.value = ""
         if not text.strip():
             return
         self.say("you", text)
@@ -228,7 +265,7 @@ class HagentApp(App):
         self._paused.clear()
         self.run_ = None
         self.status("thinking ...")
-        self.turn(text)
+        self.turn(text, steps)
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
@@ -238,8 +275,13 @@ class HagentApp(App):
             self._paused.set()
 
     def action_step(self) -> None:
+        typed = self.query_one("#input", Input)
+        if (self.run_ is None or self.run_.done) and not self.busy and typed.value.strip():
+            self.send(typed, steps=1)  # start the instruction typed, one action at a time
+            return
         if self.run_ is None or self.run_.done or (self.busy and not self._paused.is_set()):
-            self.status("nothing to step: send an instruction first" if self.run_ is None else "walking; F7 to pause first")
+            self.status("nothing to step: type an instruction, then F5 takes its first action (enter runs it)"
+                        if self.run_ is None or self.run_.done else "walking; F7 to pause first")
             return
         self.busy = True
         self.resume(1)

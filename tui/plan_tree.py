@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from textual import events
+from textual.message import Message
 from textual.widgets import Tree
 
 from hagent.acting.records import short
@@ -22,6 +24,12 @@ class PlanTree(Tree):
         super().__init__("plan", **kwargs)
         self.root.expand()
         self.shown: AgentPlan | None = None
+
+    class Resized(Message):
+        """The tree got a new size (too short to show a row, the app says so)."""
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.post_message(self.Resized())
 
     def show(self, plan: AgentPlan | None) -> None:
         """Rebuild the tree for `plan` (None: empty)."""

@@ -9,6 +9,8 @@ from __future__ import annotations
 import numpy as np
 from minigrid.core.constants import IDX_TO_COLOR, IDX_TO_OBJECT
 from rich.text import Text
+from textual import events
+from textual.message import Message
 from textual.widgets import Static
 
 _COLOUR = {"red": "red", "green": "green", "blue": "blue", "purple": "magenta", "yellow": "yellow", "grey": "bright_black"}
@@ -114,6 +116,21 @@ class WorldView(Static):
         self.obs: dict | None = None
         self.route: tuple[tuple[int, int], ...] = ()
         self.extent: tuple[float, float, float, float] | None = None  # a goal-space world's frame so far
+        self._drawn_at: tuple[int, int] | None = None  # the size a goal-space picture was last drawn at
+
+    class Resized(Message):
+        """The view got a new size (a new world, or a resized terminal): the room left below it changed."""
+
+    def on_resize(self, event: events.Resize) -> None:
+        if self.obs is not None and "achieved" in self.obs and self._fit() != self._drawn_at:
+            self.show(self.obs, self.route)  # a goal-space picture is drawn to the view's width
+        self.post_message(self.Resized())
+
+    def _fit(self) -> tuple[int, int]:
+        """The goal-space picture's (columns, rows): the view's width (48 before it has one),
+        and half as many rows, within 8..24."""
+        cols = self.content_region.width or 48
+        return max(cols, 8), min(max(cols // 2, 8), 24)
 
     def show(self, obs: dict, route: tuple = ()) -> None:
         """Draw `obs` with `route` (level 1's waypoints; the first is level 0's subgoal): grid
@@ -129,4 +146,5 @@ class WorldView(Static):
             if self.extent is not None:
                 lo, hi = np.minimum(lo, self.extent[:2]), np.maximum(hi, self.extent[2:])
             self.extent = (*lo, *hi)
-            self.update(draw_goal_space(obs, self.route, self.extent))
+            self._drawn_at = self._fit()
+            self.update(draw_goal_space(obs, self.route, self.extent, self._drawn_at))

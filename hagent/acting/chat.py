@@ -36,14 +36,15 @@ if TYPE_CHECKING:
 
 DEFAULT_WORLD = WorldConfig().spec
 HELP = """You can say:
-  an instruction      go to the red ball · pick up the blue key, avoid lava · open the green door, then go to the grey box
-                      (follow-ups carry on in the same world)
-  new world [SPEC] [seed N]   e.g. new world babyai:GoTo seed 3 · new world rooms:3x3?lava=6
-  restart             the same world from its start
-  why?                why the agent did what it did (its plan, the configurator's decisions, re-plans)
-  in a point world    the world's own mission (its goal image), or a place: go to the top-left corner of the left room
-  in a gym world      reach the goal (the env's desired_goal)
-  help                this text"""
+- an instruction, e.g. go to the red ball; pick up the blue key, avoid lava; open the green door, then go to the grey box. A follow-up carries on in the same world.
+- new world [SPEC] [seed N], e.g. new world babyai:GoTo seed 3, or new world rooms:3x3?lava=6.
+- restart: the same world from its start.
+- why?: why the agent did what it did (its plan, the configurator's decisions, its re-plans).
+- in a point world: its own mission (its goal image), or a place, e.g. go to the top-left corner of the left room.
+- in a gym world: reach the goal (the env's desired_goal).
+- help: this text."""
+"""What can be said, one item a line with no columns to line up, so it reads well however narrow
+the chat pane wraps it."""
 _NEW_WORLD = re.compile(
     r"^(?:new world|world|/world)\b\s*(?P<spec>(?!seed\b)[^\s#]+)?\s*(?:(?:seed\s*|#)(?P<seed>\d+))?[\s.!]*$", re.IGNORECASE
 )

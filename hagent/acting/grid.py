@@ -41,7 +41,9 @@ from costs.hazard import CellProbe, HazardModel, StepHazard
 from costs.task import GoalCritic, GoalEnergy
 from decoder.explain import Explainer
 from hagent.acting.configurator import Configuration, Configurator, ShortTermMemory, Watch, route_subgoal, route_target
-from hagent.acting.grounding import Grounded, Memory, Stage, encode_observation, ground, observation_key, stage_done, stages
+from hagent.acting.grounding import (
+    Grounded, Memory, Stage, encode_observation, ground, observation_key, stage_done, stages, why_ungrounded,
+)
 from hagent.acting.guards import (
     HARD,
     allowed_actions,
@@ -82,6 +84,13 @@ class _Outcome(NamedTuple):
     stm: ShortTermMemory
     narrator: Narrator
     obs: dict  # the last observation
+
+
+def _stage_of(stage_list: list[Stage], k: int) -> str:
+    """Where the agent was in its stages, in words: "on stage 3 of 30 (go to the red ball)"."""
+    if len(stage_list) == 1:
+        return f"while I was trying to {stage_list[0].describe()}"
+    return f"on stage {k + 1} of {len(stage_list)} ({stage_list[k].describe()})"
 
 
 class GridActor:
@@ -159,7 +168,7 @@ class GridActor:
         memory = Memory(observation)
         grounded = ground(stage_list[0], memory)
         if len(grounded.goal_images) == 0:
-            raise UnsupportedTaskError(f"can't see how to {stage_list[0].describe()} here")
+            raise UnsupportedTaskError(f"I can't see how to {stage_list[0].describe()}: {why_ungrounded(stage_list[0], memory)}")
         stm = ShortTermMemory()
         config = self.configurator.configure(task, self._estimate(observation, grounded) if len(stage_list) == 1 else None, stm)
         guards = ground_guards(config, memory, stm, self.cfg, self.hazard, self.probe, self.step_hazard)
@@ -190,7 +199,7 @@ class GridActor:
             raise UnsupportedTaskError(str(err)) from None
         if retell and not instructed and text != obs["mission"]:
             raise UnsupportedTaskError(
-                f"this world ({world.name}) can only judge its own mission ({obs['mission']!r}); run it without an instruction"
+                f"this world can only judge its own mission ({obs['mission']!r}); run it without an instruction"
             )
         world.watch(self.configurator.operator + task.guardrails)  # scoring: the world counts violations
         budget = max_steps if max_steps is not None else self.cfg.max_steps
@@ -261,7 +270,9 @@ class GridActor:
                 k -= 1  # dropped it in the wrong place: pick it up again first
             grounded = ground(stage_list[k], memory)
             if len(grounded.goal_images) == 0:
-                return _Outcome(trace, plan, intention, f"But I can't see how to {stage_list[k].describe()} here.", stm, narrator, obs)
+                why = why_ungrounded(stage_list[k], memory)
+                stm.record("stopped", _stage_of(stage_list, k), why, t)
+                return _Outcome(trace, plan, intention, f"But I can't see how to {stage_list[k].describe()}: {why}.", stm, narrator, obs)
             start = time.perf_counter()
             if config.levels > 1:
                 reason = self.configurator.why_replan(
@@ -315,6 +326,11 @@ class GridActor:
                     return _Outcome(trace, plan, intention, "", stm, narrator, obs)
             if done:
                 break
+        else:
+            if trace:  # the budget ran out before the last stage was done
+                stm.record("stopped", _stage_of(stage_list, k), f"the step budget of {budget} steps ran out", budget - 1)
+                note = f"But the step budget of {budget} steps ran out {_stage_of(stage_list, k)}."
+                return _Outcome(trace, plan, intention, note, stm, narrator, obs)
         note = "" if trace else f"But I took no steps: the step budget was {budget}."
         return _Outcome(trace, plan, intention, note, stm, narrator, obs)
 

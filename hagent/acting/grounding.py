@@ -255,6 +255,75 @@ def ground(stage: Stage, memory: Memory) -> Grounded:
     )
 
 
+_THINGS = ("ball", "box", "key", "goal")
+_DOOR_STATES = ("open", "closed", "locked")
+
+
+def why_ungrounded(stage: Stage, memory: Memory) -> str:
+    """Why `stage` has no goal observation in the remembered scene, in words for the user: the
+    object isn't there (and what is), location words rule out the ones there are, the door is
+    already open, or the object stands behind a door the agent can't pass. Reads the scene the
+    agent has seen, like `ground`."""
+    scene, ref = memory.scene(), stage.ref
+    name = " ".join([*([ref.color] if ref.color else []), ref.kind or "object"])
+    if stage.verb == "drop_next" and memory.carrying is None:
+        return f"I'm not holding anything to put next to {ref.describe()}"
+    anywhere = matching_cells(scene, ObjectRef(ref.kind, ref.color), memory.origin, memory.origin_room)
+    if not anywhere:
+        what = "goal square" if ref.kind == "goal" else name
+        return f"there is no {what} here; {_inventory(scene, memory.carrying, doors=ref.kind == 'door')}"
+    cells = matching_cells(scene, ref, memory.origin, memory.origin_room)
+    if not cells:
+        where = ref.describe().removeprefix(f"the {name} ")
+        return (f"there is no {name} {where} (as seen from where I started, in the room I started in); "
+                f"there {'is one' if len(anywhere) == 1 else f'are {len(anywhere)}'} elsewhere")
+    if stage.verb == "open":
+        doors = [c for c in cells if scene[c][0] == _DOOR]
+        if not doors:
+            return f"only doors open, and the {name} is not a door"
+        if all(scene[c][2] == _DOOR_OPEN for c in doors):
+            return f"the {name} is already open"
+    w, h = scene.shape[:2]
+    beside = [(c[0] + dx, c[1] + dy) for c in cells for dx, dy in DIRS]
+    doors = [n for n in beside if 0 <= n[0] < w and 0 <= n[1] < h and scene[n][0] == _DOOR and scene[n][2] != _DOOR_OPEN]
+    if doors:
+        locked = [n for n in doors if _DOOR_STATES[min(int(scene[n][2]), 2)] == "locked"]
+        door = (locked or doors)[0]
+        colour = _colour(scene[door][1])
+        if locked:
+            return (f"the {name} is behind a locked {colour} door (the only place to stand beside it is that doorway, "
+                    f"and the door opens with the {colour} key)")
+        return f"the {name} is behind a closed {colour} door (the only place to stand beside it is that doorway): open it first"
+    return f"I can see the {name}, but nowhere to stand beside it"
+
+
+def _colour(index: int) -> str:
+    return next((c for c, i in COLOR_TO_IDX.items() if i == int(index)), "grey")
+
+
+def _inventory(scene: np.ndarray, carrying: np.ndarray | None, doors: bool = False) -> str:
+    """What the agent sees, in words: "I can see a red ball, 2 grey boxes and 12 doors (1 locked)"."""
+    counts: dict[tuple[int, int], int] = {}
+    for x, y in zip(*np.nonzero(np.isin(scene[..., 0], [OBJECT_TO_IDX[k] for k in _THINGS]))):
+        kind = next(i for i, k in enumerate(_THINGS) if OBJECT_TO_IDX[k] == scene[x, y][0])
+        counts[(kind, int(scene[x, y][1]))] = counts.get((kind, int(scene[x, y][1])), 0) + 1
+    counts = {("goal square" if _THINGS[k] == "goal" else f"{_colour(c)} {_THINGS[k]}"): n for (k, c), n in sorted(counts.items())}
+    things = [f"a {label}" if n == 1 else f"{n} {label}{'es' if label.endswith('x') else 's'}" for label, n in counts.items()]
+    door_cells = [(x, y) for x, y in zip(*np.nonzero(scene[..., 0] == _DOOR))]
+    if door_cells and doors:
+        colours = dict.fromkeys(f"{_colour(scene[c][1])}{' (locked)' if scene[c][2] == 2 else ''}" for c in door_cells)
+        things.append(f"door{'s' if len(door_cells) > 1 else ''}: {', '.join(colours)}")
+    elif door_cells:
+        locked = sum(scene[c][2] == 2 for c in door_cells)
+        things.append(f"{len(door_cells)} door{'s' if len(door_cells) > 1 else ''}" + (f" ({locked} locked)" if locked else ""))
+    held = "" if carrying is None or carrying[0] not in [OBJECT_TO_IDX[k] for k in _THINGS] else (
+        f", and I'm holding a {_colour(carrying[1])} {next(k for k in _THINGS if OBJECT_TO_IDX[k] == carrying[0])}")
+    if not things:
+        return "I can see no objects" + held
+    listed = things[0] if len(things) == 1 else ", ".join(things[:-1]) + " and " + things[-1]
+    return f"I can see {listed}{held}"
+
+
 def stage_done(stage: Stage, memory: Memory, prev_obs: dict, action: int, obs: dict, cells: tuple) -> bool:
     """Whether the last step finished `stage`, judged from observations and memory only."""
     pose = agent_pose(obs)

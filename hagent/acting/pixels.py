@@ -40,7 +40,7 @@ import torch
 
 from costs.place import PlaceGoal
 from hagent.acting.configurator import ShortTermMemory, configure_continuous
-from hagent.acting.records import GOAL_STAGE, AgentPlan, Loop, Run, StepRecord, goal_plan, unjudged
+from hagent.acting.records import GOAL_STAGE, AgentPlan, Loop, Run, StepRecord, goal_plan, headed_for, unjudged
 from hagent.acting.sealed import SealedWorld, episode_generator, open_episode
 from hagent.acting.view_graph import Scene, scene, where_agent, with_place
 from hagent.config import PointAgentConfig
@@ -167,7 +167,7 @@ class PixelActor:
         with torch.no_grad():
             g = self.goal_state(obs, text)  # PlaceError before anything else changes
         named = _names_place(obs, text)
-        target = f'"{text or obs["mission"]}"' if named else "the goal image"
+        target = f'"{text or obs["mission"]}"' if named else "the place the goal image shows"
         goal_view = None if named else obs["goal"]  # a text goal: no goal image is ever read
         if text not in (None, obs["mission"]):
             world.instruct(text)  # scoring: the world judges the instruction, with a fresh step limit
@@ -218,8 +218,7 @@ class PixelActor:
                     bumps.append((s, action / action.norm().clamp_min(1e-6)))
             s = s_next
             seen.append(where_agent(obs["image"], None if places is None else places.scene.walls))
-        how = "with level 1's imagined graph over level 0" if self.cfg.hierarchy == "auto" else "with level 0 alone"
-        explanation = f"planned toward {target} {how}; {len(trace)} steps."
+        explanation = headed_for(target, self.cfg.hierarchy == "auto", "places on the way, seen in the first view")
         return unjudged(len(trace), explanation, plan, tuple(trace), tuple(stm.decisions))
 
     # -- planning -------------------------------------------------------------------------

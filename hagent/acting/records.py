@@ -149,3 +149,12 @@ class Run:
         while self.step() is not None:
             pass
         return self.episode
+
+
+def headed_for(target: str, upper: bool, waypoints: str) -> str:
+    """A continuous actor's explanation of an episode, in plain words (the step count is the
+    outcome's to say, not the explanation's)."""
+    if upper:
+        return (f"I headed for {target}: my upper level chose {waypoints}, "
+                "and my lower level picked each move by imagining where it leads.")
+    return f"I headed for {target}, picking each move by imagining where it leads."

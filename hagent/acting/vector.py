@@ -27,7 +27,7 @@ import torch
 
 from costs.readout import GoalReadout, ReadoutCost
 from hagent.acting.configurator import ShortTermMemory, configure_continuous
-from hagent.acting.records import GOAL_STAGE, AgentPlan, Loop, Run, StepRecord, goal_plan, unjudged
+from hagent.acting.records import GOAL_STAGE, AgentPlan, Loop, Run, StepRecord, goal_plan, headed_for, unjudged
 from hagent.acting.sealed import SealedWorld, episode_generator, open_episode
 from hagent.config import GoalAgentConfig
 from hagent.worlds import parse_spec
@@ -137,8 +137,8 @@ class VectorActor:
                 if done or t >= budget:
                     break
             yield obs, plan, record
-        how = "with level 1's landmark graph over level 0" if hierarchical else "with level 0 alone"
-        explanation = f"planned toward the goal ({', '.join(f'{v:.2f}' for v in goal.tolist())}, the env's desired_goal) {how}; {t} steps."
+        target = f"the goal at ({', '.join(f'{v:.2f}' for v in goal.tolist())})"
+        explanation = headed_for(target, hierarchical, "landmarks on the way, from where my own data went")
         return unjudged(t, explanation, plan, tuple(trace), tuple(stm.decisions))
 
     @torch.no_grad()

@@ -41,7 +41,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from hagent.acting.records import short
-    from hagent.render import render_text
+    from hagent.render import describe_view, render_text
     from hagent.worlds import make_world
 
     agent, cfg, _ = _agent(args, "run", {"world.spec": args.world, "seed": args.seed})
@@ -57,6 +57,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     picture = render_text(first, color=sys.stdout.isatty() and not args.no_color)
     if picture:
         print(picture)
+    print(describe_view(first))
     print(f"world {cfg.world.spec}  seed {cfg.seed}  instruction: {text}")
     print(f"agent: {episode.explanation}")
     d = episode.description
@@ -65,7 +66,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     elif d is not None:
         print(f"  (written by the plan decoder; every claim checked against the plan, best of {d.candidates} candidates)")
     for dec in episode.decisions:
-        if dec.topic != "replan":
+        if dec.topic == "stopped":  # the acting loop's, not the configurator's
+            print(f"stopped {dec.choice}: {dec.reason}")
+        elif dec.topic != "replan":
             print(f"configurator: {dec.topic}: {dec.choice} ({dec.reason})")
     plan = episode.plan
     if plan is not None:
@@ -127,7 +130,7 @@ def _episode_doc(spec: str, seed: int, text: str, episode) -> dict:
 
 
 def cmd_scenarios(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
+    from hagent.progress import bar as progress_bar
 
     from hagent.checkpoint import checkpoint_reads
     from hagent.scenarios import (
@@ -161,7 +164,7 @@ def cmd_scenarios(args: argparse.Namespace) -> int:
                   f"(it acts in {', '.join(serves)} worlds)")
         scenarios = kept
     verdicts = []
-    bar = tqdm(scenarios, desc="scenarios", unit="scenario", disable=args.quiet, dynamic_ncols=True)
+    bar = progress_bar(scenarios, desc="scenarios", unit="scenario", progress=not args.quiet)
     for _, scenario in bar:
         verdicts.append(run_scenario(agents.for_world(scenario.world), scenario))
         bar.set_postfix(failed=sum(not v.passed for v in verdicts))
@@ -203,14 +206,16 @@ def cmd_chat(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    from hagent.render import LEGEND, render_text
+    from hagent.render import describe_view, render_text
     from hagent.worlds import make_world
 
     cfg = _resolve(args, {"world.spec": args.world, "seed": args.seed})
     world = make_world(cfg.world.spec, seed=cfg.seed)
     obs, _ = world.reset()
     color = sys.stdout.isatty() and not args.no_color
-    print(render_text(obs, color=color))
+    picture = render_text(obs, color=color)
+    if picture:
+        print(picture)
     print(f"world {cfg.world.spec}  seed {cfg.seed}  mission: {obs['mission']}")
-    print(LEGEND)
+    print(describe_view(obs))
     return 0

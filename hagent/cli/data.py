@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from hagent.cli.common import CliError, _resolve
-from hagent.config import save_config
+from hagent.config import QUICK_STEPS, bounded, longest_stage, save_config
 
 # -- commands ----------------------------------------------------------------------------
 
@@ -60,6 +60,15 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     cfg = _resolve(args, {"seed": args.seed, "device": args.device, "train.steps": args.steps})
     command = " ".join(["hagent", *(sys.argv[1:] if args.argv is None else args.argv)])
+    if args.quick:
+        if args.preset is not None:
+            raise CliError("--quick bounds one training run; a --preset rebuilds a shipped checkpoint as it ships")
+        cfg = bounded(cfg, args.steps if args.steps is not None else QUICK_STEPS)
+    elif args.steps is not None and args.preset is None and not args.quiet:
+        name, longest = longest_stage(cfg)
+        if longest > args.steps:
+            print(f"note: --steps {args.steps} bounds level 0; {name} still trains for {longest} steps (--quick bounds every stage)",
+                  file=sys.stderr)
     if args.preset is not None:
         if distributed.launched():
             raise CliError("--preset runs its steps as separate commands, so it runs in one process; "

@@ -146,7 +146,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="carry on an interrupted run from the checkpoint in --out (same --data and settings); it ends where an "
         "uninterrupted run would",
     )
-    p.add_argument("--steps", type=int, metavar="N", help="optimizer steps (default 3000)")
+    p.add_argument("--steps", type=int, metavar="N", help="optimizer steps of level 0 (default 4000); the later stages "
+                   "keep their own (train.critic.steps, ...) unless --quick")
+    p.add_argument(
+        "--quick", action="store_true",
+        help="a quick model to try things with: every stage (level 0, critic, hazard models, cell probe, abstract "
+        "levels, decoder) at most --steps optimizer steps (300 if --steps isn't given), the decoder on at most 20 "
+        "episodes per world",
+    )
     p.add_argument("--init", metavar="CKPT", help="start from this checkpoint's weights (same level.* config)")
     p.add_argument("--seed", type=int, metavar="S", help="master seed (default 0)")
     p.add_argument("--device", metavar="DEV", help="auto, cpu, cuda, cuda:N or mps (default auto)")
@@ -218,7 +225,7 @@ def main(argv: list[str] | None = None) -> int:
         return args.handler(args)
     except ConfigError as err:
         for line in err.lines:
-            print(line, file=sys.stderr)
+            print(f"hagent {args.command}: {line}", file=sys.stderr)
         return EXIT_USAGE
     except user_errors as err:
         print(f"hagent {args.command}: {err}", file=sys.stderr)

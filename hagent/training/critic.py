@@ -15,7 +15,7 @@ from typing import NamedTuple
 import numpy as np
 import torch
 import torch.nn.functional as F
-from tqdm import tqdm
+from hagent.progress import bar as progress_bar
 
 from costs.config import CriticConfig, CriticTrainConfig
 from costs.critic import Critic
@@ -121,7 +121,7 @@ def fit_critic(
     critic = Critic(arch, states.shape[1]).to(device)
     optimizer = torch.optim.Adam(critic.parameters(), lr=cfg.lr)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, cfg.lr, total_steps=max(cfg.steps, 1))
-    bar = tqdm(range(1, cfg.steps + 1), desc=name, unit="step", disable=not progress, dynamic_ncols=True)
+    bar = progress_bar(range(1, cfg.steps + 1), desc=name, unit="step", progress=progress)
     val_mae = float("nan")
     distributed.check_batch(f"{name} batch_size", cfg.batch_size)
     objective = distributed.wrap(critic, lambda c, s, g, y: expectile_loss(c.distance(s, g), y, cfg.expectile))

@@ -25,7 +25,7 @@ from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
-from tqdm import tqdm
+from hagent.progress import bar as progress_bar
 
 from decoder.config import DecoderConfig, DecoderTrainConfig
 from decoder.explain import Explainer
@@ -118,7 +118,7 @@ def executed_episodes(
     """`episodes` bot-executed episodes in each world of `specs` (seeds `seed`, `seed`+1, ...)."""
     rng = random.Random(seed)
     out: list[Example] = []
-    bar = tqdm(total=episodes * len(specs), desc="decoder episodes", unit="ep", disable=not progress, dynamic_ncols=True)
+    bar = progress_bar(total=episodes * len(specs), desc="decoder episodes", unit="ep", progress=progress)
     for spec in specs:
         for i in range(episodes):
             world = make_world(spec, seed=seed + i)
@@ -225,7 +225,7 @@ def train_decoder(
     optimizer = torch.optim.AdamW(decoder.parameters(), lr=tcfg.lr, weight_decay=0.01)
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: _lr(s, tcfg.warmup, tcfg.steps))
 
-    bar = tqdm(range(1, tcfg.steps + 1), desc="decoder", unit="step", disable=not progress, dynamic_ncols=True)
+    bar = progress_bar(range(1, tcfg.steps + 1), desc="decoder", unit="step", progress=progress)
     metrics: dict = {}
     distributed.check_batch("train.decoder.batch_size", tcfg.batch_size)
     objective = distributed.wrap(decoder, _token_loss)

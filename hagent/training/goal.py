@@ -16,7 +16,7 @@ from typing import NamedTuple
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
+from hagent.progress import bar as progress_bar
 
 from costs.readout import GoalReadout
 from hagent.data import OfflineDataset
@@ -60,7 +60,7 @@ def train_goal_parts(
     optimizer = torch.optim.AdamW(readout.parameters(), lr=1e-3, weight_decay=1e-4)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, max(steps, 1))
     train_idx = torch.nonzero(~val).squeeze(1)
-    for _ in tqdm(range(steps), desc="goal readout", unit="step", disable=not progress, dynamic_ncols=True):
+    for _ in progress_bar(range(steps), desc="goal readout", unit="step", progress=progress):
         pick = train_idx[torch.randint(len(train_idx), (512,), generator=generator)]
         loss = (readout(states[pick]) - achieved[pick]).norm(dim=-1).mean()
         optimizer.zero_grad(set_to_none=True)

@@ -26,7 +26,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from minigrid.core.constants import OBJECT_TO_IDX
-from tqdm import tqdm
+from hagent.progress import bar as progress_bar
 
 from costs.config import CriticConfig, CriticTrainConfig, HazardConfig, HazardTrainConfig
 from costs.critic import Critic
@@ -151,7 +151,7 @@ def train_abstract_levels(
         objective = distributed.wrap(level, lambda lv, b, c: abstract_loss(lv, b, c, jepa, cfg, distributed.gather))
         rng = np.random.default_rng([seed, k])
         step_below = stack.span(k - 1)
-        bar = tqdm(range(1, cfg.steps + 1), desc=f"level {k}", unit="step", disable=not progress, dynamic_ncols=True)
+        bar = progress_bar(range(1, cfg.steps + 1), desc=f"level {k}", unit="step", progress=progress)
         row: dict = {}
         for step in bar:
             r = torch.as_tensor(distributed.shard(rows[rng.integers(len(rows), size=cfg.batch_size)]), device=data.states.device)
@@ -215,7 +215,7 @@ def train_probe(
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     distributed.check_batch("train.hazard.batch_size", cfg.batch_size)
     objective = distributed.wrap(model, _probe_loss)
-    bar = tqdm(range(1, cfg.steps + 1), desc="cell probe", unit="step", disable=not progress, dynamic_ncols=True)
+    bar = progress_bar(range(1, cfg.steps + 1), desc="cell probe", unit="step", progress=progress)
     for step in bar:
         r = distributed.shard(rows[torch.randint(len(rows), (cfg.batch_size,), generator=generator)])
         with torch.no_grad():
@@ -267,7 +267,7 @@ def train_hazard(
     n_pos = cfg.batch_size // 4
     distributed.check_batch("train.hazard.batch_size", cfg.batch_size)
     objective = distributed.wrap(model, _bce)
-    bar = tqdm(range(1, cfg.steps + 1), desc="hazard", unit="step", disable=not progress, dynamic_ncols=True)
+    bar = progress_bar(range(1, cfg.steps + 1), desc="hazard", unit="step", progress=progress)
     for step in bar:
         # end rows: the transition into the labelled state; start rows: k steps earlier in the same episode
         end = torch.cat([
@@ -336,7 +336,7 @@ def train_step_hazard(
     n_pos = cfg.batch_size // 4
     distributed.check_batch("train.hazard.batch_size", cfg.batch_size)
     objective = distributed.wrap(model, _bce)
-    bar = tqdm(range(1, cfg.steps + 1), desc="step hazard", unit="step", disable=not progress, dynamic_ncols=True)
+    bar = progress_bar(range(1, cfg.steps + 1), desc="step hazard", unit="step", progress=progress)
     for step in bar:
         idx = distributed.shard(torch.cat([
             positive[torch.randint(len(positive), (n_pos,), generator=generator)],

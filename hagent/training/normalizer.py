@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 import torch
-from tqdm import tqdm
+from hagent.progress import bar as progress_bar
 
 from decoder.tokenizer import Tokenizer
 from hagent.config import HagentConfig, NormalizerConfig, NormalizerTrainConfig, save_config
@@ -115,7 +115,7 @@ def train_normalizer(
     rng = random.Random(seed + 1)
     losses: list[float] = []
     model.train()
-    for _ in tqdm(range(tcfg.steps), desc="normalizer", unit="step", disable=not progress, leave=False):
+    for _ in progress_bar(range(tcfg.steps), desc="normalizer", unit="step", progress=progress, leave=False):
         batch = [labelled(rng, bank, tcfg.none_fraction, tcfg.noise) for _ in range(tcfg.batch_size)]
         loss = model.loss(model.token_ids([p.text for p, _ in batch], tcfg.dropout), [s for _, s in batch])
         optimizer.zero_grad(set_to_none=True)

@@ -20,7 +20,8 @@ from typing import NamedTuple
 
 import numpy as np
 import torch
-from tqdm import tqdm
+from hagent.progress import Stages
+from hagent.progress import bar as progress_bar
 
 from hagent.checkpoint import (
     METRICS_FILE,
@@ -147,7 +148,8 @@ def train(
     for _ in range(done):
         next(batches)  # the same data, in the same order, as an uninterrupted run
     start, last_saved, row, step = time.perf_counter(), done, {}, done
-    run = Trained(config, model, datasets, data_dirs, out_dir, command, start, main, device, log_path, progress)
+    stages = Stages(recipe.stages(config), show=progress)
+    run = Trained(config, model, datasets, data_dirs, out_dir, command, start, main, device, log_path, progress, stages)
 
     def checkpoint(step: int) -> None:
         nonlocal last_saved
@@ -159,7 +161,8 @@ def train(
         save_checkpoint(out_dir, config, model, step, recipe.readme(run, step, row))
         save_train_state(out_dir, optimizer, schedule, step)
 
-    bar = tqdm(range(done + 1, cfg.steps + 1), desc="train", unit="step", disable=not progress, dynamic_ncols=True,
+    stages.start("level 0", f"{cfg.steps} steps" + (f", resumed at step {done}" if done else "") + f" on {len(data_dirs)} dataset(s)")
+    bar = progress_bar(range(done + 1, cfg.steps + 1), desc="train", unit="step", progress=progress,
                initial=done, total=cfg.steps)
     try:
         for step in bar:

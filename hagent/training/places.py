@@ -10,7 +10,7 @@ from typing import NamedTuple
 
 import numpy as np
 import torch
-from tqdm import tqdm
+from hagent.progress import bar as progress_bar
 
 from costs.place import PlaceGoal
 from hagent.data import OfflineDataset
@@ -62,7 +62,7 @@ def train_places(
         p = rng.integers(P, size=n)
         return s[e, f], torch.as_tensor(p // 5), torch.as_tensor(p % 5), targets[e, p], torch.as_tensor(e), torch.as_tensor(p)
 
-    bar = tqdm(range(1, steps + 1), desc="place grounding", unit="step", disable=not progress, dynamic_ncols=True)
+    bar = progress_bar(range(1, steps + 1), desc="place grounding", unit="step", progress=progress)
     for _ in bar:
         x, room, place, y, *_ = batch(train_e, batch_size)
         loss = (model(x, room, place) - y).pow(2).sum(-1).mean() / scale

@@ -27,6 +27,7 @@ from hagent.checkpoint import save_checkpoint, save_decoder
 from hagent.collect import DatasetError
 from hagent.config import HagentConfig, for_point_world, for_vector_world
 from hagent.data import OfflineDataset
+from hagent.progress import Stages
 from hagent.training.critic import dataset_pairs, train_critic
 from hagent.training.decoder import fit_decoder
 from hagent.training.goal import train_goal_parts
@@ -53,6 +54,7 @@ class Trained(NamedTuple):
     device: torch.device
     log_path: Path | None  # metrics.jsonl, on the writing rank
     progress: bool
+    stages: Stages  # announces each stage as it starts
 
 
 class Recipe:
@@ -70,6 +72,10 @@ class Recipe:
 
     def after_level0(self, run: Trained, row: dict) -> None:
         """Train what builds on level 0 and write the checkpoint with it."""
+
+    def stages(self, config: HagentConfig) -> list[str]:
+        """The run's stages in order, level 0 first (skipped ones left out), for "stage k of n" lines."""
+        return ["level 0"]
 
     def level0(self, config: HagentConfig) -> str:
         return f"latent D {config.level.encoder.dim}; window T {config.data.window}; batch B {config.data.batch_size}"
@@ -122,30 +128,45 @@ class GridRecipe(Recipe):
         levels = ", ".join(f"level {k}: D={c.dim}, period {c.period}" for k, c in enumerate(config.hierarchy, start=1)) or "none"
         return f"- abstract levels: {levels}\n"
 
+    def stages(self, config: HagentConfig) -> list[str]:
+        cfg = config.train
+        if cfg.critic.steps == 0:
+            return ["level 0"]
+        names = ["level 0", "critic", "hazard classifier", "step hazard", "cell probe"]
+        if cfg.abstract.steps > 0 and config.hierarchy:
+            names.append(f"abstract level{'s' if len(config.hierarchy) > 1 else ''} and their critics")
+        return names + (["plan decoder"] if cfg.decoder.episodes > 0 else [])
+
     def after_level0(self, run: Trained, row: dict) -> None:
         config, model, datasets = run.config, run.model, run.datasets
         cfg = config.train
         if cfg.critic.steps == 0:
             return
         model.eval()
+        say = run.stages.start
+        say("critic", f"{cfg.critic.steps} steps, labels: {cfg.critic.labels}")
         pairs = dataset_pairs(datasets, cfg.critic, config.seed, cap=ABSTRACT_CAP * cfg.critic.max_steps)
         result = train_critic(model.level, datasets, config.critic, cfg.critic, config.seed, run.device, run.log_path, run.progress, pairs)
         row.update(critic_val_mae=result.val_mae, critic_pairs=result.pairs, critic_seconds=round(result.seconds, 1))
         for p in model.parameters():
             p.requires_grad_(False)
         embedded = embed(model.level, datasets, run.device)
+        say("hazard classifier", f"at most {cfg.hazard.steps} steps; skipped when the data holds no hazard")
         hazard = train_hazard(model.level, embedded, config.hazard, cfg.hazard, config.seed, run.log_path, run.progress)
         if hazard is not None:
             row.update(hazard_recall=hazard.recall, hazard_false_alarm=hazard.false_alarm)
+        say("step hazard", f"at most {cfg.hazard.steps} steps; skipped when the data holds no hazard")
         step_hazard = train_step_hazard(datasets, config.hazard, cfg.hazard, config.seed, run.log_path, run.progress)
         if step_hazard is not None:
             row.update(step_hazard_recall=step_hazard.recall, step_hazard_false_alarm=step_hazard.false_alarm)
         cells = torch.cat([torch.as_tensor(marked_cells(d.arrays["image"])).long() for d in datasets]).to(run.device)
+        say("cell probe", f"{cfg.hazard.steps} steps")
         probe = train_probe(model.level, embedded, cells, config.hazard, cfg.hazard, config.seed, run.log_path, run.progress)
         if probe is not None:
             row.update(probe_accuracy=probe.accuracy)
         abstract = []
         if cfg.abstract.steps > 0 and config.hierarchy:
+            say(self.stages(config)[5], f"{cfg.abstract.steps} steps each, then {cfg.critic.steps} for each critic")
             levels = train_abstract_levels(
                 list(config.hierarchy), model.level, embedded, datasets, cfg.jepa, cfg.abstract, config.critic,
                 cfg.critic, config.seed, run.log_path, run.progress, pairs, precision=cfg.precision,
@@ -155,6 +176,7 @@ class GridRecipe(Recipe):
                 row.update({f"level{k}_{key}": value for key, value in r.metrics.items() if key not in ("stage", "step")})
         explainer = None
         if cfg.decoder.episodes > 0:
+            say("plan decoder", f"{cfg.decoder.episodes} episodes per world in {len(cfg.decoder.worlds)} worlds, then {cfg.decoder.steps} steps")
             encode = encoder(model.level, tuple(level for level, _ in abstract))
             fitted = fit_decoder(encode, config.decoder, cfg.decoder, config.seed, run.log_path, run.progress)
             explainer = fitted.explainer
@@ -183,10 +205,15 @@ class PixelRecipe(Recipe):
     def prepare(self, config: HagentConfig, datasets: list[OfflineDataset]) -> tuple[HagentConfig, list[OfflineDataset]]:
         return for_point_world(config), datasets
 
+    def stages(self, config: HagentConfig) -> list[str]:
+        return ["level 0"] + (["place grounding"] if config.train.places_steps > 0 else [])
+
     def after_level0(self, run: Trained, row: dict) -> None:
         if not run.main:
             return
         run.model.eval()
+        if run.config.train.places_steps > 0:
+            run.stages.start("place grounding", f"{run.config.train.places_steps} steps")
         places = train_places(run.model.level, run.datasets, run.config.seed, run.config.train.places_steps, run.log_path, run.progress)
         if places is not None:
             row.update({k: v for k, v in places.metrics.items() if k != "stage"})
@@ -224,11 +251,15 @@ class VectorRecipe(Recipe):
         return (f"- goal readout: held-out error {row['readout_val_error']} (goal-space units); level 1: "
                 f"{row['landmarks']} landmarks, {row['landmark_hops']} hops\n")
 
+    def stages(self, config: HagentConfig) -> list[str]:
+        return ["level 0"] + (["goal readout and landmarks"] if config.train.readout_steps > 0 else [])
+
     def after_level0(self, run: Trained, row: dict) -> None:
         cfg = run.config.train
         if cfg.readout_steps == 0 or not run.main:
             return
         run.model.eval()
+        run.stages.start("goal readout and landmarks", f"{cfg.readout_steps} steps")
         goal = train_goal_parts(run.model.level, run.datasets, cfg.readout_steps, cfg.landmark_spacing, cfg.landmark_min_count,
                                 run.config.seed, run.log_path, run.progress)
         row.update(goal.metrics)

@@ -36,6 +36,7 @@ from hagent.worlds.spec import (
     SPEC_EXAMPLES,
     STEP_KEYS,
     RoomsParams,
+    WorldBuildError,
     WorldSpec,
     WorldSpecError,
     WorldUnavailableError,
@@ -46,7 +47,7 @@ from hagent.worlds.spec import (
 __all__ = [
     "ACTION_NAMES", "DONE", "DROP", "EVENT_KINDS", "FORWARD", "KNOWN_FORMS", "LEFT", "MAX_ROOMS_SIDE", "PICKUP",
     "RIGHT", "ROOMS_TASKS", "SPEC_EXAMPLES", "STEP_KEYS", "TOGGLE", "AgentLabels", "DoorInfo", "Event", "Judgement", "Moved",
-    "ObjectInfo", "RoomsEnv", "RoomsParams", "SymbolicState", "World", "WorldSpec", "WorldSpecError", "WorldUnavailableError", "color_name",
+    "ObjectInfo", "RoomsEnv", "RoomsParams", "SymbolicState", "World", "WorldBuildError", "WorldSpec", "WorldSpecError", "WorldUnavailableError", "color_name",
     "make_grid_world", "make_world", "parse_spec", "step_keys",
 ]
 
@@ -65,10 +66,12 @@ def make_world(spec: str, seed: int | None = None, render_mode: str | None = Non
 
         return make_point_world(spec, seed)  # type: ignore[return-value]  # a gymnasium world of its own kind
     if spec.startswith("gym:"):
-        from hagent.worlds.gym import EnvMissingError, GymSpecError, make_gym_world
+        from hagent.worlds.gym import EnvBuildError, EnvMissingError, GymSpecError, make_gym_world
 
         try:
             return make_gym_world(spec, seed)  # type: ignore[return-value]
+        except EnvBuildError as err:
+            raise WorldBuildError(spec, str(err)) from None
         except EnvMissingError as err:
             raise WorldUnavailableError(spec, str(err)) from None
         except GymSpecError as err:

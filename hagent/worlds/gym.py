@@ -47,6 +47,10 @@ class GymSpecError(ValueError):
     """A `gym:` spec whose env can't be built or doesn't offer what hagent needs."""
 
 
+class EnvBuildError(GymSpecError):
+    """A registered env whose own `make` raised: the message is its one line."""
+
+
 class EnvMissingError(GymSpecError):
     """A `gym:` spec of an env no installed package registers while a package that registers
     envs (`PLUGINS`, e.g. gymnasium-robotics) isn't installed: it may well be theirs."""
@@ -123,6 +127,10 @@ class GymWorld:
                 self.env = gym.make(self.params.env_id, **dict(self.params.kwargs))
             except TypeError as err:  # an unknown keyword for this env
                 raise GymSpecError(f"{spec!r}: {err}") from None
+            except Exception as err:  # noqa: BLE001 -- the env's own code failed; say so in one line, not its traceback
+                said = str(err).strip().splitlines()[0] if str(err).strip() else "no message"
+                raise EnvBuildError(f"{self.params.env_id}'s own make raised {type(err).__name__} ({said}): the env itself "
+                                    "fails to build with the packages installed here") from None
         space = self.env.observation_space
         if not isinstance(space, spaces.Dict) or not {"observation", "desired_goal", "achieved_goal"} <= set(space.spaces):
             raise GymSpecError(

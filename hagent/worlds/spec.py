@@ -40,12 +40,26 @@ def step_keys(spec: str) -> tuple[str, ...]:
     return STEP_KEYS
 
 
+FAMILY_FORMS = ("rooms:RxC", "babyai:<Level>", "minigrid:<EnvId>", "point:tworooms", "point:maze", "gym:<EnvId>")
+"""The known forms without their options, for error messages (`KNOWN_FORMS` has the options)."""
+
+
 class WorldSpecError(ValueError):
-    """A world spec that names no known world; the message lists the known forms."""
+    """A world spec that names no known world; the message lists the known forms (their options
+    are in every command's `--help`)."""
 
     def __init__(self, spec: str, reason: str):
-        forms = ", ".join(KNOWN_FORMS)
-        super().__init__(f"unknown world spec {spec!r}: {reason} (known forms: {forms})")
+        forms = ", ".join(FAMILY_FORMS)
+        super().__init__(f"unknown world spec {spec!r}: {reason} (known forms: {forms}; options in hagent show --help)")
+        self.world_spec = spec
+        self.reason = reason
+
+
+class WorldBuildError(WorldSpecError):
+    """A known world whose env failed to build (an exception inside a gym env's `make`)."""
+
+    def __init__(self, spec: str, reason: str):
+        ValueError.__init__(self, f"can't build world {spec!r}: {reason}")
         self.world_spec = spec
         self.reason = reason
 
@@ -142,6 +156,8 @@ def _parse_rooms(spec: str, rest: str) -> RoomsParams:
                     params[key] = value
                 case _:
                     raise WorldSpecError(spec, f"unknown option {key!r} (lava, objects, size, open, task)")
+        except WorldSpecError:
+            raise
         except ValueError:
             raise WorldSpecError(spec, f"bad value for {key}: {value!r}") from None
         if not eq:
