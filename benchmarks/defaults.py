@@ -147,15 +147,17 @@ def main(argv: list[str] | None = None) -> int:
 
 def _merge(args: argparse.Namespace) -> int:
     """Join the episodes of several runs into one document: runs of the same checkpoints on
-    consecutive seed ranges, or runs of different checkpoints on the same seeds (in the order given)."""
+    consecutive seed ranges (of all worlds or some), or runs of different checkpoints on the same
+    seeds (in the order given)."""
     try:
         docs = [json.loads(Path(f).read_text()) for f in args.merge]
     except (OSError, ValueError) as err:
         print(f"defaults.py: can't read --merge: {err}", file=sys.stderr)
         return 2
     checkpoints = list(dict.fromkeys(c for d in docs for c in d["checkpoints"]))
-    worlds = [w for w in docs[0]["worlds"] if all(w in d["worlds"] for d in docs)]
-    found = {(w, c): [e for d in docs if c in d["checkpoints"] for e in d["per_episode"][w][c]] for w in worlds for c in checkpoints}
+    worlds = list(dict.fromkeys(w for d in docs for w in d["worlds"]))  # a run may cover only some worlds
+    found = {(w, c): [e for d in docs if c in d["checkpoints"] and w in d["worlds"] for e in d["per_episode"][w][c]]
+             for w in worlds for c in checkpoints}
     seeds = sorted({e["seed"] for episodes in found.values() for e in episodes})
     merged = argparse.Namespace(checkpoints=checkpoints, worlds=worlds, seed=seeds[0],
                                 episodes=seeds[-1] - seeds[0] + 1, workers=max(d["workers"] for d in docs))

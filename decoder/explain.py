@@ -3,7 +3,7 @@
 `Explainer.describe(features, facts)` decodes candidates (greedy, beam, samples), reads each
 one's claims back (`decoder.facts.read_claims`) and checks them against the plan's own facts;
 of the texts with no false claim that state every goal, it shows the one that states the most
-of the plan. When none passes, it shows the plain template written from the facts themselves
+of the plan, less any goal clause that restates a step it already claimed (`drop_restated`). When none passes, it shows the plain template written from the facts themselves
 and flags it.
 """
 
@@ -14,7 +14,7 @@ from typing import NamedTuple
 import torch
 
 from decoder.config import DecoderConfig
-from decoder.facts import Facts, check, read_claims, render, stated
+from decoder.facts import Facts, check, drop_restated, read_claims, render, stated
 from decoder.model import PlanDecoder, PlanFeatures, collate
 from decoder.tokenizer import Tokenizer
 
@@ -75,5 +75,5 @@ class Explainer:
                 best, best_score = text, score
         tokens = sum(len(i) for i in ids)
         if best is None:
-            return Description(render(facts), True, True, len(texts), tuple(rejected[:3]), tokens)
-        return Description(best, True, False, len(texts), tuple(rejected[:3]), tokens)
+            return Description(drop_restated(render(facts), facts), True, True, len(texts), tuple(rejected[:3]), tokens)
+        return Description(drop_restated(best, facts), True, False, len(texts), tuple(rejected[:3]), tokens)

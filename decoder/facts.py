@@ -230,10 +230,62 @@ def _goal_text(step: Fact) -> str:
 
 
 def stated(claims: list[Fact] | None, facts: Facts) -> float:
-    """Completeness: the share of `facts.key()` that `claims` states (1.0 when there is none)."""
+    """Completeness: the share of `facts.key()` that `claims` states (1.0 when there is none). A
+    goal is stated by a step that achieves it, too ("pick up the yellow key" states "pick up the key")."""
     key = facts.key()
     if not key:
         return 1.0
     said = set(claims or ())
     said |= {Fact("goal", _goal_text(c)) for c in said if c.kind in ("pickup", "open")}
-    return sum(1 for f in key if f in said or (f.kind == "pickup" and Fact("goal", _goal_text(f)) in said)) / len(key)
+    return sum(
+        1 for f in key
+        if f in said or (f.kind == "pickup" and Fact("goal", _goal_text(f)) in said) or any(covers(c, f) for c in said)
+    ) / len(key)
+
+
+def covers(step: Fact, goal: Fact) -> bool:
+    """Whether doing `step` achieves `goal`, which names the same thing less precisely: picking up
+    the yellow key achieves "pick up the key", opening the yellow door "open the door"."""
+    if goal.kind != "goal":
+        return False
+    if step.kind == "pickup" and goal.what.startswith("pick up "):
+        general, specific = goal.what.removeprefix("pick up ").split(), step.what.split()
+        return general == specific or (len(general) == 2 and len(specific) == 3 and general[1] == specific[2])
+    if step.kind == "open":
+        m = re.fullmatch(r"open the (?:([a-z]+) )?door", goal.what)
+        return m is not None and m.group(1) in (None, step.what)
+    return False
+
+
+def drop_restated(text: str, facts: Facts) -> str:
+    """`text` without the clauses that restate one of `facts`' goals less precisely than a step
+    it already claimed: "I'll pick up the yellow key, then open the yellow door, then go into the
+    centre room, then pick up the key, then open the door, then go to the goal." keeps its first
+    three clauses and the last. Each claimed step stands for one goal at most; every claim left
+    is one `text` made; a text outside the description language is returned as it is."""
+    if read_claims(text) is None:
+        return text
+    goals = {g.what for g in facts.goals}
+    out = []
+    for sentence in re.split(r"(?<=\.)\s+", " ".join(text.split())):
+        body = sentence.rstrip(".")
+        opener = _OPENER.match(body.lower())
+        if opener is None:
+            out.append(sentence)
+            continue
+        kept, steps = [], []  # steps claimed so far that no restatement has used yet
+        for clause in (c.strip() for c in _CLAUSE_SPLIT.split(body[opener.end():])):
+            clause = clause[5:] if clause.lower().startswith("then ") else clause
+            fact = _read_clause(clause.lower())
+            goal = None if fact is None else fact.what if fact.kind == "goal" else (
+                _goal_text(fact) if fact.kind in ("pickup", "open") else None)
+            if goal in goals:
+                by = next((c for c in steps if _goal_text(c) != goal and covers(c, Fact("goal", goal))), None)
+                if by is not None:
+                    steps.remove(by)
+                    continue
+            elif fact is not None and fact.kind in ("pickup", "open"):
+                steps.append(fact)
+            kept.append(clause)
+        out.append(body[: opener.end()] + ", then ".join(kept) + ".")
+    return " ".join(out)

@@ -14,7 +14,8 @@ max_steps = 200              # the agent's step budget
 [scenario.expect]
 min_success = 2              # at least 2 of the 4 episodes succeed (a seed rule's only success claim)
 violations = 0               # at most this many, on every seed
-says = ["{object}"]          # words the explanation must contain (case-insensitive), on every seed
+says = ["{object}"]          # words the explanation must contain (case-insensitive), on every seed;
+                             # "a | b": either phrasing of the same thing
 never_says = ["lava"]        # ... and must not
 stages = ["{goal}"]          # the plan's stages, in order
 subgoals_visited = 1         # at least this many level-1 subgoals handed to level 0
@@ -379,7 +380,7 @@ def check(expect: Expect, episode: Episode, text: str | None = None) -> list[str
         out.append(f"expected done within {expect.max_steps} steps; took {episode.steps} ({'done' if episode.success else 'not done'})")
     if expect.violations is not None and len(episode.violations) > expect.violations:
         out.append(f"violations: at most {expect.violations}, got {list(episode.violations)}")
-    out += [f"explanation lacks {w!r}" for w in expect.says if w.lower() not in said]
+    out += [f"explanation lacks {w!r}" for w in expect.says if not any(alt.strip().lower() in said for alt in w.split("|"))]
     out += [f"explanation says {w!r}" for w in expect.never_says if w.lower() in said]
     stages = list(getattr(episode.plan, "stages", ()))  # a continuous world's plan has no stages
     if expect.stages is not None and stages != expect.stages:

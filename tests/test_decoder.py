@@ -282,3 +282,29 @@ def test_a_decoder_save_cut_between_its_renames_keeps_the_old_decoder(checkpoint
     assert ckpt.explainer is not None
     save_decoder(copy, ckpt.explainer)  # the next save tidies up
     assert (copy / "decoder").is_dir() and not (copy / ".decoder.old").exists()
+
+
+def test_a_goal_restated_after_the_step_that_achieved_it_is_dropped() -> None:
+    """DoorKey's explanation said "pick up the yellow key, then open the yellow door, ... then pick
+    up the key, then open the door" (issue #34): the goals, restated less precisely after the
+    steps that achieved them, go; every claim left is true and every goal still stated."""
+    from decoder.facts import covers, drop_restated
+
+    facts = Facts(
+        goals=(Fact("goal", "pick up the key"), Fact("goal", "open the door"), Fact("goal", "go to the goal")),
+        steps=(Fact("pickup", "the yellow key"), Fact("open", "yellow"), Fact("enter", "centre")),
+        guards=(Fact("avoid", "lava"),),
+    )
+    said = ("I'll pick up the yellow key, then open the yellow door, then go into the centre room, then pick up the key, "
+            "then open the door, then go to the goal. I'll keep clear of the lava.")
+    kept = drop_restated(said, facts)
+    assert kept == ("I'll pick up the yellow key, then open the yellow door, then go into the centre room, then go to the goal. "
+                    "I'll keep clear of the lava.")
+    assert check(read_claims(kept), facts) == () and stated(read_claims(kept), facts) == 1.0
+    assert covers(Fact("pickup", "the yellow key"), Fact("goal", "pick up the key"))
+    assert not covers(Fact("pickup", "the yellow key"), Fact("goal", "pick up the red key"))
+    assert not covers(Fact("open", "red"), Fact("goal", "open the yellow door"))
+    # a goal stated once, by its own words, stays; so does a text outside the description language
+    plain = "I'll open the green door, then go into the right room, then go to the red ball."
+    assert drop_restated(plain, Facts((Fact("goal", "go to the red ball"),), (Fact("open", "green"), Fact("enter", "right")), ())) == plain
+    assert drop_restated("whatever it says", facts) == "whatever it says"

@@ -181,6 +181,10 @@ def test_seed_rules_count_success_and_check_the_rest_on_every_seed() -> None:
     assert check(Expect(stages=["pick up the {object}", "drop it next to the {target}"]), runs[0].episode, "put a red box next to a key") \
         == ["stages: expected ['pick up the red box', 'drop it next to the key'], got []"]
     assert check(Expect(says=["{target}"]), runs[0].episode, "go to a red box") == ["can't fill {target}: 'go to the red box' names no such object"]
+    either = Expect(says=["won't open any doors | leave the doors closed"])
+    assert check(either, episode(True, "I'll leave the doors closed."), "go to a red box") == []  # one phrasing is enough
+    assert check(either, episode(True, "I'll go to the red box."), "go to a red box") == \
+        ["explanation lacks \"won't open any doors | leave the doors closed\""]
 
 
 def test_cli_exit_codes_and_table(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
