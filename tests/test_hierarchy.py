@@ -213,6 +213,29 @@ def test_configurator_picks_levels_by_distance_and_records_why() -> None:
         assert far.about(topic), topic
 
 
+def test_the_levels_above_join_when_level_0_alone_overruns_the_critics_estimate() -> None:
+    """Level 0 plans alone on the critic's word that the goal is near; when it has taken twice
+    that estimate (and more than its reach) the estimate was wrong, and the levels above route
+    the goal from then on (issue #34: a wrong estimate left level 0 circling for 200 steps)."""
+    conf = Configurator(AgentConfig(reach=6), available_levels=2)
+    memory = ShortTermMemory()
+    config = conf.configure(parse("go to the red ball"), 5.0, memory)
+    assert config.levels == 1 and config.escalate
+    assert conf.why_escalate(config, 9, 5.0, memory, 9) is config  # not yet twice the estimate
+    joined = conf.why_escalate(config, 10, 5.0, memory, 10)
+    assert joined.levels == 2 and not joined.escalate
+    last = memory.about("levels")[-1]
+    assert last.t == 10 and "took 10 steps" in last.reason and "about 5 away" in last.reason
+    assert memory.about("rules"), "the re-planning rules that now apply are recorded too"
+    near = conf.configure(parse("go to the red ball"), 2.0, ShortTermMemory())
+    assert conf.why_escalate(near, 6, 2.0, ShortTermMemory(), 6) is near  # twice the estimate, but within level 0's reach
+    assert conf.why_escalate(near, 7, 2.0, ShortTermMemory(), 7).levels == 2
+    for fixed in (Configurator(AgentConfig(hierarchy="flat"), 2), Configurator(AgentConfig(), 1)):
+        flat = fixed.configure(parse("go to the red ball"), 5.0, ShortTermMemory())
+        assert not flat.escalate and fixed.why_escalate(flat, 100, 5.0, ShortTermMemory(), 100) is flat  # asked for, or all there is
+    assert not conf.configure(parse("go to the red ball"), 30.0, ShortTermMemory()).escalate  # every level plans already
+
+
 def test_operator_guardrails_stay_whatever_the_text_says() -> None:
     conf = Configurator(AgentConfig(guardrails=["avoid lava", "don't pick anything up"]), 2)
     for text in ("go to the red ball", "go to the red ball, avoid lava", "go to the red ball, don't open any doors"):

@@ -9,7 +9,9 @@ re-planning events of the episode, so the UI and the decoder can show what was d
 
 While the episode runs, the configurator applies its re-planning rules (`why_replan`): each
 step it says whether level 1 plans its route again and why, from what it `Watch`es (level 1's
-route, when it was planned, how far level 0 was from its subgoal, the hops given up on).
+route, when it was planned, how far level 0 was from its subgoal, the hops given up on). When
+it trusted level 0 alone with a goal its critic put within reach and level 0 overruns that
+(`why_escalate`), it brings in the levels above: the estimate was wrong.
 """
 
 from __future__ import annotations
@@ -78,6 +80,7 @@ class Configuration(NamedTuple):
     upper_reach: float
     period: int  # level 1 re-plans after this many steps without reaching its subgoal
     error_threshold: float  # ... or when its prediction error passes this
+    escalate: bool = False  # level 0 plans alone on the critic's word: the levels above may still be called in
 
 
 @dataclass
@@ -154,7 +157,28 @@ class Configurator:
         return Configuration(
             levels, guardrails, cfg.beam, cfg.subgoal_beam, cfg.task_weight, cfg.critic_weight,
             cfg.reach, cfg.upper_reach, cfg.period, cfg.error_threshold,
+            escalate=levels == 1 and self.available > 1 and cfg.hierarchy == "auto",
         )
+
+    def why_escalate(self, config: Configuration, steps: int, estimate: float, memory: ShortTermMemory, t: int) -> Configuration:
+        """The configuration from step `t` on, after level 0 alone has taken `steps` steps toward
+        a goal its critic put `estimate` steps away: once those are twice the estimate and more
+        than level 0's reach, the estimate was wrong, and the levels above route the goal (the
+        change is recorded in `memory`). Otherwise `config` as it was."""
+        if not config.escalate or steps < max(2 * estimate, config.reach + 1):
+            return config
+        memory.record(
+            "levels", f"all {self.available} levels",
+            f"level 0 alone took {steps} steps toward a goal its critic put about {estimate:.0f} away: "
+            "the estimate was wrong, so the levels above route it through reachable subgoals", t,
+        )
+        memory.record(
+            "rules",
+            f"level 1 re-plans on reaching its subgoal, after {config.period} steps without it, "
+            f"or when its prediction error exceeds {config.error_threshold:g}",
+            "a subgoal that takes too long or a world that behaves unlike the model means the route is stale", t,
+        )
+        return config._replace(levels=self.available, escalate=False)
 
     def why_replan(
         self, config: Configuration, watch: Watch, t: int, cell: tuple[int, int], steps_to: Callable[[torch.Tensor], float],

@@ -274,6 +274,10 @@ class GridActor:
                 stm.record("stopped", _stage_of(stage_list, k), why, t)
                 return _Outcome(trace, plan, intention, f"But I can't see how to {stage_list[k].describe()}: {why}.", stm, narrator, obs)
             start = time.perf_counter()
+            if config.escalate and estimate is not None:
+                escalated = self.configurator.why_escalate(config, t, estimate, stm, t)
+                if escalated is not config:  # the levels above join: level 1's watch starts here
+                    config, watch = escalated, Watch(check_from=self._s1(obs))
             if config.levels > 1:
                 reason = self.configurator.why_replan(
                     config, watch, t, memory.pose.cell, lambda target: self._steps_to(obs, target),
