@@ -89,7 +89,7 @@ EXAMPLES = {
                 "agent (error): I didn't understand that"],
     "guardrails.py": ["| violations: ()", "guardrail: stay out of the top-left room (hard)", "But I won't: "],
     "plan_only.py": ["mission: go to a grey box", "stages: ('go to the grey box',)", "level 0 actions: (", "(checked)"],
-    "run_episode.py": ["success: True", "0 left go to the red key"],
+    "run_episode.py": ["success: True", "go to the red key subgoal ("],  # a trace line: t, action, stage, subgoal
 }
 
 
