@@ -7,8 +7,10 @@ Each held-out seed (default 1000...) is run once per mode: level 0 alone (`flat`
 (`auto`), every level always (`full`), and the two ways level 1 can plan, each under `auto`:
 `rules`, a lattice of waypoints drawn into the remembered grid with hops only within a
 flood-filled room (`agent.graph = rules`), and `imagined`, hops imagined with level 0's own
-predictor and judged by the learned critic (`agent.graph = imagined`). The ablation of the
-learned level 1 is `--modes flat rules imagined`. Episodes are binned by the optimal path length (BabyAI's bot on a
+predictor and judged by the learned critic (`agent.graph = imagined`), and `hjepa`, level 1
+planning with its own model: macro-actions searched through level 1's predictor under level 1's
+critic, its first predicted state level 0's subgoal (`agent.graph = hjepa`, `levels.latent`).
+The ablation of the learned level 1 is `--modes flat rules imagined hjepa`. Episodes are binned by the optimal path length (BabyAI's bot on a
 the world's initial grid, turns and moves with doors passable: scoring only, the agent never
 sees it): 1-10, 11-20, 21-40, over 40 steps. SPL uses the same shortest path.
 Per bin and mode: success, SPL, predictor calls per step, median planning ms per step. Writes
@@ -58,6 +60,7 @@ MODES = {  # agent settings of each mode
     "full": {"hierarchy": "full"},
     "rules": {"hierarchy": "auto", "graph": "rules"},
     "imagined": {"hierarchy": "auto", "graph": "imagined"},
+    "hjepa": {"hierarchy": "auto", "graph": "hjepa"},
 }
 
 

@@ -2,10 +2,13 @@
 
 `GoalEnergy` is the intrinsic task cost: the squared latent distance to the nearest goal state.
 `GoalCritic` is the trained critic's estimate of the steps still needed, used on every imagined
-step and as the cost-to-go after the horizon.
+step and as the cost-to-go after the horizon. `AboveEnergy` and `AboveCritic` cost imagined
+states against a subgoal the level above handed down, in the level above's own space.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import torch
 
@@ -46,3 +49,39 @@ class GoalCritic:
         if not self.terminal:
             return torch.zeros(len(s), dtype=s.dtype, device=s.device)
         return self.critic.nearest(s, self.goals)
+
+
+class AboveEnergy:
+    """Energy in the level above's space: mean squared distance between the level above's encoding
+    of each imagined state and its subgoal (`encode` maps `[N, D]` states to `[N, D_above]`)."""
+
+    name = "subgoal"
+
+    def __init__(self, encode: Callable[[torch.Tensor], torch.Tensor], subgoal: torch.Tensor):
+        self.encode, self.subgoal = encode, subgoal  # [D_above]
+
+    def step_cost(self, s: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
+        """Energy of each imagined state `s [N, D]` to the subgoal: `[N]`."""
+        return (self.encode(s) - self.subgoal).pow(2).mean(-1)
+
+    def terminal_cost(self, s: torch.Tensor) -> torch.Tensor:
+        """The energy has no cost-to-go: zeros `[N]`."""
+        return torch.zeros(len(s), dtype=s.dtype, device=s.device)
+
+
+class AboveCritic:
+    """The level above's critic: its steps from the level above's encoding of each imagined state
+    to its subgoal."""
+
+    name = "subgoal critic"
+
+    def __init__(self, critic: Critic, encode: Callable[[torch.Tensor], torch.Tensor], subgoal: torch.Tensor):
+        self.critic, self.encode, self.subgoal = critic, encode, subgoal
+
+    def step_cost(self, s: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
+        """Steps still needed after each imagined step: `[N]`."""
+        return self.critic.distance(self.encode(s), self.subgoal.expand(len(s), -1))
+
+    def terminal_cost(self, s: torch.Tensor) -> torch.Tensor:
+        """Zeros `[N]`: the step costs already carry it."""
+        return torch.zeros(len(s), dtype=s.dtype, device=s.device)

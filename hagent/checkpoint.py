@@ -139,6 +139,21 @@ def save_checkpoint(
     return directory
 
 
+def write_abstract_levels(directory: str | Path, config: HagentConfig, abstract: tuple[tuple[AbstractLevel, Critic], ...]) -> None:
+    """Replace the abstract levels and their critics of the checkpoint in `directory`, and its
+    config (which must describe them); level 0 and the rest are left as they are."""
+    directory = Path(directory)
+    metadata = {"format": FORMAT, "format_version": str(FORMAT_VERSION), "step": str(load_checkpoint(directory).step)}
+    for k in range(1, 9):
+        if k <= len(abstract):
+            _write_tensors(directory / f"level{k}.safetensors", abstract[k - 1][0], metadata)
+            _write_tensors(directory / f"critic{k}.safetensors", abstract[k - 1][1], metadata)
+        else:
+            (directory / f"level{k}.safetensors").unlink(missing_ok=True)
+            (directory / f"critic{k}.safetensors").unlink(missing_ok=True)
+    save_config(config, directory)
+
+
 def _write_tensors(path: Path, module: torch.nn.Module | LandmarkGraph, metadata: dict[str, str]) -> None:
     tensors = {k: v.detach().to("cpu").contiguous() for k, v in module.state_dict().items()}
     atomic_write_with(path, lambda tmp: save_file(tensors, str(tmp), metadata=metadata))
@@ -192,7 +207,7 @@ def load_checkpoint(directory: str | Path, device: str | torch.device = "cpu") -
     for k, lcfg in enumerate(config.hierarchy, start=1):
         if not (directory / f"level{k}.safetensors").exists():
             break  # trained up to level k-1 (an older or interrupted run): a shorter stack
-        abstract.append(_load_module(directory / f"level{k}.safetensors", AbstractLevel(lcfg, below_dim, below_actions, discrete), device))
+        abstract.append(_load_abstract(directory / f"level{k}.safetensors", AbstractLevel(lcfg, below_dim, below_actions, discrete), device))
         critics.append(_load_module(directory / f"critic{k}.safetensors", Critic(config.critic, lcfg.dim), device))
         below_dim, below_actions, discrete = lcfg.dim, lcfg.macro_dim, False
     return Checkpoint(
@@ -403,6 +418,19 @@ def _load_module(path: Path, module: torch.nn.Module, device: str | torch.device
     _check_shapes(path, module.state_dict(), tensors)
     module.load_state_dict(tensors)
     return module.to(device).eval()
+
+
+def _load_abstract(path: Path, level: AbstractLevel, device: str | torch.device) -> AbstractLevel:
+    """An abstract level; its codebook has as many entries as the file holds (k-means may find
+    fewer than configured), and a file written before levels had one loads with none."""
+    tensors, _ = _read_weights(path)
+    codes = tensors.setdefault("codes", torch.zeros(0, level.cfg.macro_dim))
+    if codes.ndim != 2 or codes.shape[1] != level.cfg.macro_dim or len(codes) > level.cfg.codes:
+        raise CheckpointError(f"{path}: codes is {tuple(codes.shape)}, config allows at most ({level.cfg.codes}, {level.cfg.macro_dim})")
+    level.codes = torch.zeros_like(codes)
+    _check_shapes(path, level.state_dict(), tensors)
+    level.load_state_dict(tensors)
+    return level.to(device).eval()
 
 
 def _read_config(path: Path) -> HagentConfig:

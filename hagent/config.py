@@ -17,6 +17,7 @@ from costs.config import CriticConfig, CriticTrainConfig, HazardConfig, HazardTr
 from decoder.config import DecoderConfig, DecoderTrainConfig
 from hagent.worlds.config import ExploreConfig, PointExploreConfig  # the worlds' own section, here for every caller
 from levels.config import (
+    LatentPlanConfig,
     AbstractLevelConfig,
     AbstractTrainConfig,
     BeamConfig,
@@ -299,11 +300,15 @@ class AgentConfig(_Frozen):
     """Level 1's reach in world steps (by its critic), for the routes of level 2 and above."""
     spacing: int = Field(2, ge=1)
     """Cells between level-1 waypoints (besides doorways; graph "rules" only)."""
-    graph: Literal["rules", "imagined"] = "rules"
+    graph: Literal["rules", "imagined", "hjepa"] = "rules"
     """What level 1 plans over: "rules" is a lattice of waypoints drawn into the remembered grid,
     with hops only within a flood-filled room (hand-written; today's default); "imagined" is
     hops imagined with level 0's own predictor and judged by the learned critic
-    (`levels.imagined`), which needs no grid."""
+    (`levels.imagined`), which needs no grid; "hjepa" is level 1 planning with its own model:
+    macro-actions searched through level 1's predictor under level 1's critic (`levels.latent`),
+    the first predicted level-1 state handed down as level 0's subgoal."""
+    hjepa: LatentPlanConfig = LatentPlanConfig()
+    """Level 1's search over its own macro-actions (graph "hjepa")."""
     imagined: ImaginedConfig = ImaginedConfig(prior=(0.2, 0.2, 0.5, 0.0, 0.0, 0.1))
     """Level 1's search over imagined hops (graph "imagined"); the prior over level 0's actions
     (left, right, forward, pickup, drop, toggle) is about the mix the data was collected with."""

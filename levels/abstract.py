@@ -37,6 +37,7 @@ class AbstractLevel(nn.Module):
         self.encoder = nn.Sequential(nn.LayerNorm(below_dim), _mlp(below_dim, cfg.hidden, cfg.dim))
         self.macro = _mlp(cfg.period * below_actions, cfg.hidden, cfg.macro_dim)
         self.predictor = _mlp(cfg.dim + cfg.macro_dim, cfg.hidden, cfg.dim)
+        self.register_buffer("codes", torch.zeros(cfg.codes, cfg.macro_dim))  # the planner's macro-actions, set after training
 
     @property
     def dim(self) -> int:

@@ -235,6 +235,20 @@ class ImaginedConfig(_Frozen):
         return self
 
 
+class LatentPlanConfig(_Frozen):
+    """An abstract level's own planner (`levels.latent.LatentPlanner`): beam search over its
+    macro-action codebook through its predictor, under its learned cost-to-go."""
+
+    horizon: int = Field(3, ge=1)
+    """Level-k steps imagined ahead (each one `period` steps of the level below)."""
+    width: int = Field(32, ge=1)
+    """Imagined macro-action sequences kept per depth."""
+    arrive: float = Field(4.0, gt=0.0)
+    """An imagined state this close to a goal (the cost-to-go, in steps of the level below) has arrived."""
+    replan: int = Field(4, ge=1)
+    """Steps of the level below between two plans (the level plans again from what the agent now sees)."""
+
+
 class AbstractLevelConfig(_Frozen):
     """A level k >= 1: encodes level k-1's states, predicts `period` of its steps ahead from a
     macro-action latent that summarizes the chunk of level k-1 actions taken meanwhile."""
@@ -247,6 +261,9 @@ class AbstractLevelConfig(_Frozen):
     """Steps of the level below per step of this level (the coarser time scale)."""
     macro_dim: int = Field(8, ge=1)
     """Size of the macro-action latent u (the abstract action)."""
+    codes: int = Field(64, ge=0)
+    """Macro-actions in the level's codebook: k-means centroids of the macro-action latents of the
+    training data's chunks, what the level's own planner searches (`levels.latent`); 0: none."""
 
 
 class AbstractTrainConfig(_Frozen):

@@ -204,9 +204,10 @@ class Configurator:
         target = watch.target
         if target is not None:
             left = steps_to(target)
-            if left < imagined.merge:
+            own = route.target_level > 0  # level 1's own prediction (graph "hjepa") or level 0's imagined hop
+            if left < (self.cfg.hjepa.arrive if own else imagined.merge):
                 return "imagined subgoal reached"
-            if t - watch.planned_at >= (imagined.lead or imagined.hop):
+            if t - watch.planned_at >= (self.cfg.hjepa.replan if own else imagined.lead or imagined.hop):
                 # imagination drifts: level 1 plans again from what the agent now sees,
                 # and counts the hop as failed only when level 0 got no closer to it
                 reason = f"{t - watch.planned_at} steps since level 1 planned"

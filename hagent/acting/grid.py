@@ -38,7 +38,7 @@ from costs.base import CostStack, WeightedCost
 from costs.critic import Critic
 from costs.guardrails import Guarded
 from costs.hazard import CellProbe, HazardModel, StepHazard
-from costs.task import GoalCritic, GoalEnergy
+from costs.task import AboveCritic, AboveEnergy, GoalCritic, GoalEnergy
 from decoder.explain import Explainer
 from hagent.acting.configurator import Configuration, Configurator, ShortTermMemory, Watch, route_subgoal, route_target
 from hagent.acting.grounding import (
@@ -66,6 +66,7 @@ from hagent.language import Reader, Task, understand
 from hagent.worlds import ACTION_NAMES, LEFT
 from levels.abstract import AbstractLevel
 from levels.imagined import ImaginedPlanner
+from levels.latent import LatentPlanner
 from levels.level import Level
 from levels.planner import BeamPlanner, CategoricalCEMPlanner, Plan
 
@@ -132,6 +133,12 @@ class GridActor:
         self.configurator = Configurator(cfg, 1 + len(self.abstract))
         self.navigator = Navigator(level, critic, list(self.abstract), list(self.abstract_critics), hazard)
         self.imagined = ImaginedPlanner(cfg.imagined, level.actions)
+        self.latent = LatentPlanner(cfg.hjepa)
+        if cfg.graph == "hjepa" and not (self.abstract and len(self.abstract[0].codes)):
+            raise ValueError(
+                'agent.graph "hjepa" plans with level 1\'s macro-action codebook, and this checkpoint\'s level 1 has none '
+                "(trained before levels had one): retrain its levels with hagent train --levels-only"
+            )
 
     @classmethod
     def from_checkpoint(cls, ckpt: Checkpoint, directory: Path, cfg: AgentConfig | None = None, seed: int = 0) -> GridActor:
@@ -280,7 +287,7 @@ class GridActor:
                     config, watch = escalated, Watch(check_from=self._s1(obs))
             if config.levels > 1:
                 reason = self.configurator.why_replan(
-                    config, watch, t, memory.pose.cell, lambda target: self._steps_to(obs, target),
+                    config, watch, t, memory.pose.cell, lambda target: self._steps_to(obs, target, watch.route.target_level),
                     lambda: self._check_level1(watch, obs), self.abstract[0].period,
                 )
                 if reason is not None:
@@ -293,9 +300,9 @@ class GridActor:
                 return _Outcome(trace, plan, intention, "I stopped: every move I can see from here would break a guardrail.", stm, narrator, obs)
             plan = self._decide(task, stage_list, k, obs, grounded, generator, futile, config, guards, memory, watch.route, first=safe)
             for _ in range(3):  # level 1 hands down only subgoals level 0 can reach in imagination
-                if (watch.subgoal is None and watch.target is None) or (
+                if (watch.subgoal is None and watch.target is None) or watch.route.target_level > 0 or (
                     float(plan.plan.costs.min()) <= self.cfg.verify and plan.plan.penalty < HARD
-                ):
+                ):  # (a level-1 subgoal is a blurry prediction level 0 heads for, not a state to verify)
                     break
                 if watch.route.cells:
                     watch.failed.add(watch.route.cells[0])
@@ -350,7 +357,7 @@ class GridActor:
             watch.failed.clear()
             watch.route = self._route(config, guards, memory, grounded, stm, t, reason, frozenset(), obs, watch.missed, generator)
         watch.planned_at = t
-        watch.left = self._steps_to(obs, watch.target) if watch.target is not None else 0.0
+        watch.left = self._steps_to(obs, watch.target, watch.route.target_level) if watch.target is not None else 0.0
 
     def _check_level1(self, watch: Watch, obs: dict) -> float:
         """Level 1's prediction error over the actions since the last check; the check restarts here."""
@@ -363,7 +370,10 @@ class GridActor:
         reason: str, failed: frozenset = frozenset(), obs: dict | None = None, missed: list[torch.Tensor] | None = None,
         generator: torch.Generator | None = None,
     ) -> Route | None:
-        if self.cfg.graph == "imagined" and obs is not None:
+        if self.cfg.graph == "hjepa" and obs is not None:
+            goals = self._encode_goals(grounded.goal_images, grounded.goal_headings, grounded.goal_carried)
+            route = self.navigator.latent(self.latent, self._encode_obs(obs)[0], goals)
+        elif self.cfg.graph == "imagined" and obs is not None:
             goals = self._encode_goals(grounded.goal_images, grounded.goal_headings, grounded.goal_carried)
             route = self.navigator.imagine(
                 self.imagined, self._encode_obs(obs)[0], goals, generator or torch.Generator().manual_seed(self.seed),
@@ -402,9 +412,11 @@ class GridActor:
             return float((predicted - actual).pow(2).mean() / actual.pow(2).mean().clamp_min(1e-8))
 
     @torch.no_grad()
-    def _steps_to(self, obs: dict, target: torch.Tensor) -> float:
-        """Level 0's critic: steps from `obs` to an imagined state `target [D0]`."""
-        return float(self.critic.distance(self._encode_obs(obs), target[None])[0])
+    def _steps_to(self, obs: dict, target: torch.Tensor, level: int = 0) -> float:
+        """Level `level`'s critic: steps from `obs` to an imagined state `target` of that level."""
+        if level == 0:
+            return float(self.critic.distance(self._encode_obs(obs), target[None])[0])
+        return float(self.abstract_critics[level - 1].distance(self._s1(obs), target[None])[0])
 
     def _encode_obs(self, obs: dict) -> torch.Tensor:
         return encode_observation(self.level, obs)
@@ -452,16 +464,19 @@ class GridActor:
             horizon = self.cfg.beam.horizon if self.cfg.planner == "beam" else self.cfg.cem.horizon
         allowed = allowed_actions(self.level.actions, stage_list[k], futile, obs, grounded, horizon, guards, first)
         s0 = self._encode_obs(obs)[0]
-        goals = target[None] if target is not None else self._encode_goals(images, headings, held)
-        objective = Guarded(
-            CostStack(
-                [
-                    WeightedCost(GoalEnergy(goals), config.task_weight),
-                    WeightedCost(GoalCritic(self.critic, goals, terminal=self.cfg.critic_terminal), config.critic_weight),
-                ]
-            ),
-            guards.level0,
-        )
+        if target is not None and route.target_level == 1:  # level 1's predicted state: reached in level 1's space
+            up = self.abstract[0].encode
+            costs = [
+                WeightedCost(AboveEnergy(up, target), config.task_weight),
+                WeightedCost(AboveCritic(self.abstract_critics[0], up, target), config.critic_weight),
+            ]
+        else:
+            goals = target[None] if target is not None else self._encode_goals(images, headings, held)
+            costs = [
+                WeightedCost(GoalEnergy(goals), config.task_weight),
+                WeightedCost(GoalCritic(self.critic, goals, terminal=self.cfg.critic_terminal), config.critic_weight),
+            ]
+        objective = Guarded(CostStack(costs), guards.level0)
         plan = planner.plan(s0, level, objective, generator, allowed)
         if not (math.isfinite(plan.total) and torch.isfinite(plan.costs).all() and torch.isfinite(plan.states).all()):
             # A broken model or objective: don't trust any of it; turn in place, the one move that

@@ -27,6 +27,7 @@ from hagent.acting.waypoints import opened, place, reachable, room_index, rooms_
 from levels.abstract import AbstractLevel
 from levels.graph import GraphPlanner, pairwise
 from levels.imagined import ImaginedPlanner
+from levels.latent import LatentPlanner
 from levels.level import Level
 
 _WALL = OBJECT_TO_IDX["wall"]
@@ -42,7 +43,8 @@ class Route(NamedTuple):
     goal_reached: bool  # the route's last cell is a goal state (not just the upper level's subgoal)
     evaluations: int  # learned-distance evaluations spent
     states: torch.Tensor  # [len(cells), D1] level-1 states of the waypoints (what the decoder reads)
-    targets: torch.Tensor | None = None  # [K, D0] imagined level-0 states of the hops (graph "imagined"; cells is empty)
+    targets: torch.Tensor | None = None  # [K, D] imagined states of the hops in level `target_level`'s space (cells is empty)
+    target_level: int = 0  # 0: level 0's states imagined by its predictor (graph "imagined"); 1: level 1's own (graph "hjepa")
 
 
 class Navigator:
@@ -183,6 +185,18 @@ class Navigator:
             steps = (float(planner.cfg.lead), steps[0] - planner.cfg.lead, *steps[1:])
         s1 = self._up(states, 1) if self.levels else states
         return Route((), steps, (), plan.reached, plan.evaluations, s1, states)
+
+    @torch.no_grad()
+    def latent(self, planner: LatentPlanner, s0: torch.Tensor, goals: torch.Tensor) -> Route | None:
+        """Level 1's route planned with its own model (`levels.latent`) from level 0's state
+        `s0 [D0]` toward the nearest of `goals [G, D0]`: macro-actions through level 1's predictor
+        under level 1's critic; the predicted level-1 states are the route's targets."""
+        level, critic = self.levels[0], self.critics[0]
+        plan = planner.plan(level.encode(s0[None])[0], level, critic.distance, level.encode(goals))
+        if plan is None:
+            return None
+        steps = tuple(float(level.period) for _ in range(len(plan.states)))
+        return Route((), steps, (), plan.reached, plan.evaluations, plan.states, plan.states, target_level=1)
 
     def _graph(self, scene, base, held, spacing, doors, avoid):
         key = base.tobytes() + np.asarray(held).tobytes() + bytes([spacing, doors]) + repr(sorted(avoid)).encode()

@@ -101,6 +101,19 @@ def cmd_train(args: argparse.Namespace) -> int:
         if main:
             print(f"trained the plan decoder in {result.seconds:.1f}s: {_decoder_summary(result.final)} -> {args.out}")
         return 0
+    if args.levels_only:
+        from hagent.training.pipeline import train_levels_only
+
+        if not args.data or args.decoder_only or args.init or args.resume:
+            raise CliError("--levels-only trains the levels above level 0 of the checkpoint in --out on --data DIR; "
+                           "it takes no --decoder-only, --init or --resume")
+        for d in args.data:
+            if not Path(d).is_dir():
+                raise CliError(f"--data {d}: no such dataset directory (make one with hagent collect)")
+        result = train_levels_only(cfg, args.out, [Path(d) for d in args.data], command=command, progress=not args.quiet)
+        print(f"trained the abstract levels in {result.seconds:.1f}s -> {args.out}; the plan decoder reads their states: "
+              f"retrain it with hagent train --decoder-only --out {args.out}")
+        return 0
     if not args.data:
         raise CliError("--data DIR is required (a dataset made by hagent collect), unless --decoder-only")
     data, out = [Path(d) for d in args.data], Path(args.out)

@@ -128,6 +128,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="train only the plan decoder of the checkpoint in --out (its levels stay as they are)",
     )
     p.add_argument(
+        "--levels-only", action="store_true",
+        help="train only the abstract levels (levels 1+, their critics and macro-action codebooks) of the grid "
+        "checkpoint in --out, in place, on --data, over its level 0 as it is (then retrain the decoder with --decoder-only)",
+    )
+    p.add_argument(
         "--normalizer-only", action="store_true",
         help="train only the language normalizer (free text -> the grammar's canonical form) on generated "
         "paraphrases, into --out/normalizer/ (about 8 minutes on 2 cores)",

@@ -37,6 +37,7 @@ from hagent.training.critic import dataset_pairs, encode_dataset, fit_critic
 from levels.abstract import AbstractLevel, abstract_loss
 from levels.config import AbstractLevelConfig, AbstractTrainConfig, JEPAConfig
 from levels.jepa import effective_rank
+from levels.latent import fit_codebook
 from levels.level import Level
 
 
@@ -184,6 +185,7 @@ def train_abstract_levels(
         for p in level.parameters():
             p.requires_grad_(False)
         levels.append(level)
+        level.codes = _codebook(stack, k, lcfg.codes, seed + k)
         with torch.no_grad():
             states = torch.cat([stack.state(k, torch.arange(i, min(i + 8192, len(data.states)))) for i in range(0, len(data.states), 8192)])
         critic = fit_critic(states, pairs, episode, episodes, critic_arch, critic_cfg, seed + k, metrics_path, progress, name=f"critic{k}")
@@ -191,6 +193,18 @@ def train_abstract_levels(
         results.append(LevelResult(level, critic.critic, row))
         below_dim, below_actions, discrete = lcfg.dim, lcfg.macro_dim, False
     return results
+
+
+@torch.no_grad()
+def _codebook(stack: Stack, k: int, size: int, seed: int, samples: int = 20000) -> torch.Tensor:
+    """Level k's codebook: `size` centroids of the macro-actions the data's chunks summarize to."""
+    rows = stack.valid_rows(k, 1)
+    if size == 0 or len(rows) == 0:
+        return torch.zeros(0, stack.levels[k - 1].cfg.macro_dim, device=stack.data.states.device)
+    rng = np.random.default_rng([seed, 7])
+    picked = torch.as_tensor(rows[rng.integers(len(rows), size=min(samples, len(rows)))], device=stack.data.states.device)
+    latents = torch.cat([stack.action(k, picked[i : i + 4096]) for i in range(0, len(picked), 4096)])
+    return fit_codebook(latents, size, seed)
 
 
 class ProbeResult(NamedTuple):

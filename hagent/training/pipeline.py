@@ -254,6 +254,66 @@ def train_decoder_only(config: HagentConfig, directory: str | Path, command: str
     return TrainResult(steps=config.train.decoder.steps, seconds=time.perf_counter() - start, final=m, directory=directory)
 
 
+def train_levels_only(
+    config: HagentConfig, directory: str | Path, data_dirs: list[Path], command: str = "", progress: bool = True
+) -> TrainResult:
+    """Train (or retrain) the abstract levels of the grid checkpoint in `directory`, in place, with
+    their critics and codebooks, on level 0's embeddings of `data_dirs`, with the `hierarchy` and
+    `train.abstract` sections of `config` (the critics' shape and teaching, and the JEPA loss's
+    weights, are the checkpoint's own); level 0 and everything
+    reading level-0 states are left as they are. The plan decoder reads level 1's states too:
+    retrain it after (`train_decoder_only`)."""
+    from hagent.checkpoint import write_abstract_levels
+    from hagent.training.critic import dataset_pairs
+    from hagent.training.hierarchy import ABSTRACT_CAP, embed, train_abstract_levels
+
+    start = time.perf_counter()
+    directory = Path(directory)
+    ckpt = load_checkpoint(directory)
+    if ckpt.config.level.encoder.kind != "grid":
+        raise TrainingError(f"{directory}: abstract levels are trained on grid checkpoints; this one's level 0 reads {ckpt.config.level.encoder.kind}")
+    if not config.hierarchy or config.train.abstract.steps == 0:
+        raise TrainingError("nothing to train: hierarchy is empty or train.abstract.steps is 0")
+    torch.manual_seed(config.seed)
+    torch.set_num_threads(cpu_threads(config.train.threads))
+    datasets = _load_datasets(data_dirs)
+    device = next(ckpt.level.parameters()).device
+    embedded = embed(ckpt.level, datasets, device)
+    cfg, own = config.train, ckpt.config  # the critics' shape and teaching are the checkpoint's own
+    pairs = dataset_pairs(datasets, own.train.critic, config.seed, cap=ABSTRACT_CAP * own.train.critic.max_steps)
+    log = directory / METRICS_FILE
+    levels = train_abstract_levels(
+        list(config.hierarchy), ckpt.level, embedded, datasets, own.train.jepa, cfg.abstract, own.critic, own.train.critic,
+        config.seed, log, progress, pairs, precision=cfg.precision,
+    )
+    updated = ckpt.config.model_copy(update={
+        "hierarchy": config.hierarchy,
+        "train": ckpt.config.train.model_copy(update={"abstract": cfg.abstract}),
+    })
+    write_abstract_levels(directory, updated, tuple((r.level, r.critic) for r in levels))
+    final = {}
+    parts = []
+    for k, r in enumerate(levels, start=1):
+        final.update({f"level{k}_{key}": value for key, value in r.metrics.items() if key not in ("stage", "step")})
+        parts.append(
+            f"level {k} (D={r.level.dim}, period {r.level.period}, {len(r.level.codes)} macro-action codes): relative "
+            f"prediction loss {r.metrics['pred_loss_rel']:.3g}, critic held-out error {r.metrics['critic_val_mae']:.2f} steps"
+        )
+    write_readme_section(directory, "Abstract levels", (
+        f"Retrained on this checkpoint's level 0 by `{command or 'train_levels_only'}` (seed {config.seed}) on "
+        f"{', '.join(str(d) for d in data_dirs)}: {cfg.abstract.steps} steps each, {cfg.abstract.horizon}-step rollouts; "
+        + "; ".join(parts) + ". The plan decoder was trained on the levels before: retrain it with `--decoder-only`."
+    ))
+    return TrainResult(steps=cfg.abstract.steps, seconds=time.perf_counter() - start, final=final, directory=directory)
+
+
+def _load_datasets(data_dirs: list[Path]) -> list[OfflineDataset]:
+    try:
+        return [OfflineDataset(d) for d in data_dirs]
+    except (OSError, ValueError, DatasetError) as err:
+        raise TrainingError(f"can't read the data: {err}") from None
+
+
 def _resume(model: JEPA, optimizer: torch.optim.Optimizer, schedule, config: HagentConfig, out_dir: Path) -> int:
     """Load the interrupted run in `out_dir` into `model`, `optimizer` and `schedule`; the steps it took."""
     ckpt = load_checkpoint(out_dir)

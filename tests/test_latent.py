@@ -1,0 +1,66 @@
+"""Level 1 planning with its own model: beam search over the macro-action codebook (`levels.latent`)."""
+
+import pytest
+import torch
+
+from levels.abstract import AbstractLevel
+from levels.config import AbstractLevelConfig, LatentPlanConfig
+from levels.latent import LatentPlanner, fit_codebook
+
+
+class Shift(AbstractLevel):
+    """A level whose macro-action moves its 2-D state by u: a model whose plans can be checked by hand."""
+
+    def predict(self, s: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+        return s + u
+
+
+def _level(period: int = 4) -> Shift:
+    level = Shift(AbstractLevelConfig(dim=2, hidden=8, period=period, macro_dim=2, codes=4), 2, 2, False)
+    level.codes = torch.tensor([[1.0, 0.0], [-1.0, 0.0], [0.0, 1.0], [0.0, -1.0]])
+    return level
+
+
+def _steps(s: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
+    """A cost-to-go in steps of the level below: 4 per unit of city-block distance."""
+    return 4 * (s - g).abs().sum(-1)
+
+
+def test_the_plan_heads_for_the_goal_and_stops_where_it_arrives():
+    plan = LatentPlanner(LatentPlanConfig(horizon=4, width=8, arrive=1.0)).plan(torch.zeros(2), _level(), _steps, torch.tensor([[2.0, 0.0]]))
+    assert plan.reached and plan.to_go == 0.0
+    assert plan.states.tolist() == [[1.0, 0.0], [2.0, 0.0]]  # two macro-steps, no wasted third
+    assert plan.codes.tolist() == [0, 0]
+
+
+def test_a_forbidden_state_is_never_on_the_plan():
+    """A hard guardrail (inf) on the straight way: the plan goes round it."""
+    wall = lambda s: torch.where((s[:, 0] == 1.0) & (s[:, 1] == 0.0), torch.inf, 0.0)  # noqa: E731
+    plan = LatentPlanner(LatentPlanConfig(horizon=4, width=16, arrive=1.0)).plan(
+        torch.zeros(2), _level(), _steps, torch.tensor([[2.0, 0.0]]), penalty=wall
+    )
+    assert plan.reached
+    assert [1.0, 0.0] not in plan.states.tolist()
+    assert len(plan.states) == 4  # round the forbidden state: up, across twice, down
+
+
+def test_out_of_reach_goals_give_the_most_promising_partial_plan():
+    plan = LatentPlanner(LatentPlanConfig(horizon=2, width=8, arrive=1.0)).plan(torch.zeros(2), _level(), _steps, torch.tensor([[0.0, 5.0]]))
+    assert not plan.reached
+    assert plan.states[0].tolist() == [0.0, 1.0]
+    assert plan.to_go == pytest.approx(12.0)
+
+
+def test_a_level_without_a_codebook_has_no_plan():
+    level = _level()
+    level.codes = torch.zeros(0, 2)
+    assert LatentPlanner(LatentPlanConfig()).plan(torch.zeros(2), level, _steps, torch.ones(1, 2)) is None
+
+
+def test_the_codebook_keeps_the_data_s_macro_actions_apart():
+    rng = torch.Generator().manual_seed(0)
+    centres = torch.tensor([[3.0, 0.0], [-3.0, 0.0], [0.0, 3.0]])
+    latents = torch.cat([c + 0.1 * torch.randn(200, 2, generator=rng) for c in centres])
+    codes = fit_codebook(latents, 3, seed=0)
+    assert torch.cdist(centres, codes).min(1).values.max() < 0.1
+    assert len(fit_codebook(centres, 8, seed=0)) == 3  # never more codes than distinct latents
