@@ -245,6 +245,9 @@ class LatentPlanConfig(_Frozen):
     """Imagined macro-action sequences kept per depth."""
     arrive: float = Field(4.0, gt=0.0)
     """An imagined state this close to a goal (the cost-to-go, in steps of the level below) has arrived."""
+    merge: float = Field(0.0, ge=0.0)
+    """Two imagined states closer than this (the cost-to-go between them) count as one: the beam
+    keeps the cheaper (0: keeps the `width` cheapest, copies and all)."""
     replan: int = Field(4, ge=1)
     """Steps of the level below between two plans (the level plans again from what the agent now sees)."""
 

@@ -84,14 +84,31 @@ class LatentPlanner:
             kept.append((float(score[best]), float(h[best]), trail[best, 1:], paths[best]))
             if float(h[best]) <= c.arrive:
                 break  # the cheapest way arrives here: a deeper search only costs more steps
-            keep = score.topk(min(c.width, len(score)), largest=False).indices
-            keep = keep[torch.isfinite(score[keep])]
+            keep = _spread(s, score, to_go, c.width, c.merge)
+            evaluations += len(keep) * len(s) if c.merge > 0 else 0
             states, paths, fined, trail = s[keep], paths[keep], fined[keep], trail[keep]
         if not kept:
             return None
         arrived = [k for k in kept if k[1] <= c.arrive]
         score, h, chain, path = min(arrived or kept, key=lambda k: (k[0], k[1]))  # ties: the one further along
         return LatentRoute(chain, path, h, h <= c.arrive, calls, evaluations)
+
+
+def _spread(s: torch.Tensor, score: torch.Tensor, distance: Distance, width: int, merge: float) -> torch.Tensor:
+    """Up to `width` indices of `s [N, D]`, cheapest `score` first, each at least `merge` (by
+    `distance`) from those kept before it, so the beam doesn't spend itself on copies of one state
+    (many macro-actions end in about the same place)."""
+    alive = torch.isfinite(score)
+    if merge <= 0:
+        keep = score.topk(min(width, len(score)), largest=False).indices
+        return keep[alive[keep]]
+    picked: list[int] = []
+    while len(picked) < width and alive.any():
+        j = int(torch.where(alive, score, torch.inf).argmin())
+        picked.append(j)
+        alive &= distance(s, s[j].expand_as(s)) >= merge
+        alive[j] = False
+    return torch.as_tensor(picked, dtype=torch.long)
 
 
 def _nearest(distance: Distance, s: torch.Tensor, goals: torch.Tensor) -> torch.Tensor:

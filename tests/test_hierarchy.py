@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 
+from costs.task import AboveEnergy
 from costs.guardrails import ActionGuardrail, Guarded, GuardrailMode, HazardGuardrail, RegionGuardrail
 from hagent.checkpoint import load_checkpoint
 from hagent.cli import main
@@ -63,6 +64,82 @@ def test_three_level_stack_trains_and_round_trips(stack: Path, metrics_rows) -> 
         assert torch.equal(a.encode(s0 if a.below_dim == 8 else s0[:, :6]), b.encode(s0 if b.below_dim == 8 else s0[:, :6]))
     level1 = ckpt.abstract[0]
     assert torch.equal(level1.predict(level1.encode(s0), level1.summarize(u)), again.abstract[0].predict(again.abstract[0].encode(s0), again.abstract[0].summarize(u)))
+
+
+def test_each_abstract_level_keeps_a_codebook_of_the_data_s_macro_actions(stack: Path) -> None:
+    ckpt = load_checkpoint(stack)
+    for level in ckpt.abstract:
+        assert 1 < len(level.codes) <= level.cfg.codes and level.codes.shape[1] == level.cfg.macro_dim
+        assert torch.unique(level.codes, dim=0).shape == level.codes.shape  # distinct macro-actions
+    assert torch.equal(load_checkpoint(stack).abstract[0].codes, ckpt.abstract[0].codes)
+
+
+def test_hjepa_level_1_plans_with_its_own_model_and_no_rule_graph(stack: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """graph "hjepa": level 1's route is its own predicted states, searched through its predictor;
+    the rule lattice, flood-filled rooms and the graph search are never called."""
+    from hagent.acting import Agent, navigator
+    from levels import latent
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a rule-based helper was called on the hjepa acting path")
+
+    for name in ("waypoints", "room_index", "reachable", "rooms_of"):
+        monkeypatch.setattr(navigator, name, refuse)
+    monkeypatch.setattr(Navigator, "route", refuse)
+    monkeypatch.setattr(GraphPlanner, "plan", refuse)
+    monkeypatch.setattr(GraphPlanner, "plan_distances", refuse)
+    plans: list = []
+    plan = latent.LatentPlanner.plan
+    monkeypatch.setattr(latent.LatentPlanner, "plan", lambda self, *a, **k: plans.append(plan(self, *a, **k)) or plans[-1])
+    energies: list = []
+    step_cost = AboveEnergy.step_cost
+    monkeypatch.setattr(AboveEnergy, "step_cost", lambda self, s, a: energies.append(len(s)) or step_cost(self, s, a))
+    agent = Agent.load(stack, AgentConfig(beam={"horizon": 2, "width": 8}, max_steps=12, hierarchy="full", graph="hjepa",
+                                          hjepa={"arrive": 0.01, "horizon": 2}))  # never "arrived": level 1 always hands one down
+    episode = agent.run(make_world("rooms:2x2?size=5", seed=2))
+    assert plans and all(p is not None for p in plans)
+    level1 = load_checkpoint(stack).abstract[0]
+    assert all(p.states.shape[1] == level1.dim for p in plans)  # routes in level 1's own space
+    assert any("level-1 step(s) of its own model" in d.choice for d in episode.decisions if d.topic == "replan")
+    assert energies  # level 0 minimized its energy to level 1's subgoal in level 1's space
+
+
+def test_a_checkpoint_without_codebooks_refuses_the_hjepa_planner(stack: Path, tmp_path: Path) -> None:
+    import shutil
+
+    from safetensors.torch import load_file, save_file
+
+    from hagent.acting import Agent
+    from hagent.checkpoint import FORMAT, FORMAT_VERSION
+
+    copy = tmp_path / "old"
+    shutil.copytree(stack, copy)
+    tensors = load_file(copy / "level1.safetensors")
+    del tensors["codes"]  # as written before levels had a codebook
+    save_file(tensors, copy / "level1.safetensors", metadata={"format": FORMAT, "format_version": str(FORMAT_VERSION), "step": "80"})
+    assert len(load_checkpoint(copy).abstract[0].codes) == 0
+    with pytest.raises(ValueError, match="--levels-only"):
+        Agent.load(copy, AgentConfig(graph="hjepa"))
+
+
+def test_levels_only_retrains_the_levels_above_in_place(stack: Path, tmp_path: Path, capsys) -> None:
+    import shutil
+
+    copy = tmp_path / "ckpt"
+    shutil.copytree(stack, copy)
+    data = tmp_path / "data"
+    collect("rooms:2x2?size=5", data, CollectConfig(episodes=6, max_steps=40), seed=5, progress=False)
+    before = load_checkpoint(copy)
+    sets = ["--set", "train.abstract.steps=20", "--set", "train.abstract.batch_size=32", "--set",
+            "hierarchy=[{dim=5, hidden=16, period=3, macro_dim=2, codes=8}]"]  # fmt: skip
+    assert main(["train", "--levels-only", "--out", str(copy), "--data", str(data), "-q", *sets]) == 0
+    assert "--decoder-only" in capsys.readouterr().out
+    after = load_checkpoint(copy)
+    assert [lv.dim for lv in after.abstract] == [5] and after.abstract[0].period == 3 and 1 < len(after.abstract[0].codes) <= 8
+    assert not (copy / "level2.safetensors").exists()
+    kept = before.level.state_dict()
+    assert all(torch.equal(v, kept[k]) for k, v in after.level.state_dict().items())  # level 0 as it was
+    assert main(["train", "--levels-only", "--out", str(copy), "-q"]) == 2  # no --data: a usage error
 
 
 def test_abstract_level_checks_shapes(stack: Path) -> None:

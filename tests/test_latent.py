@@ -64,3 +64,23 @@ def test_the_codebook_keeps_the_data_s_macro_actions_apart():
     codes = fit_codebook(latents, 3, seed=0)
     assert torch.cdist(centres, codes).min(1).values.max() < 0.1
     assert len(fit_codebook(centres, 8, seed=0)) == 3  # never more codes than distinct latents
+
+
+class Walled(Shift):
+    """A wall between x = 1 and x = 2 that only a doorway at y = 0 crosses; the cost-to-go (city
+    block) is blind to it, like a learned one: only the predictor knows the wall."""
+
+    def predict(self, s: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+        nxt = s + u
+        crosses = ((s[:, 0] <= 1) != (nxt[:, 0] <= 1)) & (s[:, 1] != 0)
+        return torch.where(crosses[:, None], s, nxt)
+
+
+def test_the_plan_goes_round_a_wall_the_cost_to_go_cant_see():
+    level = Walled(AbstractLevelConfig(dim=2, hidden=8, period=4, macro_dim=2, codes=4), 2, 2, False)
+    level.codes = _level().codes
+    cfg = LatentPlanConfig(horizon=10, width=16, arrive=0.5, merge=1.0)
+    plan = LatentPlanner(cfg).plan(torch.tensor([1.0, 3.0]), level, _steps, torch.tensor([[2.0, 3.0]]))
+    assert plan.reached
+    assert min(float(s[1]) for s in plan.states) == 0.0  # through the doorway
+    assert len(plan.states) == 7  # down 3, across 1, up 3

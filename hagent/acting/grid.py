@@ -390,7 +390,7 @@ class GridActor:
             stm.record("replan", "no route: level 0 heads for the goal itself", f"{reason}; no chain of reachable waypoints leads to the goal", t)
         else:
             hops = len(route.cells) if route.targets is None else len(route.targets)
-            kind = "waypoint(s)" if route.targets is None else "imagined hop(s)"
+            kind = "waypoint(s)" if route.targets is None else "imagined hop(s)" if route.target_level == 0 else "level-1 step(s) of its own model"
             stm.record("replan", f"route of {hops} {kind}, about {sum(route.steps):.0f} steps", reason, t)
         return route
 
