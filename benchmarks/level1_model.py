@@ -1,7 +1,11 @@
 """How sharp is level 1's own model? One-hop and three-hop predictions next to level 0's composed rollouts.
 
-    hagent collect --world rooms:3x3 --episodes 100 --seed 777 --out /tmp/heldout   # episodes no level trained on
-    python benchmarks/level1_model.py --checkpoint checkpoints/default --data /tmp/heldout
+    python benchmarks/level1_model.py --checkpoint runs/hjepa-a [--world rooms:3x3 --episodes 60 --collect-seed 777] [--quick]
+    python benchmarks/level1_model.py --checkpoint runs/hjepa-a --data DIR   # episodes you collected (hagent collect)
+
+Without `--data` it first collects `--episodes` fresh episodes of `--world` with the
+exploration policy, under `--collect-seed` (777: a seed no training data used; the presets
+collect under seed 0).
 
 From every third step of each held-out episode, level 1 predicts `hops` of its own steps ahead
 (`AbstractLevel.predict` on the macro-actions that summarize the logged actions), and level 0
@@ -16,7 +20,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +31,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from hagent.checkpoint import CheckpointError, load_checkpoint  # noqa: E402
+from hagent.collect import collect  # noqa: E402
+from hagent.config import CollectConfig  # noqa: E402
 from hagent.data import OfflineDataset  # noqa: E402
 from hagent.io import atomic_write_text  # noqa: E402
 from hagent.training.critic import encode_dataset  # noqa: E402
@@ -66,13 +74,23 @@ def nearest_cell_accuracy(ckpt, data: OfflineDataset, hops: int, stride: int = 3
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--checkpoint", default="checkpoints/default", help="grid checkpoint with a level 1")
-    p.add_argument("--data", required=True, help="held-out episodes (a dataset of hagent collect, seeds no level trained on)")
+    p.add_argument("--data", help="held-out episodes (a dataset of hagent collect, seeds no level trained on); default: collect them")
+    p.add_argument("--world", default="rooms:3x3", help="world to collect held-out episodes in (without --data)")
+    p.add_argument("--episodes", type=int, default=60, help="held-out episodes to collect (without --data)")
+    p.add_argument("--collect-seed", type=int, default=777, help="seed of the collected episodes (without --data)")
+    p.add_argument("--quick", action="store_true", help="4 episodes: a smoke run")
     p.add_argument("--hops", type=int, nargs="+", default=[1, 3], help="level-1 steps predicted ahead")
     p.add_argument("--out", help="write the rows as JSON here")
     args = p.parse_args(argv)
     torch.set_num_threads(2)
+    if args.quick:
+        args.episodes = 4
+    collected = args.data is None
     try:
         ckpt = load_checkpoint(args.checkpoint)
+        if args.data is None:
+            args.data = str(Path(tempfile.mkdtemp(prefix="hagent-heldout-")))
+            collect(args.world, args.data, CollectConfig(episodes=args.episodes), seed=args.collect_seed, progress=False)
         data = OfflineDataset(args.data)
     except (CheckpointError, OSError, ValueError) as err:
         print(f"level1_model.py: {err}", file=sys.stderr)
@@ -81,13 +99,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"level1_model.py: {args.checkpoint} has no level 1", file=sys.stderr)
         return 2
     rows = [nearest_cell_accuracy(ckpt, data, h) for h in args.hops]
+    if collected:
+        shutil.rmtree(args.data, ignore_errors=True)
     period = ckpt.abstract[0].period
     print(f"{args.checkpoint}: level 1 (period {period}) on {data.episodes} held-out episodes of {args.data}")
     print(f"{'hops':>5} {'actions':>8} {'n':>6} {'level 1':>8} {'level 0 composed':>17}")
     for r in rows:
         print(f"{r['hops']:>5} {r['actions']:>8} {r['n']:>6} {r['level1']:>8.1%} {r['level0_composed']:>17.1%}")
     if args.out:
-        atomic_write_text(Path(args.out), json.dumps({"checkpoint": args.checkpoint, "data": args.data, "rows": rows}, indent=1))
+        atomic_write_text(Path(args.out), json.dumps({"checkpoint": args.checkpoint, "data": None if collected else args.data, "world": args.world if collected else None, "collect_seed": args.collect_seed if collected else None, "rows": rows}, indent=1))
     return 0
 
 

@@ -31,6 +31,7 @@ def _quick_runs(out: Path) -> dict[str, list[str]]:
         "point": ["--out", str(out / "point.json"), "--plot", str(out / "point.png")],
         "pointmaze": ["--out", str(out / "pointmaze.json")],
         "defaults": ["--out", str(out / "defaults.json")],
+        "level1_model": ["--out", str(out / "level1_model.json")],
     }
 
 
