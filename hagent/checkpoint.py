@@ -126,13 +126,7 @@ def save_checkpoint(
             _write_tensors(directory / path, module, metadata)
         else:
             (directory / path).unlink(missing_ok=True)
-    for k in range(1, 9):
-        if k <= len(abstract):
-            _write_tensors(directory / f"level{k}.safetensors", abstract[k - 1][0], metadata)
-            _write_tensors(directory / f"critic{k}.safetensors", abstract[k - 1][1], metadata)
-        else:
-            (directory / f"level{k}.safetensors").unlink(missing_ok=True)
-            (directory / f"critic{k}.safetensors").unlink(missing_ok=True)
+    _write_levels(directory, abstract, metadata)
     shutil.rmtree(directory / DECODER_DIR, ignore_errors=True)  # a decoder reads the old levels' states
     save_config(config, directory)
     atomic_write_text(directory / README_FILE, readme)
@@ -144,6 +138,12 @@ def write_abstract_levels(directory: str | Path, config: HagentConfig, abstract:
     config (which must describe them); level 0 and the rest are left as they are."""
     directory = Path(directory)
     metadata = {"format": FORMAT, "format_version": str(FORMAT_VERSION), "step": str(load_checkpoint(directory).step)}
+    _write_levels(directory, abstract, metadata)
+    save_config(config, directory)
+
+
+def _write_levels(directory: Path, abstract: tuple[tuple[AbstractLevel, Critic], ...], metadata: dict[str, str]) -> None:
+    """Write levels 1..L and their critics; remove the files of any level above L."""
     for k in range(1, 9):
         if k <= len(abstract):
             _write_tensors(directory / f"level{k}.safetensors", abstract[k - 1][0], metadata)
@@ -151,7 +151,6 @@ def write_abstract_levels(directory: str | Path, config: HagentConfig, abstract:
         else:
             (directory / f"level{k}.safetensors").unlink(missing_ok=True)
             (directory / f"critic{k}.safetensors").unlink(missing_ok=True)
-    save_config(config, directory)
 
 
 def _write_tensors(path: Path, module: torch.nn.Module | LandmarkGraph, metadata: dict[str, str]) -> None:
