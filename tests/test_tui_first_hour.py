@@ -108,13 +108,15 @@ async def test_a_plan_tree_with_no_room_is_hinted_at(size, agent) -> None:
         await _ready(pilot, app)
         tree, world = app.query_one(PlanTree), app.query_one(WorldView)
         if size == (80, 24):
-            assert tree.size.height < 3 and world.border_title == HIDDEN_HINT
+            await _until(pilot, lambda: world.border_title == HIDDEN_HINT, timeout=5.0)
+            assert tree.size.height < 3
             assert len(HIDDEN_HINT) + 6 <= world.outer_size.width  # the title shows in full
         else:
             assert tree.size.height >= 5 and world.border_title is None
         for other in ((size[0], 69 - size[1]), (240 - size[0], 69 - size[1]), size):  # taller or shorter only, then both
             await pilot.resize_terminal(*other)
             await pilot.pause(0.3)
+            await _until(pilot, lambda: (world.border_title == HIDDEN_HINT) == (tree.size.height < 3), timeout=5.0)
             assert (world.border_title == HIDDEN_HINT) == (tree.size.height < 3) == (other[1] == 24)
 
 

@@ -120,10 +120,10 @@ class HagentApp(App):
         self.query_one("#input", Input).placeholder = placeholder(obs)
 
     def on_plan_tree_resized(self) -> None:
-        self.hint_hidden()
+        self.call_after_refresh(self.hint_hidden)  # after the layout settles: sizes read mid-resize are stale
 
     def on_world_view_resized(self) -> None:
-        self.hint_hidden()
+        self.call_after_refresh(self.hint_hidden)
 
     def hint_hidden(self) -> None:
         """Title the world view with a hint when the plan tree and costs below it get no room
