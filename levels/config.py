@@ -248,6 +248,10 @@ class LatentPlanConfig(_Frozen):
     merge: float = Field(0.0, ge=0.0)
     """Two imagined states closer than this (the cost-to-go between them) count as one: the beam
     keeps the cheaper (0: keeps the `width` cheapest, copies and all)."""
+    merge_by: Literal["critic", "state"] = "critic"
+    """How `merge` measures closeness: "critic", the cost-to-go between the two states (in steps
+    of the level below); "state", the Euclidean distance between them in the level's space
+    (cheap enough for a wide beam)."""
     replan: int = Field(4, ge=1)
     """Steps of the level below between two plans (the level plans again from what the agent now sees)."""
 

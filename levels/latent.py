@@ -84,7 +84,7 @@ class LatentPlanner:
             kept.append((float(score[best]), float(h[best]), trail[best, 1:], paths[best]))
             if float(h[best]) <= c.arrive:
                 break  # the cheapest way arrives here: a deeper search only costs more steps
-            keep = _spread(s, score, to_go, c.width, c.merge)
+            keep = _spread(s, score, _euclidean if c.merge_by == "state" else to_go, c.width, c.merge)
             evaluations += len(keep) * len(s) if c.merge > 0 else 0
             states, paths, fined, trail = s[keep], paths[keep], fined[keep], trail[keep]
         if not kept:
@@ -109,6 +109,10 @@ def _spread(s: torch.Tensor, score: torch.Tensor, distance: Distance, width: int
         alive &= distance(s, s[j].expand_as(s)) >= merge
         alive[j] = False
     return torch.as_tensor(picked, dtype=torch.long)
+
+
+def _euclidean(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    return (a - b).norm(dim=-1)
 
 
 def _nearest(distance: Distance, s: torch.Tensor, goals: torch.Tensor) -> torch.Tensor:

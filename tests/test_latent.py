@@ -76,10 +76,11 @@ class Walled(Shift):
         return torch.where(crosses[:, None], s, nxt)
 
 
-def test_the_plan_goes_round_a_wall_the_cost_to_go_cant_see():
+@pytest.mark.parametrize("merge_by", ["critic", "state"])
+def test_the_plan_goes_round_a_wall_the_cost_to_go_cant_see(merge_by):
     level = Walled(AbstractLevelConfig(dim=2, hidden=8, period=4, macro_dim=2, codes=4), 2, 2, False)
     level.codes = _level().codes
-    cfg = LatentPlanConfig(horizon=10, width=16, arrive=0.5, merge=1.0)
+    cfg = LatentPlanConfig(horizon=10, width=16, arrive=0.5, merge=1.0, merge_by=merge_by)
     plan = LatentPlanner(cfg).plan(torch.tensor([1.0, 3.0]), level, _steps, torch.tensor([[2.0, 3.0]]))
     assert plan.reached
     assert min(float(s[1]) for s in plan.states) == 0.0  # through the doorway
