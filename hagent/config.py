@@ -49,10 +49,10 @@ class WorldConfig(_Frozen):
     """Which world to build (see `hagent.make_world`)."""
 
     spec: str = "rooms:3x3"
-    """World spec: `rooms:RxC[?lava=N&...]`, `babyai:<Level>`, `minigrid:<EnvId>`, `point:...` or
-    `gym:<EnvId>`. In a checkpoint's config, the world of the first dataset it was trained on
-    (`hagent train` writes it from the data's manifest): a point agent reads its place names
-    there, a gym agent its env."""
+    """World spec: `rooms:RxC[?lava=N&...]`, `babyai:<Level>`, `minigrid:<EnvId>`, `point:...`,
+    `gym:<EnvId>` or `ogbench:<dataset>`. In a checkpoint's config, the world of the first dataset
+    it was trained on (`hagent train` writes it from the data's manifest): a point agent reads its
+    place names there, a gym agent its env."""
     trained_on: list[str] = []
     """In a checkpoint's config: the worlds of every dataset that run trained on (`hagent train
     --data ...`, in order; `spec` is the first), from the data's manifests. A run started from

@@ -140,7 +140,7 @@ class Agent:
         if world is not None and agent.actor.env_id is not None and parse_spec(world).env_id != agent.actor.env_id:
             from hagent.checkpoint import CheckpointError
 
-            raise CheckpointError(f"{directory}: was trained on gym:{agent.actor.env_id}, not {world}")
+            raise CheckpointError(f"{directory}: was trained on {agent.actor.family}:{agent.actor.env_id}, not {world}")
         return agent
 
     # -- what it is -----------------------------------------------------------------------

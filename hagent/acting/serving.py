@@ -12,10 +12,13 @@ def serves(agent: Any, spec: str) -> bool:
     """Whether `agent` can act in the world `spec`: a world of its families and, for an agent
     trained on one gym env (its `env_id`), that env."""
     parsed = parse_spec(spec)
-    return parsed.family in agent.families and getattr(agent, "env_id", None) in (None, parsed.env_id)
+    env_id = getattr(agent, "env_id", None)
+    if env_id is not None:
+        return parsed.family == getattr(agent, "family", "gym") and parsed.env_id == env_id
+    return parsed.family in agent.families
 
 
 def served(agent: Any) -> str:
     """What `agent` acts in, in words: "rooms, babyai, minigrid worlds" or "gym:PointMaze_UMaze-v3"."""
     env_id = getattr(agent, "env_id", None)
-    return f"gym:{env_id}" if env_id else f"{', '.join(agent.families)} worlds"
+    return f"{getattr(agent, 'family', 'gym')}:{env_id}" if env_id else f"{', '.join(agent.families)} worlds"

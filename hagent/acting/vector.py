@@ -53,12 +53,14 @@ def _check(obs: dict, text: str | None) -> None:
 class VectorActor:
     """Plans with a vector level 0 (continuous actions), its goal readout and level 1's landmark graph."""
 
-    families = ("gym",)
-    """The world families this actor acts in."""
+    families = ("gym", "ogbench")
+    """The world families this actor acts in (an actor serves the one env its checkpoint was trained on)."""
     settings = "goal_agent"
     """Its section of `HagentConfig`."""
     env_id: str | None = None
     """The gym env its checkpoint was trained on (from the checkpoint's own world spec)."""
+    family: str = "gym"
+    """That env's world family: "gym" or "ogbench"."""
 
     def __init__(self, level: Level, readout: GoalReadout, landmarks: LandmarkGraph | None, cfg: GoalAgentConfig, seed: int = 0):
         if level.config.encoder.kind != "vector" or not level.continuous:
@@ -75,18 +77,19 @@ class VectorActor:
         if ckpt.readout is None:
             raise CheckpointError(f"{directory}: has no goal readout (trained with train.readout_steps=0?)")
         actor = cls(ckpt.level, ckpt.readout, ckpt.landmarks, cfg or ckpt.config.goal_agent, seed)
-        actor.env_id = parse_spec(ckpt.config.world.spec).env_id
+        spec = parse_spec(ckpt.config.world.spec)
+        actor.env_id, actor.family = spec.env_id, spec.family
         return actor
 
     @property
     def default_world(self) -> str:
         """The world a conversation opens in: the env this actor was trained on."""
-        return f"gym:{self.env_id}"
+        return f"{self.family}:{self.env_id}"
 
     def reconfigured(self, **updates: Any) -> VectorActor:
         """The same models under changed settings, e.g. `reconfigured(hierarchy="flat")`."""
         actor = VectorActor(self.level, self.readout, self.landmarks, self.cfg.model_copy(update=updates), self.seed)
-        actor.env_id = self.env_id
+        actor.env_id, actor.family = self.env_id, self.family
         return actor
 
     def start(self, world: SealedWorld, text: str | None = None, max_steps: int | None = None, reset: bool | None = None,

@@ -2,9 +2,9 @@
 
 `make_world(spec, seed)` (here) and `parse_spec(spec)` (`spec`) serve every family: `rooms:`
 (`rooms`), `babyai:` and `minigrid:` grid worlds (`grid`), the continuous `point:` worlds seen as
-pixels (`point`) and any goal-conditioned gymnasium env (`gym`). Each world judges its own episodes (`judgement`) with
-code of its own (`regions` reads room descriptions from the true grid); the agent never reads
-those judgements while it acts.
+pixels (`point`), any goal-conditioned gymnasium env (`gym`) and OGBench's envs (`ogbench`).
+Each world judges its own episodes (`judgement`) with code of its own (`regions` reads room
+descriptions from the true grid); the agent never reads those judgements while it acts.
 """
 
 from hagent.worlds.grid import (
@@ -65,11 +65,13 @@ def make_world(spec: str, seed: int | None = None, render_mode: str | None = Non
         from hagent.worlds.point import make_point_world
 
         return make_point_world(spec, seed)  # type: ignore[return-value]  # a gymnasium world of its own kind
-    if spec.startswith("gym:"):
+    if spec.startswith(("gym:", "ogbench:")):
         from hagent.worlds.gym import EnvBuildError, EnvMissingError, GymSpecError, make_gym_world
+        from hagent.worlds.ogbench import make_ogbench_world
 
+        make = make_gym_world if spec.startswith("gym:") else make_ogbench_world
         try:
-            return make_gym_world(spec, seed)  # type: ignore[return-value]
+            return make(spec, seed)  # type: ignore[return-value]
         except EnvBuildError as err:
             raise WorldBuildError(spec, str(err)) from None
         except EnvMissingError as err:

@@ -2,11 +2,17 @@
 
 What an env must offer (checked when the world is built, with a message naming what is missing):
 
-* **observations** as a float vector: either a `Box` observation space, or a `Dict` with an
-  `observation` vector (the goal-conditioned convention of gymnasium-robotics);
-* **the goal** as a `desired_goal` entry of the `Dict`, with an `achieved_goal` entry in the
-  same space (what the agent's state amounts to in goal terms). The agent learns to read the
-  achieved goal from its own state (`costs.readout`), so planning needs only the observation;
+* **observations and the goal** in one of two forms:
+  - a `Dict` observation with an `observation` vector, a `desired_goal` and an `achieved_goal`
+    in the same space as the desired goal (what the agent's state amounts to in goal terms): the
+    goal-conditioned convention of gymnasium-robotics;
+  - a `Box` observation vector, with the goal given once at reset as `info["goal"]`, an
+    observation of the same shape (OGBench's convention). The goal then lives in observation
+    space, so the agent's achieved goal is its own observation. To see which form an env has,
+    a `Box`-observation env is reset once when the world is built.
+
+  The agent learns to read the achieved goal from its own state (`costs.readout`), so planning
+  needs only the observation;
 * **success** as `info["success"]` (or `info["is_success"]`) on every step: the world's own
   judgement, for scoring only. The first successful step ends the episode.
 
@@ -28,6 +34,7 @@ import contextlib
 import importlib
 import io
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import gymnasium as gym
@@ -111,40 +118,43 @@ def _import_plugins() -> tuple[str, ...]:
     return tuple(missing)
 
 
+def build_env(spec: str, name: str, make: Callable[[], gym.Env]) -> gym.Env:
+    """`make()` with its stdout kept off the terminal; its failures as one-line `GymSpecError`s
+    (`EnvBuildError` when the env's own code raised). `name` names the env in messages."""
+    with contextlib.redirect_stdout(io.StringIO()):
+        try:
+            return make()
+        except TypeError as err:  # an unknown keyword for this env
+            raise GymSpecError(f"{spec!r}: {err}") from None
+        except Exception as err:  # noqa: BLE001 -- the env's own code failed; say so in one line, not its traceback
+            said = str(err).strip().splitlines()[0] if str(err).strip() else "no message"
+            raise EnvBuildError(f"{name}'s own make raised {type(err).__name__} ({said}): the env itself "
+                                "fails to build with the packages installed here") from None
+
+
 class GymWorld:
     """A gymnasium env seen as hagent sees worlds: observations `vector` (float32), `goal` (the
     desired goal, float32), `achieved` (the achieved goal) and `mission` (text); `judge()` from
-    the env's own success signal."""
+    the env's own success signal. The env gives its goal either in its `Dict` observation or, with
+    a `Box` observation, in reset's `info["goal"]` (`goal_in_info`; see the module's docstring)."""
 
     step_keys = GYM_KEYS
     """The per-step arrays of this world's data."""
 
-    def __init__(self, spec: str, seed: int | None = None):
+    def __init__(self, spec: str, env: gym.Env, seed: int | None = None):
         self.spec = spec
-        self.params = parse_gym(spec)
-        with contextlib.redirect_stdout(io.StringIO()):
-            try:
-                self.env = gym.make(self.params.env_id, **dict(self.params.kwargs))
-            except TypeError as err:  # an unknown keyword for this env
-                raise GymSpecError(f"{spec!r}: {err}") from None
-            except Exception as err:  # noqa: BLE001 -- the env's own code failed; say so in one line, not its traceback
-                said = str(err).strip().splitlines()[0] if str(err).strip() else "no message"
-                raise EnvBuildError(f"{self.params.env_id}'s own make raised {type(err).__name__} ({said}): the env itself "
-                                    "fails to build with the packages installed here") from None
-        space = self.env.observation_space
-        if not isinstance(space, spaces.Dict) or not {"observation", "desired_goal", "achieved_goal"} <= set(space.spaces):
-            raise GymSpecError(
-                f"{spec!r}: hagent needs a Dict observation with 'observation', 'desired_goal' and 'achieved_goal' "
-                f"(the goal-conditioned convention); this env observes {space}"
-            )
-        if not isinstance(self.env.action_space, spaces.Box) or len(self.env.action_space.shape) != 1:
-            raise GymSpecError(f"{spec!r}: hagent needs a continuous (Box) action vector; this env acts with {self.env.action_space}")
-        self.action_space = self.env.action_space
-        self.max_steps = int(self.env.spec.max_episode_steps or 1000)
-        self.inputs = int(np.prod(space["observation"].shape))
+        self.env = env
+        space = env.observation_space
+        self.goal_in_info = _goal_in_info(spec, env)
+        if not isinstance(env.action_space, spaces.Box) or len(env.action_space.shape) != 1:
+            raise GymSpecError(f"{spec!r}: hagent needs a continuous (Box) action vector; this env acts with {env.action_space}")
+        self.action_space = env.action_space
+        self.max_steps = int(env.spec.max_episode_steps or 1000) if env.spec is not None else 1000
+        self.inputs = int(np.prod(space.shape if self.goal_in_info else space["observation"].shape))
         self._seed = seed
         self._success = False
         self._fresh = False
+        self._goal: np.ndarray | None = None  # an info-goal env's goal, kept for the episode
         self._obs: dict | None = None
 
     @property
@@ -159,6 +169,8 @@ class GymWorld:
         with contextlib.redirect_stdout(io.StringIO()):
             raw, info = self.env.reset(seed=seed, options=options)
         self._success, self._fresh = False, True
+        if self.goal_in_info:
+            self._goal = np.asarray(info["goal"], dtype=np.float32).ravel()
         self._obs = self._observe(raw)
         return self._obs, info
 
@@ -193,19 +205,55 @@ class GymWorld:
     def close(self) -> None:
         self.env.close()
 
-    def _observe(self, raw: dict) -> dict:
-        goal = np.asarray(raw["desired_goal"], dtype=np.float32).ravel()
+    def _state(self, raw: dict | np.ndarray) -> dict[str, np.ndarray]:
+        """The agent's side of an env observation: its `vector` and its `achieved` goal (an
+        info-goal env's goal is an observation, so there the achieved goal is the vector itself)."""
+        if self.goal_in_info:
+            vector = np.asarray(raw, dtype=np.float32).ravel()
+            return {"vector": vector, "achieved": vector}
         return {
             "vector": np.asarray(raw["observation"], dtype=np.float32).ravel(),
-            "goal": goal,
             "achieved": np.asarray(raw["achieved_goal"], dtype=np.float32).ravel(),
-            "mission": "reach the goal " + ", ".join(f"{v:.2f}" for v in goal),
         }
+
+    def _observe(self, raw: dict | np.ndarray) -> dict:
+        goal = self._goal if self.goal_in_info else np.asarray(raw["desired_goal"], dtype=np.float32).ravel()
+        return {**self._state(raw), "goal": goal, "mission": "reach the goal " + ", ".join(f"{v:.2f}" for v in goal)}
+
+
+def _goal_in_info(spec: str, env: gym.Env) -> bool:
+    """Which form an env gives its goal in: False for a goal-conditioned `Dict` observation, True
+    for a `Box` vector whose reset info carries `goal` of the same shape (one reset to see);
+    `GymSpecError` naming both forms for any other env."""
+    space = env.observation_space
+    if isinstance(space, spaces.Dict) and {"observation", "desired_goal", "achieved_goal"} <= set(space.spaces):
+        return False
+    if isinstance(space, spaces.Box) and len(space.shape) == 1:
+        with contextlib.redirect_stdout(io.StringIO()):
+            _, info = env.reset()
+        if "goal" in info and np.shape(info["goal"]) == space.shape:
+            return True
+    raise GymSpecError(
+        f"{spec!r}: hagent needs either a Dict observation with 'observation', 'desired_goal' and 'achieved_goal' "
+        "(the goal-conditioned convention), or a Box observation vector with the goal, an observation of the same "
+        f"shape, in reset's info['goal']; this env observes {space}"
+    )
 
 
 def make_gym_world(spec: str, seed: int | None = None) -> GymWorld:
     """A gym world from its spec; the first `reset()` uses `seed`."""
-    return GymWorld(spec, seed)
+    params = parse_gym(spec)
+    env = build_env(spec, params.env_id, lambda: gym.make(params.env_id, **dict(params.kwargs)))
+    return make_env_world(spec, env, seed)
+
+
+def make_env_world(spec: str, env: gym.Env, seed: int | None = None) -> GymWorld:
+    """`GymWorld(spec, env, seed)`, closing `env` when it doesn't offer what hagent needs."""
+    try:
+        return GymWorld(spec, env, seed)
+    except GymSpecError:
+        env.close()
+        raise
 
 
 def explore_episode(world: GymWorld, seed: int, rng: np.random.Generator, max_steps: int, hold: tuple[int, int] = (1, 8), chunk: int = 5) -> dict[str, np.ndarray]:
@@ -224,11 +272,12 @@ def explore_episode(world: GymWorld, seed: int, rng: np.random.Generator, max_st
             left = chunk * int(rng.integers(hold[0], hold[1] + 1))
         left -= 1
         # a wrapped env's step, not the world's: reaching the (unread) goal must not end exploration
+        # (an env that ends its own episodes at the goal, as OGBench's mazes do, still ends it)
         raw, _, terminated, truncated, _ = world.env.step(action)
         actions.append(action)
-        obs = world._observe(raw)
-        vectors.append(obs["vector"])
-        achieved.append(obs["achieved"])
+        state = world._state(raw)
+        vectors.append(state["vector"])
+        achieved.append(state["achieved"])
         if terminated or truncated:
             break
     actions.append(np.zeros_like(actions[0]))

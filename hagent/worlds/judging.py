@@ -25,8 +25,8 @@ def judges(spec: str, seed: int, instruction: str | None) -> bool:
     from hagent.worlds.regions import holds, region_cells, rooms
 
     family = parse_spec(spec).family
-    if family == "gym":
-        return False  # its goal is the env's desired_goal, never text
+    if family in ("gym", "ogbench"):
+        return False  # its goal is the env's own (desired_goal or reset's info["goal"]), never text
     world = make_world(spec, seed=seed)
     obs, _ = world.reset()
     if family == "point":

@@ -1,6 +1,7 @@
 """World specs: one string names every world hagent acts in (`rooms:3x3`, `babyai:GoToLocal`,
-`minigrid:<EnvId>`, `point:tworooms`, `gym:<EnvId>`); `parse_spec` validates one and says which
-family it is, with a `WorldSpecError` that lists the known forms when it names nothing."""
+`minigrid:<EnvId>`, `point:tworooms`, `gym:<EnvId>`, `ogbench:<dataset>`); `parse_spec` validates
+one and says which family it is, with a `WorldSpecError` that lists the known forms when it names
+nothing."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ KNOWN_FORMS = (
     "point:tworooms[?wall=random|fixed&goal=image|text]",
     "point:maze?rooms=2|3|4|6|9",
     "gym:<EnvId>[?key=value&...]",
+    "ogbench:<dataset-or-env>[?task=1..5]",
 )
 SPEC_EXAMPLES = ("rooms:3x3", "rooms:3x3?lava=4", "babyai:GoToLocal", "minigrid:MiniGrid-LavaCrossingS9N1-v0")
 ROOMS_TASKS = ("goto", "pickup", "open", "putnext", "any")
@@ -33,7 +35,7 @@ def step_keys(spec: str) -> tuple[str, ...]:
         from hagent.worlds.point import POINT_KEYS
 
         return POINT_KEYS
-    if spec.startswith("gym:"):
+    if spec.startswith(("gym:", "ogbench:")):
         from hagent.worlds.gym import GYM_KEYS
 
         return GYM_KEYS
@@ -41,7 +43,8 @@ def step_keys(spec: str) -> tuple[str, ...]:
 
 
 FAMILY_FORMS = ("rooms:RxC", "babyai:<Level>", "minigrid:<EnvId>", "point:tworooms", "point:maze", "gym:<EnvId>")
-"""The known forms without their options, for error messages (`KNOWN_FORMS` has the options)."""
+"""The known forms without their options, for error messages (`KNOWN_FORMS` has the options, and
+`ogbench:`, left out here to keep the message one short line)."""
 
 
 class WorldSpecError(ValueError):
@@ -66,7 +69,7 @@ class WorldBuildError(WorldSpecError):
 
 class WorldUnavailableError(WorldSpecError):
     """A well-formed spec of a world this installation can't build: the package that provides its
-    env isn't installed (`pip install gymnasium-robotics mujoco` for PointMaze)."""
+    env isn't installed (`pip install 'hagent[gym]'` for PointMaze, `'hagent[ogbench]'` for OGBench)."""
 
 
 @dataclass(frozen=True)
@@ -84,7 +87,8 @@ class RoomsParams:
 
 @dataclass(frozen=True)
 class WorldSpec:
-    """A parsed world spec: `family` is rooms, babyai, minigrid or point; `env_id` names a gym id."""
+    """A parsed world spec: `family` is rooms, babyai, minigrid, point, gym or ogbench; `env_id`
+    names a gym id."""
 
     text: str
     family: str
@@ -119,16 +123,18 @@ def parse_spec(spec: str) -> WorldSpec:
             except PointSpecError as err:
                 raise WorldSpecError(spec, str(err)) from None
             return WorldSpec(spec, "point")
-        case "gym":
+        case "gym" | "ogbench":
             from hagent.worlds.gym import EnvMissingError, GymSpecError, parse_gym
+            from hagent.worlds.ogbench import parse_ogbench
 
+            parse = parse_gym if family == "gym" else parse_ogbench
             try:
-                params = parse_gym(spec.strip())
+                params = parse(spec.strip())
             except EnvMissingError as err:
                 raise WorldUnavailableError(spec, str(err)) from None
             except GymSpecError as err:
                 raise WorldSpecError(spec, str(err)) from None
-            return WorldSpec(spec, "gym", env_id=params.env_id)
+            return WorldSpec(spec, family, env_id=params.env_id)
         case _:
             raise WorldSpecError(spec, f"unknown family {family!r}")
 
