@@ -155,6 +155,11 @@ class Agent:
         return self.actor.env_id
 
     @property
+    def family(self) -> str | None:
+        """That env's world family ("gym" or "ogbench"; None: not trained on one env)."""
+        return getattr(self.actor, "family", None) if self.actor.env_id is not None else None
+
+    @property
     def level(self) -> Level:
         """Level 0: the bottom of the stack."""
         return self.actor.level

@@ -14,11 +14,11 @@ def serves(agent: Any, spec: str) -> bool:
     parsed = parse_spec(spec)
     env_id = getattr(agent, "env_id", None)
     if env_id is not None:
-        return parsed.family == getattr(agent, "family", "gym") and parsed.env_id == env_id
+        return parsed.family == (getattr(agent, "family", None) or "gym") and parsed.env_id == env_id
     return parsed.family in agent.families
 
 
 def served(agent: Any) -> str:
     """What `agent` acts in, in words: "rooms, babyai, minigrid worlds" or "gym:PointMaze_UMaze-v3"."""
     env_id = getattr(agent, "env_id", None)
-    return f"{getattr(agent, 'family', 'gym')}:{env_id}" if env_id else f"{', '.join(agent.families)} worlds"
+    return f"{getattr(agent, 'family', None) or 'gym'}:{env_id}" if env_id else f"{', '.join(agent.families)} worlds"

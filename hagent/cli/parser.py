@@ -139,10 +139,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--out", metavar="DIR", help="checkpoint directory to write (required unless --preset)")
     p.add_argument(
-        "--preset", choices=["default", "point", "point-maze", "pointmaze"],
+        "--preset", choices=["default", "point", "point-maze", "pointmaze",
+                             "ogbench-pointmaze-medium", "ogbench-pointmaze-large", "ogbench-pointmaze-giant"],
         help="rebuild a shipped checkpoint from nothing: every collect and train step of the recipe (default: "
         "checkpoints/default, seed 0, about 55 minutes on 2 cores; point: checkpoints/point; point-maze: "
-        "checkpoints/point-maze; pointmaze: checkpoints/pointmaze, one sub-checkpoint per PointMaze env); --out changes "
+        "checkpoints/point-maze; pointmaze: checkpoints/pointmaze, one sub-checkpoint per PointMaze env; ogbench-pointmaze-MAZE: checkpoints/ogbench/pointmaze-MAZE-v0, "
+        "for OGBench's pointmaze-MAZE-navigate-v0); --out changes "
         "where the final checkpoint goes",
     )
     p.add_argument("--dry-run", action="store_true", help="with --preset: print the recipe's commands, run nothing")

@@ -7,6 +7,7 @@ re-run by hand.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import NamedTuple
 
 MIX = ("rooms:3x3?lava=4", "rooms:4x4", "babyai:GoTo", "minigrid:MiniGrid-LavaCrossingS9N1-v0", "babyai:Open")
@@ -117,4 +118,31 @@ def pointmaze_preset(out: str = "checkpoints/pointmaze") -> Preset:
     return Preset("pointmaze", f"the gym-world agent for PointMaze UMaze and Medium ({out}/<EnvId>)", tuple(steps))
 
 
-PRESETS = {"default": default_preset, "point": point_preset, "point-maze": point_maze_preset, "pointmaze": pointmaze_preset}
+OGBENCH_MAZES = {"medium": (1000, 1000), "large": (1000, 1000), "giant": (1000, 1000)}
+"""OGBench's point mazes, with the episodes and steps per episode hagent collects in each: OGBench's
+own dataset sizes (about 1M transitions per maze), here reward-free and task-free."""
+
+
+def ogbench_preset(maze: str, out: str | None = None) -> Preset:
+    """The gym-world agent for OGBench's `pointmaze-<maze>-navigate-v0`: reward-free episodes from
+    the env's own random starts (random held actions; no task, no goal), then level 0 acting every
+    5 env steps (2,000 steps), its goal readout and level 1's landmark graph; seed 0, CPU, a few
+    minutes on 2 cores. The checkpoint goes to `checkpoints/ogbench/pointmaze-<maze>-v0`, the env id
+    `Agent.load("checkpoints/ogbench", world=...)` looks for."""
+    episodes, steps = OGBENCH_MAZES[maze]
+    out = out or f"checkpoints/ogbench/pointmaze-{maze}-v0"
+    data = f"data/ogbench/pointmaze-{maze}"
+    return Preset(
+        f"ogbench-pointmaze-{maze}",
+        f"the gym-world agent for OGBench's pointmaze-{maze}-navigate-v0 ({out})",
+        (
+            ("collect", "--world", f"ogbench:pointmaze-{maze}-navigate-v0", "--episodes", str(episodes), "--seed", "0",
+             "--out", data, "--set", f"collect.max_steps={steps}"),
+            ("train", "--data", data, "--out", out, "--steps", "2000", "--seed", "0",
+             "--set", "level.time_scale=5", "--set", "train.threads=2"),
+        ),
+    )
+
+
+PRESETS = {"default": default_preset, "point": point_preset, "point-maze": point_maze_preset, "pointmaze": pointmaze_preset,
+           **{f"ogbench-pointmaze-{maze}": partial(ogbench_preset, maze) for maze in OGBENCH_MAZES}}
