@@ -133,3 +133,18 @@ def test_without_ogbench_its_worlds_are_unavailable(monkeypatch: pytest.MonkeyPa
     monkeypatch.setitem(sys.modules, "ogbench", None)  # an import of it raises ImportError
     with pytest.raises(WorldUnavailableError, match=r"pip install 'hagent\[ogbench\]'"):
         make_world(MAZE)
+
+
+def test_an_agent_trained_on_an_ogbench_env_serves_it_and_no_gym_env() -> None:
+    # the agent's family comes from its checkpoint's world spec (it was taken as "gym" and refused)
+    pytest.importorskip("ogbench")
+    from types import SimpleNamespace
+
+    from hagent.acting import Agent
+    from hagent.acting.serving import served, serves
+
+    agent = Agent(SimpleNamespace(env_id="pointmaze-medium-v0", family="ogbench", families=("gym", "ogbench")))
+    assert agent.family == "ogbench"
+    assert serves(agent, MAZE + "?task=3")
+    assert not serves(agent, "ogbench:pointmaze-large-navigate-v0")
+    assert served(agent) == "ogbench:pointmaze-medium-v0"
