@@ -99,6 +99,17 @@ def table(rows: list[dict], mazes: list[str]) -> str:
     return "\n".join(lines)
 
 
+def _missing(checkpoints: str) -> str | None:
+    """Why the smoke run can't run here (None: it can)."""
+    import importlib.util
+
+    if importlib.util.find_spec("ogbench") is None:
+        return "ogbench isn't installed (pip install -e '.[ogbench]')"
+    if not (Path(checkpoints) / "pointmaze-medium-v0" / "config.json").exists():
+        return f"no {checkpoints}/pointmaze-medium-v0 (hagent train --preset ogbench-pointmaze-medium)"
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--checkpoints", default="checkpoints/ogbench", help="a directory holding pointmaze-<maze>-v0 checkpoints (default: the shipped ones)")
@@ -109,9 +120,20 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed-base", type=int, default=SEED_BASE, help="task K's episodes start at seed-base + 1,000 x K")
     p.add_argument("--workers", type=int, default=1, help="processes running episodes (one planning thread each)")
     p.add_argument("--out", help="write the results as JSON here")
+    p.add_argument("--quick", action="store_true",
+                   help="smoke run: medium, hagent, tasks 1-2, 1 episode each on test seeds (43,000); says why and writes "
+                   "a JSON of why when ogbench or the checkpoint is missing")
     args = p.parse_args(argv)
     if args.episodes < 1 or args.workers < 1:
         p.error("--episodes and --workers must be at least 1")
+    if args.quick:
+        args.mazes, args.methods, args.tasks, args.episodes, args.seed_base = ["medium"], ["hagent"], [1, 2], 1, 43_000
+        missing = _missing(args.checkpoints)
+        if missing:
+            print(f"ogbench_mazes --quick: nothing run: {missing}")
+            if args.out:
+                atomic_write_text(args.out, json.dumps({"benchmark": "ogbench", "skipped": missing}) + "\n")
+            return 0
     rows = []
     for maze in args.mazes:
         checkpoint = args.checkpoints
