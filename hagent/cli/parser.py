@@ -10,6 +10,7 @@ from hagent.cli.acting import cmd_chat, cmd_eval, cmd_run, cmd_scenarios, cmd_sh
 from hagent.cli.common import EXIT_USAGE, PENDING, CliError, _config_options
 from hagent.cli.data import cmd_collect, cmd_train
 from hagent.config import ConfigError, HagentConfig
+from hagent.training.presets import PRESETS
 
 
 def _pending(name: str) -> Callable[[argparse.Namespace], int]:
@@ -139,8 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--out", metavar="DIR", help="checkpoint directory to write (required unless --preset)")
     p.add_argument(
-        "--preset", choices=["default", "point", "point-maze", "pointmaze",
-                             "ogbench-pointmaze-medium", "ogbench-pointmaze-large", "ogbench-pointmaze-giant"],
+        "--preset", choices=list(PRESETS),
         help="rebuild a shipped checkpoint from nothing: every collect and train step of the recipe (default: "
         "checkpoints/default, seed 0, about 55 minutes on 2 cores; point: checkpoints/point; point-maze: "
         "checkpoints/point-maze; pointmaze: checkpoints/pointmaze, one sub-checkpoint per PointMaze env; ogbench-pointmaze-MAZE: checkpoints/ogbench/pointmaze-MAZE-v0, "

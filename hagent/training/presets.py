@@ -118,9 +118,10 @@ def pointmaze_preset(out: str = "checkpoints/pointmaze") -> Preset:
     return Preset("pointmaze", f"the gym-world agent for PointMaze UMaze and Medium ({out}/<EnvId>)", tuple(steps))
 
 
-OGBENCH_MAZES = {"medium": (1000, 1000), "large": (1000, 1000), "giant": (1000, 1000)}
-"""OGBench's point mazes, with the episodes and steps per episode hagent collects in each: OGBench's
-own dataset sizes (about 1M transitions per maze), here reward-free and task-free."""
+OGBENCH_MAZES = ("medium", "large", "giant")
+"""OGBench's point mazes. hagent collects 1,000 episodes of 1,000 steps in each: OGBench's own
+budget (about 1M transitions per maze), here reward-free and task-free (500 episodes left giant's
+landmark graph split; BENCHMARKS.md)."""
 
 
 def ogbench_preset(maze: str, out: str | None = None) -> Preset:
@@ -129,15 +130,14 @@ def ogbench_preset(maze: str, out: str | None = None) -> Preset:
     5 env steps (2,000 steps), its goal readout and level 1's landmark graph; seed 0, CPU, a few
     minutes on 2 cores. The checkpoint goes to `checkpoints/ogbench/pointmaze-<maze>-v0`, the env id
     `Agent.load("checkpoints/ogbench", world=...)` looks for."""
-    episodes, steps = OGBENCH_MAZES[maze]
     out = out or f"checkpoints/ogbench/pointmaze-{maze}-v0"
     data = f"data/ogbench/pointmaze-{maze}"
     return Preset(
         f"ogbench-pointmaze-{maze}",
         f"the gym-world agent for OGBench's pointmaze-{maze}-navigate-v0 ({out})",
         (
-            ("collect", "--world", f"ogbench:pointmaze-{maze}-navigate-v0", "--episodes", str(episodes), "--seed", "0",
-             "--out", data, "--set", f"collect.max_steps={steps}"),
+            ("collect", "--world", f"ogbench:pointmaze-{maze}-navigate-v0", "--episodes", "1000", "--seed", "0",
+             "--out", data, "--set", "collect.max_steps=1000"),
             ("train", "--data", data, "--out", out, "--steps", "2000", "--seed", "0",
              "--set", "level.time_scale=5", "--set", "train.threads=2"),
         ),
