@@ -11,7 +11,8 @@ level's model is that memory:
 
 Planning is a shortest path (networkx Dijkstra) from the goal's landmark; the action it hands
 down, the subgoal of level 0, is the landmark `hops` ahead on the route, or the goal itself once
-the route is that short. Nothing here knows the maze: no wall, cell or rule of the world, only
+the route is that short; from a landmark the route can't reach (the data never joined it
+to the rest), the nearest landmark it can. Nothing here knows the maze: no wall, cell or rule of the world, only
 the points the data visited and the moves it made.
 """
 
@@ -89,8 +90,10 @@ class LandmarkGraph:
         it turns."""
         start = int(nearest(self.points, here[None])[0])
         path = route.paths.get(start)
-        if path is None:  # level 1 knows no way from here: level 0 goes for the goal itself
-            return Subgoal(route.goal, (), -1, start)
+        if path is None:  # no way from here (a part of the graph the route can't reach): back onto the nearest one that has
+            known = torch.tensor(list(route.paths), dtype=torch.long)
+            back = int(known[nearest(self.points[known], here[None])[0]])
+            return Subgoal(self.points[back], (), back, start)
         stops = [self.points[n] for n in path[1:]] + [route.goal]
         ids = list(path[1:]) + [-1]
         chosen = 0

@@ -77,6 +77,18 @@ def test_subgoal_is_the_farthest_stop_in_a_straight_line() -> None:
     assert float(wide.point[0]) > 0.3  # with any bend allowed it cuts the corner
 
 
+def test_from_a_part_of_the_graph_the_route_cant_reach_level_one_heads_back_onto_it() -> None:
+    """An island of landmarks the data never joined to the U: from there level 1 hands down the
+    nearest landmark that has a way to the goal, not the goal itself (straight at it, through
+    whatever lies between)."""
+    island = torch.stack([torch.linspace(3, 4, 11), torch.full((11,), 2.0)], 1)
+    graph = LandmarkGraph.build(_u_shape() + [island, island.flip(0)], spacing=0.3, min_count=2)
+    route = graph.route(torch.tensor([0.0, 2.0]))  # top of the left arm
+    sub = graph.subgoal(route, torch.tensor([4.0, 2.0]), hops=3)
+    assert sub.start not in route.paths and sub.landmark in route.paths
+    assert torch.dist(sub.point, torch.tensor([1.0, 2.0])) < 0.3  # the top of the right arm, the U's nearest landmark
+
+
 def test_level_one_drops_a_hop_level_zero_cannot_make() -> None:
     """A shortcut the data made (across the U's gap) that level 0 never gets through: level 1
     first hands down the next stop only, then drops the hop and routes the long way round."""
