@@ -23,7 +23,7 @@ def checkpoint(name: str) -> Path:
     return packaged if packaged.is_dir() else CHECKOUT / "checkpoints" / name
 
 
-FOR_FAMILY = {"point": "point", "gym": "pointmaze"}
+FOR_FAMILY = {"point": "point", "gym": "pointmaze", "ogbench": "ogbench"}
 """The shipped checkpoint of each world family that has its own; the others are served by `default`."""
 
 

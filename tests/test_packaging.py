@@ -25,7 +25,7 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_wheel_carries_checkpoints_and_scenarios_without_training_state(wheel: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
-    for ckpt in ("default", "point", "pointmaze/PointMaze_UMaze-v3", "pointmaze/PointMaze_Medium-v3"):
+    for ckpt in ("default", "point", "pointmaze/PointMaze_UMaze-v3", "pointmaze/PointMaze_Medium-v3", "ogbench/pointmaze-giant-v0"):
         assert f"hagent/_shipped/checkpoints/{ckpt}/config.json" in names
     assert "hagent/_shipped/checkpoints/default/decoder/tokenizer.model" in names
     shipped = {Path(n).name for n in names if n.startswith("hagent/_shipped/scenarios/")}

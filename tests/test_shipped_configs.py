@@ -14,7 +14,7 @@ from hagent.config import HagentConfig, NormalizerConfig
 from hagent.worlds import parse_spec
 
 CHECKPOINTS = Path(__file__).resolve().parents[1] / "checkpoints"
-FAMILIES = {"grid": ("rooms", "babyai", "minigrid"), "pixels": ("point",), "vector": ("gym",)}
+FAMILIES = {"grid": ("rooms", "babyai", "minigrid"), "pixels": ("point",), "vector": ("gym", "ogbench")}
 """The world families a checkpoint's level 0 can have been trained in, by what it reads."""
 
 
