@@ -224,12 +224,12 @@ class PixelRecipe(Recipe):
 class VectorRecipe(Recipe):
     """Gym worlds: level 0 from vectors acting every `time_scale` env steps, then the goal readout and landmarks."""
 
-    title = "a gym-world agent (vector observations, continuous actions, goal from desired_goal)"
+    title = "a gym-world agent (vector observations, continuous actions, goal from the env: desired_goal or info[\"goal\"])"
     files = (
         "Files: `config.json` (resolved config), `level0.safetensors` (level 0: vector encoder with its input "
         "standardization, continuous-action predictor, inverse-dynamics head), `readout.safetensors` (level-0 state "
         "-> goal space), `landmarks.safetensors` (level 1: landmarks and the hops the data made between them), "
-        "`metrics.jsonl` (one row per logged step). Act with it: `hagent eval --world gym:<EnvId> --checkpoint DIR`.\n"
+        "`metrics.jsonl` (one row per logged step). Act with it: `hagent eval --world <its world.spec in config.json> --checkpoint DIR`.\n"
     )
 
     def prepare(self, config: HagentConfig, datasets: list[OfflineDataset]) -> tuple[HagentConfig, list[OfflineDataset]]:
