@@ -173,3 +173,14 @@ def test_eval_and_run_commands_in_a_gym_world(capsys: pytest.CaptureFixture) -> 
     assert "desired_goal" in capsys.readouterr().err
     assert main(["eval", "--world", "gym:PointMaze_Large-v3", "--episodes", "1"]) == 2
     assert "none for gym:PointMaze_Large-v3" in capsys.readouterr().err
+
+
+def test_steps_on_gym_data_says_nothing_of_a_critic_it_never_trains(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """`--steps` on a gym world's data: its recipe trains no critic, hazard model or abstract
+    level, so the note that `--steps` leaves them unbounded (grid data) isn't printed."""
+    from hagent.cli import main
+
+    collect(UMAZE, tmp_path / "d", CollectConfig(episodes=4, max_steps=60, shard_episodes=4), seed=0, progress=False)
+    assert main(["train", "--data", str(tmp_path / "d"), "--out", str(tmp_path / "c"), "--steps", "3", "--set", "level.time_scale=5",
+                 "--set", "data.batch_size=4", "--set", "train.readout_steps=5"]) == 0
+    assert "still trains" not in capsys.readouterr().err

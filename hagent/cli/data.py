@@ -54,6 +54,18 @@ def _steps_already(out: Path) -> int:
         return 0
 
 
+def _grid_data(data: list[str] | None) -> bool:
+    """Whether the datasets are grid worlds' (whose recipe trains critics, hazard models and
+    abstract levels after level 0); unreadable ones count as grid (training will say what's wrong)."""
+    from hagent.collect import DatasetError, read_manifest
+    from hagent.worlds import parse_spec
+
+    try:
+        return any(parse_spec(read_manifest(d).world).family in ("rooms", "babyai", "minigrid") for d in data or ())
+    except (DatasetError, ValueError):
+        return True
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from hagent import distributed
     from hagent.training.pipeline import train, train_decoder_only
@@ -64,7 +76,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         if args.preset is not None:
             raise CliError("--quick bounds one training run; a --preset rebuilds a shipped checkpoint as it ships")
         cfg = bounded(cfg, args.steps if args.steps is not None else QUICK_STEPS)
-    elif args.steps is not None and args.preset is None and not args.quiet:
+    elif args.steps is not None and args.preset is None and not args.quiet and _grid_data(args.data):
         name, longest = longest_stage(cfg)
         if longest > args.steps:
             print(f"note: --steps {args.steps} bounds level 0; {name} still trains for {longest} steps (--quick bounds every stage)",
