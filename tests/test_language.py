@@ -636,3 +636,28 @@ def test_babyai_missions_parse_to_their_own_instructions(level: str) -> None:
         mission = env.unwrapped.mission
         assert parse(mission).goal == goal_from_babyai(env.unwrapped.instrs), (seed, mission)
     env.close()
+
+
+def test_the_shipped_lexicon_is_wordnets_with_its_licence_and_rebuilds_from_it() -> None:
+    """`hagent/language/lexicon.json` (issue #33's prior knowledge of English): every concept of
+    the grammar has words, each with the WordNet sense it came from; the licence travels with
+    it; and where WordNet is installed, `scripts/build_lexicon.py --check` rebuilds the same table."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    table = json.loads((root / "hagent" / "language" / "lexicon.json").read_text(encoding="utf-8"))
+    assert "Princeton University" in table["licence"] and "WordNet 3.0" in table["source"]
+    concepts = table["concepts"]
+    assert {"go to", "pick up", "open", "put", "ball", "box", "key", "door", "red", "green", "blue", "purple", "yellow", "grey"} <= set(concepts)
+    for concept, rows in concepts.items():
+        assert rows and all(r["synset"][0] in "nvas" and r["count"] >= 0 for r in rows), concept
+    words = [r["words"] for rows in concepts.values() for r in rows]
+    assert len(words) == len(set(words))  # a word in two concepts is dropped from both
+    assert "travel" in [r["words"] for r in concepts["go to"]] and "crimson" in [r["words"] for r in concepts["red"]]
+    if not Path("/usr/share/wordnet/data.verb").exists():
+        pytest.skip("WordNet isn't installed here (apt-get install wordnet-base): the rebuild check needs it")
+    done = subprocess.run([sys.executable, str(root / "scripts" / "build_lexicon.py"), "--check"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
