@@ -58,11 +58,11 @@ def _grid_data(data: list[str] | None) -> bool:
     """Whether the datasets are grid worlds' (whose recipe trains critics, hazard models and
     abstract levels after level 0); unreadable ones count as grid (training will say what's wrong)."""
     from hagent.collect import DatasetError, read_manifest
-    from hagent.worlds import parse_spec
+    from hagent.worlds.spec import step_keys
 
-    try:
-        return any(parse_spec(read_manifest(d).world).family in ("rooms", "babyai", "minigrid") for d in data or ())
-    except (DatasetError, ValueError):
+    try:  # grid data holds the grid worlds' own per-step arrays (the spec-less default's)
+        return any(step_keys(read_manifest(d).world) == step_keys("") for d in data or ())
+    except DatasetError:
         return True
 
 
