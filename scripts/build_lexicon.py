@@ -57,6 +57,9 @@ SEEDS: dict[str, list[tuple[str, str, str]]] = {
 """A hyponym joins its concept only when it names the concept's own word ("billiard ball", "trap
 door", "reopen"), not a thing of another shape that WordNet files under it ("revolver", "jack")."""
 
+RELATIONS = {"~": "hyponym", "&": "similar"}
+"""The WordNet pointers SEEDS may follow, by symbol."""
+
 LICENCE = (
     "WordNet 3.0 Copyright 2006 by Princeton University. All rights reserved. THIS SOFTWARE AND DATABASE IS "
     "PROVIDED \"AS IS\" AND PRINCETON UNIVERSITY MAKES NO REPRESENTATIONS OR WARRANTIES, EXPRESS OR IMPLIED. "
@@ -110,12 +113,10 @@ def build(wordnet: Path) -> dict:
         found = entries.setdefault(concept, {})
         for pos, offset, follow in seeds:
             head = wn.synset(pos, offset)
-            todo = [(head, "synonym")] + [
-                (wn.synset(p_pos, p_off), {"~": "hyponym", "&": "similar"}[sym])
-                for sym, p_off, p_pos, *_ in ((s, o, q) for s, o, q in head.pointers) if sym in follow
-            ]
+            heads = [_phrase(w) for w, _ in head.words]
+            todo = [(head, "synonym")] + [(wn.synset(p_pos, p_off), RELATIONS[sym])
+                                          for sym, p_off, p_pos in head.pointers if sym in follow]
             for synset, relation in todo:
-                heads = [_phrase(w) for w, _ in head.words]
                 for lemma, lex_id in synset.words:
                     phrase = _phrase(lemma)
                     if relation == "hyponym" and not any(h in phrase for h in heads):
