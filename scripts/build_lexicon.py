@@ -140,7 +140,23 @@ def build(wordnet: Path) -> dict:
         "licence": LICENCE,
         "dropped_as_ambiguous": ambiguous,
         "concepts": concepts,
+        "forms": irregular_forms(wordnet, concepts),
     }
+
+
+def irregular_forms(wordnet: Path, concepts: dict[str, list[dict]]) -> dict[str, str]:
+    """WordNet's irregular inflections (`verb.exc`, `noun.exc`) of the table's words, and of the
+    first word of its phrases ("took" -> "take", for "take hold of"): inflected form -> base. The
+    regular ones ("grabbing", "boxes") are WordNet's detachment rules, applied where the table is read."""
+    heads = {row["words"].split()[0] for rows in concepts.values() for row in rows}
+    forms: dict[str, str] = {}
+    for name in ("verb.exc", "noun.exc"):
+        for line in (wordnet / name).read_text(encoding="utf-8").splitlines():
+            form, *bases = line.split()
+            for base in bases:
+                if base in heads and form not in heads:
+                    forms.setdefault(form, base)
+    return dict(sorted(forms.items()))
 
 
 def main(argv: list[str] | None = None) -> int:
