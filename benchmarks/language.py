@@ -5,9 +5,12 @@ Four measurements, printed as tables and written as JSON:
 1. **Coverage**: the mission of every registered minigrid/BabyAI environment (5 seeds each)
    parses into a task the world can judge, or is refused with a reason; counted by family.
    Nothing may raise anything else.
-2. **Paraphrases**: held-out paraphrases from `benchmarks/language_heldout.json` (phrasings and
-   filler words the normalizer never trained on; seeds from 7,000,000) go through
-   `hagent.language.understand` (grammar first, normalizer second). Reported: the share that
+2. **Paraphrases**: held-out paraphrases go through
+   `hagent.language.understand` (grammar first, normalizer second), from two banks training never
+   draws from (seed 7,000,000): `language_heldout_words.json` (issue #33: WordNet words the
+   lexicon holds out of training, `hagent.language.lexicon.HELD_OUT`, in constructions no
+   training phrasing uses) and `language_heldout.json` (the older bank: phrasings and filler
+   words the normalizer never trained on). Reported: the share that
    reads as the same task as its canonical form, the share the agent asks about (below the
    threshold), the share of confident wrong readings, and the same for the grammar alone.
 3. **Latency**: milliseconds the normalizer adds to an instruction that needed it.
@@ -36,6 +39,7 @@ from hagent.language.missions import registered_missions
 from hagent.language.paraphrase import TRAINING, Phrasings, paraphrase
 
 HELDOUT = Path(__file__).with_name("language_heldout.json")
+HELDOUT_WORDS = Path(__file__).with_name("language_heldout_words.json")
 HELDOUT_SEED = 7_000_000
 # The families whose missions the grammar took only after issue #19, one or two sizes each.
 NEW_FAMILIES = (
@@ -171,22 +175,26 @@ def main(argv: list[str] | None = None) -> int:
     for r in cov["raised"]:
         print(f"  RAISED {r}")
 
+    words = paraphrases(normalizer, pairs, progress, Phrasings.load(HELDOUT_WORDS), HELDOUT_SEED)
     para = paraphrases(normalizer, pairs, progress, Phrasings.load(HELDOUT), HELDOUT_SEED)
     # The training phrasings on seeds training never drew (it used seeds 0-2): new combinations and typos.
     known = paraphrases(normalizer, pairs, progress, TRAINING, HELDOUT_SEED)
     print(f"\nParaphrases ({pairs} each, seed {HELDOUT_SEED}):")
-    print(f"  {'':<52}{'same task':>10}{'asked':>8}{'not read':>9}{'wrong':>8}")
-    for name, row in (("held-out phrasings, grammar alone", para["grammar_alone"]),
+    print(f"  {'':<54}{'same task':>10}{'asked':>8}{'not read':>9}{'wrong':>8}")
+    for name, row in (("held-out words + constructions, grammar alone", words["grammar_alone"]),
+                      ("held-out words + constructions, grammar + normalizer", words["front_end"]),
+                      ("held-out phrasings, grammar alone", para["grammar_alone"]),
                       ("held-out phrasings, grammar + normalizer", para["front_end"]),
                       ("training phrasings (new seeds), grammar alone", known["grammar_alone"]),
                       ("training phrasings (new seeds), grammar + normalizer", known["front_end"])):  # fmt: skip
-        print(f"  {name:<52}{row['same']:>10.4f}{row['asked']:>8.4f}{row['not understood']:>9.4f}{row['wrong']:>8.4f}")
-    if para["normalizer_latency"]:
-        lat = para["normalizer_latency"]
-        print(f"  normalizer adds {lat['median_ms']:.1f} ms (median; p95 {lat['p95_ms']:.1f} ms) to the {lat['n']} held-out instructions that needed it")
-    elif normalizer is None:
+        print(f"  {name:<54}{row['same']:>10.4f}{row['asked']:>8.4f}{row['not understood']:>9.4f}{row['wrong']:>8.4f}")
+    for name, run in (("held-out words", words), ("held-out phrasings", para)):
+        if run["normalizer_latency"]:
+            lat = run["normalizer_latency"]
+            print(f"  normalizer adds {lat['median_ms']:.1f} ms (median; p95 {lat['p95_ms']:.1f} ms) to the {lat['n']} {name} instructions that needed it")
+    if normalizer is None:
         print("  (this checkpoint has no normalizer: hagent train --normalizer-only --out DIR)")
-    for w in para["wrong_examples"]:
+    for w in words["wrong_examples"] + para["wrong_examples"]:
         print(f"  wrong: {w}")
 
     rows = agent_success(args.checkpoint, episodes, args.seed, worlds, progress) if episodes else []
@@ -195,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
         for r in rows:
             print(f"  {r['world']:<44}{100 * r['success']:>6.1f}%  mean steps {r['mean_steps']:.1f}  median {r['median_ms']:.0f} ms/step  seeds {r['seeds']}")
     print(f"({time.perf_counter() - start:.0f} s)")
-    out = {"coverage": cov, "paraphrases": para, "training_phrasings": known, "agent": rows, "quick": args.quick}
+    out = {"coverage": cov, "heldout_words": words, "paraphrases": para, "training_phrasings": known, "agent": rows, "quick": args.quick}
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(args.json, json.dumps(out, indent=1) + "\n")
     return 1 if cov["raised"] else 0

@@ -402,8 +402,11 @@ def load_normalizer(directory: str | Path) -> Normalizer | None:
     if not folder.is_dir():
         return None
     try:
-        cfg = NormalizerConfig.model_validate_json((folder / CONFIG_FILE).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValidationError) as err:
+        raw = json.loads((folder / CONFIG_FILE).read_text(encoding="utf-8"))
+        if isinstance(raw, dict):
+            raw.setdefault("lexicon", False)  # saved before normalizers read WordNet's tags
+        cfg = NormalizerConfig.model_validate(raw)
+    except (OSError, UnicodeDecodeError, ValueError, ValidationError) as err:
         raise CheckpointError(f"{folder / CONFIG_FILE}: missing or not a normalizer config ({err})") from None
     try:
         tokenizer = Tokenizer.load(folder / TOKENIZER_FILE)

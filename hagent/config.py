@@ -119,6 +119,9 @@ class NormalizerConfig(_Frozen):
     """Sentencepiece vocabulary asked for (byte pieces included, so any text encodes)."""
     max_tokens: int = Field(64, ge=8, le=512)
     """Longest text read, in tokens (longer text keeps its end, where the goal usually is)."""
+    lexicon: bool = True
+    """Each token also carries the concept WordNet files its word under (`hagent.language.lexicon`);
+    False: text only, as normalizers trained before the lexicon."""
     threshold: float = Field(0.9, ge=0.0, le=1.0)
     """Readings less probable than this are not acted on: the agent says what it understood and
     asks. Training sets it on its calibration set (`train.normalizer.wrong_rate`)."""
@@ -150,6 +153,9 @@ class NormalizerTrainConfig(_Frozen):
     words never seen in training read as noise."""
     dropout: float = Field(0.1, ge=0.0, lt=1.0)
     """BPE dropout while training: words are split many ways, as typos split them."""
+    mask: float = Field(0.15, ge=0.0, le=1.0)
+    """Chance that a word the lexicon tags is shown as random pieces with its tag kept, so the
+    model learns what the tag says and reads words it never trained on by their tag."""
 
 
 class TrainConfig(_Frozen):

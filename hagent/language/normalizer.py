@@ -2,7 +2,10 @@
 and says which task it means, in the grammar's canonical form, with a confidence.
 
 The text (sentencepiece tokens, tokenizer trained here) goes through a small BERT-style
-encoder (built from a transformers config, nothing downloaded). Four learned queries attend
+encoder (built from a transformers config, nothing downloaded). Each token also carries the
+concept WordNet files its word under (`hagent.language.lexicon.tag`: "crimson" -> red), so
+words the training phrasings never used still read as what they name; training hides a tagged
+word's own pieces now and then (`mask`), so the model learns to read the tag. Four learned queries attend
 over its states: three action slots (verb, one or two objects, and how the slot joins the one
 before: "and" or "then") and one guardrail slot (lava, the four forbidden actions, one room).
 The slots are rendered as a `Task` and its canonical text (`Task.describe()`), which the
@@ -20,6 +23,7 @@ It reads up to three goals and the guardrails above; longer compositions are the
 
 from __future__ import annotations
 
+import random
 from typing import NamedTuple
 
 import torch
@@ -27,7 +31,7 @@ from torch import nn
 from torch.nn import functional as F
 from transformers import BertConfig, BertModel
 
-from decoder.tokenizer import PAD, Tokenizer
+from decoder.tokenizer import EOS, PAD, Tokenizer
 from hagent.config import NormalizerConfig
 from hagent.language import (
     COLORS,
@@ -49,6 +53,8 @@ from hagent.language import (
     all_of,
     in_order,
 )
+from hagent.language import lexicon
+from hagent.language.lexicon import near
 from hagent.language.paraphrase import TRAINING
 from hagent.language.rules import (  # the grammar's place words
     COMPASS,
@@ -56,6 +62,8 @@ from hagent.language.rules import (  # the grammar's place words
     MIDDLE,
     VERTICAL,
 )
+
+FIRST_PIECE = EOS + 1  # pieces below are pad, unk, bos, eos
 
 # -- the slots -------------------------------------------------------------------------------------
 
@@ -197,36 +205,23 @@ class Reading(NamedTuple):
 
 # The words the training phrasings use for each kind, and the grammar's words for each part of a
 # room's place: what a text must say for a reading to name that kind or place.
-_KIND_WORDS = {k: tuple(dict.fromkeys(w.split()[0] for w in words)) for k, words in TRAINING.kinds.items() if k != "object"}
+_KIND_WORDS = {k: tuple(dict.fromkeys((k, *(w for w in words if " " not in w)))) for k, words in TRAINING.kinds.items() if k != "object"}
 _PLACE_WORDS: dict[str, tuple[str, ...]] = {}
 for _word, _part in (*VERTICAL.items(), *HORIZONTAL.items(), *((m, "centre") for m in MIDDLE)):
     _PLACE_WORDS[_part] = (*_PLACE_WORDS.get(_part, ()), _word)
 _COMPASS_WORDS = {position: (word,) for word, position in COMPASS.items()}
 
 
-def _near(word: str, token: str) -> bool:
-    """Whether `token` is `word` up to one edit (insert, delete, substitute, swap neighbours)."""
-    if word == token:
-        return True
-    if abs(len(word) - len(token)) > 1 or min(len(word), len(token)) < 3:
-        return False
-    if len(word) == len(token):
-        diff = [i for i, (a, b) in enumerate(zip(word, token, strict=True)) if a != b]
-        return len(diff) == 1 or (len(diff) == 2 and diff[1] == diff[0] + 1 and word[diff[0]] == token[diff[1]] and word[diff[1]] == token[diff[0]])
-    short, long = sorted((word, token), key=len)
-    return any(long[:i] + long[i + 1 :] == short for i in range(len(long)))
-
-
 def unnamed(text: str, task: Task | None) -> tuple[str, ...]:
     """The colours, kinds, lava and room places a reading of `text` names that the text doesn't
-    mention (up to one typo per word): a check on the model, as the plan decoder's texts are
+    mention (up to one typo per word; a WordNet word for it counts, `lexicon.names`): a check on the model, as the plan decoder's texts are
     checked against the plan. Nothing here decides what to do."""
     if task is None:
         return ()
     tokens = "".join(c if c.isalnum() else " " for c in text.lower().replace("-", " ")).split()
 
     def said(*words: str) -> bool:
-        return any(_near(w, t) for w in words for t in tokens)
+        return any(near(w, t) for w in words for t in tokens)
 
     missing: list[str] = []
     refs = []
@@ -242,17 +237,20 @@ def unnamed(text: str, task: Task | None) -> tuple[str, ...]:
                 refs += [move, fixed]
             case GoTo(obj) | PickUp(obj) | Open(obj):
                 refs.append(obj)
+    def colour_said(color: str) -> bool:
+        return said(color, *(("gray",) if color == "grey" else ())) or lexicon.names(text, color)
+
     for ref in refs:
-        if ref.color and not said(ref.color, *(("gray",) if ref.color == "grey" else ())):
+        if ref.color and not colour_said(ref.color):
             missing.append(ref.color)
-        if ref.kind and not said(*_KIND_WORDS[ref.kind]):
+        if ref.kind and not (said(*_KIND_WORDS[ref.kind]) or (ref.kind in lexicon.CONCEPTS and lexicon.names(text, ref.kind))):
             missing.append(ref.kind)
     for g in task.guardrails:
         match g:
             case AvoidHazard(hazard) if not said(hazard):
                 missing.append(hazard)
             case AvoidRegion(region):
-                if region.color and not said(region.color, *(("gray",) if region.color == "grey" else ())):
+                if region.color and not colour_said(region.color):
                     missing.append(f"the {region.color} room")
                 position = region.position
                 if position and not said(*_COMPASS_WORDS.get(position, ())):
@@ -282,6 +280,7 @@ class Normalizer(nn.Module):
             num_attention_heads=cfg.heads, intermediate_size=2 * cfg.width, max_position_embeddings=cfg.max_tokens,
             hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0, pad_token_id=PAD, type_vocab_size=1,
         ), add_pooling_layer=False)  # fmt: skip
+        self.concepts = nn.Embedding(len(lexicon.CONCEPTS) + 1, cfg.width, padding_idx=0) if cfg.lexicon else None
         self.queries = nn.Parameter(torch.randn(ACTION_SLOTS + 1, cfg.width) * 0.02)  # 3 actions, then guards
         self.attend = nn.MultiheadAttention(cfg.width, cfg.heads, batch_first=True)
         self.mix = nn.Sequential(nn.LayerNorm(cfg.width), nn.Linear(cfg.width, cfg.width), nn.GELU())
@@ -293,20 +292,41 @@ class Normalizer(nn.Module):
         """The confidence a reading needs to be acted on."""
         return self.cfg.threshold
 
-    def token_ids(self, texts: list[str], dropout: float = 0.0) -> torch.Tensor:
-        """Padded token ids [B, T] of the lower-cased texts (each cut to its last `max_tokens`);
-        `dropout` samples segmentations (training only)."""
-        rows = [self.tokenizer.encode(" ".join(t.lower().split()), dropout)[-self.cfg.max_tokens :] or [PAD] for t in texts]
-        ids = torch.full((len(rows), max(len(r) for r in rows)), PAD, dtype=torch.long)
-        for i, r in enumerate(rows):
-            ids[i, : len(r)] = torch.as_tensor(r)
-        return ids
+    def token_ids(self, texts: list[str], dropout: float = 0.0, mask: float = 0.0,
+                  rng: random.Random | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Padded token ids [B, T] of the lower-cased texts and each token's concept tag [B, T]
+        (0: none; each text cut to its last `max_tokens`). Training only: `dropout` samples
+        segmentations, and `mask` is the chance that a tagged word's pieces are swapped for random
+        ones, its tag kept (`rng` draws them)."""
+        rows, tag_rows = [], []
+        for text in texts:
+            words = text.lower().split()
+            tags = lexicon.tag(words) if self.concepts is not None else [0] * len(words)
+            ids: list[int] = []
+            id_tags: list[int] = []
+            for word, t in zip(words, tags, strict=True):
+                pieces = self.tokenizer.encode(word, dropout)
+                if t and mask and rng is not None and rng.random() < mask:
+                    pieces = [rng.randrange(FIRST_PIECE, self.tokenizer.vocab_size) for _ in range(rng.randint(1, 3))]
+                ids += pieces
+                id_tags += [t] * len(pieces)
+            rows.append(ids[-self.cfg.max_tokens :] or [PAD])
+            tag_rows.append(id_tags[-self.cfg.max_tokens :] or [0])
+        ids_t = torch.full((len(rows), max(len(r) for r in rows)), PAD, dtype=torch.long)
+        tags_t = torch.zeros_like(ids_t)
+        for i, (r, t) in enumerate(zip(rows, tag_rows, strict=True)):
+            ids_t[i, : len(r)] = torch.as_tensor(r)
+            tags_t[i, : len(t)] = torch.as_tensor(t)
+        return ids_t, tags_t
 
-    def forward(self, ids: torch.Tensor) -> SlotLogits:
-        """Slot logits for token ids [B, T]."""
+    def forward(self, ids: torch.Tensor, tags: torch.Tensor | None = None) -> SlotLogits:
+        """Slot logits for token ids [B, T] and their concept tags [B, T] (None: untagged)."""
         mask = ids != PAD
         mask[:, 0] = True  # an empty text still has one position to attend to
-        states = self.encoder(input_ids=ids, attention_mask=mask.long()).last_hidden_state  # (B, T, W)
+        embedded = self.encoder.embeddings.word_embeddings(ids)
+        if self.concepts is not None and tags is not None:
+            embedded = embedded + self.concepts(tags)
+        states = self.encoder(inputs_embeds=embedded, attention_mask=mask.long()).last_hidden_state  # (B, T, W)
         q = self.queries.expand(ids.shape[0], -1, -1)  # (B, 4, W)
         slots, _ = self.attend(q, states, states, key_padding_mask=~mask, need_weights=False)
         slots = self.mix(slots + q)  # (B, 4, W)
@@ -314,9 +334,9 @@ class Normalizer(nn.Module):
         guards = {k: head(slots[:, ACTION_SLOTS]) for k, head in self.guard_heads.items()}
         return SlotLogits(actions, guards)
 
-    def loss(self, ids: torch.Tensor, labels: list[Slots]) -> torch.Tensor:
-        """Cross-entropy over every slot head (token ids [B, T], one `Slots` per row)."""
-        out = self(ids)
+    def loss(self, ids: torch.Tensor, tags: torch.Tensor, labels: list[Slots]) -> torch.Tensor:
+        """Cross-entropy over every slot head (token ids and tags [B, T], one `Slots` per row)."""
+        out = self(ids, tags)
         total = torch.zeros(())
         for k, logits in out.actions.items():
             target = torch.as_tensor([[row[k] for row in s.actions] for s in labels])  # (B, 3)
@@ -333,7 +353,7 @@ class Normalizer(nn.Module):
     @torch.no_grad()
     def read_many(self, texts: list[str]) -> list[Reading]:
         """`read` for a batch of texts."""
-        out = self(self.token_ids(texts))
+        out = self(*self.token_ids(texts))
         probs = SlotLogits({k: v.softmax(-1) for k, v in out.actions.items()}, {k: v.softmax(-1) for k, v in out.guards.items()})
         readings = []
         for b in range(len(texts)):

@@ -17,10 +17,11 @@ from __future__ import annotations
 import json
 import random
 import string
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import NamedTuple
 
+from hagent.language import lexicon
 from hagent.language import (
     COLORS,
     AvoidHazard,
@@ -68,14 +69,15 @@ class Phrasings:
     guard_before: tuple[str, ...]  # "{b} and {a}": guardrail then goal
     typo: float  # chance of one edit in one word
     none: tuple[str, ...]  # texts that are not instructions (their reading is "")
+    colors: dict[str, tuple[str, ...]] = field(default_factory=dict)  # "red" -> "red", "scarlet", ...; none: its name
 
     @classmethod
     def load(cls, path: str | Path) -> Phrasings:
-        """A bank from a JSON file with one key per field."""
+        """A bank from a JSON file with one key per field (`colors` may be left out)."""
         raw = json.loads(Path(path).read_text(encoding="utf-8"))
         names = {f.name for f in fields(cls)}
-        if set(raw) != names:
-            raise ValueError(f"{path}: a phrasing bank needs exactly the keys {sorted(names)}")
+        if not names - {"colors"} <= set(raw) <= names:
+            raise ValueError(f"{path}: a phrasing bank needs the keys {sorted(names - {'colors'})} and may have 'colors'")
         return cls(**{k: v if isinstance(v, float) else _tuples(v) for k, v in raw.items()})
 
     def phrases(self) -> set[str]:
@@ -210,13 +212,18 @@ def typo(text: str, rng: random.Random) -> str:
 def _object(ref: ObjectRef, bank: Phrasings, rng: random.Random) -> str:
     kind = rng.choice(bank.kinds[ref.kind or "object"])
     if ref.color:
-        color = "gray" if ref.color == "grey" and rng.random() < 0.3 else ref.color
-        text = rng.choice(bank.colored).format(c=color, k=kind)
+        text = rng.choice(bank.colored).format(c=_color(ref.color, bank, rng), k=kind)
     else:
         text = rng.choice(bank.plain).format(k=kind)
     if ref.location:
         text += " " + rng.choice(bank.locations[ref.location])
     return text
+
+
+def _color(color: str, bank: Phrasings, rng: random.Random) -> str:
+    if color in bank.colors:
+        return rng.choice(bank.colors[color])
+    return "gray" if color == "grey" and rng.random() < 0.3 else color
 
 
 def _action(action: GoTo | PickUp | Open | PutNext, bank: Phrasings, rng: random.Random) -> str:
@@ -247,7 +254,7 @@ def _guardrail(g: Guardrail, bank: Phrasings, rng: random.Random) -> str:
         case AvoidHazard():
             return rng.choice(bank.lava)
         case AvoidRegion(region):
-            name = region.color or rng.choice(bank.places[region.position or "centre"])
+            name = _color(region.color, bank, rng) if region.color else rng.choice(bank.places[region.position or "centre"])
             return rng.choice(bank.region).format(r=rng.choice(bank.room).format(c=name))
         case ForbidAction(action):
             return rng.choice(bank.forbid[action])
@@ -255,6 +262,13 @@ def _guardrail(g: Guardrail, bank: Phrasings, rng: random.Random) -> str:
 
 
 # -- the training bank ---------------------------------------------------------------------------
+
+
+def _mostly(own: tuple[str, ...], concept: str) -> tuple[str, ...]:
+    """`own` words for about half the draws, the lexicon's other training words for the rest."""
+    others = tuple(w for w in lexicon.words(concept, "training") if w not in own)
+    return own * max(1, len(others) // len(own)) + others
+
 
 TRAINING = Phrasings(
     lead=("i would love for you to", "would you kindly", "could you maybe", "hey buddy,", "please, please", "if it's not too much trouble,", "i'm asking nicely:", "could i ask you to", "you ought to", "go on and", "", "", "", "", "please", "could you", "can you", "would you", "i'd like you to", "i want you to",
@@ -266,19 +280,32 @@ TRAINING = Phrasings(
     goto=("{x} to {o}", "{x} over to {o}", "{x} up to {o}", "run over to {o}", "rush to {o}", "dash over to {o}", "wander over to {o}", "stroll to {o}", "go up close to {o}", "get near {o}", "position yourself next to {o}", "go right to {o}", "seek {o}", "go look for {o}", "search for {o}", "track down {o}", "drive to {o}", "zoom to {o}", "go to {o}", "walk to {o}", "head for {o}", "head to {o}", "find {o}", "get to {o}", "move to {o}",
           "reach {o}", "go over to {o}", "approach {o}", "navigate to {o}", "make your way to {o}", "go find {o}",
           "walk over to {o}", "go up to {o}", "go next to {o}", "stand next to {o}", "go and stand by {o}",
-          "visit {o}", "get close to {o}", "go towards {o}", "move next to {o}"),
+          "visit {o}", "get close to {o}", "go towards {o}", "move next to {o}",
+          # WordNet's training words, and constructions the held-out banks don't use
+          "speed to {o}", "speed over to {o}", "draw close to {o}", "come on over to {o}",
+          "try walking to {o}", "start heading to {o}", "how about going to {o}", "can you try moving to {o}",
+          "{o}, go to it", "{o}: approach it", "see {o}? walk to it", "{o} is where you should go",
+          "i need you next to {o}", "go and stand beside {o} for me", "run along to {o}", "head straight for {o}"),
     pickup=("nab {o}", "grab up {o}", "go take {o}", "get {o} for me", "pick out {o}", "pocket {o}", "carry {o}", "hold {o}", "go and take {o}", "pick up {o} and hold it", "pick up {o}", "grab {o}", "fetch {o}", "get {o}", "take {o}", "collect {o}", "pick {o} up",
             "go get {o}", "bring me {o}", "lift {o}", "take hold of {o}", "go pick up {o}", "snag {o}",
-            "get hold of {o}", "retrieve {o}", "pick up {o} from the floor"),
-    open=("pull open {o}", "go unlock {o}", "try to open {o}", "open {o} wide", "crack open {o}", "open {o}", "unlock {o}", "open up {o}", "go open {o}", "swing open {o}", "get {o} open"),
+            "get hold of {o}", "retrieve {o}", "pick up {o} from the floor",
+            "clutch {o}", "catch {o}", "prehend {o}", "catch hold of {o}", "clutch onto {o}",
+            "how about grabbing {o}", "try picking up {o}", "start by taking {o}", "{o} - get it", "{o}, pick it up",
+            "see {o}? take it", "{o} needs picking up", "get {o} picked up", "bring {o} back to me"),
+    open=("pull open {o}", "go unlock {o}", "try to open {o}", "open {o} wide", "crack open {o}", "open {o}", "unlock {o}", "open up {o}", "go open {o}", "swing open {o}", "get {o} open",
+          "reopen {o}", "click open {o}", "try opening {o}", "how about opening {o}", "{o}, open it up", "{o} needs opening",
+          "see {o}? unlock it", "get {o} unlocked and open"),
     put=("position {a} next to {b}", "drop off {a} by {b}", "park {a} beside {b}", "stick {a} next to {b}", "put down {a} next to {b}", "move {a} so it is next to {b}", "put {a} next to {b}", "place {a} beside {b}", "move {a} next to {b}", "set {a} by {b}",
          "drop {a} next to {b}", "put {a} near {b}", "bring {a} next to {b}", "carry {a} over to {b}",
-         "take {a} to {b}", "put {a} close to {b}", "place {a} right next to {b}"),
+         "take {a} to {b}", "put {a} close to {b}", "place {a} right next to {b}",
+         "lay {a} next to {b}", "lay {a} by {b}", "try putting {a} next to {b}", "how about placing {a} by {b}",
+         "{a} needs to go next to {b}", "get {a} placed next to {b}"),
     colored=("the {k} painted {c}", "the {k} that looks {c}", "a {k} painted {c}", "the {c} {k} there", "one of the {c} {k}s", "the {c} {k}", "the {c} {k}", "a {c} {k}", "{c} {k}", "the {k} that is {c}", "a {k} that is {c}",
              "the {c} coloured {k}", "that {c} {k}", "the {k} which is {c}", "the {c} one, the {k}"),
     plain=("the {k}", "a {k}", "{k}", "that {k}", "any {k}"),
-    kinds={"ball": ("ball", "ball", "sphere"), "box": ("box", "box", "crate"), "key": ("key",),
-           "door": ("door",), "goal": ("goal", "goal square", "goal tile"), "object": ("object", "thing", "item")},
+    kinds={"ball": _mostly(("ball", "sphere"), "ball"), "box": _mostly(("box",), "box"), "key": _mostly(("key",), "key"),
+           "door": _mostly(("door",), "door"), "goal": ("goal", "goal square", "goal tile"), "object": ("object", "thing", "item")},
+    colors={c: _mostly((c,), c) for c in COLORS},
     locations={"front": ("in front of you", "ahead of you"), "behind": ("behind you", "at your back"),
                "left": ("on your left", "to your left"), "right": ("on your right", "to your right")},
     both=("{a} and {b}", "{a} and also {b}", "{a}, and {b}", "{a} as well as {b}", "{a} and {b} in any order"),

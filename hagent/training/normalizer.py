@@ -117,7 +117,8 @@ def train_normalizer(
     model.train()
     for _ in progress_bar(range(tcfg.steps), desc="normalizer", unit="step", progress=progress, leave=False):
         batch = [labelled(rng, bank, tcfg.none_fraction, tcfg.noise) for _ in range(tcfg.batch_size)]
-        loss = model.loss(model.token_ids([p.text for p, _ in batch], tcfg.dropout), [s for _, s in batch])
+        ids, tags = model.token_ids([p.text for p, _ in batch], tcfg.dropout, tcfg.mask, rng)
+        loss = model.loss(ids, tags, [s for _, s in batch])
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
