@@ -6,7 +6,7 @@ Prior knowledge of English without a download at run time: WordNet's database sh
 package (`apt-get install wordnet-base`, WordNet 3.0, Princeton University's WordNet licence,
 quoted in the table). This script reads its `data.*` and `cntlist.rev` files (no nltk) and writes
 one table the project ships: for every concept of the instruction grammar (the verbs, object
-kinds, colours and spatial words), the WordNet senses that carry it, each with its synonyms and,
+kinds and colours, the words that join goals in order or in any order, and the guardrails' verb), the WordNet senses that carry it, each with its synonyms and,
 where named below, its direct hyponyms (verbs, nouns) or similar adjectives (colours), and how
 often each sense is tagged in WordNet's semantic concordance (`count`; 0 = untagged). A lemma
 that lands in two concepts is dropped from both: the table never says which of two meanings a
@@ -53,6 +53,13 @@ SEEDS: dict[str, list[tuple[str, str, str]]] = {
     "purple": [("a", "00380312", "&")],
     "yellow": [("a", "00385756", "&")],
     "grey": [("a", "00389310", "")],     # (its similar adjectives are "achromatic", "neutral")
+    # the joining words and the guardrail verb
+    "then": [("r", "00061203", ""),     # subsequently, later, afterwards, after
+             ("r", "00054212", "")],    # next: at the time immediately following
+    "also": [("r", "00047534", ""),     # besides, too, also, likewise, as well
+             ("r", "00046167", "")],    # additionally, to boot
+    "avoid": [("v", "00811393", ""),    # avoid: stay clear from, keep away from
+              ("v", "00812167", "")],   # shun, eschew: stay away from deliberately
 }
 """A hyponym joins its concept only when it names the concept's own word ("billiard ball", "trap
 door", "reopen"), not a thing of another shape that WordNet files under it ("revolver", "jack")."""

@@ -1,7 +1,8 @@
 """What WordNet says a word of an instruction names: one of the grammar's concepts, or nothing.
 
 `hagent/language/lexicon.json` (built by `scripts/build_lexicon.py` from Debian's wordnet-base)
-lists, for each concept of the grammar (the four verbs, four kinds, six colours), the English
+lists, for each concept of the grammar (the four verbs, four kinds, six colours, the words that
+join goals in order ("then") or in any order ("also"), and the guardrails' "avoid"), the English
 words and phrases that carry it, and WordNet's irregular inflections of them. `tag` marks each
 word of a text with the concept it names, so the normalizer knows "crimson" is a colour it never
 saw in training and which one: the model reads the tag next to the word, and the tag comes from
@@ -40,6 +41,7 @@ HELD_OUT = frozenset({
     "latchkey", "passkey",
     "car door", "cargo door", "fire door", "interior door", "sliding door", "swing door",
     "carmine", "cherry", "crimson", "ruby", "ruddy", "greenish", "bluish", "violet", "yellowish", "greyish",
+    "later on", "subsequently", "additionally", "to boot", "eschew",  # then, also, avoid
 })  # fmt: skip
 """Table words training never uses, chosen once by a rule before training: of each concept's
 words that the hand-written training phrasings didn't already use (its own name aside), every

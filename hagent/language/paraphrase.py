@@ -308,15 +308,17 @@ TRAINING = Phrasings(
     colors={c: _mostly((c,), c) for c in COLORS},
     locations={"front": ("in front of you", "ahead of you"), "behind": ("behind you", "at your back"),
                "left": ("on your left", "to your left"), "right": ("on your right", "to your right")},
-    both=("{a} and {b}", "{a} and also {b}", "{a}, and {b}", "{a} as well as {b}", "{a} and {b} in any order"),
+    both=("{a} and {b}", "{a} and also {b}", "{a}, and {b}", "{a} as well as {b}", "{a} and {b} in any order",
+          "{a}, and likewise {b}", "{a}, and {b} too", "{a}; besides, {b}", "{a} and {b}, whichever first"),
     then=("{a}, then {b}", "{a} and then {b}", "{a} then {b}", "{a}. after that, {b}", "first {a}, then {b}",
-          "{a}, and after that {b}", "{a}, next {b}", "{a}; then {b}", "{a}, afterwards {b}"),
+          "{a}, and after that {b}", "{a}, next {b}", "{a}; then {b}", "{a}, afterwards {b}",
+          "{a}, afterward {b}", "{a} and later {b}", "{a}. after you have, {b}", "{a}; when that's finished, {b}"),
     lava=("avoid the hot lava", "lava must be avoided", "keep out of lava", "don't cross the lava", "never set foot on lava", "don't you dare touch lava", "avoid lava", "avoid the lava", "stay away from lava", "don't step on lava", "keep off the lava",
           "don't touch the lava", "never walk into lava", "steer clear of the lava", "stay out of the lava",
           "do not enter the lava", "keep clear of lava", "no lava", "lava is dangerous, avoid it",
-          "watch out for lava", "without touching lava", "don't go in the lava"),
+          "watch out for lava", "without touching lava", "don't go in the lava", "shun the lava", "shun lava"),
     region=("don't step into {r}", "do not walk through {r}", "keep well away from {r}", "{r} must be avoided", "stay out of {r}", "don't enter {r}", "keep out of {r}", "avoid {r}", "never go into {r}",
-            "do not go in {r}", "stay away from {r}", "don't set foot in {r}", "without entering {r}"),
+            "do not go in {r}", "stay away from {r}", "don't set foot in {r}", "without entering {r}", "shun {r}"),
     room=("the {c} room", "the {c} room", "the room that is {c}"),
     places={"top-left": ("top-left", "top left", "upper left", "north-west"), "top": ("top", "upper", "north"),
             "top-right": ("top-right", "top right", "upper right", "north-east"), "left": ("left", "west"),
@@ -339,7 +341,11 @@ TRAINING = Phrasings(
           "asdf qwerty", "the the the", "blue", "i like turtles", "do a barrel roll",
           "what time is it", "open the window", "call my mother", "dance", "write a poem about doors",
           "how many rooms are there", "is the ball red", "nothing", "never mind", "stop", "what can you do",
-          "print hello world", "jump", "swim across the lake", "eat the apple", "drive to work"),
+          "print hello world", "jump", "swim across the lake", "eat the apple", "drive to work",
+          # questions and remarks that name things but ask for nothing
+          "is there a red ball", "do you see the key", "where is the blue box", "what colour is the door",
+          "i see a green key", "there is a box over there", "nice ball", "which door is open", "how far is the ball",
+          "did you find the key", "the purple box is big", "are there any doors", "what is a key for"),
 )
 
 
@@ -353,9 +359,9 @@ NOISE_WORDS = (
     "friend", "buddy", "robot", "agent", "mate", "sir", "dude", "today", "again",
     "same", "other", "funny", "weird", "strange", "exactly", "precisely", "cool", "great", "awesome", "fine",
     "good", "bad", "hmm", "wow", "look", "see", "think", "guess", "mean", "know", "want", "need",
-    "would", "could", "should", "might", "must", "will", "shall", "can", "may", "please", "thanks", "also",
-    "too", "quite", "rather", "somewhat", "probably", "perhaps", "certainly", "of", "course", "indeed",
-    "anyway", "meanwhile", "later", "earlier", "quick", "fast", "slow", "bright", "dull", "round", "square",
+    "would", "could", "should", "might", "must", "will", "shall", "can", "may", "please", "thanks",
+    "quite", "rather", "somewhat", "probably", "perhaps", "certainly", "of", "course", "indeed",
+    "anyway", "meanwhile", "earlier", "quick", "fast", "slow", "bright", "dull", "round", "square",
 )  # fmt: skip
 _SYLLABLES = tuple(c + v for c in "bcdfghjklmnprstvwz" for v in "aeiou") + ("str", "th", "sh", "ch")
 
