@@ -34,7 +34,7 @@ from levels.landmarks import LandmarkGraph
 from levels.level import Level
 
 if TYPE_CHECKING:
-    from hagent.language.normalizer import Normalizer
+    from hagent.language.normalizer import Ensemble, Normalizer
 
 FORMAT = "hagent-checkpoint"
 FORMAT_VERSION = 1
@@ -373,7 +373,7 @@ def load_decoder(directory: Path, cfg: DecoderConfig) -> Explainer | None:
 NORMALIZER_DIR = "normalizer"  # config.json (its NormalizerConfig), normalizer.safetensors, tokenizer.model, metrics.json
 
 
-def save_normalizer(directory: str | Path, normalizer: Normalizer, metrics: dict) -> Path:
+def save_normalizer(directory: str | Path, normalizer: Normalizer | Ensemble, metrics: dict) -> Path:
     """Write the language normalizer into `directory` as `normalizer/`: its config (with the
     calibrated threshold), weights (safetensors), tokenizer `.model` and training metrics. The
     folder is written aside and swapped in, so a reader sees the old one or the new one."""
@@ -391,10 +391,10 @@ def save_normalizer(directory: str | Path, normalizer: Normalizer, metrics: dict
     return directory / NORMALIZER_DIR
 
 
-def load_normalizer(directory: str | Path) -> Normalizer | None:
+def load_normalizer(directory: str | Path) -> Normalizer | Ensemble | None:
     """The normalizer saved in checkpoint `directory` (None when it has none); `CheckpointError`
     when it is damaged."""
-    from hagent.language.normalizer import Normalizer
+    from hagent.language.normalizer import build as build_normalizer
 
     folder = Path(directory) / NORMALIZER_DIR
     if not folder.is_dir() and (Path(directory) / ".normalizer.old").is_dir():
@@ -405,6 +405,7 @@ def load_normalizer(directory: str | Path) -> Normalizer | None:
         raw = json.loads((folder / CONFIG_FILE).read_text(encoding="utf-8"))
         if isinstance(raw, dict):
             raw.setdefault("lexicon", False)  # saved before normalizers read WordNet's tags
+            raw.setdefault("members", 1)  # ... and before they were ensembles
         cfg = NormalizerConfig.model_validate(raw)
     except (OSError, UnicodeDecodeError, ValueError, ValidationError) as err:
         raise CheckpointError(f"{folder / CONFIG_FILE}: missing or not a normalizer config ({err})") from None
@@ -412,7 +413,7 @@ def load_normalizer(directory: str | Path) -> Normalizer | None:
         tokenizer = Tokenizer.load(folder / TOKENIZER_FILE)
     except (OSError, RuntimeError) as err:
         raise CheckpointError(f"{folder / TOKENIZER_FILE}: missing or not a sentencepiece model ({err})") from None
-    return _load_module(folder / "normalizer.safetensors", Normalizer(cfg, tokenizer), "cpu")
+    return _load_module(folder / "normalizer.safetensors", build_normalizer(cfg, tokenizer), "cpu")
 
 
 def _load_module(path: Path, module: torch.nn.Module, device: str | torch.device) -> torch.nn.Module:

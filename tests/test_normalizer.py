@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 import pytest
+import torch
 
 from hagent.acting.agent import DEFAULT_CHECKPOINT
 from hagent.acting import Agent
@@ -228,6 +229,32 @@ def test_a_tiny_normalizer_learns_and_survives_save_and_load(tmp_path: Path) -> 
     texts = ["could you go to the blue ball", "avoid lava and grab the red key", "hello"]
     assert loaded.read_many(texts) == result.normalizer.read_many(texts)
     assert loaded.threshold == result.normalizer.threshold
+
+
+def test_an_ensemble_reads_the_mean_of_its_members_and_a_lone_model_still_loads(tmp_path: Path) -> None:
+    """Two members (the default) load back as an `Ensemble` whose slot probabilities are their mean;
+    `members=1` is one `Normalizer`; a normalizer saved before ensembles and WordNet's tags (no
+    `members` or `lexicon` in its config) loads as the single, untagged model it was."""
+    import json
+
+    from hagent.language.normalizer import Ensemble, Normalizer
+
+    result = train_normalizer(TINY, TINY_TRAIN.model_copy(update={"steps": 4}), seed=0, progress=False)
+    ensemble = result.normalizer
+    assert isinstance(ensemble, Ensemble) and len(ensemble.members) == 2
+    texts = ["go to the crimson ball", "hello"]
+    a, b = (m.probabilities(texts) for m in ensemble.members)
+    assert not torch.equal(a.actions["verb"], b.actions["verb"])  # trained apart
+    assert torch.allclose(ensemble.probabilities(texts).actions["verb"], (a.actions["verb"] + b.actions["verb"]) / 2)
+
+    lone = train_normalizer(TINY.model_copy(update={"members": 1, "lexicon": False}), TINY_TRAIN.model_copy(update={"steps": 2}), seed=0, progress=False)
+    save_normalizer(tmp_path, lone.normalizer, lone.metrics)
+    config = tmp_path / "normalizer" / "config.json"
+    raw = json.loads(config.read_text())
+    config.write_text(json.dumps({k: v for k, v in raw.items() if k not in ("members", "lexicon")}))
+    loaded = load_normalizer(tmp_path)
+    assert isinstance(loaded, Normalizer) and loaded.concepts is None
+    assert loaded.read_many(texts) == lone.normalizer.read_many(texts)
 
 
 def test_a_damaged_normalizer_is_a_checkpoint_error(tmp_path: Path) -> None:

@@ -136,7 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--normalizer-only", action="store_true",
         help="train only the language normalizer (free text -> the grammar's canonical form) on generated "
-        "paraphrases, into --out/normalizer/ (about 8 minutes on 2 cores)",
+        "paraphrases, into --out/normalizer/ (about 13 minutes on 2 cores)",
     )
     p.add_argument("--out", metavar="DIR", help="checkpoint directory to write (required unless --preset)")
     p.add_argument(

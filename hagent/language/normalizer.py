@@ -353,24 +353,73 @@ class Normalizer(nn.Module):
     @torch.no_grad()
     def read_many(self, texts: list[str]) -> list[Reading]:
         """`read` for a batch of texts."""
+        return readings_from(self.probabilities(texts), texts)
+
+    @torch.no_grad()
+    def probabilities(self, texts: list[str]) -> SlotLogits:
+        """Every slot's class probabilities for a batch of texts."""
         out = self(*self.token_ids(texts))
-        probs = SlotLogits({k: v.softmax(-1) for k, v in out.actions.items()}, {k: v.softmax(-1) for k, v in out.guards.items()})
-        readings = []
-        for b in range(len(texts)):
-            rows = tuple({k: int(p[b, i].argmax()) for k, p in probs.actions.items()} for i in range(ACTION_SLOTS))
-            guards = {k: int(p[b].argmax()) for k, p in probs.guards.items()}
-            confidence = 1.0
-            for k, p in probs.guards.items():
-                confidence *= float(p[b, guards[k]])
-            for i, row in enumerate(rows):
-                confidence *= float(probs.actions["verb"][b, i, row["verb"]])
-                verb = VERBS[row["verb"]]
-                if verb == "none":
-                    break  # later slots are not read
-                used = ["o0_kind", "o0_color", "o0_loc"] + (["o1_kind", "o1_color", "o1_loc"] if verb == "putnext" else [])
-                used += ["link"] if i else []
-                for k in used:
-                    confidence *= float(probs.actions[k][b, i, row[k]])
-            task = slots_task(Slots(rows, guards))
-            readings.append(Reading(task, "" if task is None else task.describe(), confidence, unnamed(texts[b], task)))
-        return readings
+        return SlotLogits({k: v.softmax(-1) for k, v in out.actions.items()}, {k: v.softmax(-1) for k, v in out.guards.items()})
+
+
+def readings_from(probs: SlotLogits, texts: list[str]) -> list[Reading]:
+    """The most probable reading of each text from its slots' probabilities, with the product
+    of the probabilities of every slot value it uses."""
+    readings = []
+    for b in range(len(texts)):
+        rows = tuple({k: int(p[b, i].argmax()) for k, p in probs.actions.items()} for i in range(ACTION_SLOTS))
+        guards = {k: int(p[b].argmax()) for k, p in probs.guards.items()}
+        confidence = 1.0
+        for k, p in probs.guards.items():
+            confidence *= float(p[b, guards[k]])
+        for i, row in enumerate(rows):
+            confidence *= float(probs.actions["verb"][b, i, row["verb"]])
+            verb = VERBS[row["verb"]]
+            if verb == "none":
+                break  # later slots are not read
+            used = ["o0_kind", "o0_color", "o0_loc"] + (["o1_kind", "o1_color", "o1_loc"] if verb == "putnext" else [])
+            used += ["link"] if i else []
+            for k in used:
+                confidence *= float(probs.actions[k][b, i, row[k]])
+        task = slots_task(Slots(rows, guards))
+        readings.append(Reading(task, "" if task is None else task.describe(), confidence, unnamed(texts[b], task)))
+    return readings
+
+
+class Ensemble(nn.Module):
+    """`cfg.members` normalizers trained apart on the same tokenizer, read as one: each slot's
+    probabilities are the members' mean. Where the members disagree (phrasings none of them saw
+    in training) the mean is unsure, so the reading is asked about rather than acted on."""
+
+    def __init__(self, cfg: NormalizerConfig, tokenizer: Tokenizer):
+        super().__init__()
+        self.cfg, self.tokenizer = cfg, tokenizer
+        self.members = nn.ModuleList(Normalizer(cfg, tokenizer) for _ in range(cfg.members))
+
+    @property
+    def threshold(self) -> float:
+        """The confidence a reading needs to be acted on."""
+        return self.cfg.threshold
+
+    @torch.no_grad()
+    def probabilities(self, texts: list[str]) -> SlotLogits:
+        """The members' mean slot probabilities for a batch of texts."""
+        probs = [m.probabilities(texts) for m in self.members]
+        return SlotLogits({k: sum(p.actions[k] for p in probs) / len(probs) for k in probs[0].actions},
+                          {k: sum(p.guards[k] for p in probs) / len(probs) for k in probs[0].guards})  # fmt: skip
+
+    @torch.no_grad()
+    def read(self, text: str) -> Reading:
+        """The most probable reading of `text` and the probability of every slot value it uses."""
+        return self.read_many([text])[0]
+
+    @torch.no_grad()
+    def read_many(self, texts: list[str]) -> list[Reading]:
+        """`read` for a batch of texts."""
+        return readings_from(self.probabilities(texts), texts)
+
+
+def build(cfg: NormalizerConfig, tokenizer: Tokenizer) -> Normalizer | Ensemble:
+    """The reader `cfg` describes: one normalizer, or an ensemble of `cfg.members`."""
+    return Ensemble(cfg, tokenizer) if cfg.members > 1 else Normalizer(cfg, tokenizer)
+

@@ -1,8 +1,9 @@
 """Training the language normalizer on paraphrase pairs the project generates.
 
 1. A sentencepiece tokenizer is trained on generated texts and their canonical forms.
-2. The normalizer (`decoder.normalizer.TextNormalizer`) learns text -> canonical text on fresh
-   pairs every step (`hagent.language.paraphrase.TRAINING`; seeds `seed`, `seed + 1`).
+2. The normalizer's members (`hagent.language.normalizer`; two by default, one process each)
+   learn text -> slot labels on fresh pairs every step (`hagent.language.paraphrase.TRAINING`),
+   each on its own seed and augmentation strength; they are read as one (`Ensemble`).
 3. Its confidence threshold is set on texts the grammar doesn't take, from the training
    phrasings on other seeds and from `hagent/phrasings_calibration.json` (phrasings training
    never sees): the lowest confidence at which confident wrong readings stay within
@@ -14,18 +15,23 @@
 from __future__ import annotations
 
 import math
+import multiprocessing
+import queue
 import random
 import time
+from concurrent.futures import ProcessPoolExecutor
+from types import SimpleNamespace
 from pathlib import Path
 from typing import NamedTuple
 
+import sentencepiece
 import torch
 from hagent.progress import bar as progress_bar
 
 from decoder.tokenizer import Tokenizer
 from hagent.config import HagentConfig, NormalizerConfig, NormalizerTrainConfig, save_config
 from hagent.language import ParseError, parse, same_task
-from hagent.language.normalizer import Normalizer, Slots, task_slots
+from hagent.language.normalizer import Ensemble, Normalizer, Slots, build, task_slots
 from hagent.language.paraphrase import TRAINING, Pair, Phrasings, add_noise, paraphrase, word_salad
 from hagent.training.pipeline import cpu_threads
 
@@ -33,7 +39,7 @@ from hagent.training.pipeline import cpu_threads
 class NormalizerResult(NamedTuple):
     """A trained normalizer (its config holds the calibrated threshold) and its measurements."""
 
-    normalizer: Normalizer
+    normalizer: Normalizer | Ensemble
     metrics: dict
 
 
@@ -57,7 +63,7 @@ CALIBRATION = Phrasings.load(Path(__file__).resolve().parent.parent / "phrasings
 """Phrasings used only to set the threshold (never trained on, never reported as results)."""
 
 
-def _readings(model: Normalizer, bank: Phrasings, rng: random.Random, n: int, none_fraction: float) -> tuple[list[float], list[bool]]:
+def _readings(model: Normalizer | Ensemble, bank: Phrasings, rng: random.Random, n: int, none_fraction: float) -> tuple[list[float], list[bool]]:
     """Confidences and rightness of the model's readings of `n` texts from `bank` that the
     grammar doesn't take; a reading the names check stops counts as confidence 0 (never acted on)."""
     pairs = []
@@ -90,19 +96,15 @@ def calibrate(confidences: list[float], right: list[bool], wrong_rate: float) ->
     return threshold
 
 
-def train_normalizer(
-    cfg: NormalizerConfig, tcfg: NormalizerTrainConfig, seed: int = 0, bank: Phrasings = TRAINING, progress: bool = True
-) -> NormalizerResult:
-    """Train a normalizer from scratch on `bank`'s paraphrases and calibrate its threshold."""
-    start = time.perf_counter()
+def _train_member(cfg: NormalizerConfig, tcfg: NormalizerTrainConfig, tokenizer_model: bytes, seed: int, bank: Phrasings,
+                  threads: int, ticks=None, k: int = 0) -> tuple[dict, list[float]]:
+    """Train member `k` from scratch on fresh pairs (seeded by `seed`); its weights and losses.
+    `ticks` (a queue) is told of every 50 steps done, for the parent's progress bar."""
+    torch.set_num_threads(threads)
     torch.manual_seed(seed)
-    corpus_rng = random.Random(seed)
-    corpus = []
-    for _ in range(tcfg.corpus):
-        pair = paraphrase(corpus_rng, bank, tcfg.none_fraction)
-        corpus += [pair.text.lower(), pair.canonical] if pair.canonical else [pair.text.lower()]
-    tokenizer = Tokenizer.train(corpus, cfg.vocab_size)
-    model = Normalizer(cfg, tokenizer)
+    sentencepiece.set_random_generator_seed(seed)  # BPE dropout's draws
+    tcfg = tcfg.model_copy(update={"noise": min(0.9, tcfg.noise * (1 + tcfg.spread * k)), "mask": min(0.9, tcfg.mask * (1 + 2 * tcfg.spread * k))})
+    model = Normalizer(cfg, Tokenizer(tokenizer_model))
     optimizer = torch.optim.AdamW(model.parameters(), lr=tcfg.lr, weight_decay=0.01)
 
     def lr_at(step: int) -> float:
@@ -115,7 +117,7 @@ def train_normalizer(
     rng = random.Random(seed + 1)
     losses: list[float] = []
     model.train()
-    for _ in progress_bar(range(tcfg.steps), desc="normalizer", unit="step", progress=progress, leave=False):
+    for step in range(tcfg.steps):
         batch = [labelled(rng, bank, tcfg.none_fraction, tcfg.noise) for _ in range(tcfg.batch_size)]
         ids, tags = model.token_ids([p.text for p, _ in batch], tcfg.dropout, tcfg.mask, rng)
         loss = model.loss(ids, tags, [s for _, s in batch])
@@ -125,6 +127,48 @@ def train_normalizer(
         optimizer.step()
         schedule.step()
         losses.append(float(loss.detach()))
+        if ticks is not None and (step + 1) % 50 == 0:
+            ticks.put(50)
+    return model.state_dict(), losses
+
+
+def train_normalizer(
+    cfg: NormalizerConfig, tcfg: NormalizerTrainConfig, seed: int = 0, bank: Phrasings = TRAINING, progress: bool = True,
+    threads: int = 1,
+) -> NormalizerResult:
+    """Train a normalizer (or `cfg.members` of them, side by side in one process each, on
+    `threads` cores between them) from scratch on `bank`'s paraphrases and calibrate its threshold."""
+    start = time.perf_counter()
+    torch.manual_seed(seed)
+    corpus_rng = random.Random(seed)
+    corpus = []
+    for _ in range(tcfg.corpus):
+        pair = paraphrase(corpus_rng, bank, tcfg.none_fraction)
+        corpus += [pair.text.lower(), pair.canonical] if pair.canonical else [pair.text.lower()]
+    tokenizer = Tokenizer.train(corpus, cfg.vocab_size)
+    model = build(cfg, tokenizer)
+    members = list(model.members) if isinstance(model, Ensemble) else [model]
+    seeds = [seed + 1000 * k for k in range(len(members))]  # member 0 trains as a lone normalizer would
+    bar = progress_bar(total=tcfg.steps * len(members), desc="normalizer", unit="step", progress=progress, leave=False)
+    if len(members) == 1:
+        ticks = SimpleNamespace(put=bar.update)  # in this process: the bar itself
+        results = [_train_member(cfg, tcfg, tokenizer.model, seeds[0], bank, torch.get_num_threads(), ticks)]
+    else:
+        context = multiprocessing.get_context("spawn")
+        with context.Manager() as manager, ProcessPoolExecutor(len(members), mp_context=context) as pool:
+            ticks = manager.Queue()
+            each = max(1, threads // len(members))
+            futures = [pool.submit(_train_member, cfg, tcfg, tokenizer.model, s, bank, each, ticks, k) for k, s in enumerate(seeds)]
+            while not all(f.done() for f in futures):
+                try:
+                    bar.update(ticks.get(timeout=0.5))
+                except queue.Empty:
+                    pass
+            results = [f.result() for f in futures]
+    bar.close()
+    losses = [sum(col) / len(col) for col in zip(*(r[1] for r in results), strict=True)]
+    for member, (state, _) in zip(members, results, strict=True):
+        member.load_state_dict(state)
     model.eval()
     trained_s = time.perf_counter() - start
 
@@ -142,6 +186,7 @@ def train_normalizer(
     accepted = [ok for c, ok in zip(confidences, right, strict=True) if c >= threshold]
     metrics = {
         "normalizer_steps": tcfg.steps,
+        "normalizer_members": len(members),
         "normalizer_first_loss": sum(losses[:10]) / len(losses[:10]),
         "normalizer_final_loss": sum(losses[-50:]) / len(losses[-50:]),
         "normalizer_pieces": tokenizer.vocab_size,
@@ -165,7 +210,8 @@ def train_normalizer_only(config: HagentConfig, directory: str | Path, command: 
     from hagent.checkpoint import CONFIG_FILE, save_normalizer, write_readme_section
 
     torch.set_num_threads(cpu_threads(config.train.threads))
-    result = train_normalizer(config.normalizer, config.train.normalizer, config.seed, progress=progress)
+    threads = cpu_threads(config.train.threads)
+    result = train_normalizer(config.normalizer, config.train.normalizer, config.seed, progress=progress, threads=threads)
     directory = Path(directory)
     save_normalizer(directory, result.normalizer, result.metrics)
     if (directory / CONFIG_FILE).exists():  # the checkpoint's config says what it ships
@@ -175,7 +221,8 @@ def train_normalizer_only(config: HagentConfig, directory: str | Path, command: 
     m = result.metrics
     write_readme_section(directory, "Language normalizer", (
         f"Trained by `{command or 'train_normalizer_only'}` (seed {config.seed}) on "
-        f"{m['normalizer_steps']} x {config.train.normalizer.batch_size} generated paraphrase pairs "
+        f"{m['normalizer_steps']} x {config.train.normalizer.batch_size} generated paraphrase pairs per member "
+        f"({m['normalizer_members']} member(s), read as one) "
         f"(`hagent.language.paraphrase.TRAINING`) in {m['normalizer_seconds']} s; tokenizer of {m['normalizer_pieces']} pieces. "
         f"Threshold {m['normalizer_threshold']:.3f}, set on {m['normalizer_calibration_pairs']} texts the grammar doesn't "
         "take (the training phrasings on another seed, and `hagent/phrasings_calibration.json`): at it "
