@@ -33,7 +33,7 @@ from hagent.collect import collect  # noqa: E402
 from hagent.config import CollectConfig  # noqa: E402
 from hagent.data import OfflineDataset  # noqa: E402
 from hagent.labels import oracle_pairs  # noqa: E402
-from hagent.training.critic import dataset_pairs, encode_dataset, fit_critic  # noqa: E402
+from hagent.training.critic import dataset_pairs, encode_dataset, episode_transitions, fit_critic, fit_quasimetric  # noqa: E402
 
 BINS = ((1, 5), (6, 10), (11, 20), (21, 40), (41, 60), (61, 180))
 EVAL_MASTER_SEED = 1  # the held-out episodes' master seed (the preset's data uses 0)
@@ -66,7 +66,7 @@ def main() -> int:
     p.add_argument("--data", nargs="+", help="training datasets (default: collect --episodes of --world, master seed 0)")
     p.add_argument("--world", default="rooms:4x4", help="world of the held-out episodes (and of --data when collected)")
     p.add_argument("--episodes", type=int, default=300, help="held-out episodes to score on")
-    p.add_argument("--variants", nargs="*", default=["oracle", "data:0.5", "data:0.1"], help="oracle | data:EXPECTILE (none: score --shipped only)")
+    p.add_argument("--variants", nargs="*", default=["oracle", "data:0.5", "data:0.1"], help="oracle | data:EXPECTILE | qrl (none: score --shipped only)")
     p.add_argument("--steps", type=int, default=3000, help="critic optimizer steps per variant")
     p.add_argument("--goals", type=int, default=24, help="hindsight goal states per training episode (train.critic.goals_per_episode)")
     p.add_argument("--shipped", action="store_true", help="also score the checkpoint's own critic")
@@ -97,6 +97,13 @@ def main() -> int:
             results["shipped critic"] = score(ckpt.critic, held_states, truth, rooms)
         for variant in args.variants:
             kind, _, expectile = variant.partition(":")
+            if kind == "qrl":  # no labels: a quasimetric pushed apart under the data's own one-step costs
+                start = time.perf_counter()
+                rows, episode_of = episode_transitions(train_sets)
+                fitted = fit_quasimetric(states, rows, episode_of, steps=args.steps, seed=0, progress=not args.quick)
+                results[variant] = dict(score(fitted, held_states, truth, rooms), train_pairs=len(rows),
+                                        seconds=round(time.perf_counter() - start, 1))
+                continue
             cfg = CriticTrainConfig(
                 steps=args.steps, labels="oracle" if kind == "oracle" else "data", expectile=float(expectile or 0.5),
                 max_steps=cap, goals_per_episode=args.goals,

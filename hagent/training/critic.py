@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from hagent.progress import bar as progress_bar
 
 from costs.config import CriticConfig, CriticTrainConfig
-from costs.critic import Critic
+from costs.critic import Critic, QuasimetricCritic
 from hagent import distributed
 from hagent.data import OfflineDataset
 from hagent.labels import CriticPairs, observed_pairs, oracle_pairs
@@ -165,3 +165,76 @@ def _mae(critic: Critic, states, start_rows, goal_rows, labels, idx: np.ndarray)
     idx = torch.as_tensor(idx)
     pred = critic.distance(states[start_rows[idx]], states[goal_rows[idx]])
     return float((pred - labels[idx]).abs().mean())
+
+
+def episode_transitions(datasets: list[OfflineDataset]) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of the datasets' concatenation whose next row is the same episode's next step, and
+    each row's episode: `(rows [T], episode_of_row [N])`."""
+    rows, episode_of = [], []
+    row_base, episode_base = 0, 0
+    for data in datasets:
+        offsets = data.episode_offsets
+        n = int(offsets[-1])
+        of = np.searchsorted(offsets, np.arange(n), side="right") - 1
+        last = np.zeros(n, dtype=bool)
+        last[np.asarray(offsets[1:]) - 1] = True
+        rows.append(np.nonzero(~last)[0] + row_base)
+        episode_of.append(of + episode_base)
+        row_base += n
+        episode_base += data.episodes
+    return np.concatenate(rows), np.concatenate(episode_of)
+
+
+def fit_quasimetric(
+    states: torch.Tensor,
+    transitions: np.ndarray,
+    episode_of: np.ndarray,
+    *,
+    steps: int = 3000,
+    batch_size: int = 512,
+    lr: float = 1e-3,
+    offset: float = 150.0,
+    sharpness: float = 0.05,
+    slack: float = 0.25,
+    noise: float = 0.05,
+    seed: int = 0,
+    progress: bool = True,
+    name: str = "quasimetric",
+) -> QuasimetricCritic:
+    """Fit a `QuasimetricCritic` on `states [N, D]` the QRL way, with no distance labels at all:
+    push apart random pairs of states of one episode (a concave, saturating reward for distance,
+    `-softplus(offset - d)`), subject to every recorded step `(row, row + 1)` of `transitions`
+    costing at most one step (`E relu(d - 1)^2 <= slack^2`, a Lagrange multiplier enforcing it).
+    The triangle inequality then makes the largest distance consistent with the data's steps the
+    shortest way through them: walls are respected because no recorded step crosses one."""
+    generator = torch.Generator().manual_seed(seed)
+    torch.manual_seed(seed)
+    critic = QuasimetricCritic(states.shape[1])
+    raw_multiplier = torch.zeros((), requires_grad=True)  # softplus(0) = 0.69
+    optimizer = torch.optim.Adam([{"params": critic.parameters(), "lr": lr}, {"params": [raw_multiplier], "lr": 10 * lr}])
+    episode_of_t = torch.as_tensor(episode_of)
+    starts_of = torch.as_tensor(np.searchsorted(episode_of, np.arange(episode_of.max() + 1)))  # first row of each episode
+    ends_of = torch.as_tensor(np.searchsorted(episode_of, np.arange(episode_of.max() + 1), side="right"))
+    transitions_t = torch.as_tensor(transitions)
+    bar = progress_bar(range(1, steps + 1), desc=name, unit="step", progress=progress)
+    for step in bar:
+        t = transitions_t[torch.randint(len(transitions_t), (batch_size,), generator=generator)]
+        a = torch.randint(len(states), (batch_size,), generator=generator)
+        ep = episode_of_t[a]
+        lo, hi = starts_of[ep], ends_of[ep]
+        b = lo + (torch.rand(batch_size, generator=generator) * (hi - lo)).long()
+        jitter = lambda x: x + noise * torch.randn(x.shape, generator=generator)  # noqa: E731
+        far = critic.distance(jitter(states[a]), jitter(states[b]))
+        near = critic.distance(jitter(states[t]), jitter(states[t + 1]))
+        violation = F.relu(near - 1.0).pow(2).mean()
+        multiplier = F.softplus(raw_multiplier)
+        loss = F.softplus(offset - far, beta=sharpness).mean() / offset + multiplier.detach() * violation
+        loss = loss - multiplier * (violation.detach() - slack**2)  # the multiplier rises while the steps cost too much
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        if step % 250 == 0:
+            bar.set_postfix(far=f"{float(far.detach().mean()):.1f}", step_cost=f"{float(near.detach().mean()):.2f}", mult=f"{float(multiplier.detach()):.2f}")
+    bar.close()
+    critic.eval()
+    return critic
