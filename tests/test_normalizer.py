@@ -340,3 +340,27 @@ def test_retraining_one_part_rewrites_only_its_readme_section(tmp_path: Path) ->
     write_readme_section(tmp_path, "Plan decoder", "new")
     text = (tmp_path / "README.md").read_text()
     assert "new" in text and "old" not in text and "## Language normalizer\n\nkept" in text
+
+
+def test_a_reading_that_leaves_out_a_colour_the_text_says_is_flagged() -> None:
+    from hagent.language.normalizer import unread
+
+    assert unread("go to the rde ball", parse("go to the ball")) == ("red",)  # a typo'd colour dropped
+    assert unread("fetch the scarlet key", parse("pick up the key")) == ("red",)  # a WordNet word for one
+    assert unread("go to the rde ball", parse("go to the red ball")) == ()
+    assert unread("keep off the bleu room, go to a box", parse("go to the box, stay out of the blue room")) == ()
+    assert unread("put the grey key near a yellow ball", parse("put the grey key next to the yellow ball")) == ()
+
+
+def test_understand_asks_when_the_reading_leaves_out_a_colour() -> None:
+    class Reader:
+        threshold = 0.5
+
+        def read(self, text):
+            from hagent.language.normalizer import Reading, unread
+
+            task = parse("go to the ball")
+            return Reading(task, task.describe(), 0.99, (), unread(text, task))
+
+    with pytest.raises(UnclearError, match='leaves out "red"'):
+        understand("go to the rde ball plz", Reader())

@@ -395,7 +395,8 @@ class Reader(Protocol):
 def understand(text: str, reader: Reader | None = None) -> Task:
     """Grammar first, normalizer second: `parse(text)`, and only when the grammar doesn't take
     the text (and didn't refuse its meaning on purpose) the normalizer's reading. A reading
-    below the normalizer's threshold, or one naming what the text doesn't (`Reading.unnamed`),
+    below the normalizer's threshold, one naming what the text doesn't (`Reading.unnamed`) or
+    leaving out a colour it says (`Reading.unread`),
     raises `UnclearError` (say what was understood, act on nothing); no reading at all
     re-raises the grammar's `ParseError`. The task returned says
     what the normalizer read (`read_as`, `confidence`)."""
@@ -407,9 +408,9 @@ def understand(text: str, reader: Reader | None = None) -> Task:
         reading = reader.read(text)
         if reading.task is None:
             raise
-        unnamed = tuple(getattr(reading, "unnamed", ()))
-        if reading.confidence < reader.threshold or unnamed:
-            raise UnclearError(reading.canonical, reading.confidence, reader.threshold, unnamed) from None
+        unnamed, unread = tuple(getattr(reading, "unnamed", ())), tuple(getattr(reading, "unread", ()))
+        if reading.confidence < reader.threshold or unnamed or unread:
+            raise UnclearError(reading.canonical, reading.confidence, reader.threshold, unnamed, unread) from None
         task = reading.task
         return Task(task.goal, task.guardrails, text, task.notes, read_as=reading.canonical, confidence=reading.confidence)
 

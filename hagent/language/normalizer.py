@@ -192,13 +192,15 @@ def slots_task(slots: Slots) -> Task | None:
 
 class Reading(NamedTuple):
     """What the normalizer made of a text: the task (None: not an instruction), its canonical
-    text ("" for none), the probability of the whole reading, and what the reading names that
-    the text doesn't (`unnamed`: then it is not acted on, however confident)."""
+    text ("" for none), the probability of the whole reading, what the reading names that
+    the text doesn't (`unnamed`), and the colours the text says that the reading leaves out
+    (`unread`): with either, it is not acted on, however confident."""
 
     task: Task | None
     canonical: str
     confidence: float
     unnamed: tuple[str, ...] = ()
+    unread: tuple[str, ...] = ()
 
 
 # -- the check: a reading may name only what the text names ---------------------------------------
@@ -258,6 +260,37 @@ def unnamed(text: str, task: Task | None) -> tuple[str, ...]:
                     if not all(said(*_PLACE_WORDS[p]) for p in parts):
                         missing.append(f"the {position} room")
     return tuple(dict.fromkeys(missing))
+
+
+def unread(text: str, task: Task | None) -> tuple[str, ...]:
+    """The colours `text` says (up to one typo per word; a WordNet word for one counts) that a
+    reading of it names nowhere: "go to the rde ball" read as "go to the ball" has dropped a
+    word the user said, so the reading is not the text's. The converse of `unnamed`; a check,
+    deciding nothing."""
+    if task is None:
+        return ()
+    tokens = _tokens(text)
+    named: set[str] = set()
+    nodes: list[object] = [task.goal, *task.guardrails]
+    while nodes:
+        node = nodes.pop()
+        match node:
+            case Both(a, b) | Sequence(a, b) | PutNext(a, b):
+                nodes += [a, b]
+            case GoTo(obj) | PickUp(obj) | Open(obj):
+                nodes.append(obj)
+            case AvoidRegion(region):
+                named.add(region.color or "")
+            case ObjectRef(color=color) if color:
+                named.add(color)
+    tagged = {*lexicon.tag(text.replace("-", " - ").split()), *lexicon.tag(text.split())}  # as `lexicon.names`, once
+    said = [c for c in COLORS if any(near(w, t) for w in ((c, "gray") if c == "grey" else (c,)) for t in tokens)
+            or lexicon.CONCEPTS.index(c) + 1 in tagged]
+    return tuple(c for c in said if c not in named)
+
+
+def _tokens(text: str) -> list[str]:
+    return "".join(c if c.isalnum() else " " for c in text.lower().replace("-", " ")).split()
 
 
 class SlotLogits(NamedTuple):
@@ -382,7 +415,7 @@ def readings_from(probs: SlotLogits, texts: list[str]) -> list[Reading]:
             for k in used:
                 confidence *= float(probs.actions[k][b, i, row[k]])
         task = slots_task(Slots(rows, guards))
-        readings.append(Reading(task, "" if task is None else task.describe(), confidence, unnamed(texts[b], task)))
+        readings.append(Reading(task, "" if task is None else task.describe(), confidence, unnamed(texts[b], task), unread(texts[b], task)))
     return readings
 
 

@@ -60,12 +60,16 @@ class ParseError(ValueError):
 
 class UnclearError(ParseError):
     """The grammar didn't take the text, and the normalizer's reading of it is not sure enough to
-    act on: too unlikely, or naming something (`unnamed`) the text doesn't mention."""
+    act on: too unlikely, naming something (`unnamed`) the text doesn't mention, or leaving out a
+    colour it says (`unread`)."""
 
-    def __init__(self, reading: str, confidence: float, threshold: float, unnamed: tuple[str, ...] = ()):
-        self.reading, self.confidence, self.threshold, self.unnamed = reading, confidence, threshold, tuple(unnamed)
+    def __init__(self, reading: str, confidence: float, threshold: float, unnamed: tuple[str, ...] = (), unread: tuple[str, ...] = ()):
+        self.reading, self.confidence, self.threshold = reading, confidence, threshold
+        self.unnamed, self.unread = tuple(unnamed), tuple(unread)
         if unnamed:
             why = "but you didn't mention " + ", ".join(f'"{w}"' for w in unnamed)
+        elif unread:
+            why = "but it leaves out " + ", ".join(f'"{w}"' for w in unread)
         else:
             why = f"but only with confidence {confidence:.2f} (I act at {threshold:.2f} or more)"
         super().__init__(
@@ -73,7 +77,7 @@ class UnclearError(ParseError):
         )
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (self.reading, self.confidence, self.threshold, self.unnamed))
+        return (type(self), (self.reading, self.confidence, self.threshold, self.unnamed, self.unread))
 
 
 # --------------------------------------------------------------------------- tree

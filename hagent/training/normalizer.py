@@ -76,7 +76,7 @@ def _readings(model: Normalizer | Ensemble, bank: Phrasings, rng: random.Random,
     confidences, right = [], []
     for k in range(0, len(pairs), 256):
         for pair, reading in zip(pairs[k : k + 256], model.read_many([p.text for p in pairs[k : k + 256]]), strict=True):
-            confidences.append(0.0 if reading.unnamed else reading.confidence)
+            confidences.append(0.0 if reading.unnamed or reading.unread else reading.confidence)
             right.append(same_task(reading.task, pair.task))
     return confidences, right
 
