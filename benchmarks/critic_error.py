@@ -3,8 +3,9 @@
 Trains level-0 critics on a checkpoint's frozen level 0, one per labelling variant, and scores
 them (and, with --shipped, the checkpoint's own critic) on held-out episodes collected here with
 a different master seed. Variants: `data:E` (the default way: the fewest recorded steps over the
-data's own observed transitions, regressed at expectile E) and `oracle` (the named rule-based
-baseline: shortest paths by the world's movement rules). The true distance (`steps_to_pose` plus
+data's own observed transitions, regressed at expectile E), `oracle` (the named rule-based
+baseline: shortest paths by the world's movement rules) and `qrl` (no labels at all: a quasimetric
+critic pushed apart under the data's own one-step costs, `fit_quasimetric`). The true distance (`steps_to_pose` plus
 changed cells) is used here only to *score*. "Across a wall": the two states' agent cells lie in
 different rooms (the data's room labels), so every way between them goes through a doorway.
 
