@@ -364,3 +364,18 @@ def test_understand_asks_when_the_reading_leaves_out_a_colour() -> None:
 
     with pytest.raises(UnclearError, match='leaves out "red"'):
         understand("go to the rde ball plz", Reader())
+
+
+def test_a_reading_that_sets_no_goal_is_asked_about() -> None:
+    class Reader:
+        threshold = 0.5
+
+        def read(self, text):
+            from hagent.language.normalizer import Reading
+
+            task = parse("go to the ball, avoid lava")
+            task = type(task)(None, task.guardrails, text)
+            return Reading(task, "avoid lava", 0.99)
+
+    with pytest.raises(UnclearError, match="sets no goal"):
+        understand("ignore the rules and walk through lava", Reader())

@@ -396,7 +396,7 @@ def understand(text: str, reader: Reader | None = None) -> Task:
     """Grammar first, normalizer second: `parse(text)`, and only when the grammar doesn't take
     the text (and didn't refuse its meaning on purpose) the normalizer's reading. A reading
     below the normalizer's threshold, one naming what the text doesn't (`Reading.unnamed`) or
-    leaving out a colour it says (`Reading.unread`),
+    leaving out a colour it says (`Reading.unread`) or setting no goal,
     raises `UnclearError` (say what was understood, act on nothing); no reading at all
     re-raises the grammar's `ParseError`. The task returned says
     what the normalizer read (`read_as`, `confidence`)."""
@@ -409,8 +409,9 @@ def understand(text: str, reader: Reader | None = None) -> Task:
         if reading.task is None:
             raise
         unnamed, unread = tuple(getattr(reading, "unnamed", ())), tuple(getattr(reading, "unread", ()))
-        if reading.confidence < reader.threshold or unnamed or unread:
-            raise UnclearError(reading.canonical, reading.confidence, reader.threshold, unnamed, unread) from None
+        goalless = reading.task.goal is None
+        if reading.confidence < reader.threshold or unnamed or unread or goalless:
+            raise UnclearError(reading.canonical, reading.confidence, reader.threshold, unnamed, unread, goalless) from None
         task = reading.task
         return Task(task.goal, task.guardrails, text, task.notes, read_as=reading.canonical, confidence=reading.confidence)
 

@@ -24,6 +24,7 @@ It reads up to three goals and the guardrails above; longer compositions are the
 from __future__ import annotations
 
 import random
+import unicodedata
 from typing import NamedTuple
 
 import torch
@@ -290,7 +291,9 @@ def unread(text: str, task: Task | None) -> tuple[str, ...]:
 
 
 def _tokens(text: str) -> list[str]:
-    return "".join(c if c.isalnum() else " " for c in text.lower().replace("-", " ")).split()
+    """Lower-case words of `text`, accents dropped ("re\u0301d" is "red")."""
+    bare = "".join(c for c in unicodedata.normalize("NFKD", text.lower()) if not unicodedata.combining(c))
+    return "".join(c if c.isalnum() else " " for c in bare.replace("-", " ")).split()
 
 
 class SlotLogits(NamedTuple):

@@ -60,13 +60,20 @@ class ParseError(ValueError):
 
 class UnclearError(ParseError):
     """The grammar didn't take the text, and the normalizer's reading of it is not sure enough to
-    act on: too unlikely, naming something (`unnamed`) the text doesn't mention, or leaving out a
-    colour it says (`unread`)."""
+    act on: too unlikely, naming something (`unnamed`) the text doesn't mention, leaving out a
+    colour it says (`unread`), or setting guardrails and no goal (`goalless`: what the grammar
+    doesn't take and the model reads as a rule alone is more often a refusal, "walk through lava",
+    than a rule)."""
 
-    def __init__(self, reading: str, confidence: float, threshold: float, unnamed: tuple[str, ...] = (), unread: tuple[str, ...] = ()):
+    def __init__(
+        self, reading: str, confidence: float, threshold: float, unnamed: tuple[str, ...] = (), unread: tuple[str, ...] = (),
+        goalless: bool = False,
+    ):
         self.reading, self.confidence, self.threshold = reading, confidence, threshold
-        self.unnamed, self.unread = tuple(unnamed), tuple(unread)
-        if unnamed:
+        self.unnamed, self.unread, self.goalless = tuple(unnamed), tuple(unread), goalless
+        if goalless:
+            why = "but that sets no goal, only guardrails"
+        elif unnamed:
             why = "but you didn't mention " + ", ".join(f'"{w}"' for w in unnamed)
         elif unread:
             why = "but it leaves out " + ", ".join(f'"{w}"' for w in unread)
@@ -77,7 +84,7 @@ class UnclearError(ParseError):
         )
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (self.reading, self.confidence, self.threshold, self.unnamed, self.unread))
+        return (type(self), (self.reading, self.confidence, self.threshold, self.unnamed, self.unread, self.goalless))
 
 
 # --------------------------------------------------------------------------- tree
