@@ -38,12 +38,7 @@ class Critic(nn.Module):
 
     def nearest(self, s: torch.Tensor, goals: torch.Tensor) -> torch.Tensor:
         """Estimated steps from each `s [N, D]` to the closest of `goals [G, D]`: `[N]`."""
-        n, g = len(s), len(goals)
-        pairs = self.distance(
-            s[:, None].expand(n, g, self.dim).reshape(n * g, self.dim),
-            goals[None].expand(n, g, self.dim).reshape(n * g, self.dim),
-        )
-        return pairs.reshape(n, g).min(1).values
+        return _nearest(self.distance, s, goals)
 
 
 class QuasimetricCritic(nn.Module):
@@ -76,12 +71,14 @@ class QuasimetricCritic(nn.Module):
 
     def nearest(self, s: torch.Tensor, goals: torch.Tensor) -> torch.Tensor:
         """Estimated steps from each `s [N, D]` to the closest of `goals [G, D]`: `[N]`."""
-        n, g = len(s), len(goals)
-        pairs = self.distance(
-            s[:, None].expand(n, g, self.dim).reshape(n * g, self.dim),
-            goals[None].expand(n, g, self.dim).reshape(n * g, self.dim),
-        )
-        return pairs.reshape(n, g).min(1).values
+        return _nearest(self.distance, s, goals)
+
+
+def _nearest(distance, s: torch.Tensor, goals: torch.Tensor) -> torch.Tensor:
+    """`distance(s, g)` from each of `s [N, D]` to the closest of `goals [G, D]`: `[N]`."""
+    n, g, dim = len(s), len(goals), s.shape[-1]
+    pairs = distance(s[:, None].expand(n, g, dim).reshape(n * g, dim), goals[None].expand(n, g, dim).reshape(n * g, dim))
+    return pairs.reshape(n, g).min(1).values
 
 
 def _union_of_intervals(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
