@@ -141,5 +141,10 @@ def tag(text_words: list[str]) -> list[int]:
 
 def names(text: str, concept: str) -> bool:
     """Whether `text` has a word or phrase the table files under `concept` (up to one typo in long words)."""
-    index = CONCEPTS.index(concept) + 1
-    return index in tag(text.replace("-", " - ").split()) or index in tag(text.split())
+    return concept in named(text)
+
+
+def named(text: str) -> set[str]:
+    """Every concept `text` has a word or phrase for (up to one typo in long words)."""
+    found = {*tag(text.replace("-", " - ").split()), *tag(text.split())}
+    return {CONCEPTS[i - 1] for i in found if i}

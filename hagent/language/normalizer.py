@@ -284,9 +284,8 @@ def unread(text: str, task: Task | None) -> tuple[str, ...]:
                 named.add(region.color or "")
             case ObjectRef(color=color) if color:
                 named.add(color)
-    tagged = {*lexicon.tag(text.replace("-", " - ").split()), *lexicon.tag(text.split())}  # as `lexicon.names`, once
-    said = [c for c in COLORS if any(near(w, t) for w in ((c, "gray") if c == "grey" else (c,)) for t in tokens)
-            or lexicon.CONCEPTS.index(c) + 1 in tagged]
+    tagged = lexicon.named(text)
+    said = [c for c in COLORS if any(near(w, t) for w in ((c, "gray") if c == "grey" else (c,)) for t in tokens) or c in tagged]
     return tuple(c for c in said if c not in named)
 
 
