@@ -67,7 +67,15 @@ def main() -> int:
     p.add_argument("--data", nargs="+", help="training datasets (default: collect --episodes of --world, master seed 0)")
     p.add_argument("--world", default="rooms:4x4", help="world of the held-out episodes (and of --data when collected)")
     p.add_argument("--episodes", type=int, default=300, help="held-out episodes to score on")
-    p.add_argument("--variants", nargs="*", default=["oracle", "data:0.5", "data:0.1"], help="oracle | data:EXPECTILE | qrl (none: score --shipped only)")
+    p.add_argument("--variants", nargs="*", default=["oracle", "data:0.5", "data:0.1"],
+                   help="oracle | data:EXPECTILE | qrl[:KEY=VALUE,...] (fit_quasimetric's settings, e.g. "
+                        "qrl:offset=60,lr=3e-4); none: score --shipped only")
+    p.add_argument("--level", type=int, choices=(0, 1), default=0,
+                   help="whose states the critics read: 0 (level 0's) or 1 (level 1's encoding of them; --shipped then "
+                        "scores level 1's critic)")
+    p.add_argument("--held-seed", type=int, default=EVAL_MASTER_SEED,
+                   help=f"master seed of the held-out episodes (default {EVAL_MASTER_SEED}, the reporting set; "
+                        "tune on another)")
     p.add_argument("--steps", type=int, default=3000, help="critic optimizer steps per variant")
     p.add_argument("--goals", type=int, default=24, help="hindsight goal states per training episode (train.critic.goals_per_episode)")
     p.add_argument("--shipped", action="store_true", help="also score the checkpoint's own critic")
@@ -86,22 +94,31 @@ def main() -> int:
             train_dirs = [str(Path(tmp) / "train")]
             collect(args.world, train_dirs[0], CollectConfig(episodes=24 if args.quick else 600), seed=0, progress=False)
         held = Path(tmp) / "held"
-        collect(args.world, held, CollectConfig(episodes=args.episodes), seed=EVAL_MASTER_SEED, progress=False)
+        collect(args.world, held, CollectConfig(episodes=args.episodes), seed=args.held_seed, progress=False)
         train_sets = [OfflineDataset(d) for d in train_dirs]
         held_set = OfflineDataset(held)
         states = torch.cat([encode_dataset(level, d, torch.device("cpu")) for d in train_sets]) if train_sets else None
         held_states = encode_dataset(level, held_set, torch.device("cpu"))
+        if args.level:  # level 1's states: its encoding of level 0's
+            if not ckpt.abstract:
+                raise SystemExit(f"--level 1: {args.checkpoint} has no level 1")
+            with torch.no_grad():
+                up = lambda x: torch.cat([ckpt.abstract[0].encode(x[i : i + 8192]) for i in range(0, len(x), 8192)])  # noqa: E731
+                states = None if states is None else up(states)
+                held_states = up(held_states)
         truth = oracle_pairs(held_set, 8, cap, seed=0)  # scoring only
         rooms = np.array([hash(tuple(r)) if np.ndim(r) else int(r) for r in held_set.arrays["room"]])
         results = {}
-        if args.shipped and ckpt.critic is not None:
-            results["shipped critic"] = score(ckpt.critic, held_states, truth, rooms)
+        shipped = ckpt.abstract_critics[0] if args.level else ckpt.critic
+        if args.shipped and shipped is not None:
+            results["shipped critic"] = score(shipped, held_states, truth, rooms)
         for variant in args.variants:
             kind, _, expectile = variant.partition(":")
             if kind == "qrl":  # no labels: a quasimetric pushed apart under the data's own one-step costs
                 start = time.perf_counter()
                 rows, episode_of = episode_transitions(train_sets)
-                fitted = fit_quasimetric(states, rows, episode_of, steps=args.steps, seed=0, progress=not args.quick)
+                fitted = fit_quasimetric(states, rows, episode_of, steps=args.steps, seed=0, progress=not args.quick,
+                                         **_settings(expectile, variant))
                 results[variant] = dict(score(fitted, held_states, truth, rooms), train_pairs=len(rows),
                                         seconds=round(time.perf_counter() - start, 1))
                 continue
@@ -117,7 +134,7 @@ def main() -> int:
                                 progress=not args.quick, name=variant)
             results[variant] = dict(score(fitted.critic, held_states, truth, rooms), train_pairs=len(pairs.start),
                                     seconds=round(time.perf_counter() - start, 1))
-    print(f"critic error on {args.episodes} held-out {args.world} episodes (master seed {EVAL_MASTER_SEED}; "
+    print(f"level {args.level}'s critics: error on {args.episodes} held-out {args.world} episodes (master seed {args.held_seed}; "
           f"training data: {', '.join(map(str, train_dirs)) or 'none'}); true distances used for scoring only")
     names = list(results)
     keys = sorted({k for r in results.values() for k in r["bins"]}, key=lambda k: (int(k.split("-")[0]), k))
@@ -130,11 +147,27 @@ def main() -> int:
     print(f"{'all':22s}{first:8d}" + "".join(f"{results[n]['mae']:6.2f} ({results[n]['bias']:+6.2f})".rjust(18) for n in names))
     print("cells: mean absolute error in steps (mean signed error)")
     if args.json:
-        Path(args.json).write_text(json.dumps({"world": args.world, "episodes": args.episodes, "eval_master_seed": EVAL_MASTER_SEED,
+        Path(args.json).write_text(json.dumps({"world": args.world, "episodes": args.episodes, "eval_master_seed": args.held_seed, "level": args.level,
                                                "data": train_dirs, "checkpoint": args.checkpoint, "results": results}, indent=1) + "\n")
         print(f"wrote {args.json}")
     return 0
 
+
+def _settings(text: str, variant: str) -> dict[str, float]:
+    """`offset=60,lr=3e-4` -> {"offset": 60.0, "lr": 0.0003}; a bad pair ends the run with a message."""
+    settings = {}
+    for pair in filter(None, text.split(",")):
+        key, _, value = pair.partition("=")
+        if key not in _QRL_KEYS:
+            raise SystemExit(f"--variants {variant}: unknown setting {key!r}; known: {', '.join(_QRL_KEYS)}")
+        try:
+            settings[key] = float(value)
+        except ValueError:
+            raise SystemExit(f"--variants {variant}: {key} needs a number, got {value!r}") from None
+    return settings
+
+
+_QRL_KEYS = ("batch_size", "lr", "offset", "sharpness", "slack", "noise", "pace")
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -323,6 +323,10 @@ class AgentConfig(_Frozen):
     the first predicted level-1 state handed down as level 0's subgoal."""
     hjepa: LatentPlanConfig = LatentPlanConfig()
     """Level 1's search over its own macro-actions (graph "hjepa")."""
+    recall: bool = False
+    """Level 0 recalls the transitions the episode showed instead of imagining them
+    (`levels.recall`): from a state the agent was in, an action it took there leads where it led
+    (a bumped box stays in the way); elsewhere the predictor imagines. Off: the predictor alone."""
     imagined: ImaginedConfig = ImaginedConfig(prior=(0.2, 0.2, 0.5, 0.0, 0.0, 0.1))
     """Level 1's search over imagined hops (graph "imagined"); the prior over level 0's actions
     (left, right, forward, pickup, drop, toggle) is about the mix the data was collected with."""

@@ -271,6 +271,11 @@ class AbstractLevelConfig(_Frozen):
     codes: int = Field(64, ge=0)
     """Macro-actions in the level's codebook: k-means centroids of the macro-action latents of the
     training data's chunks, what the level's own planner searches (`levels.latent`); 0: none."""
+    critic: Literal["hindsight", "quasimetric"] = "hindsight"
+    """How its cost-to-go is taught, by the data alone either way: "hindsight" regresses the fewest
+    recorded steps between two states of an episode (`costs.critic.Critic`); "quasimetric" pushes
+    states of an episode apart while every recorded step costs at most one (QRL,
+    `costs.critic.QuasimetricCritic`), so distances compose along the data's steps."""
 
 
 class AbstractTrainConfig(_Frozen):
@@ -287,3 +292,8 @@ class AbstractTrainConfig(_Frozen):
     macro_var_weight: float = Field(0.1, ge=0.0)
     """Weight of a variance hinge on the macro-action latents (an action code that collapses to a
     constant can't tell the predictor where the agent went)."""
+    quasimetric_steps: int = Field(3000, ge=1)
+    """Optimizer steps of a level's quasimetric critic (`critic = "quasimetric"`)."""
+    quasimetric_slack: float = Field(0.5, gt=0.0)
+    """How far above one a recorded step's cost may be on average (root mean square of the
+    excess) while the quasimetric critic pushes states apart."""

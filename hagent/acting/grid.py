@@ -69,6 +69,7 @@ from levels.imagined import ImaginedPlanner
 from levels.latent import LatentPlanner
 from levels.level import Level
 from levels.planner import BeamPlanner, CategoricalCEMPlanner, Plan
+from levels.recall import Recall
 
 if TYPE_CHECKING:
     from hagent.checkpoint import Checkpoint
@@ -272,6 +273,7 @@ class GridActor:
         k = 0
         tried: dict[bytes, torch.Tensor] = {}  # observation -> actions already taken from it
         watch = Watch(check_from=self._s1(obs))  # level 1's route, as the configurator's re-planning rules see it
+        recall = Recall(self.level, self.level.actions) if self.cfg.recall else None  # the transitions this episode showed
         for t in range(budget):
             if stage_list[k].verb == "drop_next" and memory.carrying is None and k > 0:
                 k -= 1  # dropped it in the wrong place: pick it up again first
@@ -298,7 +300,8 @@ class GridActor:
             if not (safe & ~forbidden_mask(guards, self.level.actions)).any():
                 stm.record("guardrail", "stopped", "every action from here would break a hard guardrail", t)
                 return _Outcome(trace, plan, intention, "I stopped: every move I can see from here would break a guardrail.", stm, narrator, obs)
-            plan = self._decide(task, stage_list, k, obs, grounded, generator, futile, config, guards, memory, watch.route, first=safe)
+            plan = self._decide(task, stage_list, k, obs, grounded, generator, futile, config, guards, memory, watch.route, first=safe,
+                                recall=recall)
             for _ in range(3):  # level 1 hands down only subgoals level 0 can reach in imagination
                 if (watch.subgoal is None and watch.target is None) or watch.route.target_level > 0 or (
                     float(plan.plan.costs.min()) <= self.cfg.verify and plan.plan.penalty < HARD
@@ -311,7 +314,8 @@ class GridActor:
                     watch.missed.append(watch.target)
                     why = "level 0 can't reach the imagined subgoal in imagination"
                 self._replan(watch, config, guards, memory, grounded, stm, t, why, obs, generator, retry=False)
-                plan = self._decide(task, stage_list, k, obs, grounded, generator, futile, config, guards, memory, watch.route, first=safe)
+                plan = self._decide(task, stage_list, k, obs, grounded, generator, futile, config, guards, memory, watch.route, first=safe,
+                                    recall=recall)
             ms = (time.perf_counter() - start) * 1000
             if not math.isfinite(plan.plan.total):
                 stm.record("fallback", "turned in place", "the planner's costs were not finite (a broken model?); turning enters no cell", t)
@@ -328,6 +332,9 @@ class GridActor:
             obs, done = sealed.step(action)
             memory.update(prev, action, obs)
             narrator.observe(prev, action, obs)
+            if recall is not None:
+                with torch.no_grad():
+                    recall.observe(self._encode_obs(prev)[0], action, self._encode_obs(obs)[0])
             yield obs, plan, trace[-1]
             watch.check_actions.append(action)
             if stage_done(stage_list[k], memory, prev, action, obs, grounded.cells):
@@ -451,6 +458,7 @@ class GridActor:
         memory: Memory,
         route: Route | None,
         first: torch.Tensor | None = None,
+        recall: Recall | None = None,
     ) -> AgentPlan:
         level = self.level
         target = route_target(route)
@@ -477,7 +485,7 @@ class GridActor:
                 WeightedCost(GoalCritic(self.critic, goals, terminal=self.cfg.critic_terminal), config.critic_weight),
             ]
         objective = Guarded(CostStack(costs), guards.level0)
-        plan = planner.plan(s0, level, objective, generator, allowed)
+        plan = planner.plan(s0, recall if recall is not None and len(recall) else level, objective, generator, allowed)
         if not (math.isfinite(plan.total) and torch.isfinite(plan.costs).all() and torch.isfinite(plan.states).all()):
             # A broken model or objective: don't trust any of it; turn in place, the one move that
             # enters no cell, and plan again from the next observation.

@@ -68,7 +68,7 @@ def _grid_data(data: list[str] | None) -> bool:
 
 def cmd_train(args: argparse.Namespace) -> int:
     from hagent import distributed
-    from hagent.training.pipeline import train, train_decoder_only
+    from hagent.training.pipeline import critic_words, train, train_decoder_only
 
     cfg = _resolve(args, {"seed": args.seed, "device": args.device, "train.steps": args.steps})
     command = " ".join(["hagent", *(sys.argv[1:] if args.argv is None else args.argv)])
@@ -162,7 +162,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         if f"level{k}_pred_loss_rel" in f:
             parts.append(
                 f"level {k}: relative prediction loss {f[f'level{k}_pred_loss_rel']:.3g}, effective rank "
-                f"{f[f'level{k}_eff_rank']:.1f}, critic error {f[f'level{k}_critic_val_mae']:.2f} steps"
+                f"{f[f'level{k}_eff_rank']:.1f}, " + critic_words(f[f'level{k}_critic_val_mae'])
             )
     if "decoder_val_faithfulness" in f:
         parts.append(_decoder_summary(f))

@@ -197,6 +197,7 @@ def fit_quasimetric(
     sharpness: float = 0.05,
     slack: float = 0.25,
     noise: float = 0.05,
+    pace: float = 10.0,
     seed: int = 0,
     progress: bool = True,
     name: str = "quasimetric",
@@ -204,14 +205,16 @@ def fit_quasimetric(
     """Fit a `QuasimetricCritic` on `states [N, D]` the QRL way, with no distance labels at all:
     push apart random pairs of states of one episode (a concave, saturating reward for distance,
     `-softplus(offset - d)`), subject to every recorded step `(row, row + 1)` of `transitions`
-    costing at most one step (`E relu(d - 1)^2 <= slack^2`, a Lagrange multiplier enforcing it).
+    costing at most one step (`E relu(d - 1)^2 <= slack^2`, a Lagrange multiplier enforcing it,
+    learning `pace` times faster than the critic).
     The triangle inequality then makes the largest distance consistent with the data's steps the
     shortest way through them: walls are respected because no recorded step crosses one."""
     generator = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
     critic = QuasimetricCritic(states.shape[1])
     raw_multiplier = torch.zeros((), requires_grad=True)  # softplus(0) = 0.69
-    optimizer = torch.optim.Adam([{"params": critic.parameters(), "lr": lr}, {"params": [raw_multiplier], "lr": 10 * lr}])
+    optimizer = torch.optim.Adam([{"params": critic.parameters(), "lr": lr}, {"params": [raw_multiplier], "lr": pace * lr}])
+    batch_size = int(batch_size)
     episode_of_t = torch.as_tensor(episode_of)
     starts_of = torch.as_tensor(np.searchsorted(episode_of, np.arange(episode_of.max() + 1)))  # first row of each episode
     ends_of = torch.as_tensor(np.searchsorted(episode_of, np.arange(episode_of.max() + 1), side="right"))

@@ -29,11 +29,11 @@ from minigrid.core.constants import OBJECT_TO_IDX
 from hagent.progress import bar as progress_bar
 
 from costs.config import CriticConfig, CriticTrainConfig, HazardConfig, HazardTrainConfig
-from costs.critic import Critic
+from costs.critic import Critic, QuasimetricCritic
 from costs.hazard import CellProbe, HazardModel, StepHazard, patches
 from hagent import distributed
 from hagent.data import OfflineDataset
-from hagent.training.critic import dataset_pairs, encode_dataset, fit_critic
+from hagent.training.critic import dataset_pairs, encode_dataset, episode_transitions, fit_critic, fit_quasimetric
 from levels.abstract import AbstractLevel, abstract_loss
 from levels.config import AbstractLevelConfig, AbstractTrainConfig, JEPAConfig
 from levels.jepa import effective_rank
@@ -111,7 +111,7 @@ class LevelResult(NamedTuple):
     """A trained abstract level and its critic."""
 
     level: AbstractLevel
-    critic: Critic
+    critic: Critic | QuasimetricCritic
     metrics: dict
 
 
@@ -188,9 +188,15 @@ def train_abstract_levels(
         level.codes = _codebook(stack, k, lcfg.codes, seed + k)
         with torch.no_grad():
             states = torch.cat([stack.state(k, torch.arange(i, min(i + 8192, len(data.states)))) for i in range(0, len(data.states), 8192)])
-        critic = fit_critic(states, pairs, episode, episodes, critic_arch, critic_cfg, seed + k, metrics_path, progress, name=f"critic{k}")
-        row = dict(row, critic_val_mae=critic.val_mae)
-        results.append(LevelResult(level, critic.critic, row))
+        if lcfg.critic == "quasimetric":  # no distance labels: pushed apart under the data's own steps
+            transitions, episode_of = episode_transitions(datasets)
+            critic = fit_quasimetric(states, transitions, episode_of, steps=cfg.quasimetric_steps, slack=cfg.quasimetric_slack,
+                                     seed=seed + k, progress=progress, name=f"critic{k}")
+            row = dict(row, critic_val_mae=float("nan"))  # nothing to compare with: no labels
+        else:
+            fitted = fit_critic(states, pairs, episode, episodes, critic_arch, critic_cfg, seed + k, metrics_path, progress, name=f"critic{k}")
+            row, critic = dict(row, critic_val_mae=fitted.val_mae), fitted.critic
+        results.append(LevelResult(level, critic, row))
         below_dim, below_actions, discrete = lcfg.dim, lcfg.macro_dim, False
     return results
 

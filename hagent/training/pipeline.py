@@ -297,7 +297,7 @@ def train_levels_only(
         final.update({f"level{k}_{key}": value for key, value in r.metrics.items() if key not in ("stage", "step")})
         parts.append(
             f"level {k} (D={r.level.dim}, period {r.level.period}, {len(r.level.codes)} macro-action codes): relative "
-            f"prediction loss {r.metrics['pred_loss_rel']:.3g}, critic held-out error {r.metrics['critic_val_mae']:.2f} steps"
+            f"prediction loss {r.metrics['pred_loss_rel']:.3g}, " + critic_words(r.metrics['critic_val_mae'])
         )
     write_readme_section(directory, "Abstract levels", (
         f"Retrained on this checkpoint's level 0 by `{command or 'train_levels_only'}` (seed {config.seed}) on "
@@ -416,3 +416,10 @@ def _metrics_row(step: int, loss: JEPALoss, grad_norm: torch.Tensor, lr: float, 
         "grad_norm": float(grad_norm),
         "elapsed_s": round(elapsed, 3),
     }
+
+
+def critic_words(val_mae: float) -> str:
+    """A level critic's held-out error in words (a quasimetric critic has no labels to miss: NaN)."""
+    if val_mae != val_mae:
+        return "quasimetric critic (taught without distance labels)"
+    return f"critic held-out error {val_mae:.2f} steps"
