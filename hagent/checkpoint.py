@@ -207,8 +207,8 @@ def load_checkpoint(directory: str | Path, device: str | torch.device = "cpu") -
         if not (directory / f"level{k}.safetensors").exists():
             break  # trained up to level k-1 (an older or interrupted run): a shorter stack
         abstract.append(_load_abstract(directory / f"level{k}.safetensors", AbstractLevel(lcfg, below_dim, below_actions, discrete), device))
-        critic = QuasimetricCritic(lcfg.dim) if lcfg.critic == "quasimetric" else Critic(config.critic, lcfg.dim)
-        critics.append(_load_module(directory / f"critic{k}.safetensors", critic, device))
+        cost_to_go = QuasimetricCritic(lcfg.dim) if lcfg.critic == "quasimetric" else Critic(config.critic, lcfg.dim)
+        critics.append(_load_module(directory / f"critic{k}.safetensors", cost_to_go, device))
         below_dim, below_actions, discrete = lcfg.dim, lcfg.macro_dim, False
     return Checkpoint(
         config=config, jepa=model.to(device).eval(), step=step, directory=directory, critic=critic,
