@@ -43,3 +43,27 @@ def test_trained_on_walks_along_a_line_it_orders_distances() -> None:
         d = critic.distance(torch.eye(20)[[0] * 19], torch.eye(20)[list(range(1, 20))])
     assert d[0] < d[9] < d[18], d  # 1 step < 10 steps < 19 steps
     assert d[0] < 2.5, d  # a recorded step costs about one
+
+
+def test_a_checkpoint_keeps_a_quasimetric_level_critic_apart_from_level_0s(tmp_path) -> None:
+    from costs.critic import Critic
+    from hagent.checkpoint import build_model, load_checkpoint, save_checkpoint
+    from hagent.config import HagentConfig
+    from levels.abstract import AbstractLevel
+    from levels.config import AbstractLevelConfig
+
+    lcfg = AbstractLevelConfig(dim=8, hidden=16, period=2, macro_dim=4, codes=0, critic="quasimetric")
+    cfg = HagentConfig(hierarchy=[lcfg])
+    model = build_model(cfg)
+    level1 = AbstractLevel(lcfg, model.level.dim, model.level.actions, True)
+    cost_to_go = QuasimetricCritic(lcfg.dim)
+    with torch.no_grad():
+        for p in cost_to_go.parameters():
+            p.add_(0.01)
+    save_checkpoint(tmp_path / "q", cfg, model, 0, "q", critic=Critic(cfg.critic, model.level.dim), abstract=((level1, cost_to_go),))
+    ckpt = load_checkpoint(tmp_path / "q")
+    assert isinstance(ckpt.critic, Critic) and ckpt.critic.dim == model.level.dim
+    assert isinstance(ckpt.abstract_critics[0], QuasimetricCritic)
+    a, b = torch.randn(3, lcfg.dim), torch.randn(3, lcfg.dim)
+    with torch.no_grad():
+        assert torch.equal(ckpt.abstract_critics[0].distance(a, b), cost_to_go.distance(a, b))
