@@ -14,7 +14,10 @@ is re-planned from the next observation. Short-term memory keeps,
 for every observation met in the episode, the actions already taken from it; when the agent is
 back in a state it has seen (it walked into a wall, or went round in a loop because the model
 was wrong), the next plan may not start with an action that brought it back: the surprise
-corrects the model's error instead of repeating it.
+corrects the model's error instead of repeating it. With `agent.recall` on, level 0 also
+recalls every transition the episode showed (`levels.recall`): imagining from a state it was in,
+an action it took there leads where it really led, so a box it bumped stays in the way of every
+plan that retraces those steps.
 
     >>> import hagent
     >>> agent = hagent.Agent.load("runs/l0")                      # doctest: +SKIP
