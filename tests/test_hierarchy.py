@@ -142,7 +142,7 @@ def test_levels_only_retrains_the_levels_above_in_place(stack: Path, tmp_path: P
     assert main(["train", "--levels-only", "--out", str(copy), "-q"]) == 2  # no --data: a usage error
 
 
-def test_levels_only_can_teach_level_1_a_quasimetric_cost_to_go(stack: Path, tmp_path: Path, capsys) -> None:
+def test_levels_only_can_teach_level_1_a_quasimetric_cost_to_go(stack: Path, tmp_path: Path) -> None:
     import shutil
 
     from costs.critic import QuasimetricCritic
