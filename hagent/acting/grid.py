@@ -277,6 +277,7 @@ class GridActor:
         tried: dict[bytes, torch.Tensor] = {}  # observation -> actions already taken from it
         watch = Watch(check_from=self._s1(obs))  # level 1's route, as the configurator's re-planning rules see it
         recall = Recall(self.level, self.level.actions) if self.cfg.recall else None  # the transitions this episode showed
+        here: torch.Tensor | None = None  # level 0's state of `obs`, kept from one step to the next for the recall
         for t in range(budget):
             if stage_list[k].verb == "drop_next" and memory.carrying is None and k > 0:
                 k -= 1  # dropped it in the wrong place: pick it up again first
@@ -337,7 +338,9 @@ class GridActor:
             narrator.observe(prev, action, obs)
             if recall is not None:
                 with torch.no_grad():
-                    recall.observe(self._encode_obs(prev)[0], action, self._encode_obs(obs)[0])
+                    before = here if here is not None else self._encode_obs(prev)[0]
+                    here = self._encode_obs(obs)[0]
+                recall.observe(before, action, here)
             yield obs, plan, trace[-1]
             watch.check_actions.append(action)
             if stage_done(stage_list[k], memory, prev, action, obs, grounded.cells):
@@ -488,7 +491,7 @@ class GridActor:
                 WeightedCost(GoalCritic(self.critic, goals, terminal=self.cfg.critic_terminal), config.critic_weight),
             ]
         objective = Guarded(CostStack(costs), guards.level0)
-        plan = planner.plan(s0, recall if recall is not None and len(recall) else level, objective, generator, allowed)
+        plan = planner.plan(s0, level if recall is None else recall, objective, generator, allowed)
         if not (math.isfinite(plan.total) and torch.isfinite(plan.costs).all() and torch.isfinite(plan.states).all()):
             # A broken model or objective: don't trust any of it; turn in place, the one move that
             # enters no cell, and plan again from the next observation.
