@@ -98,3 +98,9 @@ def test_an_unknown_key_in_a_list_of_sections_lists_that_section_s_keys(capsys: 
     assert main(["show", "--set", "hierarchy=[{dim=4, foo=1}]"]) == 2
     err = _one_line(capsys, "show")
     assert err.startswith("hagent show: hierarchy.0.foo: unknown key; the keys in [hierarchy.0] are: ") and "dim, hidden, period" in err
+
+
+def test_a_setting_the_checkpoint_cannot_serve_is_one_line_naming_it(capsys: pytest.CaptureFixture) -> None:
+    assert main(["run", "go to the red ball", "--set", 'agent.graph="hjepa"']) == 2
+    err = _one_line(capsys, "run")
+    assert 'agent.graph "hjepa"' in err and "checkpoints/default" in err and "hagent train --levels-only" in err

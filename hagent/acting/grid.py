@@ -151,11 +151,14 @@ class GridActor:
 
         if ckpt.critic is None:
             raise CheckpointError(f"{directory}: has no trained critic (training stopped early?); it can't plan")
-        return cls(
-            ckpt.level, ckpt.critic, cfg or ckpt.config.agent, seed, hazard=ckpt.hazard, probe=ckpt.probe,
-            abstract=ckpt.abstract, abstract_critics=ckpt.abstract_critics, step_hazard=ckpt.step_hazard,
-            explainer=ckpt.explainer, normalizer=load_normalizer(directory),
-        )
+        try:
+            return cls(
+                ckpt.level, ckpt.critic, cfg or ckpt.config.agent, seed, hazard=ckpt.hazard, probe=ckpt.probe,
+                abstract=ckpt.abstract, abstract_critics=ckpt.abstract_critics, step_hazard=ckpt.step_hazard,
+                explainer=ckpt.explainer, normalizer=load_normalizer(directory),
+            )
+        except ValueError as err:  # settings this checkpoint's models can't serve
+            raise CheckpointError(f"{directory}: {err}") from None
 
     @property
     def default_world(self) -> str:
