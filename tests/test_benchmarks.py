@@ -32,6 +32,7 @@ def _quick_runs(out: Path) -> dict[str, list[str]]:
         "pointmaze": ["--out", str(out / "pointmaze.json")],
         "defaults": ["--out", str(out / "defaults.json")],
         "level1_model": ["--out", str(out / "level1_model.json")],
+        "blocked_moves": ["--out", str(out / "blocked_moves.json")],
         "ogbench_mazes": ["--out", str(out / "ogbench_mazes.json")],
     }
 
