@@ -53,6 +53,12 @@ class HazardConfig(_Frozen):
 
     hidden: int = Field(256, ge=1)
     """Width of the MLP."""
+    step_frame: Literal["agent", "world"] = "agent"
+    """How the step-hazard model (`costs.hazard.StepHazard`) reads the cells around the agent:
+    "agent" turns them so the agent always faces the same way (the cell ahead is in one place
+    whatever the heading, so lava learned ahead facing east is known ahead facing north);
+    "world" as the grid lies (checkpoints trained before 2026-12-07, which missed lava straight
+    ahead in layouts the data never showed at that heading)."""
 
 
 class HazardTrainConfig(_Frozen):

@@ -85,6 +85,8 @@ class StepHazard(nn.Module):
 
     def logits(self, patch: torch.Tensor, heading: torch.Tensor, action: torch.Tensor) -> torch.Tensor:
         """patch: [N, P, P, 3] cell codes centred on the agent, heading: [N], action: [N] -> [N]."""
+        if self.cfg.step_frame == "agent":
+            patch = facing_east(patch, heading)
         codes = patch.long()
         x = self.object(codes[..., 0]) + self.colour(codes[..., 1]) + self.state(codes[..., 2])  # (N, P, P, e)
         return self.net(torch.cat([x.flatten(1), self.heading(heading.long()), self.action(action.long())], -1)).squeeze(-1)
@@ -92,6 +94,14 @@ class StepHazard(nn.Module):
     def probability(self, patch: torch.Tensor, heading: torch.Tensor, action: torch.Tensor) -> torch.Tensor:
         """Probability each action leads into a hazard: `[N]`."""
         return torch.sigmoid(self.logits(patch, heading, action))
+
+
+def facing_east(patch: torch.Tensor, heading: torch.Tensor) -> torch.Tensor:
+    """The patches `[N, P, P, 3]` (indexed [x, y], centred on the agent) turned so that each
+    agent, facing `heading [N]` (minigrid's 0 east, 1 south, 2 west, 3 north), faces east: the
+    cell ahead is always at [P // 2 + 1, P // 2]."""
+    turned = torch.stack([torch.rot90(patch, k, dims=(1, 2)) for k in range(4)], 1)  # [N, 4, P, P, 3]
+    return turned[torch.arange(len(patch)), (4 - heading.long()) % 4]
 
 
 def patches(images: torch.Tensor, cells: torch.Tensor) -> torch.Tensor:

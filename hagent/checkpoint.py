@@ -447,6 +447,9 @@ def _read_config(path: Path) -> HagentConfig:
         raise CheckpointError(f"{path}: missing; not a checkpoint directory?") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
         raise CheckpointError(f"{path}: unreadable config: {err}") from None
+    hazard = raw.get("hazard") if isinstance(raw, dict) else None
+    if isinstance(hazard, dict) and "step_frame" not in hazard:
+        hazard["step_frame"] = "world"  # written before the step-hazard model turned its cells to the agent's heading
     try:
         return HagentConfig.model_validate(raw)
     except ValidationError as err:

@@ -166,6 +166,25 @@ class NormalizerTrainConfig(_Frozen):
     times 1 + spread * k and 1 + 2 * spread * k (at most 0.9), so they are wrong in different places."""
 
 
+class RefitConfig(_Frozen):
+    """`hagent train --refit-level0`: level 0's predictor trained on, its encoder frozen, with the
+    windows where a "forward" went nowhere oversampled (a wall, a door or an object stopped it)."""
+
+    steps: int = Field(3000, ge=1)
+    """Adam steps."""
+    lr: float = Field(3e-4, gt=0.0)
+    """Adam learning rate."""
+    batch_size: int = Field(512, ge=2)
+    """Windows per batch."""
+    window: int = Field(4, ge=2)
+    """Observations per window: the predictor rolls out `window - 1` actions."""
+    fraction: float = Field(0.1, ge=0.0, le=1.0)
+    """Share of each batch drawn from windows holding a stopped forward (about 3% of all windows
+    in the default's data). 0.1 was the only share of 0.1, 0.25 and 0.5 better than no refit on
+    every kind of step of `benchmarks/blocked_moves.py` (BENCHMARKS.md, "Level 0 and the moves
+    that go nowhere"); more fixes walls further and blurs the moves that went somewhere."""
+
+
 class TrainConfig(_Frozen):
     """`hagent train`: optimizing a level's JEPA objective on an offline dataset."""
 
@@ -212,6 +231,8 @@ class TrainConfig(_Frozen):
     """Training the plan decoder after the levels (episodes=0 skips it)."""
     normalizer: NormalizerTrainConfig = NormalizerTrainConfig()
     """Training the language normalizer (`hagent train --normalizer-only`)."""
+    refit: RefitConfig = RefitConfig()
+    """Refitting level 0's predictor on the moves that went nowhere (`hagent train --refit-level0`)."""
 
 
 class PointAgentConfig(_Frozen):
@@ -519,7 +540,7 @@ def bounded(config: HagentConfig, steps: int) -> HagentConfig:
     """`config` with every training stage at most `steps` optimizer steps: level 0 (set to
     `steps`), its critic, the hazard models and the cell probe, the abstract levels, the place
     grounding, the goal readout, the plan decoder (also on at most `QUICK_DECODER_EPISODES`
-    episodes per world) and the normalizer. For a quick model to try things with, not to ship."""
+    episodes per world), the normalizer and level 0's refit. For a quick model to try things with, not to ship."""
     t = config.train
 
     def cap(n: int) -> int:
@@ -536,6 +557,7 @@ def bounded(config: HagentConfig, steps: int) -> HagentConfig:
         "decoder": t.decoder.model_copy(update={"steps": max(1, cap(t.decoder.steps)),
                                                 "episodes": min(t.decoder.episodes, QUICK_DECODER_EPISODES)}),
         "normalizer": t.normalizer.model_copy(update={"steps": max(1, cap(t.normalizer.steps))}),
+        "refit": t.refit.model_copy(update={"steps": max(1, cap(t.refit.steps))}),
     })
     return config.model_copy(update={"train": train})
 

@@ -198,6 +198,22 @@ class WindowDataset(torch.utils.data.Dataset):
             return np.nonzero((blocked | (a["room"][rows + 1] != a["room"][rows])).any(1))[0]
         return np.nonzero((a["events"][rows] != 0).any(1))[0]
 
+    def stopped(self) -> np.ndarray:
+        """Indices of grid windows holding a "forward" that went nowhere (a wall, a closed door or
+        an object in the way): the next observation is the same as the one before. Read from the
+        observations alone; empty for point and gym worlds."""
+        from hagent.worlds import FORWARD
+
+        if self.data.vector or self.data.continuous:
+            return np.zeros(0, dtype=np.int64)
+        a = self.data.arrays
+        image, direction = a["image"], a["direction"]
+        still = np.zeros(len(image), dtype=bool)  # still[t]: step t's forward left the view as it was
+        same = (image[1:] == image[:-1]).reshape(len(image) - 1, -1).all(1) & (direction[1:] == direction[:-1])
+        still[:-1] = (a["action"][:-1] == FORWARD) & same
+        rows = self.starts[:, None] + np.arange(self.length - 1)[None, :]
+        return np.nonzero(still[rows].any(1))[0]
+
     def batches(self, batch_size: int, seed: int, drop_last: bool = True) -> Iterator[Window | PointWindow]:
         """One epoch of shuffled batches, deterministic for `seed`."""
         order = np.random.default_rng(seed).permutation(len(self))

@@ -254,6 +254,16 @@ class LatentPlanConfig(_Frozen):
     (cheap enough for a wide beam)."""
     replan: int = Field(4, ge=1)
     """Steps of the level below between two plans (the level plans again from what the agent now sees)."""
+    arrive_by: Literal["critic", "state"] = "critic"
+    """What says an imagined state has arrived: "critic", the cost-to-go within `arrive`; "state",
+    the predicted state within `arrive_radius` of a goal's encoding in the level's space (the
+    cost-to-go then only orders the search, and the first depth where a way arrives ends it)."""
+    arrive_radius: float = Field(1.0, gt=0.0)
+    """With `arrive_by = "state"`: how near (Euclidean, in the level's space) a goal's encoding an
+    imagined state must lie to have arrived."""
+    closed: bool = False
+    """Drop an imagined state within `merge` (Euclidean) of one the search kept at a shallower
+    depth, so the beam spreads outward instead of coming back (a closed set, as in A*)."""
 
 
 class AbstractLevelConfig(_Frozen):

@@ -67,6 +67,7 @@ class LatentPlanner:
         kept: list[tuple[float, float, torch.Tensor, torch.Tensor]] = []  # (score, to-go, states [depth, D], codes)
         trail = s0[None, None, :]  # [B, depth+1, D] states along each beam path
         calls = evaluations = 0
+        visited = s0[None]  # [V, D] states the search has kept (with `closed`)
         for depth in range(1, c.horizon + 1):
             b = len(states)
             s = level.predict(states.repeat_interleave(n_codes, 0), codes.repeat(b, 1))  # [B*C, D]
@@ -81,12 +82,27 @@ class LatentPlanner:
             best = int(score.argmin())
             if not torch.isfinite(score[best]):
                 break
-            kept.append((float(score[best]), float(h[best]), trail[best, 1:], paths[best]))
-            if float(h[best]) <= c.arrive:
-                break  # the cheapest way arrives here: a deeper search only costs more steps
+            if c.arrive_by == "state":  # arrived: the predicted state matches a goal's encoding
+                arrived = (_nearest(_euclidean, s, goals) <= c.arrive_radius) & torch.isfinite(score)
+                if arrived.any():  # the first depth any way arrives at is the fewest level-k steps
+                    best = int(torch.where(arrived, score, torch.inf).argmin())
+                    kept.append((float(score[best]), 0.0, trail[best, 1:], paths[best]))
+                    break
+                kept.append((float(score[best]), float(h[best]) + c.arrive + 1.0, trail[best, 1:], paths[best]))
+            else:
+                kept.append((float(score[best]), float(h[best]), trail[best, 1:], paths[best]))
+                if float(h[best]) <= c.arrive:
+                    break  # the cheapest way arrives here: a deeper search only costs more steps
+            if c.closed:  # states the search kept before don't come back
+                near = torch.cdist(s, visited).min(1).values
+                score = torch.where(near >= c.merge, score, torch.inf)
             keep = _spread(s, score, _euclidean if c.merge_by == "state" else to_go, c.width, c.merge)
+            if len(keep) == 0:
+                break
             evaluations += len(keep) * len(s) if c.merge > 0 else 0
             states, paths, fined, trail = s[keep], paths[keep], fined[keep], trail[keep]
+            if c.closed:
+                visited = torch.cat([visited, states])
         if not kept:
             return None
         arrived = [k for k in kept if k[1] <= c.arrive]

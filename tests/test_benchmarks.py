@@ -33,6 +33,7 @@ def _quick_runs(out: Path) -> dict[str, list[str]]:
         "defaults": ["--out", str(out / "defaults.json")],
         "level1_model": ["--out", str(out / "level1_model.json")],
         "blocked_moves": ["--out", str(out / "blocked_moves.json")],
+        "step_hazard": ["--out", str(out / "step_hazard.json")],
         "ogbench_mazes": ["--out", str(out / "ogbench_mazes.json")],
     }
 

@@ -162,6 +162,56 @@ def test_levels_only_can_teach_level_1_a_quasimetric_cost_to_go(stack: Path, tmp
         assert torch.all(after.abstract_critics[0].distance(s1, s1) == 0)
 
 
+def test_stopped_windows_are_read_from_the_observations(tmp_path: Path) -> None:
+    from hagent.data import OfflineDataset
+    from hagent.worlds import FORWARD
+
+    collect("rooms:2x2?size=5", tmp_path, CollectConfig(episodes=6, max_steps=40), seed=5, progress=False)
+    data = OfflineDataset(tmp_path)
+    windows = data.windows(4)
+    a = data.arrays
+    # the world's own position label, for scoring the test only: a forward after which the agent stood still
+    still = np.zeros(len(a["action"]), dtype=bool)
+    still[:-1] = (a["action"][:-1] == FORWARD) & (a["agent"][1:] == a["agent"][:-1]).all(1)
+    expected = np.nonzero(still[windows.starts[:, None] + np.arange(3)[None]].any(1))[0]
+    assert len(expected) > 0 and np.array_equal(windows.stopped(), expected)
+
+
+def test_refit_level0_teaches_the_predictor_the_stopped_moves_and_nothing_else(stack: Path, tmp_path: Path, capsys) -> None:
+    import shutil
+
+    from hagent.data import OfflineDataset
+    from hagent.training.critic import encode_dataset
+
+    copy = tmp_path / "ckpt"
+    shutil.copytree(stack, copy)
+    data = tmp_path / "data"
+    collect("rooms:2x2?size=5", data, CollectConfig(episodes=6, max_steps=40), seed=5, progress=False)
+    windows = OfflineDataset(data).windows(4)
+
+    def stopped_error(level) -> float:  # one-step error on the windows' stopped forwards
+        s = encode_dataset(level, windows.data, torch.device("cpu"))
+        rows = torch.as_tensor(windows.starts[windows.stopped()])[:, None] + torch.arange(4)[None]
+        a = torch.as_tensor(windows.data.arrays["action"]).long()
+        with torch.no_grad():
+            return (level.rollout(s[rows[:, 0]], a[rows[:, :-1]]) - s[rows[:, 1:]]).pow(2).mean().item()
+
+    before = load_checkpoint(copy)
+    sets = ["--set", "train.refit.batch_size=32", "--set", "train.refit.fraction=1.0", "--set", "train.refit.lr=1e-3"]
+    assert main(["train", "--refit-level0", "--out", str(copy), "--data", str(data), "--steps", "40", "-q", *sets]) == 0
+    assert "stopped forward" in capsys.readouterr().out
+    after = load_checkpoint(copy)
+    assert stopped_error(after.level) < stopped_error(before.level)
+    old, new = before.level.state_dict(), after.level.state_dict()
+    assert all(torch.equal(v, old[k]) for k, v in new.items() if k.startswith("encoder."))  # the states everyone reads
+    assert any(not torch.equal(v, old[k]) for k, v in new.items() if k.startswith("predictor."))
+    for name in ("critic.safetensors", "level1.safetensors", "critic1.safetensors"):
+        assert (copy / name).read_bytes() == (stack / name).read_bytes()
+    assert after.config.train.refit.steps == 40 and "moves that go nowhere" in (copy / "README.md").read_text()
+    assert main(["train", "--refit-level0", "--out", str(copy), "-q"]) == 2  # no --data: a usage error
+    assert main(["train", "--refit-level0", "--levels-only", "--out", str(copy), "--data", str(data), "-q"]) == 2
+
+
 def test_abstract_level_checks_shapes(stack: Path) -> None:
     level1 = load_checkpoint(stack).abstract[0]
     with pytest.raises(ValueError, match="level below"):

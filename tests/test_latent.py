@@ -85,3 +85,27 @@ def test_the_plan_goes_round_a_wall_the_cost_to_go_cant_see(merge_by):
     assert plan.reached
     assert min(float(s[1]) for s in plan.states) == 0.0  # through the doorway
     assert len(plan.states) == 7  # down 3, across 1, up 3
+
+
+def test_arrival_by_state_match_is_not_fooled_by_a_cost_to_go_that_calls_the_wrong_side_of_a_wall_arrived():
+    """With arrival judged by the cost-to-go (4 steps here), the state across the wall from the
+    goal "arrives" at once; judged by the predicted state matching the goal's, the plan goes round."""
+    level = Walled(AbstractLevelConfig(dim=2, hidden=8, period=4, macro_dim=2, codes=4), 2, 2, False)
+    level.codes = _level().codes
+    start, goal = torch.tensor([1.0, 3.0]), torch.tensor([[2.0, 3.0]])
+    fooled = LatentPlanner(LatentPlanConfig(horizon=10, width=16, arrive=4.0, merge=1.0, merge_by="state")).plan(start, level, _steps, goal)
+    assert fooled.reached and fooled.states[-1].tolist() != [2.0, 3.0]
+    for closed in (False, True):
+        cfg = LatentPlanConfig(horizon=10, width=16, arrive=4.0, merge=1.0, merge_by="state", arrive_by="state", arrive_radius=0.5,
+                               closed=closed)
+        plan = LatentPlanner(cfg).plan(start, level, _steps, goal)
+        assert plan.reached and plan.to_go == 0.0 and plan.states[-1].tolist() == [2.0, 3.0]
+        assert len(plan.states) == 7  # down 3, across 1, up 3
+
+
+def test_a_closed_search_never_comes_back_to_a_state_it_kept():
+    cfg = LatentPlanConfig(horizon=3, width=16, merge=0.5, merge_by="state", closed=True, arrive_by="state", arrive_radius=0.1)
+    plan = LatentPlanner(cfg).plan(torch.zeros(2), _level(), _steps, torch.tensor([[0.0, 9.0]]))
+    assert not plan.reached
+    visited = [tuple(s) for s in plan.states.tolist()]
+    assert (0.0, 0.0) not in visited and len(set(visited)) == len(visited)

@@ -70,13 +70,14 @@ def cmd_train(args: argparse.Namespace) -> int:
     from hagent import distributed
     from hagent.training.pipeline import critic_words, train, train_decoder_only
 
-    cfg = _resolve(args, {"seed": args.seed, "device": args.device, "train.steps": args.steps})
+    steps_key = "train.refit.steps" if args.refit_level0 else "train.steps"  # --steps bounds the one stage a refit runs
+    cfg = _resolve(args, {"seed": args.seed, "device": args.device, steps_key: args.steps})
     command = " ".join(["hagent", *(sys.argv[1:] if args.argv is None else args.argv)])
     if args.quick:
         if args.preset is not None:
             raise CliError("--quick bounds one training run; a --preset rebuilds a shipped checkpoint as it ships")
         cfg = bounded(cfg, args.steps if args.steps is not None else QUICK_STEPS)
-    elif args.steps is not None and args.preset is None and not args.quiet and _grid_data(args.data):
+    elif args.steps is not None and args.preset is None and not args.quiet and not args.refit_level0 and _grid_data(args.data):
         name, longest = longest_stage(cfg)
         if longest > args.steps:
             print(f"note: --steps {args.steps} bounds level 0; {name} still trains for {longest} steps (--quick bounds every stage)",
@@ -116,15 +117,29 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.levels_only:
         from hagent.training.pipeline import train_levels_only
 
-        if not args.data or args.decoder_only or args.init or args.resume:
+        if not args.data or args.decoder_only or args.refit_level0 or args.init or args.resume:
             raise CliError("--levels-only trains the levels above level 0 of the checkpoint in --out on --data DIR; "
-                           "it takes no --decoder-only, --init or --resume")
+                           "it takes no --decoder-only, --refit-level0, --init or --resume")
         for d in args.data:
             if not Path(d).is_dir():
                 raise CliError(f"--data {d}: no such dataset directory (make one with hagent collect)")
         result = train_levels_only(cfg, args.out, [Path(d) for d in args.data], command=command, progress=not args.quiet)
         print(f"trained the abstract levels in {result.seconds:.1f}s -> {args.out}; the plan decoder reads their states: "
               f"retrain it with hagent train --decoder-only --out {args.out}")
+        return 0
+    if args.refit_level0:
+        from hagent.training.refit import refit_level0
+
+        if not args.data or args.decoder_only or args.levels_only or args.init or args.resume:
+            raise CliError("--refit-level0 refits level 0's predictor of the checkpoint in --out on --data DIR; "
+                           "it takes no --decoder-only, --levels-only, --init or --resume")
+        for d in args.data:
+            if not Path(d).is_dir():
+                raise CliError(f"--data {d}: no such dataset directory (make one with hagent collect)")
+        result = refit_level0(cfg, args.out, [Path(d) for d in args.data], command=command, progress=not args.quiet)
+        f = result.final
+        print(f"refit level 0's predictor in {result.seconds:.1f}s: prediction loss {f['refit_pred_loss']:.4f}, "
+              f"{f['refit_stopped']:,} of {f['refit_windows']:,} windows hold a stopped forward -> {args.out}")
         return 0
     if not args.data:
         raise CliError("--data DIR is required (a dataset made by hagent collect), unless --decoder-only")
@@ -173,8 +188,9 @@ def cmd_train(args: argparse.Namespace) -> int:
 def _run_preset(args: argparse.Namespace) -> int:
     from hagent.training.presets import PRESETS
 
-    if args.data or args.decoder_only or args.normalizer_only or args.init:
-        raise CliError("--preset runs a whole recipe; it takes no --data, --init, --decoder-only or --normalizer-only")
+    if args.data or args.decoder_only or args.normalizer_only or args.levels_only or args.refit_level0 or args.init:
+        raise CliError("--preset runs a whole recipe; it takes no --data, --init, --decoder-only, --levels-only, "
+                       "--normalizer-only or --refit-level0")
     preset = PRESETS[args.preset](args.out) if args.out else PRESETS[args.preset]()
     commands = [" ".join(["hagent", *step]) for step in preset.steps]
     if args.dry_run:

@@ -116,7 +116,8 @@ def build_parser() -> argparse.ArgumentParser:
         "Last comes the plan decoder (a small GPT-2 with a sentencepiece tokenizer, both trained here) "
         "on (plan, description) pairs from episodes executed in train.decoder.worlds; "
         "--decoder-only trains just the decoder of the checkpoint in --out, in place; --normalizer-only trains "
-        "just the language normalizer (a small transformer encoder over sentencepiece tokens, on generated paraphrases). "
+        "just the language normalizer (a small transformer encoder over sentencepiece tokens, on generated paraphrases); "
+        "--refit-level0 refits just level 0's predictor on the moves that went nowhere, its encoder frozen. "
         "Writes a checkpoint directory (config.json, *.safetensors, decoder/, metrics.jsonl, README.md) to --out, "
         "every train.save_every steps and at the end.",
     )
@@ -134,6 +135,12 @@ def build_parser() -> argparse.ArgumentParser:
         "checkpoint in --out, in place, on --data, over its level 0 as it is (then retrain the decoder with --decoder-only)",
     )
     p.add_argument(
+        "--refit-level0", action="store_true",
+        help="refit only level 0's predictor of the grid checkpoint in --out, in place, on --data, its encoder frozen, "
+        "with the moves that went nowhere (a forward into a wall, door or object) oversampled (train.refit.*; "
+        "about 12 minutes on 2 cores for the default's data)",
+    )
+    p.add_argument(
         "--normalizer-only", action="store_true",
         help="train only the language normalizer (free text -> the grammar's canonical form) on generated "
         "paraphrases, into --out/normalizer/ (about 13 minutes on 2 cores)",
@@ -142,7 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--preset", choices=list(PRESETS),
         help="rebuild a shipped checkpoint from nothing: every collect and train step of the recipe (default: "
-        "checkpoints/default, seed 0, about 55 minutes on 2 cores; point: checkpoints/point; point-maze: "
+        "checkpoints/default, seed 0, about 75 minutes on 2 cores; point: checkpoints/point; point-maze: "
         "checkpoints/point-maze; pointmaze: checkpoints/pointmaze, one sub-checkpoint per PointMaze env; ogbench-pointmaze-MAZE: checkpoints/ogbench/pointmaze-MAZE-v0, "
         "for OGBench's pointmaze-MAZE-navigate-v0); --out changes "
         "where the final checkpoint goes",
