@@ -4,13 +4,11 @@
 #   checkpoints/default    the H-JEPA stack on five worlds: level 0 (fine-tuned from gotolocal),
 #                          its critic, the hazard classifier, the step-hazard model, the cell
 #                          probe, level 1 and its critic (about 30 minutes on 2 cores), then the
-#                          plan decoder (about 11 minutes), the language normalizer (about 8 minutes)
-#                          and level 0's predictor refit on the moves that go nowhere (about 12 minutes)
+#                          plan decoder (about 11 minutes) and the language normalizer (about 8 minutes)
 #   decoder                only (re)train checkpoints/default's plan decoder on its levels
 #   normalizer             only (re)train checkpoints/default's language normalizer
-#   refit                  only refit checkpoints/default's level-0 predictor (data/mix must be there)
 # The same steps as `hagent train --preset default` (hagent/training/presets.py), which is the reference.
-# Usage: scripts/build_default_checkpoint.sh [HAGENT] [gotolocal|default|decoder|normalizer|refit|all]   (default: .venv/bin/hagent all)
+# Usage: scripts/build_default_checkpoint.sh [HAGENT] [gotolocal|default|decoder|normalizer|all]   (default: .venv/bin/hagent all)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 hagent="${1:-.venv/bin/hagent}"
@@ -35,14 +33,6 @@ if [[ "$which" == default || "$which" == all ]]; then
 fi
 if [[ "$which" == default || "$which" == all || "$which" == normalizer ]]; then
   "$hagent" train --normalizer-only --out checkpoints/default --seed 0 --set train.threads=2
-fi
-if [[ "$which" == default || "$which" == all || "$which" == refit ]]; then
-  mix=()
-  for dir in data/mix/babyai_GoTo data/mix/babyai_Open data/mix/minigrid_MiniGrid-LavaCrossingS9N1-v0 data/mix/rooms_3x3_lava_4 \
-      data/mix/rooms_4x4; do  # sorted by name, as the preset lists them
-    mix+=(--data "$dir")
-  done
-  "$hagent" train --refit-level0 --out checkpoints/default "${mix[@]}" --seed 0 --set train.threads=2
 fi
 if [[ "$which" == decoder ]]; then
   "$hagent" train --decoder-only --out checkpoints/default --seed 0 --set train.threads=2

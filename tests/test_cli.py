@@ -154,12 +154,11 @@ def test_train_preset_default_is_one_command(capsys: pytest.CaptureFixture) -> N
     assert main(["train", "--preset", "default", "--dry-run"]) == 0
     lines = capsys.readouterr().out.splitlines()
     commands = [line for line in lines if line.startswith("hagent ")]
-    assert len(commands) == 10 and "--set train.threads=2" in commands[-3] and "--normalizer-only" in commands[-2]
-    assert "--refit-level0" in commands[-1] and commands[-1].count("--data data/mix/") == 5  # level 0 refit last: nothing after reads it
+    assert len(commands) == 9 and "--set train.threads=2" in commands[-2] and "--normalizer-only" in commands[-1]
     assert "--out checkpoints/default" in commands[-1] and all("--seed 0" in c for c in commands)
     # the preset rebuilds what is shipped: critics taught by the data, as the shipped config says
     shipped = json.loads((Path(__file__).resolve().parent.parent / "checkpoints" / "default" / "config.json").read_text())
     assert shipped["train"]["critic"]["labels"] == "data"
-    assert 'train.critic.labels="data"' in commands[1] and 'train.critic.labels="data"' in commands[-3]
+    assert 'train.critic.labels="data"' in commands[1] and 'train.critic.labels="data"' in commands[-2]
     assert not any("oracle" in c for c in commands)
     assert main(["train", "--preset", "default", "--data", "x"]) == 2

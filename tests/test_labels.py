@@ -126,7 +126,7 @@ def test_training_the_default_preset_never_calls_the_oracle(tmp_path: Path, tiny
     """The preset's own train steps, on tiny data of the preset's own worlds, with every rule-based
     label function made to fail: the critics of every level are trained, taught by the data."""
     collects, trains, where = _tiny_preset(tmp_path, tiny_sets)
-    assert len(collects) == 6 and len(trains) == 3  # GoToLocal, the five-world mix from it, level 0's refit
+    assert len(collects) == 6 and len(trains) == 2  # GoToLocal, then the five-world mix from it
     for command in collects:
         assert main(command) == 0
     for module, name in RULE_LABELS:

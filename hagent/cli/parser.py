@@ -149,7 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--preset", choices=list(PRESETS),
         help="rebuild a shipped checkpoint from nothing: every collect and train step of the recipe (default: "
-        "checkpoints/default, seed 0, about 75 minutes on 2 cores; point: checkpoints/point; point-maze: "
+        "checkpoints/default, seed 0, about 55 minutes on 2 cores; point: checkpoints/point; point-maze: "
         "checkpoints/point-maze; pointmaze: checkpoints/pointmaze, one sub-checkpoint per PointMaze env; ogbench-pointmaze-MAZE: checkpoints/ogbench/pointmaze-MAZE-v0, "
         "for OGBench's pointmaze-MAZE-navigate-v0); --out changes "
         "where the final checkpoint goes",

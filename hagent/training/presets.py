@@ -49,9 +49,7 @@ def _mix_dir(spec: str) -> str:
 def default_preset(out: str = "checkpoints/default") -> Preset:
     """The shipped agent: level 0 pre-trained on babyai:GoToLocal, then the H-JEPA stack (level 0
     fine-tuned, critics, hazard models, cell probe, level 1) and the plan decoder on five worlds,
-    then the language normalizer, then level 0's predictor refit on the moves that go nowhere
-    (encoder frozen, so nothing trained before it reads other states); seed 0, CPU; about 75
-    minutes on 2 cores."""
+    then the language normalizer; seed 0, CPU; about an hour on 2 cores."""
     mix = tuple(a for spec in MIX for a in ("--data", _mix_dir(spec)))
     return Preset(
         "default",
@@ -64,8 +62,6 @@ def default_preset(out: str = "checkpoints/default") -> Preset:
             ("train", *mix, "--init", "checkpoints/gotolocal", "--steps", "1500", "--seed", "0", "--out", out, "--set", "train.threads=2",
              *DATA_CRITICS, *DATA_CRITIC_ACTING),
             ("train", "--normalizer-only", "--out", out, "--seed", "0", "--set", "train.threads=2"),
-            ("train", "--refit-level0", "--out", out, *(a for d in sorted(map(_mix_dir, MIX)) for a in ("--data", d)), "--seed", "0",
-             "--set", "train.threads=2"),
         ),
     )
 

@@ -5,9 +5,12 @@ about 3% of the default's reward-free data, and a predictor trained on the data 
 imagines walking through a wall two times in three (`benchmarks/blocked_moves.py`). The refit
 trains the predictor alone on windows of the data, with the windows that hold a stopped forward
 (`WindowDataset.stopped`: read from the observations, the view unchanged by the move)
-oversampled. The encoder stays frozen, so every module reading level-0 states (critics, hazard
-models, cell probe, the levels above, the decoder) still reads the same states, and the targets
-are its own encodings: no anti-collapse term is needed.
+oversampled. The encoder stays frozen, so every module reading the encodings of real
+observations (critics, the levels above, the decoder) still reads the same states, and the
+targets are its own encodings: no anti-collapse term is needed. The hazard classifier and the
+cell probe were trained on the predictor's imagined states too, so after a refit they judge
+states a little unlike those they learned from; measured in BENCHMARKS.md ("Level 0 and the
+moves that go nowhere"), and why the default preset doesn't refit yet.
 """
 
 from __future__ import annotations
