@@ -117,26 +117,18 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.levels_only:
         from hagent.training.pipeline import train_levels_only
 
-        if not args.data or args.decoder_only or args.refit_level0 or args.init or args.resume:
-            raise CliError("--levels-only trains the levels above level 0 of the checkpoint in --out on --data DIR; "
-                           "it takes no --decoder-only, --refit-level0, --init or --resume")
-        for d in args.data:
-            if not Path(d).is_dir():
-                raise CliError(f"--data {d}: no such dataset directory (make one with hagent collect)")
-        result = train_levels_only(cfg, args.out, [Path(d) for d in args.data], command=command, progress=not args.quiet)
+        data = _in_place_data(args, "--levels-only trains the levels above level 0", args.decoder_only or args.refit_level0,
+                              "--decoder-only, --refit-level0")
+        result = train_levels_only(cfg, args.out, data, command=command, progress=not args.quiet)
         print(f"trained the abstract levels in {result.seconds:.1f}s -> {args.out}; the plan decoder reads their states: "
               f"retrain it with hagent train --decoder-only --out {args.out}")
         return 0
     if args.refit_level0:
         from hagent.training.refit import refit_level0
 
-        if not args.data or args.decoder_only or args.levels_only or args.init or args.resume:
-            raise CliError("--refit-level0 refits level 0's predictor of the checkpoint in --out on --data DIR; "
-                           "it takes no --decoder-only, --levels-only, --init or --resume")
-        for d in args.data:
-            if not Path(d).is_dir():
-                raise CliError(f"--data {d}: no such dataset directory (make one with hagent collect)")
-        result = refit_level0(cfg, args.out, [Path(d) for d in args.data], command=command, progress=not args.quiet)
+        data = _in_place_data(args, "--refit-level0 refits level 0's predictor", args.decoder_only or args.levels_only,
+                              "--decoder-only, --levels-only")
+        result = refit_level0(cfg, args.out, data, command=command, progress=not args.quiet)
         f = result.final
         print(f"refit level 0's predictor in {result.seconds:.1f}s: prediction loss {f['refit_pred_loss']:.4f}, "
               f"{f['refit_stopped']:,} of {f['refit_windows']:,} windows hold a stopped forward -> {args.out}")
@@ -183,6 +175,17 @@ def cmd_train(args: argparse.Namespace) -> int:
         parts.append(_decoder_summary(f))
     print(f"trained in {result.seconds:.1f}s: " + "; ".join(parts) + f" -> {out}")
     return 0
+
+
+def _in_place_data(args: argparse.Namespace, what: str, clash: bool, clashing: str) -> list[Path]:
+    """The --data directories of a command that trains part of the checkpoint in --out in place
+    (`what` it does); a usage error when they are missing or a `clashing` option was given too."""
+    if not args.data or clash or args.init or args.resume:
+        raise CliError(f"{what} of the checkpoint in --out on --data DIR; it takes no {clashing}, --init or --resume")
+    for d in args.data:
+        if not Path(d).is_dir():
+            raise CliError(f"--data {d}: no such dataset directory (make one with hagent collect)")
+    return [Path(d) for d in args.data]
 
 
 def _run_preset(args: argparse.Namespace) -> int:
