@@ -64,7 +64,7 @@ class LatentPlanner:
         states = s0[None]  # [B, D] the beam's last states
         paths = torch.zeros(1, 0, dtype=torch.long)  # [B, depth] codebook indices
         fined = torch.zeros(1)  # [B] guardrail costs so far
-        kept: list[tuple[float, float, torch.Tensor, torch.Tensor]] = []  # (score, to-go, states [depth, D], codes)
+        kept: list[tuple[float, float, torch.Tensor, torch.Tensor, bool]] = []  # (score, to-go, states [depth, D], codes, arrived)
         trail = s0[None, None, :]  # [B, depth+1, D] states along each beam path
         calls = evaluations = 0
         visited = s0[None]  # [V, D] states the search has kept (with `closed`)
@@ -86,11 +86,11 @@ class LatentPlanner:
                 arrived = (_nearest(_euclidean, s, goals) <= c.arrive_radius) & torch.isfinite(score)
                 if arrived.any():  # the first depth any way arrives at is the fewest level-k steps
                     best = int(torch.where(arrived, score, torch.inf).argmin())
-                    kept.append((float(score[best]), 0.0, trail[best, 1:], paths[best]))
+                    kept.append((float(score[best]), float(h[best]), trail[best, 1:], paths[best], True))
                     break
-                kept.append((float(score[best]), float(h[best]) + c.arrive + 1.0, trail[best, 1:], paths[best]))
+                kept.append((float(score[best]), float(h[best]), trail[best, 1:], paths[best], False))
             else:
-                kept.append((float(score[best]), float(h[best]), trail[best, 1:], paths[best]))
+                kept.append((float(score[best]), float(h[best]), trail[best, 1:], paths[best], float(h[best]) <= c.arrive))
                 if float(h[best]) <= c.arrive:
                     break  # the cheapest way arrives here: a deeper search only costs more steps
             if c.closed:  # states the search kept before don't come back
@@ -105,9 +105,9 @@ class LatentPlanner:
                 visited = torch.cat([visited, states])
         if not kept:
             return None
-        arrived = [k for k in kept if k[1] <= c.arrive]
-        score, h, chain, path = min(arrived or kept, key=lambda k: (k[0], k[1]))  # ties: the one further along
-        return LatentRoute(chain, path, h, h <= c.arrive, calls, evaluations)
+        arrived = [k for k in kept if k[4]]
+        score, h, chain, path, reached = min(arrived or kept, key=lambda k: (k[0], k[1]))  # ties: the one further along
+        return LatentRoute(chain, path, h, reached, calls, evaluations)
 
 
 def _spread(s: torch.Tensor, score: torch.Tensor, distance: Distance, width: int, merge: float) -> torch.Tensor:
