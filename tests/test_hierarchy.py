@@ -342,6 +342,27 @@ def test_routes_avoid_forbidden_cells_and_closed_doors() -> None:
     assert nav.route(memory, grounded, doors=True, avoid=room, **kwargs) is None  # the ball's room is forbidden
 
 
+def test_routes_go_around_objects_that_cut_a_room_in_two() -> None:
+    """A critic blind to objects (as a learned one can be) puts the red ball 3 steps past the
+    doorway at (5, 12) of rooms:3x3 seed 1; a box and a ball shut that doorway into a pocket. Level
+    1's hops keep to what the agent can walk (issue #34: the first example took 155 steps)."""
+    world = make_world("rooms:3x3", seed=1)
+    obs, _ = world.reset(seed=1)
+    memory = Memory(obs)
+    scene = opened(memory.scene())
+    blind = scene.copy()
+    blind[np.isin(blind[..., 0], (5, 6, 7))] = (1, 0, 0)  # the objects drawn as floor
+    critic, truth = _Maze(blind), _Maze(scene)
+    grounded = ground(Stage("goto", ObjectRef("ball", "red")), memory)
+    assert critic._from((5, 12))[(4, 10)] == 3 and truth._from((5, 12))[(4, 10)] > 20  # beside the red ball at (3, 10)
+    nav = Navigator(_Cells(), critic, [_Same()], [critic], hazard=None)
+    route = nav.route(memory, grounded, levels=2, reach=6, upper_reach=14, spacing=2, doors=True, avoid=frozenset(), hazard_threshold=None)
+    assert route is not None and route.goal_reached
+    assert (5, 12) not in route.cells
+    hops = [memory.pose.cell, *route.cells]
+    assert all(b in truth._from(a) for a, b in zip(hops, hops[1:]))  # every hop is a walk that exists
+
+
 # -- the configurator -----------------------------------------------------------------------
 
 
@@ -381,6 +402,23 @@ def test_the_levels_above_join_when_level_0_alone_overruns_the_critics_estimate(
         flat = fixed.configure(parse("go to the red ball"), 5.0, ShortTermMemory())
         assert not flat.escalate and fixed.why_escalate(flat, 100, 5.0, ShortTermMemory(), 100) is flat  # asked for, or all there is
     assert not conf.configure(parse("go to the red ball"), 30.0, ShortTermMemory()).escalate  # every level plans already
+
+
+def test_level_1_s_route_overrules_a_near_estimate_from_the_first_step() -> None:
+    """Level 0's critic can put a goal behind a wall within reach; when level 1's route to it is
+    longer than level 0's reach, the levels above plan from the first step instead of after
+    level 0 has overrun the estimate (issue #34: 12 steps lost in rooms:3x3 seed 1)."""
+    conf = Configurator(AgentConfig(reach=6), available_levels=2)
+    memory = ShortTermMemory()
+    config = conf.configure(parse("go to the red ball"), 5.0, memory)
+    assert conf.why_route_first(config, 6.0, 5.0, memory) is config  # the route agrees: level 0 alone
+    assert conf.why_route_first(config, None, 5.0, memory) is config  # no route: level 0 alone, still escalating
+    joined = conf.why_route_first(config, 30.0, 5.0, memory)
+    assert joined.levels == 2 and not joined.escalate
+    last = memory.about("levels")[-1]
+    assert last.t == 0 and "about 5 steps away" in last.reason and "takes about 30" in last.reason
+    far = conf.configure(parse("go to the red ball"), 30.0, ShortTermMemory())
+    assert conf.why_route_first(far, 30.0, 30.0, ShortTermMemory()) is far  # every level plans already
 
 
 def test_operator_guardrails_stay_whatever_the_text_says() -> None:

@@ -160,6 +160,27 @@ class Configurator:
             escalate=levels == 1 and self.available > 1 and cfg.hierarchy == "auto",
         )
 
+    def why_route_first(self, config: Configuration, route_steps: float | None, estimate: float, memory: ShortTermMemory) -> Configuration:
+        """The configuration after asking level 1 for a route when level 0's critic put the goal
+        `estimate` steps away, within reach: when level 1's route takes `route_steps` (None: it
+        found none), more than level 0's reach, the critic's estimate cut through something
+        the route goes around (a wall, a blocked doorway), and the levels above route the goal
+        from the first step. Otherwise `config` as it was (level 0 alone, still escalating)."""
+        if not config.escalate or route_steps is None or route_steps <= config.reach:
+            return config
+        memory.record(
+            "levels", f"all {self.available} levels",
+            f"level 0's critic put the goal about {estimate:.0f} steps away, but level 1's route to it takes about "
+            f"{route_steps:.0f}: the way goes around what the estimate cut through, so the levels above route it",
+        )
+        memory.record(
+            "rules",
+            f"level 1 re-plans on reaching its subgoal, after {config.period} steps without it, "
+            f"or when its prediction error exceeds {config.error_threshold:g}",
+            "a subgoal that takes too long or a world that behaves unlike the model means the route is stale",
+        )
+        return config._replace(levels=self.available, escalate=False)
+
     def why_escalate(self, config: Configuration, steps: int, estimate: float, memory: ShortTermMemory, t: int) -> Configuration:
         """The configuration from step `t` on, after level 0 alone has taken `steps` steps toward
         a goal its critic put `estimate` steps away: once those are twice the estimate and more

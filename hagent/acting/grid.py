@@ -268,6 +268,10 @@ class GridActor:
         estimate = self._estimate(obs, grounded) if len(grounded.goal_images) and len(stage_list) == 1 else None
         config = self.configurator.configure(task, estimate, stm)
         guards = ground_guards(config, memory, stm, self.cfg, self.hazard, self.probe, self.step_hazard)
+        if config.escalate and estimate is not None:  # level 0 alone on the critic's word: level 1 gives a second opinion
+            full = config._replace(levels=self.configurator.available)
+            route = self._route(full, guards, memory, grounded, ShortTermMemory(), 0, "second opinion", obs=obs)
+            config = self.configurator.why_route_first(config, None if route is None else sum(route.steps), estimate, stm)
         intention = "I'll " + ", then ".join(s.describe() for s in stage_list)
         if guards.described:
             intention += " (" + "; ".join(guards.described) + ")"

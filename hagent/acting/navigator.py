@@ -32,6 +32,7 @@ from levels.level import Level
 
 _WALL = OBJECT_TO_IDX["wall"]
 _DOOR = OBJECT_TO_IDX["door"]
+_OBJECTS = [OBJECT_TO_IDX[k] for k in ("ball", "box", "key")]
 
 
 class Route(NamedTuple):
@@ -126,11 +127,12 @@ class Navigator:
             first = int(idx[plan.path[0]])
             target = torch.zeros_like(target)
             target[first] = True
-        # level 1 hops within a room, or between a room and its doorways: never through a wall,
+        # level 1 hops within a room, or between a room and its doorways: never through a wall or
+        # an object (the agent can't walk through a ball, box or key: a room they cut in two is two),
         # nor through a cell the hazard classifier flags (with the hazard guardrail on)
-        layout = base
+        layout = base.copy()
+        layout[np.isin(layout[..., 0], _OBJECTS)] = (_WALL, 0, 0)
         if hazard_threshold is not None and self.hazard is not None:
-            layout = base.copy()
             for c in self._hazards(base, memory.held, hazard_threshold):
                 layout[c] = (_WALL, 0, 0)
         index = room_index(layout)
