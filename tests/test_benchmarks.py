@@ -34,6 +34,7 @@ def _quick_runs(out: Path) -> dict[str, list[str]]:
         "level1_model": ["--out", str(out / "level1_model.json")],
         "blocked_moves": ["--out", str(out / "blocked_moves.json")],
         "step_hazard": ["--out", str(out / "step_hazard.json")],
+        "hazard_classifier": ["--out", str(out / "hazard_classifier.json")],
         "ogbench_mazes": ["--out", str(out / "ogbench_mazes.json")],
     }
 

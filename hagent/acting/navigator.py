@@ -3,8 +3,9 @@
 Level 1 plans moves on a graph of waypoints imagined from the agent's memory of the grid
 (`hagent.acting.waypoints`): an edge joins two waypoints when level 0's critic puts them within level
 0's reach, so every subgoal handed down is one level 0 can achieve, and when no wall the
-observation shows stands between them (both in one room, or a room and one of its doorways:
-the learned distance is blurry about walls); the shortest route to a goal
+observation shows stands between them (both in one room, or a room and one of its doorways,
+with balls, boxes and keys splitting rooms as walls do: the learned distance is blurry about
+walls and objects); the shortest route to a goal
 state (networkx) gives level 0 its next subgoal. Level k >= 2 plans the same way over a sparser
 graph (doorways and goals) in its own state space, with level k-1's critic and reach deciding
 which hops are feasible; its first hop becomes level k-1's goal. Hard guardrails remove
