@@ -148,12 +148,7 @@ class Configurator:
             f"subgoals are at most {cfg.reach:g} steps away, so a shorter search reaches them",
         )
         if levels > 1:
-            memory.record(
-                "rules",
-                f"level 1 re-plans on reaching its subgoal, after {cfg.period} steps without it, "
-                f"or when its prediction error exceeds {cfg.error_threshold:g}",
-                "a subgoal that takes too long or a world that behaves unlike the model means the route is stale",
-            )
+            _record_rules(memory, cfg.period, cfg.error_threshold)
         return Configuration(
             levels, guardrails, cfg.beam, cfg.subgoal_beam, cfg.task_weight, cfg.critic_weight,
             cfg.reach, cfg.upper_reach, cfg.period, cfg.error_threshold,
@@ -173,12 +168,7 @@ class Configurator:
             f"level 0's critic put the goal about {estimate:.0f} steps away, but level 1's route to it takes about "
             f"{route_steps:.0f}: the way goes around what the estimate cut through, so the levels above route it",
         )
-        memory.record(
-            "rules",
-            f"level 1 re-plans on reaching its subgoal, after {config.period} steps without it, "
-            f"or when its prediction error exceeds {config.error_threshold:g}",
-            "a subgoal that takes too long or a world that behaves unlike the model means the route is stale",
-        )
+        _record_rules(memory, config.period, config.error_threshold)
         return config._replace(levels=self.available, escalate=False)
 
     def why_escalate(self, config: Configuration, steps: int, estimate: float, memory: ShortTermMemory, t: int) -> Configuration:
@@ -193,12 +183,7 @@ class Configurator:
             f"level 0 alone took {steps} steps toward a goal its critic put about {estimate:.0f} away: "
             "the estimate was wrong, so the levels above route it through reachable subgoals", t,
         )
-        memory.record(
-            "rules",
-            f"level 1 re-plans on reaching its subgoal, after {config.period} steps without it, "
-            f"or when its prediction error exceeds {config.error_threshold:g}",
-            "a subgoal that takes too long or a world that behaves unlike the model means the route is stale", t,
-        )
+        _record_rules(memory, config.period, config.error_threshold, t)
         return config._replace(levels=self.available, escalate=False)
 
     def why_replan(
@@ -278,6 +263,15 @@ class Configurator:
             mode = "hard: plans that break it are rejected" if hard else f"soft: weight {self.cfg.soft_weight:g} per step"
             memory.record("guardrail", f"{g.describe()} ({'hard' if hard else 'soft'})", f"the instruction asks for it; {mode}")
         return tuple(out)
+
+
+def _record_rules(memory: ShortTermMemory, period: int, error_threshold: float, t: int = 0) -> None:
+    """Record level 1's re-planning rules (from step `t`) in `memory`."""
+    memory.record(
+        "rules",
+        f"level 1 re-plans on reaching its subgoal, after {period} steps without it, or when its prediction error exceeds {error_threshold:g}",
+        "a subgoal that takes too long or a world that behaves unlike the model means the route is stale", t,
+    )
 
 
 def configure_continuous(memory: ShortTermMemory, hierarchy: str, upper: str | None, cost: str, mppi, rules: str) -> int:
