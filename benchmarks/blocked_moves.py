@@ -13,7 +13,9 @@ one (`Level.predict`), and the prediction is set against two encodings: the real
 the one that didn't happen. For a step that moved, that is staying put (the state before); for
 a stopped one, it is the agent walked through, onto the cell in front (the observation with
 the agent's mark moved there and whatever stood there gone: made for scoring, never seen in
-training). "Right" is the share of predictions nearer the real next state. Also printed: the mean
+training). "Right" is the share of predictions nearer the real next state. "Flagged" (when the
+checkpoint has a blocked-step model, `costs.hazard.BlockedStep`) is the share of steps that model,
+asked before the step, says go nowhere: false alarms on the moved row, catches on the others. Also printed: the mean
 distance to the real next state. Cells and what stood in front are read from the observations'
 codes: scoring only; no planner reads them. A predictor that imagines walking through boxes and
 keys plans routes through them (issue #34, item 3: BENCHMARKS.md, "Level 0 and the moves that go
@@ -34,6 +36,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from costs.hazard import patches  # noqa: E402
 from hagent.checkpoint import CheckpointError, load_checkpoint  # noqa: E402
 from hagent.collect import collect  # noqa: E402
 from hagent.config import CollectConfig  # noqa: E402
@@ -80,12 +83,19 @@ def blocked_moves(ckpt, data: OfflineDataset) -> list[dict]:
                            for i in range(0, len(t), 2048)])  # fmt: skip
     real = (predicted - states[t + 1]).norm(dim=-1).numpy()
     right = real < (predicted - other).norm(dim=-1).numpy()
+    flagged = None
+    if ckpt.blocked_step is not None:  # the model the acting loop asks before a move: does it go nowhere?
+        patch = patches(torch.as_tensor(a["image"][t]), torch.as_tensor(cells[t]).long())
+        p = ckpt.blocked_step.probability(patch, torch.as_tensor(a["direction"][t]).long(), torch.full((len(t),), FORWARD),
+                                          torch.as_tensor(a["carried"][t, 0]).long())  # fmt: skip
+        flagged = (p > ckpt.config.agent.blocked_threshold).numpy()
     rows = []
     for i, name in enumerate(KINDS):
         m = kind == i
         seen = bool(m.any())  # None where no step of this kind was logged
         rows.append({"kind": name, "n": int(m.sum()), "distance": float(real[m].mean()) if seen else None,
-                     "right": float(right[m].mean()) if seen else None})  # fmt: skip
+                     "right": float(right[m].mean()) if seen else None,
+                     "flagged": float(flagged[m].mean()) if seen and flagged is not None else None})  # fmt: skip
     return rows
 
 
@@ -120,12 +130,14 @@ def main(argv: list[str] | None = None) -> int:
     if collected:
         shutil.rmtree(args.data, ignore_errors=True)
     print(f"{args.checkpoint}: level 0's one-step predictions of 'forward' on {data.episodes} held-out episodes")
-    print(f"{'forward':>8} {'n':>6} {'distance':>9} {'right':>7}   (right: nearer the real next state than to {MOVED_OR_NOT})")
+    print(f"{'forward':>8} {'n':>6} {'distance':>9} {'right':>7} {'flagged':>8}   (right: nearer the real next state than to "
+          f"{MOVED_OR_NOT}; flagged: the blocked-step model says it goes nowhere)")
     for r in rows:
         if r["n"]:
-            print(f"{r['kind']:>8} {r['n']:>6} {r['distance']:>9.3f} {r['right']:>7.1%}")
+            flag = "-" if r["flagged"] is None else f"{r['flagged']:.1%}"
+            print(f"{r['kind']:>8} {r['n']:>6} {r['distance']:>9.3f} {r['right']:>7.1%} {flag:>8}")
         else:
-            print(f"{r['kind']:>8} {0:>6} {'-':>9} {'-':>7}")
+            print(f"{r['kind']:>8} {0:>6} {'-':>9} {'-':>7} {'-':>8}")
     if args.out:
         record = {"checkpoint": args.checkpoint, "data": None if collected else args.data, "world": args.world if collected else None,
                   "collect_seed": args.collect_seed if collected else None, "rows": rows}  # fmt: skip

@@ -116,3 +116,37 @@ def patches(images: torch.Tensor, cells: torch.Tensor) -> torch.Tensor:
     ys = (cells[:, 1:2] + offsets[None]).long()
     n = torch.arange(images.shape[0])[:, None, None]
     return padded[n, xs[:, :, None], ys[:, None, :]]
+
+
+class BlockedStep(StepHazard):
+    """How likely a world action taken now goes nowhere: the next view the same as this one (a
+    forward into a wall, a closed door or an object; a toggle that opens nothing). `[N]`
+    probabilities, read off the same cells as `StepHazard`.
+
+    Trained on the data's own observations (the view before and after each step), no world
+    label. Level 0's predictor is blurry about exactly these moves (it imagines walking through a
+    wall two times in three: BENCHMARKS.md, "Level 0 and the moves that go nowhere"), so the
+    acting loop asks this model about the action it is about to take and takes one that goes
+    nowhere only when nothing else is left (`AgentConfig.skip_blocked`).
+    """
+
+    def __init__(self, cfg: HazardConfig, actions: int = 6):
+        super().__init__(cfg, actions)
+        e = self.heading.embedding_dim
+        self.held = nn.Embedding(11, e)  # what the agent carries decides whether a pickup or a drop does anything
+        self.net = nn.Sequential(nn.Linear(PATCH * PATCH * e + 3 * e, cfg.hidden), nn.GELU(), nn.Linear(cfg.hidden, 1))
+
+    def logits(self, patch: torch.Tensor, heading: torch.Tensor, action: torch.Tensor, held: torch.Tensor) -> torch.Tensor:
+        """patch: [N, P, P, 3] cell codes centred on the agent, heading: [N], action: [N], held: [N]
+        object code of what the agent carries (minigrid's 1, empty, for nothing) -> [N]."""
+        if self.cfg.step_frame == "agent":
+            patch = facing_east(patch, heading)
+        codes = patch.long()
+        x = self.object(codes[..., 0]) + self.colour(codes[..., 1]) + self.state(codes[..., 2])
+        parts = [x.flatten(1), self.heading(heading.long()), self.action(action.long()), self.held(held.long())]
+        return self.net(torch.cat(parts, -1)).squeeze(-1)
+
+    def probability(self, patch: torch.Tensor, heading: torch.Tensor, action: torch.Tensor, held: torch.Tensor) -> torch.Tensor:
+        """Probability each action leaves the view as it was: `[N]`."""
+        return torch.sigmoid(self.logits(patch, heading, action, held))
+

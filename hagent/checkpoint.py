@@ -19,7 +19,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
 from costs.critic import Critic, QuasimetricCritic
-from costs.hazard import CellProbe, HazardModel, StepHazard
+from costs.hazard import BlockedStep, CellProbe, HazardModel, StepHazard
 from costs.place import PlaceGoal
 from costs.readout import GoalReadout
 from decoder.config import DecoderConfig
@@ -44,6 +44,7 @@ CRITIC_FILE = "critic.safetensors"
 HAZARD_FILE = "hazard.safetensors"
 PROBE_FILE = "probe.safetensors"
 STEP_HAZARD_FILE = "step_hazard.safetensors"
+BLOCKED_STEP_FILE = "blocked_step.safetensors"
 PLACES_FILE = "places.safetensors"
 READOUT_FILE = "readout.safetensors"
 LANDMARKS_FILE = "landmarks.safetensors"
@@ -70,6 +71,7 @@ class Checkpoint(NamedTuple):
     abstract_critics: tuple[Critic, ...] = ()  # their critics
     probe: CellProbe | None = None  # where a level-0 state puts the agent (for region guardrails)
     step_hazard: StepHazard | None = None  # does the action about to be taken lead into a hazard
+    blocked_step: BlockedStep | None = None  # does the action about to be taken go nowhere
     explainer: Explainer | None = None  # the plan decoder with its tokenizer, once trained
     places: PlaceGoal | None = None  # point worlds: grounds named places as goal states
     readout: GoalReadout | None = None  # gym worlds: level-0 state -> the goal space
@@ -98,6 +100,7 @@ def save_checkpoint(
     abstract: tuple[tuple[AbstractLevel, Critic], ...] = (),
     probe: CellProbe | None = None,
     step_hazard: StepHazard | None = None,
+    blocked_step: BlockedStep | None = None,
     places: PlaceGoal | None = None,
     readout: GoalReadout | None = None,
     landmarks: LandmarkGraph | None = None,
@@ -120,7 +123,7 @@ def save_checkpoint(
         _write_tensors(directory / HAZARD_FILE, hazard, metadata)
     else:
         (directory / HAZARD_FILE).unlink(missing_ok=True)
-    for path, module in ((PROBE_FILE, probe), (STEP_HAZARD_FILE, step_hazard), (PLACES_FILE, places), (READOUT_FILE, readout),
+    for path, module in ((PROBE_FILE, probe), (STEP_HAZARD_FILE, step_hazard), (BLOCKED_STEP_FILE, blocked_step), (PLACES_FILE, places), (READOUT_FILE, readout),
                          (LANDMARKS_FILE, landmarks)):
         if module is not None:
             _write_tensors(directory / path, module, metadata)
@@ -140,6 +143,13 @@ def write_abstract_levels(directory: str | Path, config: HagentConfig, abstract:
     metadata = {"format": FORMAT, "format_version": str(FORMAT_VERSION), "step": str(load_checkpoint(directory).step)}
     _write_levels(directory, abstract, metadata)
     save_config(config, directory)
+
+
+def write_blocked_step(directory: str | Path, blocked_step: BlockedStep) -> None:
+    """Add (or replace) the blocked-step model of the checkpoint in `directory`; the rest is left as it is."""
+    directory = Path(directory)
+    metadata = {"format": FORMAT, "format_version": str(FORMAT_VERSION), "step": str(load_checkpoint(directory).step)}
+    _write_tensors(directory / BLOCKED_STEP_FILE, blocked_step, metadata)
 
 
 def _write_levels(directory: Path, abstract: tuple[tuple[AbstractLevel, Critic], ...], metadata: dict[str, str]) -> None:
@@ -184,6 +194,9 @@ def load_checkpoint(directory: str | Path, device: str | torch.device = "cpu") -
     step_hazard = None
     if (directory / STEP_HAZARD_FILE).exists():
         step_hazard = _load_module(directory / STEP_HAZARD_FILE, StepHazard(config.hazard, model.level.actions), device)
+    blocked_step = None
+    if (directory / BLOCKED_STEP_FILE).exists():
+        blocked_step = _load_module(directory / BLOCKED_STEP_FILE, BlockedStep(config.hazard, model.level.actions), device)
     places = None
     if (directory / PLACES_FILE).exists():
         places = _load_module(directory / PLACES_FILE, PlaceGoal(model.level.dim), device)
@@ -213,7 +226,7 @@ def load_checkpoint(directory: str | Path, device: str | torch.device = "cpu") -
     return Checkpoint(
         config=config, jepa=model.to(device).eval(), step=step, directory=directory, critic=critic,
         hazard=hazard, abstract=tuple(abstract), abstract_critics=tuple(critics), probe=probe,
-        step_hazard=step_hazard, explainer=load_decoder(_decoder_dir(directory), config.decoder), places=places,
+        step_hazard=step_hazard, blocked_step=blocked_step, explainer=load_decoder(_decoder_dir(directory), config.decoder), places=places,
         readout=readout, landmarks=landmarks,
     )
 

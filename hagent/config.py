@@ -375,6 +375,13 @@ class AgentConfig(_Frozen):
     to be taken exactly, and charges imagined hazards further on this much per step."""
     hazard_threshold: float = Field(0.5, gt=0.0, lt=1.0)
     """A hard hazard guardrail rejects imagined states whose hazard probability exceeds this."""
+    skip_blocked: bool = True
+    """With a blocked-step model in the checkpoint (`costs.hazard.BlockedStep`, learned from the
+    data's views before and after each step), the action about to be taken is one it expects to go
+    nowhere (a forward into a wall, a closed door or an object) only when nothing else is left.
+    Off: level 0's plan alone picks it, and its predictor often imagines walking through."""
+    blocked_threshold: float = Field(0.5, gt=0.0, lt=1.0)
+    """The blocked-step model's probability above which an action counts as going nowhere."""
 
     @field_validator("guardrails")
     @classmethod

@@ -212,6 +212,26 @@ def test_refit_level0_teaches_the_predictor_the_stopped_moves_and_nothing_else(s
     assert main(["train", "--refit-level0", "--levels-only", "--out", str(copy), "--data", str(data), "-q"]) == 2
 
 
+def test_blocked_step_only_adds_the_model_in_place_and_nothing_else(stack: Path, tmp_path: Path, capsys) -> None:
+    import shutil
+
+    assert load_checkpoint(stack).blocked_step is not None  # a full run trains it after the step hazard
+    copy = tmp_path / "ckpt"
+    shutil.copytree(stack, copy)
+    (copy / "blocked_step.safetensors").unlink()
+    assert load_checkpoint(copy).blocked_step is None
+    data = tmp_path / "data"
+    collect("rooms:2x2?size=5", data, CollectConfig(episodes=6, max_steps=40), seed=5, progress=False)
+    sets = ["--set", "train.hazard.steps=30", "--set", "train.hazard.batch_size=32"]
+    assert main(["train", "--blocked-step-only", "--out", str(copy), "--data", str(data), "-q", *sets]) == 0
+    assert "steps that went nowhere" in capsys.readouterr().out
+    assert load_checkpoint(copy).blocked_step is not None and "Blocked-step model" in (copy / "README.md").read_text()
+    for name in ("level0.safetensors", "critic.safetensors", "level1.safetensors", "step_hazard.safetensors", "config.json"):
+        assert (copy / name).read_bytes() == (stack / name).read_bytes()
+    assert main(["train", "--blocked-step-only", "--out", str(copy), "-q"]) == 2  # no --data: a usage error
+    assert main(["train", "--blocked-step-only", "--levels-only", "--out", str(copy), "--data", str(data), "-q"]) == 2
+
+
 def test_abstract_level_checks_shapes(stack: Path) -> None:
     level1 = load_checkpoint(stack).abstract[0]
     with pytest.raises(ValueError, match="level below"):

@@ -40,7 +40,7 @@ import torch
 from costs.base import CostStack, WeightedCost
 from costs.critic import Critic
 from costs.guardrails import Guarded
-from costs.hazard import CellProbe, HazardModel, StepHazard
+from costs.hazard import BlockedStep, CellProbe, HazardModel, StepHazard
 from costs.task import AboveCritic, AboveEnergy, GoalCritic, GoalEnergy
 from decoder.explain import Explainer
 from hagent.acting.configurator import Configuration, Configurator, ShortTermMemory, Watch, route_subgoal, route_target
@@ -56,6 +56,7 @@ from hagent.acting.guards import (
     clash,
     forbidden_mask,
     ground_guards,
+    goes_somewhere,
     safe_first,
 )
 from hagent.acting.narrative import Narrator, encoder
@@ -120,6 +121,7 @@ class GridActor:
         abstract: tuple[AbstractLevel, ...] = (),
         abstract_critics: tuple[Critic, ...] = (),
         step_hazard: StepHazard | None = None,
+        blocked_step: BlockedStep | None = None,
         explainer: Explainer | None = None,
         normalizer: Reader | None = None,
     ):
@@ -127,6 +129,7 @@ class GridActor:
         self.explainer = explainer
         self.normalizer = normalizer  # reads what the grammar doesn't take (`hagent.language.understand`)
         self.hazard, self.probe, self.step_hazard = hazard, probe, step_hazard
+        self.blocked_step = blocked_step  # tells a move that goes nowhere before it is taken
         self.abstract, self.abstract_critics = tuple(abstract), tuple(abstract_critics)
         match cfg.planner:
             case "beam":
@@ -155,7 +158,7 @@ class GridActor:
             return cls(
                 ckpt.level, ckpt.critic, cfg or ckpt.config.agent, seed, hazard=ckpt.hazard, probe=ckpt.probe,
                 abstract=ckpt.abstract, abstract_critics=ckpt.abstract_critics, step_hazard=ckpt.step_hazard,
-                explainer=ckpt.explainer, normalizer=load_normalizer(directory),
+                blocked_step=ckpt.blocked_step, explainer=ckpt.explainer, normalizer=load_normalizer(directory),
             )
         except ValueError as err:  # settings this checkpoint's models can't serve
             raise CheckpointError(f"{directory}: {err}") from None
@@ -170,7 +173,7 @@ class GridActor:
         return GridActor(
             self.level, self.critic, self.cfg.model_copy(update=updates), self.seed, hazard=self.hazard, probe=self.probe,
             abstract=self.abstract, abstract_critics=self.abstract_critics, step_hazard=self.step_hazard,
-            explainer=self.explainer, normalizer=self.normalizer,
+            blocked_step=self.blocked_step, explainer=self.explainer, normalizer=self.normalizer,
         )
 
     # -- public verbs ---------------------------------------------------------------------
@@ -483,7 +486,10 @@ class GridActor:
             images, headings, held = grounded.goal_images, grounded.goal_headings, grounded.goal_carried
             planner = self.planner
             horizon = self.cfg.beam.horizon if self.cfg.planner == "beam" else self.cfg.cem.horizon
-        allowed = allowed_actions(self.level.actions, stage_list[k], futile, obs, grounded, horizon, guards, first)
+        moving = None
+        if self.blocked_step is not None and self.cfg.skip_blocked:
+            moving = goes_somewhere(obs, self.blocked_step, self.cfg.blocked_threshold, self.level.actions)
+        allowed = allowed_actions(self.level.actions, stage_list[k], futile, obs, grounded, horizon, guards, first, moving)
         s0 = self._encode_obs(obs)[0]
         if target is not None and route.target_level == 1:  # level 1's predicted state: reached in level 1's space
             up = self.abstract[0].encode

@@ -10,7 +10,7 @@ import torch
 from minigrid.core.constants import OBJECT_TO_IDX
 
 from costs.guardrails import ActionGuardrail, Guardrail, GuardrailMode, HazardGuardrail, RegionGuardrail
-from costs.hazard import CellProbe, HazardModel, StepHazard, patches
+from costs.hazard import BlockedStep, CellProbe, HazardModel, StepHazard, patches
 from hagent.acting.configurator import Configuration, ShortTermMemory, forbidden_actions
 from hagent.acting.grounding import Grounded, Memory, Stage, agent_pose, encode_observation
 from hagent.acting.records import AgentPlan
@@ -122,6 +122,18 @@ def safe_first(level: Level, obs: dict, guards: Guards, step_hazard: StepHazard 
     return safe
 
 
+@torch.no_grad()
+def goes_somewhere(obs: dict, blocked_step: BlockedStep, threshold: float, num_actions: int) -> torch.Tensor:
+    """World actions the blocked-step model expects to change what the agent sees: `[A]` bool
+    (False: it goes nowhere, e.g. a forward into a wall, a closed door or an object)."""
+    pose = agent_pose(obs)
+    patch = patches(torch.as_tensor(obs["image"][None]), torch.as_tensor([pose.cell]))
+    actions = torch.arange(num_actions)
+    held = torch.full((num_actions,), int(obs["carried"][0]) if "carried" in obs else OBJECT_TO_IDX["empty"])
+    p = blocked_step.probability(patch.expand(num_actions, -1, -1, -1), torch.full((num_actions,), pose.heading), actions, held)
+    return p <= threshold
+
+
 def breaks_first(plan: AgentPlan, guards: Guards) -> bool:
     """Whether the plan's first step itself breaks a hard guardrail (so every candidate did)."""
     s, a = plan.plan.states[:1], plan.plan.actions[:1]
@@ -151,7 +163,7 @@ def clash(stage: Stage, guards: Guards) -> str | None:
 
 def allowed_actions(
     num_actions: int, stage: Stage, futile: torch.Tensor, obs: dict, grounded: Grounded, horizon: int, guards: Guards,
-    first: torch.Tensor | None = None,
+    first: torch.Tensor | None = None, moving: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Actions each plan step may take: `[H, A]` bool. The stage sets the repertoire (the
     configurator's action constraints) minus the actions hard guardrails forbid; the action
@@ -159,7 +171,8 @@ def allowed_actions(
     object with free hands, drop onto an empty cell) and touch only what the instruction names
     (pick up a target, drop beside one); actions already taken from this state may not come
     first, unless that leaves nothing; `first`, when given, are the only actions the first
-    step may take (the safe ones: safety outranks that memory)."""
+    step may take (the safe ones: safety outranks that memory); of those, the ones in `moving`
+    (those the blocked-step model expects to change the view) come first, unless that leaves nothing."""
     repertoire = torch.zeros(num_actions, dtype=torch.bool)
     repertoire[list(stage.actions)] = True
     repertoire[list(guards.forbidden)] = False
@@ -173,6 +186,8 @@ def allowed_actions(
         now[DROP] &= near_target
     if first is not None:
         now = (now & first) if (now & first).any() else first.clone()
+    if moving is not None and (now & moving).any():
+        now = now & moving
     if (now & ~futile).any():
         allowed[0] = now & ~futile
     elif now.any():

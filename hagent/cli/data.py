@@ -117,17 +117,27 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.levels_only:
         from hagent.training.pipeline import train_levels_only
 
-        data = _in_place_data(args, "--levels-only trains the levels above level 0", args.decoder_only or args.refit_level0,
-                              "--decoder-only, --refit-level0")
+        data = _in_place_data(args, "--levels-only trains the levels above level 0", args.decoder_only or args.refit_level0
+                              or args.blocked_step_only, "--decoder-only, --refit-level0, --blocked-step-only")
         result = train_levels_only(cfg, args.out, data, command=command, progress=not args.quiet)
         print(f"trained the abstract levels in {result.seconds:.1f}s -> {args.out}; the plan decoder reads their states: "
               f"retrain it with hagent train --decoder-only --out {args.out}")
         return 0
+    if args.blocked_step_only:
+        from hagent.training.pipeline import train_blocked_step_only
+
+        data = _in_place_data(args, "--blocked-step-only trains the blocked-step model", args.decoder_only or args.levels_only
+                              or args.refit_level0, "--decoder-only, --levels-only, --refit-level0")
+        result = train_blocked_step_only(cfg, args.out, data, command=command, progress=not args.quiet)
+        f = result.final
+        print(f"trained the blocked-step model in {result.seconds:.1f}s: recall {f['blocked_step_recall']:.3f} on the "
+              f"{f['blocked_step_count']:,} steps that went nowhere, false alarms {f['blocked_step_false_alarm']:.4f} -> {args.out}")
+        return 0
     if args.refit_level0:
         from hagent.training.refit import refit_level0
 
-        data = _in_place_data(args, "--refit-level0 refits level 0's predictor", args.decoder_only or args.levels_only,
-                              "--decoder-only, --levels-only")
+        data = _in_place_data(args, "--refit-level0 refits level 0's predictor", args.decoder_only or args.levels_only
+                              or args.blocked_step_only, "--decoder-only, --levels-only, --blocked-step-only")
         result = refit_level0(cfg, args.out, data, command=command, progress=not args.quiet)
         f = result.final
         print(f"refit level 0's predictor in {result.seconds:.1f}s: prediction loss {f['refit_pred_loss']:.4f}, "
@@ -191,9 +201,10 @@ def _in_place_data(args: argparse.Namespace, what: str, clash: bool, clashing: s
 def _run_preset(args: argparse.Namespace) -> int:
     from hagent.training.presets import PRESETS
 
-    if args.data or args.decoder_only or args.normalizer_only or args.levels_only or args.refit_level0 or args.init:
+    if (args.data or args.decoder_only or args.normalizer_only or args.levels_only or args.refit_level0 or args.blocked_step_only
+            or args.init):
         raise CliError("--preset runs a whole recipe; it takes no --data, --init, --decoder-only, --levels-only, "
-                       "--normalizer-only or --refit-level0")
+                       "--normalizer-only, --refit-level0 or --blocked-step-only")
     preset = PRESETS[args.preset](args.out) if args.out else PRESETS[args.preset]()
     commands = [" ".join(["hagent", *step]) for step in preset.steps]
     if args.dry_run:

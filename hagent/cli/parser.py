@@ -117,7 +117,8 @@ def build_parser() -> argparse.ArgumentParser:
         "on (plan, description) pairs from episodes executed in train.decoder.worlds; "
         "--decoder-only trains just the decoder of the checkpoint in --out, in place; --normalizer-only trains "
         "just the language normalizer (a small transformer encoder over sentencepiece tokens, on generated paraphrases); "
-        "--refit-level0 refits just level 0's predictor on the moves that went nowhere, its encoder frozen. "
+        "--refit-level0 refits just level 0's predictor on the moves that went nowhere, its encoder frozen; "
+        "--blocked-step-only trains just the model that tells a move that goes nowhere before it is taken. "
         "Writes a checkpoint directory (config.json, *.safetensors, decoder/, metrics.jsonl, README.md) to --out, "
         "every train.save_every steps and at the end.",
     )
@@ -139,6 +140,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="refit only level 0's predictor of the grid checkpoint in --out, in place, on --data, its encoder frozen, "
         "with the moves that went nowhere (a forward into a wall, door or object) oversampled (train.refit.*; "
         "about 12 minutes on 2 cores for the default's data)",
+    )
+    p.add_argument(
+        "--blocked-step-only", action="store_true",
+        help="train only the blocked-step model (does the action about to be taken go nowhere: read off the cells "
+        "around the agent, learned from the views before and after each step of --data) of the grid checkpoint in --out, "
+        "in place (under a minute on 2 cores for the default's data)",
     )
     p.add_argument(
         "--normalizer-only", action="store_true",

@@ -30,7 +30,7 @@ from hagent.progress import bar as progress_bar
 
 from costs.config import CriticConfig, CriticTrainConfig, HazardConfig, HazardTrainConfig
 from costs.critic import Critic, QuasimetricCritic
-from costs.hazard import CellProbe, HazardModel, StepHazard, patches
+from costs.hazard import BlockedStep, CellProbe, HazardModel, StepHazard, patches
 from hagent import distributed
 from hagent.data import OfflineDataset
 from hagent.training.critic import dataset_pairs, encode_dataset, episode_transitions, fit_critic, fit_quasimetric
@@ -368,6 +368,69 @@ def train_step_hazard(
     with torch.no_grad():
         p = torch.cat([model.probability(patch[i : i + 8192], heading[i : i + 8192], action[i : i + 8192]) for i in range(0, len(label), 8192)])
     return StepHazardResult(model, float((p[label] > 0.5).float().mean()), float((p[~label] > 0.5).float().mean()))
+
+
+class BlockedStepResult(NamedTuple):
+    """A trained blocked-step model and its accuracy on the training transitions."""
+
+    model: BlockedStep
+    recall: float  # share of the steps that went nowhere it flags
+    false_alarm: float  # share of the steps that changed the view it flags
+    blocked: int  # how many of the transitions went nowhere
+
+
+def went_nowhere(arrays: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """The rows of one dataset that took an action, and whether each left the view as it was
+    (image, heading and what is carried all unchanged): read from the observations alone."""
+    rows = np.nonzero(arrays["action"] >= 0)[0]  # an episode's last row takes none, so rows + 1 stays inside it
+    still = (arrays["image"][rows + 1] == arrays["image"][rows]).reshape(len(rows), -1).all(1)
+    still &= arrays["direction"][rows + 1] == arrays["direction"][rows]
+    still &= (arrays["carried"][rows + 1] == arrays["carried"][rows]).reshape(len(rows), -1).all(1)
+    return rows, still
+
+
+def train_blocked_step(
+    datasets: list[OfflineDataset], arch: HazardConfig, cfg: HazardTrainConfig, seed: int,
+    metrics_path: Path | None = None, progress: bool = True,
+) -> BlockedStepResult | None:
+    """Fit `BlockedStep` on (cells around the agent's mark, heading, action) -> the step left the
+    view as it was; None for data without grid observations or without such a step."""
+    patch_parts, heading_parts, action_parts, held_parts, label_parts = [], [], [], [], []
+    for d in datasets:
+        a = d.arrays
+        if "image" not in a or a["image"].ndim != 4 or "carried" not in a:
+            continue
+        rows, still = went_nowhere(a)
+        patch_parts.append(patches(torch.as_tensor(a["image"][rows]), torch.as_tensor(marked_cells(a["image"][rows])).long()))
+        heading_parts.append(torch.as_tensor(a["direction"][rows]).long())
+        action_parts.append(torch.as_tensor(a["action"][rows]).long())
+        held_parts.append(torch.as_tensor(a["carried"][rows, 0]).long())
+        label_parts.append(torch.as_tensor(still))
+    if not label_parts or cfg.steps == 0:
+        return None
+    patch, heading, action, held, label = (torch.cat(x) for x in (patch_parts, heading_parts, action_parts, held_parts, label_parts))
+    positive, negative = torch.nonzero(label).squeeze(1), torch.nonzero(~label).squeeze(1)
+    if len(positive) == 0 or len(negative) == 0:
+        return None
+    torch.manual_seed(seed)
+    generator = torch.Generator().manual_seed(seed + 3)
+    model = BlockedStep(arch)
+    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    n_pos = cfg.batch_size // 4
+    distributed.check_batch("train.hazard.batch_size", cfg.batch_size)
+    objective = distributed.wrap(model, _bce)
+    bar = progress_bar(range(1, cfg.steps + 1), desc="blocked step", unit="step", progress=progress)
+    for step in bar:
+        idx = distributed.shard(torch.cat([
+            positive[torch.randint(len(positive), (n_pos,), generator=generator)],
+            negative[torch.randint(len(negative), (cfg.batch_size - n_pos,), generator=generator)],
+        ]))
+        loss = objective(patch[idx], heading[idx], action[idx], held[idx], label[idx].float())
+        _descend(optimizer, loss, step, cfg.steps, bar, metrics_path, "blocked_step")
+    model.eval()
+    with torch.no_grad():
+        p = torch.cat([model.probability(*(x[i : i + 8192] for x in (patch, heading, action, held))) for i in range(0, len(label), 8192)])
+    return BlockedStepResult(model, float((p[label] > 0.5).float().mean()), float((p[~label] > 0.5).float().mean()), len(positive))
 
 
 def _descend(optimizer, loss: torch.Tensor, step: int, steps: int, bar, metrics_path: Path | None, stage: str) -> None:

@@ -307,6 +307,36 @@ def train_levels_only(
     return TrainResult(steps=cfg.abstract.steps, seconds=time.perf_counter() - start, final=final, directory=directory)
 
 
+def train_blocked_step_only(
+    config: HagentConfig, directory: str | Path, data_dirs: list[Path], command: str = "", progress: bool = True
+) -> TrainResult:
+    """Train (or retrain) the blocked-step model of the grid checkpoint in `directory`, in place,
+    on `data_dirs`, exactly as a full run's "blocked step" stage does (`train.hazard`, the
+    checkpoint's `hazard` shape); nothing else in the checkpoint changes."""
+    from hagent.checkpoint import write_blocked_step
+    from hagent.training.hierarchy import train_blocked_step
+
+    start = time.perf_counter()
+    directory = Path(directory)
+    ckpt = load_checkpoint(directory)
+    if ckpt.config.level.encoder.kind != "grid":
+        raise TrainingError(f"{directory}: the blocked-step model reads grid cells; this checkpoint's level 0 reads {ckpt.config.level.encoder.kind}")
+    torch.manual_seed(config.seed)
+    torch.set_num_threads(cpu_threads(config.train.threads))
+    datasets = _load_datasets(data_dirs)
+    result = train_blocked_step(datasets, ckpt.config.hazard, config.train.hazard, config.seed, directory / METRICS_FILE, progress)
+    if result is None:
+        raise TrainingError("the data holds no grid step that went nowhere (or train.hazard.steps is 0): nothing to learn from")
+    write_blocked_step(directory, result.model)
+    final = {"blocked_step_recall": result.recall, "blocked_step_false_alarm": result.false_alarm, "blocked_step_count": result.blocked}
+    write_readme_section(directory, "Blocked-step model", (
+        f"Trained by `{command or 'train_blocked_step_only'}` (seed {config.seed}) on {', '.join(str(d) for d in data_dirs)}: "
+        f"{config.train.hazard.steps} steps; on its {result.blocked:,} training steps that went nowhere recall {result.recall:.3f}, "
+        f"false alarms on the rest {result.false_alarm:.4f}."
+    ))
+    return TrainResult(steps=config.train.hazard.steps, seconds=time.perf_counter() - start, final=final, directory=directory)
+
+
 def _load_datasets(data_dirs: list[Path]) -> list[OfflineDataset]:
     try:
         return [OfflineDataset(d) for d in data_dirs]

@@ -32,7 +32,7 @@ from hagent.training.critic import dataset_pairs, train_critic
 from hagent.training.decoder import fit_decoder
 from hagent.training.goal import train_goal_parts
 from hagent.training.hierarchy import (
-    ABSTRACT_CAP, embed, marked_cells, train_abstract_levels, train_hazard, train_probe, train_step_hazard,
+    ABSTRACT_CAP, embed, marked_cells, train_abstract_levels, train_blocked_step, train_hazard, train_probe, train_step_hazard,
 )
 from hagent.training.places import train_places
 
@@ -92,7 +92,8 @@ class Recipe:
         """The checkpoint's README: data, command, seed, steps, level 0, metrics, files."""
         config = run.config
         keys = ("pred_loss", "pred_loss_rel", "std", "eff_rank", "cov_loss", "inverse_acc", "places_val_accuracy", "critic_val_mae",
-                "hazard_recall", "hazard_false_alarm", "step_hazard_recall", "step_hazard_false_alarm", "probe_accuracy")
+                "hazard_recall", "hazard_false_alarm", "step_hazard_recall", "step_hazard_false_alarm", "blocked_step_recall",
+                "blocked_step_false_alarm", "probe_accuracy")
         keys += tuple(k for k in row if k.startswith("level"))
         final = ", ".join(f"{k} {row[k]:.4g}" for k in keys if k in row) or "none logged yet"
         data = "\n".join(
@@ -121,6 +122,7 @@ class GridRecipe(Recipe):
         "Files: `config.json` (resolved config), `level0.safetensors` (level 0 weights), "
         "`critic.safetensors` (level 0's critic), `levelK.safetensors` / `criticK.safetensors` (abstract level K "
         "and its critic), `hazard.safetensors` (the hazard classifier, when the data had hazards), `probe.safetensors` (the cell probe region guardrails read), `step_hazard.safetensors` (the hazard check of the action about to be taken), "
+        "`blocked_step.safetensors` (does the action about to be taken go nowhere), "
         "`metrics.jsonl` (one row per logged step). Load with `hagent.checkpoint.load_checkpoint(dir)`.\n"
     )
 
@@ -132,7 +134,7 @@ class GridRecipe(Recipe):
         cfg = config.train
         if cfg.critic.steps == 0:
             return ["level 0"]
-        names = ["level 0", "critic", "hazard classifier", "step hazard", "cell probe"]
+        names = ["level 0", "critic", "hazard classifier", "step hazard", "blocked step", "cell probe"]
         if cfg.abstract.steps > 0 and config.hierarchy:
             names.append(f"abstract level{'s' if len(config.hierarchy) > 1 else ''} and their critics")
         return names + (["plan decoder"] if cfg.decoder.episodes > 0 else [])
@@ -159,6 +161,10 @@ class GridRecipe(Recipe):
         step_hazard = train_step_hazard(datasets, config.hazard, cfg.hazard, config.seed, run.log_path, run.progress)
         if step_hazard is not None:
             row.update(step_hazard_recall=step_hazard.recall, step_hazard_false_alarm=step_hazard.false_alarm)
+        say("blocked step", f"{cfg.hazard.steps} steps")
+        blocked = train_blocked_step(datasets, config.hazard, cfg.hazard, config.seed, run.log_path, run.progress)
+        if blocked is not None:
+            row.update(blocked_step_recall=blocked.recall, blocked_step_false_alarm=blocked.false_alarm)
         cells = torch.cat([torch.as_tensor(marked_cells(d.arrays["image"])).long() for d in datasets]).to(run.device)
         say("cell probe", f"{cfg.hazard.steps} steps")
         probe = train_probe(model.level, embedded, cells, config.hazard, cfg.hazard, config.seed, run.log_path, run.progress)
@@ -166,7 +172,7 @@ class GridRecipe(Recipe):
             row.update(probe_accuracy=probe.accuracy)
         abstract = []
         if cfg.abstract.steps > 0 and config.hierarchy:
-            say(self.stages(config)[5], f"{cfg.abstract.steps} steps each, then {cfg.critic.steps} for each critic")
+            say(self.stages(config)[6], f"{cfg.abstract.steps} steps each, then {cfg.critic.steps} for each critic")
             levels = train_abstract_levels(
                 list(config.hierarchy), model.level, embedded, datasets, cfg.jepa, cfg.abstract, config.critic,
                 cfg.critic, config.seed, run.log_path, run.progress, pairs, precision=cfg.precision,
@@ -187,6 +193,7 @@ class GridRecipe(Recipe):
                 hazard=None if hazard is None else hazard.model, abstract=tuple(abstract),
                 probe=None if probe is None else probe.model,
                 step_hazard=None if step_hazard is None else step_hazard.model,
+                blocked_step=None if blocked is None else blocked.model,
             )
             if explainer is not None:
                 save_decoder(run.out_dir, explainer)
