@@ -370,9 +370,12 @@ class AgentConfig(_Frozen):
     """How guardrails stated in the instruction are enforced: hard (reject violating plans) or soft (weighted cost)."""
     soft_weight: float = Field(5.0, ge=0.0)
     """Weight of a soft guardrail's violation probability per step."""
-    imagined_hazard_weight: float = Field(50.0, ge=0.0)
+    imagined_hazard_weight: float = Field(0.0, ge=0.0)
     """With a step-hazard model in the checkpoint, a hard hazard guardrail checks the action about
-    to be taken exactly, and charges imagined hazards further on this much per step."""
+    to be taken exactly, and charges imagined hazards further on this much per step. 0 since
+    2026-12-07 (50 before): the hazard classifier can't see lava under the agent and its false
+    alarms steered plans the wrong way; off, LavaCrossingS9N1 went from 84.5% to 97.0% on
+    490000-490199 with no lava entered (BENCHMARKS.md, "Moves that go nowhere, told before")."""
     hazard_threshold: float = Field(0.5, gt=0.0, lt=1.0)
     """A hard hazard guardrail rejects imagined states whose hazard probability exceeds this."""
     skip_blocked: bool = True

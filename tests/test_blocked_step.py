@@ -87,3 +87,22 @@ def test_the_agent_takes_no_forward_that_goes_nowhere() -> None:
     assert _moves_that_went_nowhere(agent, 1) == (0, True)
     wasted, _ = _moves_that_went_nowhere(agent.reconfigured(skip_blocked=False), 1)
     assert wasted > 0
+
+
+def test_the_readme_first_example_takes_at_most_twice_the_bots_steps(capsys: pytest.CaptureFixture) -> None:
+    """`hagent run "go to the red ball" --world rooms:3x3 --seed 1` (issue #34: 155 steps, then 61,
+    against BabyAI's bot's 29)."""
+    import re
+
+    from hagent.cli import main
+    from hagent.evaluate import reference_steps
+    from hagent.language import parse
+
+    text = "go to the red ball"
+    world = make_world("rooms:3x3", seed=1)
+    world.reset(seed=1)
+    assert world.instruct(parse(text).goal, text)
+    bot = reference_steps(world)
+    assert main(["run", text, "--world", "rooms:3x3", "--seed", "1"]) == 0
+    steps = int(re.search(r"outcome: success in (\d+) steps", capsys.readouterr().out).group(1))
+    assert bot is not None and steps <= 2 * bot, f"{steps} steps, the bot {bot}"
