@@ -2,7 +2,7 @@
 # Rebuild the shipped checkpoints from scratch, seed 0, on CPU:
 #   checkpoints/gotolocal  level 0 + critic on babyai:GoToLocal (about 10 minutes on 2 cores)
 #   checkpoints/default    the H-JEPA stack on five worlds: level 0 (fine-tuned from gotolocal),
-#                          its critic, the hazard classifier, the step-hazard model, the cell
+#                          its critic, the hazard classifier, the step-hazard model, the blocked-step model, the cell
 #                          probe, level 1 and its critic (about 30 minutes on 2 cores), then the
 #                          plan decoder (about 11 minutes) and the language normalizer (about 8 minutes)
 #   decoder                only (re)train checkpoints/default's plan decoder on its levels
