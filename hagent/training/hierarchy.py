@@ -323,6 +323,32 @@ class StepHazardResult(NamedTuple):
     false_alarm: float
 
 
+def _fit_step_model(
+    model: torch.nn.Module, inputs: tuple[torch.Tensor, ...], label: torch.Tensor, cfg: HazardTrainConfig, generator_seed: int,
+    stage: str, metrics_path: Path | None, progress: bool,
+) -> torch.Tensor:
+    """Fit a classifier of the step about to be taken (`model.logits(*inputs)`) on `label` [N]
+    (bool) with `train.hazard`'s budget, a quarter of each batch drawn from the positives; returns
+    its probabilities on every training row."""
+    positive, negative = torch.nonzero(label).squeeze(1), torch.nonzero(~label).squeeze(1)
+    generator = torch.Generator().manual_seed(generator_seed)
+    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    n_pos = cfg.batch_size // 4
+    distributed.check_batch("train.hazard.batch_size", cfg.batch_size)
+    objective = distributed.wrap(model, _bce)
+    bar = progress_bar(range(1, cfg.steps + 1), desc=stage, unit="step", progress=progress)
+    for step in bar:
+        idx = distributed.shard(torch.cat([
+            positive[torch.randint(len(positive), (n_pos,), generator=generator)],
+            negative[torch.randint(len(negative), (cfg.batch_size - n_pos,), generator=generator)],
+        ]))
+        loss = objective(*(x[idx] for x in inputs), label[idx].float())
+        _descend(optimizer, loss, step, cfg.steps, bar, metrics_path, stage.replace(" ", "_"))
+    model.eval()
+    with torch.no_grad():
+        return torch.cat([model.probability(*(x[i : i + 8192] for x in inputs)) for i in range(0, len(label), 8192)])
+
+
 def train_step_hazard(
     datasets: list[OfflineDataset], arch: HazardConfig, cfg: HazardTrainConfig, seed: int,
     metrics_path: Path | None = None, progress: bool = True,
@@ -348,25 +374,9 @@ def train_step_hazard(
     if not images or cfg.steps == 0:
         return None
     patch, heading, action, label = torch.cat(images), torch.cat(headings), torch.cat(actions), torch.cat(labels)
-    positive, negative = torch.nonzero(label).squeeze(1), torch.nonzero(~label).squeeze(1)
     torch.manual_seed(seed)
-    generator = torch.Generator().manual_seed(seed + 2)
     model = StepHazard(arch)
-    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
-    n_pos = cfg.batch_size // 4
-    distributed.check_batch("train.hazard.batch_size", cfg.batch_size)
-    objective = distributed.wrap(model, _bce)
-    bar = progress_bar(range(1, cfg.steps + 1), desc="step hazard", unit="step", progress=progress)
-    for step in bar:
-        idx = distributed.shard(torch.cat([
-            positive[torch.randint(len(positive), (n_pos,), generator=generator)],
-            negative[torch.randint(len(negative), (cfg.batch_size - n_pos,), generator=generator)],
-        ]))
-        loss = objective(patch[idx], heading[idx], action[idx], label[idx].float())
-        _descend(optimizer, loss, step, cfg.steps, bar, metrics_path, "step_hazard")
-    model.eval()
-    with torch.no_grad():
-        p = torch.cat([model.probability(patch[i : i + 8192], heading[i : i + 8192], action[i : i + 8192]) for i in range(0, len(label), 8192)])
+    p = _fit_step_model(model, (patch, heading, action), label, cfg, seed + 2, "step hazard", metrics_path, progress)
     return StepHazardResult(model, float((p[label] > 0.5).float().mean()), float((p[~label] > 0.5).float().mean()))
 
 
@@ -409,28 +419,13 @@ def train_blocked_step(
     if not label_parts or cfg.steps == 0:
         return None
     patch, heading, action, held, label = (torch.cat(x) for x in (patch_parts, heading_parts, action_parts, held_parts, label_parts))
-    positive, negative = torch.nonzero(label).squeeze(1), torch.nonzero(~label).squeeze(1)
-    if len(positive) == 0 or len(negative) == 0:
+    blocked = int(label.sum())
+    if blocked in (0, len(label)):
         return None
     torch.manual_seed(seed)
-    generator = torch.Generator().manual_seed(seed + 3)
     model = BlockedStep(arch)
-    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
-    n_pos = cfg.batch_size // 4
-    distributed.check_batch("train.hazard.batch_size", cfg.batch_size)
-    objective = distributed.wrap(model, _bce)
-    bar = progress_bar(range(1, cfg.steps + 1), desc="blocked step", unit="step", progress=progress)
-    for step in bar:
-        idx = distributed.shard(torch.cat([
-            positive[torch.randint(len(positive), (n_pos,), generator=generator)],
-            negative[torch.randint(len(negative), (cfg.batch_size - n_pos,), generator=generator)],
-        ]))
-        loss = objective(patch[idx], heading[idx], action[idx], held[idx], label[idx].float())
-        _descend(optimizer, loss, step, cfg.steps, bar, metrics_path, "blocked_step")
-    model.eval()
-    with torch.no_grad():
-        p = torch.cat([model.probability(*(x[i : i + 8192] for x in (patch, heading, action, held))) for i in range(0, len(label), 8192)])
-    return BlockedStepResult(model, float((p[label] > 0.5).float().mean()), float((p[~label] > 0.5).float().mean()), len(positive))
+    p = _fit_step_model(model, (patch, heading, action, held), label, cfg, seed + 3, "blocked step", metrics_path, progress)
+    return BlockedStepResult(model, float((p[label] > 0.5).float().mean()), float((p[~label] > 0.5).float().mean()), blocked)
 
 
 def _descend(optimizer, loss: torch.Tensor, step: int, steps: int, bar, metrics_path: Path | None, stage: str) -> None:
