@@ -85,11 +85,15 @@ class StepHazard(nn.Module):
 
     def logits(self, patch: torch.Tensor, heading: torch.Tensor, action: torch.Tensor) -> torch.Tensor:
         """patch: [N, P, P, 3] cell codes centred on the agent, heading: [N], action: [N] -> [N]."""
+        return self.net(torch.cat([self.cells(patch, heading), self.heading(heading.long()), self.action(action.long())], -1)).squeeze(-1)
+
+    def cells(self, patch: torch.Tensor, heading: torch.Tensor) -> torch.Tensor:
+        """The patch's cell codes embedded and flattened, turned to the agent first when
+        `step_frame` is "agent": `[N, P * P * e]`."""
         if self.cfg.step_frame == "agent":
             patch = facing_east(patch, heading)
         codes = patch.long()
-        x = self.object(codes[..., 0]) + self.colour(codes[..., 1]) + self.state(codes[..., 2])  # (N, P, P, e)
-        return self.net(torch.cat([x.flatten(1), self.heading(heading.long()), self.action(action.long())], -1)).squeeze(-1)
+        return (self.object(codes[..., 0]) + self.colour(codes[..., 1]) + self.state(codes[..., 2])).flatten(1)
 
     def probability(self, patch: torch.Tensor, heading: torch.Tensor, action: torch.Tensor) -> torch.Tensor:
         """Probability each action leads into a hazard: `[N]`."""
@@ -139,11 +143,7 @@ class BlockedStep(StepHazard):
     def logits(self, patch: torch.Tensor, heading: torch.Tensor, action: torch.Tensor, held: torch.Tensor) -> torch.Tensor:
         """patch: [N, P, P, 3] cell codes centred on the agent, heading: [N], action: [N], held: [N]
         object code of what the agent carries (minigrid's 1, empty, for nothing) -> [N]."""
-        if self.cfg.step_frame == "agent":
-            patch = facing_east(patch, heading)
-        codes = patch.long()
-        x = self.object(codes[..., 0]) + self.colour(codes[..., 1]) + self.state(codes[..., 2])
-        parts = [x.flatten(1), self.heading(heading.long()), self.action(action.long()), self.held(held.long())]
+        parts = [self.cells(patch, heading), self.heading(heading.long()), self.action(action.long()), self.held(held.long())]
         return self.net(torch.cat(parts, -1)).squeeze(-1)
 
     def probability(self, patch: torch.Tensor, heading: torch.Tensor, action: torch.Tensor, held: torch.Tensor) -> torch.Tensor:

@@ -123,8 +123,8 @@ def save_checkpoint(
         _write_tensors(directory / HAZARD_FILE, hazard, metadata)
     else:
         (directory / HAZARD_FILE).unlink(missing_ok=True)
-    for path, module in ((PROBE_FILE, probe), (STEP_HAZARD_FILE, step_hazard), (BLOCKED_STEP_FILE, blocked_step), (PLACES_FILE, places), (READOUT_FILE, readout),
-                         (LANDMARKS_FILE, landmarks)):
+    for path, module in ((PROBE_FILE, probe), (STEP_HAZARD_FILE, step_hazard), (BLOCKED_STEP_FILE, blocked_step), (PLACES_FILE, places),
+                         (READOUT_FILE, readout), (LANDMARKS_FILE, landmarks)):
         if module is not None:
             _write_tensors(directory / path, module, metadata)
         else:
@@ -226,8 +226,8 @@ def load_checkpoint(directory: str | Path, device: str | torch.device = "cpu") -
     return Checkpoint(
         config=config, jepa=model.to(device).eval(), step=step, directory=directory, critic=critic,
         hazard=hazard, abstract=tuple(abstract), abstract_critics=tuple(critics), probe=probe,
-        step_hazard=step_hazard, blocked_step=blocked_step, explainer=load_decoder(_decoder_dir(directory), config.decoder), places=places,
-        readout=readout, landmarks=landmarks,
+        step_hazard=step_hazard, blocked_step=blocked_step, explainer=load_decoder(_decoder_dir(directory), config.decoder),
+        places=places, readout=readout, landmarks=landmarks,
     )
 
 

@@ -320,7 +320,8 @@ def train_blocked_step_only(
     directory = Path(directory)
     ckpt = load_checkpoint(directory)
     if ckpt.config.level.encoder.kind != "grid":
-        raise TrainingError(f"{directory}: the blocked-step model reads grid cells; this checkpoint's level 0 reads {ckpt.config.level.encoder.kind}")
+        raise TrainingError(f"{directory}: the blocked-step model reads grid cells; this checkpoint's level 0 reads "
+                            f"{ckpt.config.level.encoder.kind}")
     torch.manual_seed(config.seed)
     torch.set_num_threads(cpu_threads(config.train.threads))
     datasets = _load_datasets(data_dirs)
@@ -331,7 +332,8 @@ def train_blocked_step_only(
     final = {"blocked_step_recall": result.recall, "blocked_step_false_alarm": result.false_alarm, "blocked_step_count": result.blocked}
     write_readme_section(directory, "Blocked-step model", (
         f"Trained by `{command or 'train_blocked_step_only'}` (seed {config.seed}) on {', '.join(str(d) for d in data_dirs)}: "
-        f"{config.train.hazard.steps} steps; on its {result.blocked:,} training steps that went nowhere recall {result.recall:.3f}, "
+        f"{config.train.hazard.steps} steps; on its {result.blocked:,} training steps that went nowhere recall "
+        f"{result.recall:.3f}, "
         f"false alarms on the rest {result.false_alarm:.4f}."
     ))
     return TrainResult(steps=config.train.hazard.steps, seconds=time.perf_counter() - start, final=final, directory=directory)
