@@ -149,9 +149,11 @@ class FakeReader:
 def test_the_grammar_comes_first_and_the_reader_only_when_it_fails() -> None:
     reader = FakeReader(Task(GoTo(BLUE_BALL)), 0.99)
     assert understand("go to the red ball", reader).read_as == "" and reader.calls == []
-    task = understand("could you pretty please go to the blue ball", reader)
+    task = understand("could you pretty please blorp the blue ball", reader)  # no verb the lexical reader knows
     assert task.goal == GoTo(BLUE_BALL) and task.read_as == "go to the blue ball" and task.confidence == 0.99
-    assert reader.calls == ["could you pretty please go to the blue ball"]
+    assert task.read_by == "normalizer" and reader.calls == ["could you pretty please blorp the blue ball"]
+    lexical = understand("could you pretty please go to the blue ball", reader)  # every content word known
+    assert lexical.goal == GoTo(BLUE_BALL) and lexical.read_by == "lexical" and len(reader.calls) == 1
 
 
 @pytest.mark.parametrize(
@@ -363,7 +365,7 @@ def test_understand_asks_when_the_reading_leaves_out_a_colour() -> None:
             return Reading(task, task.describe(), 0.99, (), unread(text, task))
 
     with pytest.raises(UnclearError, match='leaves out "red"'):
-        understand("go to the rde ball plz", Reader())
+        understand("gimme the rde ball plz", Reader())  # "gimme": no verb the lexical reader knows
 
 
 def test_a_reading_that_sets_no_goal_is_asked_about() -> None:

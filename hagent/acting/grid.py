@@ -261,6 +261,8 @@ class GridActor:
         stm.record("episode", *opening)
         if task.read_as:
             stm.record("language", f'read "{task.text}" as "{task.read_as}"',
+                       "the grammar didn't take it; the lexical reader read every content word of it"
+                       if task.read_by == "lexical" else
                        f"the grammar didn't take it; the normalizer read it with confidence {task.confidence:.2f}")
         for note in task.notes:
             stm.record("language", note, "the grammar can't name that part of the instruction")

@@ -393,27 +393,40 @@ class Reader(Protocol):
 
 
 def understand(text: str, reader: Reader | None = None) -> Task:
-    """Grammar first, normalizer second: `parse(text)`, and only when the grammar doesn't take
-    the text (and didn't refuse its meaning on purpose) the normalizer's reading. A reading
-    below the normalizer's threshold, one naming what the text doesn't (`Reading.unnamed`) or
-    leaving out a colour it says (`Reading.unread`) or setting no goal,
-    raises `UnclearError` (say what was understood, act on nothing); no reading at all
-    re-raises the grammar's `ParseError`. The task returned says
-    what the normalizer read (`read_as`, `confidence`)."""
+    """Grammar first, the lexical reader second, the normalizer third.
+
+    `parse(text)`; when the grammar doesn't take the text (and didn't refuse its meaning on
+    purpose), the lexical reader's reading (`hagent.language.lexical`) when it is sure, sets a
+    goal and names exactly the colours the text says; else the normalizer's. A normalizer reading
+    below its threshold, one naming what the text doesn't (`Reading.unnamed`) or leaving out a
+    colour it says (`Reading.unread`) or setting no goal, raises `UnclearError` (say what was
+    understood, act on nothing); no reading at all re-raises the grammar's `ParseError`. The task
+    returned says what was read (`read_as`), by which reader (`read_by`) and how surely
+    (`confidence`)."""
+    from hagent.language import lexical
+    from hagent.language.normalizer import unnamed, unread
+
     try:
         return parse(text)
     except ParseError as err:
-        if reader is None or err.refused:
+        if err.refused:
+            raise
+        lexical_reading = lexical.read(text)
+        found = lexical_reading.task
+        if lexical_reading.sure and found is not None and found.goal is not None and not unnamed(text, found) and not unread(text, found):
+            return Task(found.goal, found.guardrails, text, read_as=found.describe(), read_by="lexical")
+        if reader is None:
             raise
         reading = reader.read(text)
         if reading.task is None:
             raise
-        unnamed, unread = tuple(getattr(reading, "unnamed", ())), tuple(getattr(reading, "unread", ()))
+        unnamed_, unread_ = tuple(getattr(reading, "unnamed", ())), tuple(getattr(reading, "unread", ()))
         goalless = reading.task.goal is None
-        if reading.confidence < reader.threshold or unnamed or unread or goalless:
-            raise UnclearError(reading.canonical, reading.confidence, reader.threshold, unnamed, unread, goalless) from None
+        if reading.confidence < reader.threshold or unnamed_ or unread_ or goalless:
+            raise UnclearError(reading.canonical, reading.confidence, reader.threshold, unnamed_, unread_, goalless) from None
         task = reading.task
-        return Task(task.goal, task.guardrails, text, task.notes, read_as=reading.canonical, confidence=reading.confidence)
+        return Task(task.goal, task.guardrails, text, task.notes, read_as=reading.canonical, confidence=reading.confidence,
+                    read_by="normalizer")
 
 
 # ------------------------------------------------------------------ BabyAI bridge

@@ -106,6 +106,12 @@ def bases(word: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(out))
 
 
+def listed(word: str) -> bool:
+    """Whether `word` (or a form it inflects from) is a one-word entry of the table, as spelled."""
+    phrases = _table()[1]
+    return any((b,) in phrases for b in bases(word))
+
+
 def clean(word: str) -> str:
     """A whitespace-split word without the punctuation around it, lower-cased."""
     return word.lower().strip(".,;:!?\"'()[]")

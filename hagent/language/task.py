@@ -344,7 +344,9 @@ class Task:
     read_as: str = field(default="", compare=False)
     """The canonical text the normalizer read `text` as, when the grammar alone didn't take it."""
     confidence: float = field(default=1.0, compare=False)
-    """How sure that reading was (1.0 for the grammar's own parse)."""
+    """How sure that reading was (1.0 for the grammar's own parse and the lexical reader's)."""
+    read_by: str = field(default="", compare=False)
+    """Which reader gave `read_as`: "lexical" (`hagent.language.lexical`) or "normalizer"."""
 
     def __post_init__(self) -> None:
         # A tuple keeps the task hashable even if a caller passes a list.

@@ -1,0 +1,665 @@
+"""The lexical reader: what an everyday instruction asks, read from the concepts its words name.
+
+The grammar (`rules`) takes only its own phrasings. This reader takes any wording whose content
+words WordNet files under the grammar's concepts (`lexicon.tag`: "seize" is "pick up", "crimson"
+is red, "subsequently" joins in order) plus the grammar's own closed words (negation, "lava",
+"room", the agent-relative places, "next to"), and ignores every other word as filler
+("i'd be grateful if you would ..."). It works in three passes:
+
+1. **Words** (`_Word`): each word gets one role: a verb, a kind, a colour, a place, a joining word,
+   a negation, a pronoun, punctuation, or filler.
+2. **Clauses** (`_Clause`): the text is cut at punctuation and joining words; each piece collects
+   its verbs, its objects (a kind with the colour and place said nearest to it), its negations.
+   Pieces that carry only part of a clause are joined to their neighbour: "the red ball - walk
+   over to it", "the key, which is blue", "go and grab the box".
+3. **Task**: each clause is one action or one guardrail; consecutive actions are joined "then"
+   when a joining word between them says so, else "and" (BabyAI's any-order).
+
+The reader is *sure* only when every content word was used exactly once, every clause is one
+whole action or guardrail, and nothing contradicts (a door picked up, two kinds for one object).
+Anything else is not sure, and the caller asks or hands the text to the learned normalizer:
+this reader never guesses.
+
+    >>> read("would you be so kind as to seize the crimson orb").task.describe()
+    'pick up the red ball'
+    >>> read("fix me a sandwich").sure
+    False
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+from hagent.language import lexicon
+from hagent.language.rules import COMPASS, HORIZONTAL, MIDDLE, VERTICAL
+from hagent.language.task import (
+    COLORS,
+    AvoidHazard,
+    AvoidRegion,
+    ForbidAction,
+    GoTo,
+    Guardrail,
+    ObjectRef,
+    Open,
+    PickUp,
+    PutNext,
+    RegionRef,
+    Task,
+    all_of,
+    in_order,
+)
+
+# -- the words -------------------------------------------------------------------------------------
+
+VERB_CONCEPTS = {"go to": "goto", "pick up": "pickup", "open": "open", "put": "put"}
+KIND_CONCEPTS = ("ball", "box", "key", "door")
+
+# Verbs the training phrasings use that WordNet files elsewhere (or not at all): the grammar's and
+# the training bank's own words, never a held-out one.
+EXTRA_VERBS = {
+    "find": "goto", "seek": "goto", "reach": "goto", "visit": "goto", "navigate": "goto", "search": "goto",
+    "track": "goto", "stand": "goto", "drive": "goto", "zoom": "goto", "dash": "goto", "rush": "goto",
+    "wander": "goto", "stroll": "goto", "proceed": "goto", "pick": "pickup",
+    "nab": "pickup", "pocket": "pickup", "carry": "pickup", "hold": "pickup", "collect": "pickup",
+    "retrieve": "pickup", "snag": "pickup", "lift": "pickup",
+    "unlock": "open",
+    "drop": "put", "park": "put", "stick": "put",
+    "toggle": "toggle", "toggling": "toggle",
+}  # fmt: skip
+GENERIC_KINDS = ("object", "thing", "item", "anything", "something", "objects", "things", "items")
+GOAL_WORDS = ("goal",)
+PRONOUNS = ("it", "one", "them", "that")
+NEGATIONS = ("don't", "dont", "not", "never", "no", "without", "mustn't", "shouldn't", "nothing", "nobody")
+NEXT_TO = (("right", "next", "to"), ("next", "to"), ("close", "to"), ("adjacent", "to"), ("beside",), ("by",),
+           ("near",), ("alongside",))  # fmt: skip
+AND_WORDS = ("and", "plus", "but", "while", "as")
+THEN_WORDS = ("then", "once", "when", "after", "before", "first", "finally", "afterward", "afterwards")
+RELATIVE_PLACES = {"front": "front", "ahead": "front", "behind": "behind", "back": "behind", "left": "left", "right": "right"}
+YOU = ("you", "your", "yourself")
+PUNCTUATION = (",", ";", ":", ".", "!", "?", "-", "(", ")", '"')
+QUESTION_OPENERS = ("did", "do", "does", "is", "are", "was", "were", "where", "what", "which", "how", "who", "why", "have", "has")
+def _filler() -> frozenset[str]:
+    """The words of the training bank's politeness, filler and noise: never typos of a content word."""
+    from hagent.language.paraphrase import NOISE_PHRASES, NOISE_WORDS, TRAINING
+
+    said = " ".join((*TRAINING.lead, *TRAINING.tail, *NOISE_WORDS, *NOISE_PHRASES))
+    return frozenset("".join(c if c.isalpha() or c == "'" else " " for c in said).split())
+
+
+FILLER = _filler()
+IDIOMS = ("delay", "trouble", "problem", "rush", "doubt")  # "without delay", "if it's not too much trouble"
+_PLACE_WORDS: dict[str, str] = {**VERTICAL, **HORIZONTAL, **{m: "centre" for m in MIDDLE}}
+
+
+class Word(NamedTuple):
+    """One word of the text and the role the first pass gave it."""
+
+    text: str
+    role: str  # verb, kind, colour, place, relative, room, lava, neg, avoid, then, also, and, pron, next, punct, ""
+    value: str = ""
+
+
+def words(text: str) -> list[Word]:
+    """The words of `text` (accents dropped, lower case, punctuation apart), each with its role."""
+    bare = "".join(c for c in unicodedata.normalize("NFKD", text.lower()) if not unicodedata.combining(c))
+    bare = re.sub(r"([,;:.!?()\"])", r" \1 ", bare.replace("\u2019", "'"))
+    bare = re.sub(r"(?<=[a-z])-(?=[a-z])", " ", bare)  # "top-left", "dark-green": the words apart
+    raw = bare.replace("-", " - ").split()
+    tags = lexicon.tag(raw)
+    out: list[Word] = []
+    i = 0
+    while i < len(raw):
+        span, word = _word(raw, tags, i, out)
+        out.append(word)
+        i += span
+    return out
+
+
+def _word(raw: list[str], tags: list[int], i: int, out: list[Word]) -> tuple[int, Word]:
+    """The role of the word (or phrase) at `i`, and how many words it takes."""
+    w = raw[i]
+    ahead = raw[i + 1] if i + 1 < len(raw) else ""
+    concept = lexicon.CONCEPTS[tags[i] - 1] if tags[i] else ""
+    span = 1
+    while concept and i + span < len(raw) and tags[i + span] == tags[i]:
+        span += 1  # one phrase ("tennis ball", "take hold of")
+    phrase = " ".join(raw[i : i + span])
+    if concept and span == 1 and w in FILLER and not lexicon.listed(w):
+        concept = ""  # "buddy" is not a typo of "ruddy"
+    if w in PUNCTUATION:
+        return 1, Word(w, "punct")
+    if n := _keep_away(raw, i):
+        return n, Word(" ".join(raw[i : i + n]), "avoid")
+    if concept == "avoid":
+        return span, Word(phrase, "avoid")
+    if w in NEGATIONS:
+        return 1, Word(w, "neg")
+    if w in ("do", "must", "should") and ahead in ("not", "never"):
+        return 2, Word(f"{w} {ahead}", "neg")
+    if (n := _match(raw, i, NEXT_TO)) and out:
+        return n, Word(" ".join(raw[i : i + n]), "next")
+    if w == "lava":
+        return 1, Word(w, "lava")
+    if w in ("room", "rooms"):
+        return 1, Word(w, "room")
+    if w in RELATIVE_PLACES and _near(raw, i, YOU, 2) and not _near(raw, i, ("room", "rooms"), 4):
+        return 1, Word(w, "relative", RELATIVE_PLACES[w])
+    if w in COMPASS:
+        return 1, Word(w, "place", COMPASS[w])
+    if w in _PLACE_WORDS and (w in MIDDLE or _near(raw, i, ("room", "rooms"), 4)):
+        return 1, Word(w, "place", _PLACE_WORDS[w])
+    if concept in COLORS or w == "gray":
+        return span, Word(phrase, "colour", concept or "grey")
+    if concept in KIND_CONCEPTS:
+        return span, Word(phrase, "kind", concept)
+    if w == "goal":
+        n = 2 if ahead in ("square", "tile", "cell") else 1
+        return n, Word(" ".join(raw[i : i + n]), "kind", "goal")
+    if w in ("sphere", "spheres"):
+        return 1, Word(w, "kind", "ball")
+    if w in GENERIC_KINDS:
+        return 1, Word(w, "kind", "any")
+    if concept == "then" or w in THEN_WORDS:
+        return span, Word(phrase, "then")
+    if concept == "also":
+        return span, Word(phrase, "also")
+    if w in AND_WORDS:
+        return 1, Word(w, "and")
+    if concept in VERB_CONCEPTS:
+        return span, Word(phrase, "verb", VERB_CONCEPTS[concept])
+    if (v := _extra_verb(w)) is not None:
+        return 1, Word(w, "verb", v)
+    if w in PRONOUNS and not (w == "one" and ahead == "of"):
+        return 1, Word(w, "pron")
+    if w in ("to", "towards", "toward"):
+        return 1, Word(w, "to")
+    if w in YOU:
+        return 1, Word(w, "you")
+    if len(w) >= 3 and w not in FILLER and (fixed := _typo(w)) is not None:  # "bule", "blal", "behipnd", "aftr"
+        return _word([*raw[:i], fixed, *raw[i + 1 :]], [*tags[:i], *lexicon.tag([fixed]), *tags[i + 1 :]], i, out)
+    return 1, Word(w, "")
+
+
+def _match(raw: list[str], i: int, phrases: tuple[tuple[str, ...], ...]) -> int:
+    for p in phrases:
+        if tuple(raw[i : i + len(p)]) == p:
+            return len(p)
+    return 0
+
+
+def _near(raw: list[str], i: int, targets: tuple[str, ...], reach: int) -> bool:
+    """Whether one of `targets` is within `reach` words of word `i`."""
+    return any(w in targets for w in raw[max(0, i - reach) : i + reach + 1])
+
+
+def _keep_away(raw: list[str], i: int) -> int:
+    """The length of a "keep (well) away from"-like phrase at `i`, or 0."""
+    if raw[i : i + 3] == ["watch", "out", "for"]:
+        return 3
+    if raw[i] not in ("keep", "stay", "steer", "staying", "keeping", "steering"):
+        return 0
+    for j in range(i + 1, min(i + 4, len(raw))):
+        if raw[j] in ("away", "clear", "out", "off", "distance"):
+            return j - i + 1
+    return 0
+
+
+# The words a typo is forgiven in, beyond the lexicon's own (which forgives one in its words of five
+# letters or more): the kinds, colours, places and joining words. Verbs are left out: "make" is one
+# letter from "take".
+_CORE = tuple(dict.fromkeys((*KIND_CONCEPTS, "sphere", "goal", *COLORS, "gray", "lava", "room", "behind", "front",
+                             "ahead", "left", "right", "after", "then", *VERTICAL, *HORIZONTAL, *MIDDLE)))  # fmt: skip
+
+
+def _typo(w: str) -> str | None:
+    """The one core word `w` is a typo of, if exactly one: any one edit in words of five letters or
+    more, a letter added or swapped in four-letter ones ("bule", "blal"), a swap in
+    three-letter ones ("rde"), so that real words one letter apart ("wall", "make") stay themselves."""
+    found = [c for c in _CORE if c != w and lexicon.near(c, w) and _allowed_edit(c, w)]
+    return found[0] if len(found) == 1 else None
+
+
+def _near_core(w: str) -> bool:
+    return any(lexicon.near(c, w) for c in _CORE if len(c) >= 4)
+
+
+def _allowed_edit(core: str, w: str) -> bool:
+    if len(core) >= 5:
+        return True
+    if len(core) == 4:  # a letter added ("ballk") or swapped ("blal"); "the" is not "then"
+        return len(w) == 5 or (len(w) == 4 and sorted(w) == sorted(core))
+    return len(w) == 3 and sorted(w) == sorted(core)
+
+
+def _extra_verb(w: str) -> str | None:
+    for base in lexicon.bases(w):
+        if base in EXTRA_VERBS:
+            return EXTRA_VERBS[base]
+    return None
+
+
+# -- the clauses -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Mention:
+    """An object or a room said in a clause, with the colour and places said with it."""
+
+    kind: str  # a KINDS name, "any", "room", or "pron" (it, one)
+    at: int
+    referring: bool = False  # "it": the object named before
+    color: str | None = None
+    location: str | None = None
+    places: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Clause:
+    """A piece of the text between joining words: its verbs, mentions and what joins it to the one before."""
+
+    words: list[Word]
+    joins: list[Word]
+    verbs: list[Word] = field(default_factory=list)
+    mentions: list[Mention] = field(default_factory=list)
+    neg: bool = False
+    avoid: bool = False
+    lava: bool = False
+    to: bool = False  # a "to" before an object: whatever moves to an object goes to it
+    nexts: list[int] = field(default_factory=list)
+    loose: list[Word] = field(default_factory=list)  # content words nothing took
+
+    @property
+    def content(self) -> bool:
+        """Whether the piece says anything: a lone "go" ("go on and ...") or "without" ("without
+        delay") says nothing."""
+        lone_go = self.verbs and all(v.value == "goto" for v in self.verbs) and not self.mentions and not self.to
+        if self.mentions or self.lava or self.loose or (self.verbs and not lone_go):
+            return True
+        # "don't do that", "never mind": a negation of something unread is not filler
+        said = [w for w in self.words if w.role in ("", "verb") and w.text not in FILLER]
+        return (self.neg or self.avoid) and bool(said) and not any(w.text in IDIOMS for w in said)
+
+
+def clauses(ws: list[Word]) -> list[Clause]:
+    """Cut the words at punctuation and joining words; read each piece."""
+    out: list[Clause] = []
+    current: list[Word] = []
+    joins: list[Word] = []
+    for w in ws:
+        if w.text == "without" and current:  # "go to the box without stepping in lava": a new clause
+            out.append(_clause(current, joins))
+            current, joins = [], []
+        if w.role in ("punct", "then", "also", "and"):
+            if current:
+                out.append(_clause(current, joins))
+                current, joins = [], []
+            joins.append(w)
+        else:
+            current.append(w)
+    if current or joins:
+        out.append(_clause(current, joins))
+    return out
+
+
+def _clause(ws: list[Word], joins: list[Word]) -> Clause:
+    c = Clause(ws, joins)
+    for i, w in enumerate(ws):
+        match w.role:
+            case "verb":
+                c.verbs.append(w)
+            case "kind":
+                c.mentions.append(Mention(w.value, i))
+            case "room":
+                c.mentions.append(Mention("room", i))
+            case "pron" if w.text in ("it", "one", "them"):
+                c.mentions.append(Mention("pron", i))
+            case "neg":
+                c.neg = True
+            case "avoid":
+                c.avoid = True
+            case "lava":
+                c.lava = True
+            case "to" if _object_follows(ws, i):
+                c.to = True
+            case "next":
+                c.nexts.append(i)
+    for i, w in enumerate(ws):
+        if w.role in ("colour", "place", "relative") and not _attach(c, i, w):
+            c.loose.append(w)
+    return c
+
+
+def _object_follows(ws: list[Word], i: int) -> bool:
+    """Whether an object's description starts right after word `i` ("to the red ball")."""
+    for w in ws[i + 1 :]:
+        if w.role == "kind":
+            return True
+        if w.role not in ("colour",) and w.text not in ("the", "a", "an", "that", "this", "any", "one", "of", "some"):
+            return False
+    return False
+
+
+def _attach(c: Clause, i: int, w: Word) -> bool:
+    """Give a colour or a place to the mention it describes: the next one when it comes right
+    before it ("red ball", "top left room"), else the nearest one before it."""
+    if not c.mentions:
+        return False
+    after = [m for m in c.mentions if m.at > i]
+    before = [m for m in c.mentions if m.at < i]
+    between = lambda m: [x for x in c.words[min(i, m.at) + 1 : max(i, m.at)] if x.role not in ("", "colour", "place", "you")]  # noqa: E731
+    if w.role == "relative":
+        candidates = sorted(before, key=lambda m: -m.at)
+    else:
+        candidates = [m for m in after[:1] if not between(m)] + sorted(before, key=lambda m: -m.at) + after[1:]
+    for m in candidates:
+        if w.role == "colour" and m.color is None and m.kind != "room":
+            m.color = w.value
+            return True
+        if w.role == "colour" and m.kind == "room" and m.color is None:
+            m.color = w.value
+            return True
+        if w.role == "place" and m.kind == "room":
+            m.places.append(w.value)
+            return True
+        if w.role == "relative" and m.location is None and m.kind != "room":
+            m.location = w.value
+            return True
+    return False
+
+
+# -- the task ----------------------------------------------------------------------------------
+
+
+class LexicalReading(NamedTuple):
+    """What the reader made of a text: a task (None when it found none) and whether it is sure."""
+
+    task: Task | None
+    sure: bool
+    why: str = ""
+
+
+def read(text: str) -> LexicalReading:
+    """Read `text`; see the module's docstring for when the reading is sure."""
+    ws = words(text)
+    content = [w for w in ws if w.role not in ("", "punct", "you", "to")]
+    if not content:
+        return LexicalReading(None, False, "no word of the text names a task")
+    if typo := next((w.text for w in ws if _unknown(w) and len(w.text) >= 4 and _near_core(w.text)), None):
+        return LexicalReading(None, False, f"{typo!r} may be a typo of a word it knows")
+    if ws and ws[0].text in QUESTION_OPENERS:
+        return LexicalReading(None, False, "a question, not an instruction")
+    try:
+        return _read(clauses(ws))
+    except _Unsure as err:
+        return LexicalReading(None, False, str(err))
+
+
+class _Unsure(Exception):
+    pass
+
+
+def _read(cs: list[Clause]) -> LexicalReading:
+    cs = _join_partial(cs)
+    actions: list[tuple[object, str, bool]] = []  # (action, link to the one before, said before the one before)
+    guards: list[Guardrail] = []
+    joins: list[Word] = []
+    last: Mention | None = None
+    last_verb: str | None = None
+    dangling: Mention | None = None  # an object said alone, waiting for the "it" that takes it
+    for c in cs:
+        joins += c.joins
+        if not c.content:
+            continue
+        if c.neg or c.avoid or c.lava or any(m.kind == "room" for m in c.mentions):
+            guards.append(_guardrail(c))
+            continue
+        if c.loose:
+            raise _Unsure(f"{c.loose[0].text!r} describes nothing")
+        bare = not c.verbs and not c.to and not c.nexts and all(w.role in ("kind", "colour", "relative", "you", "pron") or w.text in ARTICLES for w in c.words)
+        if bare and len(c.mentions) == 1 and c.mentions[0].kind != "pron" and c is not cs[-1] and not any(j.role in ("and", "also") for j in c.joins):
+            last, dangling = c.mentions[0], c.mentions[0]  # "the key, which is blue: approach it"
+            continue
+        verb = _verb(c, last_verb, joins)
+        mentions = _resolve(c.mentions, 2 if verb == "put" or c.nexts else 1, last)
+        action = _action(verb, mentions, c)
+        # "... after you pick up the key": the clause after "after you" comes first
+        reverse = bool(joins) and joins[-1].text == "after" and bool(c.words) and c.words[0].text in ("you", "having")
+        link = "then" if any(j.role == "then" for j in joins) else "and"
+        if any(j.text == "before" for j in joins) and not actions:
+            reverse = True  # "before you open the door, pick up the key": the key comes first
+        if actions and action == actions[-1][0] and link == "and" and any(m.referring for m in mentions):
+            joins = []
+            continue  # "pick up the key and hold it"
+        if dangling is not None and not any(m.referring for m in mentions):
+            raise _Unsure("an object with no verb")
+        dangling = None
+        actions.append((action, link, reverse))
+        last = next((m for m in reversed(mentions) if m.kind != "room"), last)
+        last_verb = verb
+        joins = []
+    if dangling is not None:
+        raise _Unsure("an object with no verb")
+    if not actions:
+        if guards:
+            return LexicalReading(Task(None, tuple(dict.fromkeys(guards))), True)
+        raise _Unsure("no action")
+    return LexicalReading(Task(_goal(actions), tuple(dict.fromkeys(guards))), True)
+
+
+def _goal(actions: list[tuple[object, str, bool]]) -> object:
+    """The actions in the order they are to be done, joined "then" or "and"."""
+    ordered: list[tuple[object, str]] = []
+    for action, link, reverse in actions:
+        if reverse and ordered:
+            before = ordered.pop()
+            ordered += [(action, before[1]), (before[0], "then")]
+        elif reverse:
+            ordered.append((action, "first-later"))
+        else:
+            ordered.append((action, link))
+    if ordered[0][1] == "first-later":
+        if len(ordered) < 2:
+            raise _Unsure("'before' or 'after' with nothing to order")
+        ordered = [(ordered[1][0], "and"), (ordered[0][0], "then"), *ordered[2:]]
+    steps: list[list] = [[ordered[0][0]]]
+    for action, link in ordered[1:]:
+        if link == "then":
+            steps.append([action])
+        else:
+            steps[-1].append(action)
+    try:
+        return in_order(*(all_of(*step) for step in steps))
+    except (TypeError, ValueError) as err:
+        raise _Unsure(str(err)) from None
+
+
+def _join_partial(cs: list[Clause]) -> list[Clause]:
+    """Join pieces that carry only part of a clause to the neighbour they belong with."""
+    out: list[Clause] = []
+    for i, c in enumerate(cs):
+        nxt = cs[i + 1] if i + 1 < len(cs) else None
+        says_nothing_else = not (c.verbs or c.neg or c.avoid)
+        concrete = [m for m in c.mentions if m.kind != "pron"]
+        first = next((w for w in c.words if w.role), None)
+        if out and says_nothing_else and first is not None and first.role == "next" and concrete:
+            out[-1].mentions += c.mentions  # "put the purple one, the ball, next to a grey box"
+            out[-1].nexts += c.nexts or [0]
+            out[-1].loose += c.loose
+            continue
+        rooms = [m for m in concrete if m.kind == "room"]
+        # "the key, which is blue", "the ball - the red one", "the yellow one, the key"
+        target = out[-1].mentions[-1] if out and out[-1].mentions else None
+        apposed = target is not None and bool(c.joins) and all(j.role == "punct" for j in c.joins) and not (c.neg or c.avoid or c.lava)
+        if apposed and target.kind == "pron" and concrete and concrete[0].kind not in ("room", "pron") \
+                and _leads(c, concrete[0]):
+            # "get the green one, the door open": the kind is the one's, the rest joins the clause before
+            first = concrete[0]
+            target.kind = first.kind
+            target.color = target.color or first.color
+            target.location = target.location or first.location
+            c.mentions.remove(first)
+            prev = out[-1]  # the rest of the piece goes on with the clause before
+            prev.verbs, prev.mentions, prev.nexts = prev.verbs + c.verbs, prev.mentions + c.mentions, prev.nexts + c.nexts
+            prev.loose, prev.to, prev.neg = prev.loose + c.loose, prev.to or c.to, c.neg
+            continue
+        elif apposed and says_nothing_else and not rooms and not concrete and c.loose \
+                and all(w.role in ("colour", "relative") for w in c.loose):
+            for w in c.loose:
+                if w.role == "colour" and target.color is None:
+                    target.color = w.value
+                elif w.role == "relative" and target.location is None:
+                    target.location = w.value
+                else:
+                    out[-1].loose.append(w)
+            continue
+        # "the red ball - walk over to it", "the key: grab it"
+        if says_nothing_else and concrete and not rooms and not c.lava and nxt is not None and nxt.verbs \
+                and any(m.kind == "pron" for m in nxt.mentions):
+            nxt.mentions = [m if m.kind != "pron" else concrete[-1] for m in nxt.mentions]
+            nxt.joins, nxt.loose = c.joins + nxt.joins, c.loose + nxt.loose
+            continue
+        # "lava is dangerous, avoid it", "the blue room - keep away from it"
+        if says_nothing_else and (c.lava or rooms) and nxt is not None and (nxt.avoid or nxt.neg) and not nxt.lava \
+                and all(m.kind == "pron" for m in nxt.mentions):
+            nxt.lava, nxt.mentions = c.lava, rooms
+            nxt.joins, nxt.loose = c.joins + nxt.joins, c.loose + nxt.loose
+            continue
+        out.append(c)
+    return out
+
+
+def _leads(c: Clause, m: Mention) -> bool:
+    """Whether mention `m` opens clause `c` (nothing but articles and filler before it)."""
+    return m.at < len(c.words) and c.words[m.at].role == "kind" and all(w.role in ("", "you") for w in c.words[: m.at])
+
+
+def _resolve(mentions: list[Mention], needed: int, last: Mention | None) -> list[Mention]:
+    """The clause's objects; "it" (or no object at all: "get the door unlocked and open") is the
+    object named before, when the clause names too few."""
+    concrete = [m for m in mentions if m.kind != "pron" or m.color is not None]
+    if len(concrete) >= needed:
+        return concrete
+    if not any(m.kind == "pron" for m in mentions) and concrete:
+        return concrete
+    if last is None:
+        raise _Unsure("'it' with nothing before it")
+    referred = Mention(last.kind, last.at, color=last.color, location=last.location, places=list(last.places), referring=True)
+    return [m if m.kind != "pron" or m.color is not None else referred for m in mentions] or [referred]
+
+
+ARTICLES = ("the", "a", "an", "any", "that", "this", "one", "of", "some")
+
+
+def _unknown(w: Word) -> bool:
+    """A word with no role that isn't one of the training bank's fillers or a small function word."""
+    return w.role == "" and w.text not in FILLER and w.text not in ARTICLES and w.text not in _MOTION
+
+
+_MOTION = ("over", "up", "right", "straight", "across", "ahead", "along", "on", "down", "back", "in", "into", "out")
+LIGHT_VERBS = ("get", "got", "getting", "gets")
+
+
+def _verb(c: Clause, last_verb: str | None, joins: list[Word]) -> str:
+    """The clause's action: its verb ("go seize the key": the last one that isn't "go"), or "go
+    to" for a "to" before an object, or the verb before ("pick up the red ball and the blue key")."""
+    heavy = [v for v in c.verbs if v.text not in LIGHT_VERBS and v.value != "goto"]
+    verbs = [v for v in c.verbs if not (v.text in LIGHT_VERBS and heavy)]  # "get the door open"
+    if not verbs:
+        if (c.to or c.nexts) and c.mentions:
+            return "goto"  # "blorf over to the ball", "i need you next to the box"
+        bare = all(w.role in ("kind", "colour", "relative", "you") or w.text in ARTICLES for w in c.words)
+        if last_verb is not None and c.mentions and bare and any(j.role in ("and", "also") for j in joins):
+            return last_verb  # "pick up the red ball and the blue key"
+        raise _Unsure("an object with no verb")
+    distinct = list(dict.fromkeys(v.value for v in verbs if v.value != "goto")) or ["goto"]
+    if set(distinct) == {"pickup", "put"} and c.nexts:
+        return "put"  # "take the ball and put it next to the box" in one piece
+    if len(distinct) > 1:
+        raise _Unsure(f"two verbs in one clause: {' and '.join(distinct)}")
+    verb = distinct[0]
+    if verb == "goto" and (go := next((i for i, w in enumerate(c.words) if w.role == "verb"), None)) is not None \
+            and go + 1 < len(c.words) and _unknown(c.words[go + 1]):
+        raise _Unsure(f"{c.words[go].text!r} then a word it doesn't know: {c.words[go + 1].text!r}")  # "go opnen the door"
+    at = c.words.index(verbs[-1]) if verbs[-1] in c.words else len(c.words)
+    if verb == "pickup" and verbs[-1].text in LIGHT_VERBS and at + 1 < len(c.words) and c.words[at + 1].role in ("to", "next"):
+        return "goto"  # "get to the ball", "get near the box"
+    return verb
+
+
+def _action(verb: str, mentions: list[Mention], c: Clause) -> object:
+    objs = [m for m in mentions if m.kind != "room"]
+    if verb == "toggle":
+        raise _Unsure("toggling is a guardrail's word, not a goal")
+    between = [w for w in c.words if objs and objs[0].at < c.words.index(w) < objs[-1].at] if len(objs) == 2 else []
+    if len(objs) == 2 and verb in ("put", "pickup", "goto") and (c.nexts or any(w.role == "to" for w in between)):
+        verb = "put"  # "move the ball next to the box", "carry the key over to the door"
+    if verb == "put":
+        if len(objs) == 1 and c.nexts:
+            verb = "goto"  # "position yourself next to the box"
+        elif len(objs) != 2:
+            raise _Unsure("'put' needs two objects")
+        else:
+            a, b = (_ref(m) for m in objs)
+            try:
+                return PutNext(a, b)
+            except ValueError as err:
+                raise _Unsure(str(err)) from None
+    if len(objs) != 1:
+        raise _Unsure(f"{len(objs)} objects for one {verb}")
+    ref = _ref(objs[0])
+    try:
+        return {"goto": GoTo, "pickup": PickUp, "open": Open}[verb](ref)
+    except ValueError as err:
+        raise _Unsure(str(err)) from None
+
+
+def _ref(m: Mention) -> ObjectRef:
+    if m.kind == "pron":
+        return ObjectRef(None, m.color, m.location)  # "the red one"
+    if m.places:
+        raise _Unsure("a room's place for an object")
+    return ObjectRef(None if m.kind == "any" else m.kind, m.color, m.location)
+
+
+def _guardrail(c: Clause) -> Guardrail:
+    rooms = [m for m in c.mentions if m.kind == "room"]
+    others = [m for m in c.mentions if m.kind not in ("room", "pron")]
+    if not (c.neg or c.avoid):
+        raise _Unsure("a place named with no word that keeps away from it")
+    if c.lava:
+        if rooms or others:
+            raise _Unsure("lava and something else in one guardrail")
+        return AvoidHazard("lava")
+    if rooms:
+        if len(rooms) > 1 or others or c.loose:
+            raise _Unsure("more than one place in a guardrail")
+        room = rooms[0]
+        position = _position(room.places)
+        if (room.color is None) == (position is None):
+            raise _Unsure("a room named by neither or both of colour and place")
+        return AvoidRegion(RegionRef(color=room.color, position=position))
+    verbs = {v.value for v in c.verbs}
+    if c.neg and len(verbs) == 1 and all(m.kind in ("any",) or m.kind == "door" and m.color is None for m in others) and not c.loose:
+        verb = verbs.pop()
+        forbid = {"open": "open", "pickup": "pickup", "put": "drop", "toggle": "toggle"}.get(verb)
+        if forbid is not None and not (forbid == "open" and any(m.kind == "any" for m in others) and False):
+            return ForbidAction(forbid)
+    raise _Unsure("a negation this reader can't turn into a guardrail")
+
+
+def _position(places: list[str]) -> str | None:
+    if not places:
+        return None
+    if len(places) == 1:
+        return places[0]
+    vertical = [p for p in places if p in ("top", "bottom")]
+    horizontal = [p for p in places if p in ("left", "right")]
+    if len(places) == 2 and len(vertical) == 1 and len(horizontal) == 1:
+        return f"{vertical[0]}-{horizontal[0]}"
+    if len(places) == 2 and "centre" in places:
+        other = [p for p in places if p != "centre"]
+        return other[0] if other else "centre"
+    raise _Unsure("a room's place said in too many words")

@@ -1,0 +1,78 @@
+"""The lexical reader: everyday wordings read through WordNet's concepts, or not read at all."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from hagent.language import parse, same_task, understand
+from hagent.language.lexical import read, words
+from hagent.language.paraphrase import TRAINING, paraphrase
+
+
+@pytest.mark.parametrize(
+    ("text", "canonical"),
+    [
+        ("would you be so kind as to seize the crimson orb", "pick up the red ball"),
+        ("i'd be grateful if you would travel over to the violet strongbox", "go to the purple box"),
+        ("the greyish latchkey - grab it", "pick up the grey key"),
+        ("the key, which is bluish: approach it", "go to the blue key"),
+        ("break open the yellowish door, and subsequently fetch a ball", "open the yellow door, then pick up the ball"),
+        ("grab the red key after you open the green door", "open the green door, then pick up the red key"),
+        ("before you go to the box, pick up the key", "pick up the key, then go to the box"),
+        ("pick up the red ball and the blue key", "pick up the red ball and pick up the blue key"),
+        ("put the purple one, the ball, next to a grey box", "put the purple ball next to the grey box"),
+        ("carry the green key over to the yellow door", "put the green key next to the yellow door"),
+        ("go get the tennis ball, and never step on lava", "pick up the ball, avoid lava"),
+        ("walk to the box; keep well away from the top-left room", "go to the box, stay out of the top-left room"),
+        ("approach the ball without picking anything up", "go to the ball, don't pick anything up"),
+        ("go to the blal on your left", "go to the ball on your left"),  # a letter swapped
+    ],
+)
+def test_everyday_wordings_read_as_their_task(text: str, canonical: str) -> None:
+    reading = read(text)
+    assert reading.sure, (text, reading.why)
+    assert same_task(reading.task, parse(canonical)), (text, reading.task)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "fix me a sandwich",  # no concept at all
+        "can you see the ball",  # an object and no verb
+        "did you find the key",  # a question
+        "don't go to the red ball",  # a negated goal the task language can't say
+        "walk through lava",  # lava without a word that keeps away from it
+        "go opnen the door",  # "go" then a word it doesn't know: maybe a typo of a verb
+        "leave the doos shut, then go to the box",  # "doos" is one letter from "door"
+        "go to the ball the box",  # two objects for one "go to"
+    ],
+)
+def test_what_it_cannot_read_whole_it_does_not_read(text: str) -> None:
+    assert not read(text).sure, (text, read(text))
+
+
+def test_a_typo_is_forgiven_only_where_it_cannot_be_another_word() -> None:
+    roles = {w.text: w.role for w in words("make your way to the wall, then the")}
+    assert roles["make"] == "" and roles["wall"] == "" and roles["the"] == ""  # not "take", "ball", "then"
+    assert [w.value for w in words("the bule rde ball") if w.role == "colour"] == ["blue", "red"]
+
+
+def test_understand_tries_the_lexical_reader_before_the_normalizer() -> None:
+    task = understand("please seize the crimson orb, then travel to the violet box, and never step on lava")
+    assert task.read_by == "lexical" and task.read_as == "pick up the red ball, then go to the purple box, avoid lava"
+    assert understand("go to the red ball").read_by == ""  # the grammar's own
+
+
+def test_on_new_draws_of_the_training_phrasings_it_is_mostly_sure_and_rarely_wrong() -> None:
+    # Development seeds of the training bank (the bank the reader's own words come from), not a result.
+    rng = random.Random(6_100_000)
+    sure = wrong = 0
+    for _ in range(400):
+        pair = paraphrase(rng, TRAINING)
+        reading = read(pair.text)
+        if reading.sure:
+            sure += 1
+            wrong += not same_task(reading.task, pair.task)
+    assert sure >= 0.6 * 400 and wrong <= 4, (sure, wrong)
