@@ -90,6 +90,21 @@ def _filler() -> frozenset[str]:
 
 
 FILLER = _filler()
+
+
+def _training_words() -> frozenset[str]:
+    """Every word the training bank's phrasings use: known words, never taken for typos."""
+    from hagent.language.paraphrase import TRAINING
+
+    said: list[str] = []
+    for value in vars(TRAINING).values():
+        items = value.values() if isinstance(value, dict) else value if isinstance(value, tuple) else ()
+        for item in items:
+            said += item if isinstance(item, tuple) else [item] if isinstance(item, str) else []
+    return frozenset("".join(c if c.isalpha() or c == "'" else " " for c in " ".join(said).lower()).split())
+
+
+KNOWN_WORDS = FILLER | _training_words()
 IDIOMS = ("delay", "trouble", "problem", "rush", "doubt")  # "without delay", "if it's not too much trouble"
 _PLACE_WORDS: dict[str, str] = {**VERTICAL, **HORIZONTAL, **{m: "centre" for m in MIDDLE}}
 
@@ -139,6 +154,8 @@ def _word(raw: list[str], tags: list[int], i: int, out: list[Word]) -> tuple[int
         return 1, Word(w, "neg")
     if w in ("do", "must", "should") and ahead in ("not", "never"):
         return 2, Word(f"{w} {ahead}", "neg")
+    if w in RELATIVE_PLACES and i and raw[i - 1] in YOU and not _near(raw, i, ("room", "rooms"), 4):
+        return 1, Word(w, "relative", RELATIVE_PLACES[w])  # "on your right next to the box"
     if (n := _match(raw, i, NEXT_TO)) and out:
         return n, Word(" ".join(raw[i : i + n]), "next")
     if w == "lava":
@@ -172,13 +189,13 @@ def _word(raw: list[str], tags: list[int], i: int, out: list[Word]) -> tuple[int
         return span, Word(phrase, "verb", VERB_CONCEPTS[concept])
     if (v := _extra_verb(w)) is not None:
         return 1, Word(w, "verb", v)
-    if w in PRONOUNS and not (w == "one" and ahead == "of"):
+    if w in PRONOUNS and not (w == "one" and (ahead == "of" or tags[i + 1 : i + 2] and tags[i + 1] or ahead in COLORS)):
         return 1, Word(w, "pron")
     if w in ("to", "towards", "toward"):
         return 1, Word(w, "to")
     if w in YOU:
         return 1, Word(w, "you")
-    if len(w) >= 3 and w not in FILLER and (fixed := _typo(w)) is not None:  # "bule", "blal", "behipnd", "aftr"
+    if len(w) >= 3 and w not in KNOWN_WORDS and (fixed := _typo(w)) is not None:  # "bule", "blal", "behipnd", "aftr"
         return _word([*raw[:i], fixed, *raw[i + 1 :]], [*tags[:i], *lexicon.tag([fixed]), *tags[i + 1 :]], i, out)
     return 1, Word(w, "")
 
@@ -211,7 +228,8 @@ def _keep_away(raw: list[str], i: int) -> int:
 # letters or more): the kinds, colours, places and joining words. Verbs are left out: "make" is one
 # letter from "take".
 _CORE = tuple(dict.fromkeys((*KIND_CONCEPTS, "sphere", "goal", *COLORS, "gray", "lava", "room", "behind", "front",
-                             "ahead", "left", "right", "after", "then", *VERTICAL, *HORIZONTAL, *MIDDLE)))  # fmt: skip
+                             "ahead", "back", "left", "right", "after", "then", "next", *VERTICAL, *HORIZONTAL,
+                             *MIDDLE)))  # fmt: skip
 
 
 def _typo(w: str) -> str | None:
@@ -223,7 +241,13 @@ def _typo(w: str) -> str | None:
 
 
 def _near_core(w: str) -> bool:
-    return any(lexicon.near(c, w) for c in _CORE if len(c) >= 4)
+    """Whether `w` is one edit from a word this reader reads (a core word of four letters or more,
+    a verb it knows, a one-word lexicon entry of five or more): a typo it must not read past."""
+    return any(lexicon.near(c, w) for c in _KNOWN if abs(len(c) - len(w)) <= 1)
+
+
+_KNOWN = tuple(dict.fromkeys((*(c for c in _CORE if len(c) >= 4), *(v for v in EXTRA_VERBS if len(v) >= 5),
+                              *(p[0] for p in lexicon._table()[1] if len(p) == 1 and len(p[0]) >= 5))))  # fmt: skip
 
 
 def _allowed_edit(core: str, w: str) -> bool:
@@ -423,7 +447,7 @@ def _read(cs: list[Clause]) -> LexicalReading:
             last, dangling = c.mentions[0], c.mentions[0]  # "the key, which is blue: approach it"
             continue
         verb = _verb(c, last_verb, joins)
-        mentions = _resolve(c.mentions, 2 if verb == "put" or c.nexts else 1, last)
+        mentions = _resolve(c.mentions, 2 if verb == "put" else 1, last)
         action = _action(verb, mentions, c)
         # "... after you pick up the key": the clause after "after you" comes first
         reverse = bool(joins) and joins[-1].text == "after" and bool(c.words) and c.words[0].text in ("you", "having")
@@ -555,7 +579,7 @@ ARTICLES = ("the", "a", "an", "any", "that", "this", "one", "of", "some")
 
 def _unknown(w: Word) -> bool:
     """A word with no role that isn't one of the training bank's fillers or a small function word."""
-    return w.role == "" and w.text not in FILLER and w.text not in ARTICLES and w.text not in _MOTION
+    return w.role == "" and w.text not in KNOWN_WORDS and w.text not in ARTICLES and w.text not in _MOTION
 
 
 _MOTION = ("over", "up", "right", "straight", "across", "ahead", "along", "on", "down", "back", "in", "into", "out")
@@ -584,8 +608,16 @@ def _verb(c: Clause, last_verb: str | None, joins: list[Word]) -> str:
             and go + 1 < len(c.words) and _unknown(c.words[go + 1]):
         raise _Unsure(f"{c.words[go].text!r} then a word it doesn't know: {c.words[go + 1].text!r}")  # "go opnen the door"
     at = c.words.index(verbs[-1]) if verbs[-1] in c.words else len(c.words)
-    if verb == "pickup" and verbs[-1].text in LIGHT_VERBS and at + 1 < len(c.words) and c.words[at + 1].role in ("to", "next"):
-        return "goto"  # "get to the ball", "get near the box"
+    after = [w for w in c.words[at + 1 :] if w.text not in _MOTION]
+    if verb == "pickup" and verbs[-1].text in LIGHT_VERBS and after and after[0].role in ("to", "next"):
+        return "goto"  # "get to the ball", "get over to the box", "get near the key"
+    first_object = min((m.at for m in c.mentions if m.kind != "pron" and m.at < len(c.words)), default=len(c.words))
+    for v in verbs:
+        i = c.words.index(v) if v in c.words else -1
+        if first_object < i and v.value == "goto" and c.nexts and min(c.nexts) > i:
+            return "put"  # "the ball needs to go next to the box"
+        if first_object < i and v.value != "put" and any(m.at > i for m in c.mentions if m.kind != "pron"):
+            raise _Unsure(f"{v.text!r} between two objects: two actions in one clause")
     return verb
 
 
@@ -594,7 +626,9 @@ def _action(verb: str, mentions: list[Mention], c: Clause) -> object:
     if verb == "toggle":
         raise _Unsure("toggling is a guardrail's word, not a goal")
     between = [w for w in c.words if objs and objs[0].at < c.words.index(w) < objs[-1].at] if len(objs) == 2 else []
-    if len(objs) == 2 and verb in ("put", "pickup", "goto") and (c.nexts or any(w.role == "to" for w in between)):
+    if any(m.referring for m in objs[1:]):
+        raise _Unsure("an object next to itself")  # "travel towards the ball until you're beside it"
+    if len(objs) == 2 and verb in ("put", "pickup", "goto") and (c.nexts or (c.verbs and any(w.role == "to" for w in between))):
         verb = "put"  # "move the ball next to the box", "carry the key over to the door"
     if verb == "put":
         if len(objs) == 1 and c.nexts:
