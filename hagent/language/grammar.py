@@ -62,6 +62,7 @@ from hagent.language.task import (
     UnclearError,
     all_of,
     in_order,
+    same_task,
 )
 
 # ------------------------------------------------------------------------- parse
@@ -392,32 +393,49 @@ class Reader(Protocol):
     def read(self, text: str) -> Reading: ...
 
 
-def understand(text: str, reader: Reader | None = None) -> Task:
+LEXICAL_POLICIES = ("agree", "alone", "off")
+
+
+def understand(text: str, reader: Reader | None = None, lexical: str = "agree") -> Task:
     """Grammar first, the lexical reader second, the normalizer third.
 
     `parse(text)`; when the grammar doesn't take the text (and didn't refuse its meaning on
     purpose), the lexical reader's reading (`hagent.language.lexical`) when it is sure, sets a
-    goal and names exactly the colours the text says; else the normalizer's. A normalizer reading
+    goal, names exactly the colours the text says and (`lexical="agree"`, the default) the
+    normalizer's most probable reading, whatever its confidence, is the same task: two readers
+    built apart agreeing. When they disagree the text is asked about. `lexical="alone"` acts on
+    the lexical reader's sure reading without the normalizer; "off" skips it. Otherwise the
+    normalizer's reading. A normalizer reading
     below its threshold, one naming what the text doesn't (`Reading.unnamed`) or leaving out a
     colour it says (`Reading.unread`) or setting no goal, raises `UnclearError` (say what was
     understood, act on nothing); no reading at all re-raises the grammar's `ParseError`. The task
     returned says what was read (`read_as`), by which reader (`read_by`) and how surely
     (`confidence`)."""
-    from hagent.language import lexical
+    from hagent.language import lexical as lexical_reader
     from hagent.language.normalizer import unnamed, unread
 
+    if lexical not in LEXICAL_POLICIES:
+        raise ValueError(f"lexical must be one of {LEXICAL_POLICIES}, not {lexical!r}")
     try:
         return parse(text)
     except ParseError as err:
         if err.refused:
             raise
-        lexical_reading = lexical.read(text)
-        found = lexical_reading.task
-        if lexical_reading.sure and found is not None and found.goal is not None and not unnamed(text, found) and not unread(text, found):
+        found = None
+        if lexical != "off":
+            lexical_reading = lexical_reader.read(text)
+            found = lexical_reading.task
+            if not (lexical_reading.sure and found is not None and found.goal is not None) or unnamed(text, found) or unread(text, found):
+                found = None
+        if found is not None and (reader is None or lexical == "alone"):
             return Task(found.goal, found.guardrails, text, read_as=found.describe(), read_by="lexical")
         if reader is None:
             raise
         reading = reader.read(text)
+        if found is not None:
+            if same_task(reading.task, found):
+                return Task(found.goal, found.guardrails, text, read_as=found.describe(), read_by="lexical")
+            raise UnclearError(found.describe(), 1.0, reader.threshold, disagree=reading.canonical or "nothing") from None
         if reading.task is None:
             raise
         unnamed_, unread_ = tuple(getattr(reading, "unnamed", ())), tuple(getattr(reading, "unread", ()))

@@ -164,6 +164,8 @@ def _word(raw: list[str], tags: list[int], i: int, out: list[Word]) -> tuple[int
         return 1, Word(w, "room")
     if w in RELATIVE_PLACES and _near(raw, i, YOU, 2) and not _near(raw, i, ("room", "rooms"), 4):
         return 1, Word(w, "relative", RELATIVE_PLACES[w])
+    if w in RELATIVE_PLACES and not _near(raw, i, ("room", "rooms"), 4) and not _idiom_place(raw, i):
+        return 1, Word(w, "unplaced")  # "the ball on the left": whose left? not read past
     if w in COMPASS:
         return 1, Word(w, "place", COMPASS[w])
     if w in _PLACE_WORDS and (w in MIDDLE or _near(raw, i, ("room", "rooms"), 4)):
@@ -210,6 +212,19 @@ def _match(raw: list[str], i: int, phrases: tuple[tuple[str, ...], ...]) -> int:
 def _near(raw: list[str], i: int, targets: tuple[str, ...], reach: int) -> bool:
     """Whether one of `targets` is within `reach` words of word `i`."""
     return any(w in targets for w in raw[max(0, i - reach) : i + reach + 1])
+
+
+def _idiom_place(raw: list[str], i: int) -> bool:
+    """"right away", "right then", "go right to", "all right", "back to me": no place meant."""
+    w, ahead = raw[i], raw[i + 1] if i + 1 < len(raw) else ""
+    before = raw[i - 1] if i else ""
+    if w == "right":
+        return ahead in ("away", "now", "then", "there", "here", "to", "into", "over", "up", "after", "before") or before in ("all", "go", "alright")
+    if w == "back":
+        return ahead in ("to", "here", "with") or before in ("come", "bring", "go", "get", "it", "them")
+    if w in ("ahead", "front"):
+        return before == "go" and ahead in ("and",) or ahead == "of" and raw[i + 2 : i + 3] != ["you"] and w == "ahead"
+    return False
 
 
 def _keep_away(raw: list[str], i: int) -> int:
@@ -351,7 +366,7 @@ def _clause(ws: list[Word], joins: list[Word]) -> Clause:
             case "next":
                 c.nexts.append(i)
     for i, w in enumerate(ws):
-        if w.role in ("colour", "place", "relative") and not _attach(c, i, w):
+        if w.role in ("colour", "place", "relative") and not _attach(c, i, w) or w.role == "unplaced":
             c.loose.append(w)
     return c
 

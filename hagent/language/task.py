@@ -67,11 +67,13 @@ class UnclearError(ParseError):
 
     def __init__(
         self, reading: str, confidence: float, threshold: float, unnamed: tuple[str, ...] = (), unread: tuple[str, ...] = (),
-        goalless: bool = False,
+        goalless: bool = False, disagree: str = "",
     ):
         self.reading, self.confidence, self.threshold = reading, confidence, threshold
-        self.unnamed, self.unread, self.goalless = tuple(unnamed), tuple(unread), goalless
-        if goalless:
+        self.unnamed, self.unread, self.goalless, self.disagree = tuple(unnamed), tuple(unread), goalless, disagree
+        if disagree:
+            why = f'but the normalizer reads it as "{disagree}"'
+        elif goalless:
             why = "but that sets no goal, only guardrails"
         elif unnamed:
             why = "but you didn't mention " + ", ".join(f'"{w}"' for w in unnamed)
@@ -84,7 +86,8 @@ class UnclearError(ParseError):
         )
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (self.reading, self.confidence, self.threshold, self.unnamed, self.unread, self.goalless))
+        return (type(self), (self.reading, self.confidence, self.threshold, self.unnamed, self.unread, self.goalless,
+                             self.disagree))
 
 
 # --------------------------------------------------------------------------- tree
