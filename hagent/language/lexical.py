@@ -78,7 +78,7 @@ NEXT_TO = (("right", "next", "to"), ("next", "to"), ("close", "to"), ("adjacent"
 AND_WORDS = ("and", "plus", "but", "while", "as")
 THEN_WORDS = ("then", "once", "when", "after", "before", "first", "finally", "afterward", "afterwards")
 RELATIVE_PLACES = {"front": "front", "ahead": "front", "behind": "behind", "back": "behind", "left": "left", "right": "right"}
-YOU = ("you", "your", "yourself")
+YOU = ("you", "your", "yourself", "you've", "you're", "you'd", "you'll", "yourselves")
 PUNCTUATION = (",", ";", ":", ".", "!", "?", "-", "(", ")", '"')
 QUESTION_OPENERS = ("did", "do", "does", "is", "are", "was", "were", "where", "what", "which", "how", "who", "why", "have", "has")
 def _filler() -> frozenset[str]:
@@ -90,6 +90,12 @@ def _filler() -> frozenset[str]:
 
 
 FILLER = _filler()
+
+
+def _grammar_words() -> frozenset[str]:
+    from hagent.language.rules import VOCABULARY
+
+    return frozenset(VOCABULARY)
 
 
 def _training_words() -> frozenset[str]:
@@ -104,7 +110,11 @@ def _training_words() -> frozenset[str]:
     return frozenset("".join(c if c.isalpha() or c == "'" else " " for c in " ".join(said).lower()).split())
 
 
-KNOWN_WORDS = FILLER | _training_words()
+# Common function words: never typos, never a hidden joining word.
+FUNCTION_WORDS = frozenset(("done", "finished", "that's", "it's", "there's", "here's", "have", "has", "had", "been", "be",
+                            "is", "are", "was", "were", "do", "does", "did", "will", "would", "can", "could", "with",
+                            "which", "whose", "who", "what", "this", "these", "those", "there", "here", "all", "once"))  # fmt: skip
+KNOWN_WORDS = FILLER | _training_words() | FUNCTION_WORDS | _grammar_words()
 IDIOMS = ("delay", "trouble", "problem", "rush", "doubt")  # "without delay", "if it's not too much trouble"
 _PLACE_WORDS: dict[str, str] = {**VERTICAL, **HORIZONTAL, **{m: "centre" for m in MIDDLE}}
 
@@ -154,9 +164,16 @@ def _word(raw: list[str], tags: list[int], i: int, out: list[Word]) -> tuple[int
         return 1, Word(w, "neg")
     if w in ("do", "must", "should") and ahead in ("not", "never"):
         return 2, Word(f"{w} {ahead}", "neg")
-    if w in RELATIVE_PLACES and i and raw[i - 1] in YOU and not _near(raw, i, ("room", "rooms"), 4):
+    if w in RELATIVE_PLACES and ahead in RELATIVE_PLACES and ahead != w and RELATIVE_PLACES[ahead] == RELATIVE_PLACES[w]:
+        return 1, Word(w, "")  # "back behind you": one place
+    if w in RELATIVE_PLACES and i and raw[i - 1] == "the" and not _near(raw, i, ("room", "rooms"), 4):
+        return 1, Word(w, "unplaced")  # "the ball on the right": whose right? not read past
+    if w in RELATIVE_PLACES and _idiom_place(raw, i):
+        return 1, Word(w, "")
+    if w in RELATIVE_PLACES and i and raw[i - 1] in YOU and not _near(raw, i, ("room", "rooms"), 4) and not _idiom_place(raw, i):
         return 1, Word(w, "relative", RELATIVE_PLACES[w])  # "on your right next to the box"
-    if (n := _match(raw, i, NEXT_TO)) and out:
+    if (n := _match(raw, i, NEXT_TO)) and out and (n > 1 or out[-1].role in ("kind", "colour", "relative", "verb", "pron")
+                                                  or out[-1].text in ("there", "here", "down", "up", "off", "over", "right", "it")):
         return n, Word(" ".join(raw[i : i + n]), "next")
     if w == "lava":
         return 1, Word(w, "lava")
@@ -191,7 +208,11 @@ def _word(raw: list[str], tags: list[int], i: int, out: list[Word]) -> tuple[int
         return span, Word(phrase, "verb", VERB_CONCEPTS[concept])
     if (v := _extra_verb(w)) is not None:
         return 1, Word(w, "verb", v)
-    if w in PRONOUNS and not (w == "one" and (ahead == "of" or tags[i + 1 : i + 2] and tags[i + 1] or ahead in COLORS)):
+    if (v := _split_verb(raw, i)) is not None:
+        return 1, Word(w, "verb", v)  # "gather it up", "take the key hold of"
+    expletive = w == "it" and (ahead in ("if", "would", "is", "was", "will", "'s", "when", "that") or (i and raw[i - 1] in ("appreciate", "make", "is", "was")))
+    determiner = w == "one" and (ahead == "of" or bool(tags[i + 1 : i + 2] and tags[i + 1]) or ahead in (*COLORS, *GENERIC_KINDS, "goal", "sphere"))
+    if w in PRONOUNS and not expletive and not determiner:
         return 1, Word(w, "pron")
     if w in ("to", "towards", "toward"):
         return 1, Word(w, "to")
@@ -219,7 +240,8 @@ def _idiom_place(raw: list[str], i: int) -> bool:
     w, ahead = raw[i], raw[i + 1] if i + 1 < len(raw) else ""
     before = raw[i - 1] if i else ""
     if w == "right":
-        return ahead in ("away", "now", "then", "there", "here", "to", "into", "over", "up", "after", "before") or before in ("all", "go", "alright")
+        return ahead in ("away", "now", "then", "there", "here", "after", "before", "behind") \
+            or before in ("all", "alright", "go", "walk", "head", "run", "move", "come")
     if w == "back":
         return ahead in ("to", "here", "with") or before in ("come", "bring", "go", "get", "it", "them")
     if w in ("ahead", "front"):
@@ -242,7 +264,7 @@ def _keep_away(raw: list[str], i: int) -> int:
 # The words a typo is forgiven in, beyond the lexicon's own (which forgives one in its words of five
 # letters or more): the kinds, colours, places and joining words. Verbs are left out: "make" is one
 # letter from "take".
-_CORE = tuple(dict.fromkeys((*KIND_CONCEPTS, "sphere", "goal", *COLORS, "gray", "lava", "room", "behind", "front",
+_CORE = tuple(dict.fromkeys((*KIND_CONCEPTS, "sphere", "goal", "object", "thing", "item", *COLORS, "gray", "lava", "room", "behind", "front",
                              "ahead", "back", "left", "right", "after", "then", "next", *VERTICAL, *HORIZONTAL,
                              *MIDDLE)))  # fmt: skip
 
@@ -262,7 +284,8 @@ def _near_core(w: str) -> bool:
 
 
 _KNOWN = tuple(dict.fromkeys((*(c for c in _CORE if len(c) >= 4), *(v for v in EXTRA_VERBS if len(v) >= 5),
-                              *(p[0] for p in lexicon._table()[1] if len(p) == 1 and len(p[0]) >= 5))))  # fmt: skip
+                              *(w for w in (*THEN_WORDS, *AND_WORDS, *NEGATIONS, "avoid", "keep", "stay") if len(w) >= 4),
+                              *(p[0] for p in lexicon._table()[1] if len(p) == 1 and len(p[0]) >= 4))))  # fmt: skip
 
 
 def _allowed_edit(core: str, w: str) -> bool:
@@ -271,6 +294,32 @@ def _allowed_edit(core: str, w: str) -> bool:
     if len(core) == 4:  # a letter added ("ballk") or swapped ("blal"); "the" is not "then"
         return len(w) == 5 or (len(w) == 4 and sorted(w) == sorted(core))
     return len(w) == 3 and sorted(w) == sorted(core)
+
+
+def _particles() -> dict[str, tuple[tuple[str, str], ...]]:
+    """The lexicon's two-word verbs by first word: "gather" -> (("up", "pick up"),)."""
+    concepts, phrases, _, _ = lexicon._table()
+    out: dict[str, list[tuple[str, str]]] = {}
+    for phrase, c in phrases.items():
+        concept = concepts[c - 1]
+        if len(phrase) == 2 and concept in VERB_CONCEPTS:
+            out.setdefault(phrase[0], []).append((phrase[1], VERB_CONCEPTS[concept]))
+    return {k: tuple(v) for k, v in out.items()}
+
+
+_PARTICLES = _particles()
+
+
+def _split_verb(raw: list[str], i: int) -> str | None:
+    """A two-word verb with its object between its words ("gather it up", "break the door open")."""
+    for base in lexicon.bases(raw[i]):
+        for particle, verb in _PARTICLES.get(base, ()):
+            for w in raw[i + 2 : i + 8]:
+                if (w in PUNCTUATION and w != ",") or w in AND_WORDS or w in THEN_WORDS:
+                    break
+                if w == particle:
+                    return verb
+    return None
 
 
 def _extra_verb(w: str) -> str | None:
@@ -312,11 +361,16 @@ class Clause:
 
     @property
     def content(self) -> bool:
-        """Whether the piece says anything: a lone "go" ("go on and ...") or "without" ("without
-        delay") says nothing."""
-        lone_go = self.verbs and all(v.value == "goto" for v in self.verbs) and not self.mentions and not self.to
-        if self.mentions or self.lava or self.loose or (self.verbs and not lone_go):
-            return True
+        """Whether the piece says anything: a lone "go" ("go on and ..."), "without" ("without
+        delay") or a lone "it" ("if that's okay with it") says nothing."""
+        bare_pronouns = all(m.kind == "pron" and m.color is None and m.location is None for m in self.mentions)
+        lone_go = self.verbs and all(v.value == "goto" for v in self.verbs) and bare_pronouns and not self.to
+        generic = all(m.kind in ("any", "pron") and m.color is None and m.location is None for m in self.mentions)
+        if generic and self.mentions and not (self.verbs or self.to or self.nexts or self.neg or self.avoid or self.lava or self.loose) \
+                and any(w.role == "" and w.text not in ARTICLES for w in self.words):
+            return False  # "so here's the thing:"
+        if (self.mentions and not (bare_pronouns and not self.verbs)) or self.lava or self.loose or (self.verbs and not lone_go):
+            return True  # "i'd appreciate it", "make it snappy": an "it" with nothing done to it says nothing
         # "don't do that", "never mind": a negation of something unread is not filler
         said = [w for w in self.words if w.role in ("", "verb") and w.text not in FILLER]
         return (self.neg or self.avoid) and bool(said) and not any(w.text in IDIOMS for w in said)
@@ -448,9 +502,12 @@ def _read(cs: list[Clause]) -> LexicalReading:
     last: Mention | None = None
     last_verb: str | None = None
     dangling: Mention | None = None  # an object said alone, waiting for the "it" that takes it
+    opened = False  # the first action came after "after you" or "before": the next is ordered by it
     for c in cs:
         joins += c.joins
         if not c.content:
+            # "..., followed by go and find ...": a word it doesn't know between two actions may order them
+            joins += _hidden_joins(c)
             continue
         if c.neg or c.avoid or c.lava or any(m.kind == "room" for m in c.mentions):
             guards.append(_guardrail(c))
@@ -465,9 +522,15 @@ def _read(cs: list[Clause]) -> LexicalReading:
         mentions = _resolve(c.mentions, 2 if verb == "put" else 1, last)
         action = _action(verb, mentions, c)
         # "... after you pick up the key": the clause after "after you" comes first
-        reverse = bool(joins) and joins[-1].text == "after" and bool(c.words) and c.words[0].text in ("you", "having")
-        link = "then" if any(j.role == "then" for j in joins) else "and"
-        if any(j.text == "before" for j in joins) and not actions:
+        after_you = bool(joins) and joins[-1].text == "after" and bool(c.words) and c.words[0].text in ("you", "having")
+        reverse = after_you and bool(actions)
+        link = "then" if any(j.role == "then" for j in joins) or opened else "and"
+        if actions and any(j.role == "unknown" for j in joins):
+            raise _Unsure(f"{next(j.text for j in joins if j.role == 'unknown')!r} between two actions")
+        if actions and not opened and not any(j.role in ("then", "and", "also") for j in joins):
+            raise _Unsure("two actions with no word saying in which order")  # "open the door, followed by ..."
+        opened = not actions and (after_you or any(j.text == "before" for j in joins))
+        if not actions and any(j.text == "before" for j in joins):
             reverse = True  # "before you open the door, pick up the key": the key comes first
         if actions and action == actions[-1][0] and link == "and" and any(m.referring for m in mentions):
             joins = []
@@ -540,22 +603,30 @@ def _join_partial(cs: list[Clause]) -> list[Clause]:
             target.color = target.color or first.color
             target.location = target.location or first.location
             c.mentions.remove(first)
-            prev = out[-1]  # the rest of the piece goes on with the clause before
-            prev.verbs, prev.mentions, prev.nexts = prev.verbs + c.verbs, prev.mentions + c.mentions, prev.nexts + c.nexts
-            prev.loose, prev.to, prev.neg = prev.loose + c.loose, prev.to or c.to, c.neg
+            _merge(out[-1], c)  # the rest of the piece goes on with the clause before
             continue
-        elif apposed and says_nothing_else and not rooms and not concrete and c.loose \
-                and all(w.role in ("colour", "relative") for w in c.loose):
-            for w in c.loose:
-                if w.role == "colour" and target.color is None:
-                    target.color = w.value
-                elif w.role == "relative" and target.location is None:
-                    target.location = w.value
-                else:
-                    out[-1].loose.append(w)
+        elif apposed and target.kind != "room" and c.mentions and c.mentions[0].kind == "pron" \
+                and (c.mentions[0].color or c.mentions[0].location) and _opens(c, c.mentions[0].at):
+            pron = c.mentions.pop(0)  # "the basketball - the yellowish one", "the door - the red one opened"
+            _describe(target, pron.color, pron.location)
+            _merge(out[-1], c)
+            continue
+        elif apposed and target.kind != "room" and c.loose and _opens(c, c.words.index(c.loose[0]) if c.loose[0] in c.words else 0):
+            # "the key, which is blue", "the football, which is yellow next to the box"
+            upto = min((m.at for m in c.mentions), default=len(c.words))
+            for w in [w for w in c.loose if w in c.words[:upto] and w.role in ("colour", "relative")]:
+                c.loose.remove(w)
+                _describe(target, w.value if w.role == "colour" else None, w.value if w.role == "relative" else None)
+            _merge(out[-1], c)
+            continue
+        # "unlock and open the door", "pick up and hold the key": two verbs sharing one object
+        if c.verbs and not c.mentions and not (c.neg or c.avoid or c.lava or c.to) and nxt is not None and nxt.verbs \
+                and {v.value for v in c.verbs} == {v.value for v in nxt.verbs} and any(j.role == "and" for j in nxt.joins):
+            nxt.joins = c.joins + _hidden_joins(c) + nxt.joins
             continue
         # "the red ball - walk over to it", "the key: grab it"
-        if says_nothing_else and concrete and not rooms and not c.lava and nxt is not None and nxt.verbs \
+        topic = not any(_unknown(w) for w in c.words)
+        if says_nothing_else and topic and concrete and not rooms and not c.lava and nxt is not None and nxt.verbs \
                 and any(m.kind == "pron" for m in nxt.mentions):
             nxt.mentions = [m if m.kind != "pron" else concrete[-1] for m in nxt.mentions]
             nxt.joins, nxt.loose = c.joins + nxt.joins, c.loose + nxt.loose
@@ -570,9 +641,32 @@ def _join_partial(cs: list[Clause]) -> list[Clause]:
     return out
 
 
+def _opens(c: Clause, at: int) -> bool:
+    """Whether word `at` is the first word of `c` that says anything ("which is blue", "the red one")."""
+    return all(w.role in ("", "you", "colour", "relative") or w.text in ARTICLES for w in c.words[:at])
+
+
+def _describe(target: Mention, color: str | None, location: str | None) -> None:
+    """Add a colour or a place said apart ("the ball - the red one") to the object it describes."""
+    if (color and target.color and color != target.color) or (location and target.location and location != target.location):
+        raise _Unsure("an object described two ways")
+    target.color, target.location = target.color or color, target.location or location
+
+
+def _merge(prev: Clause, c: Clause) -> None:
+    """What is left of piece `c` goes on with the clause before it."""
+    prev.verbs, prev.mentions, prev.nexts = prev.verbs + c.verbs, prev.mentions + c.mentions, prev.nexts + c.nexts
+    prev.loose, prev.to = prev.loose + c.loose, prev.to or c.to
+
+
 def _leads(c: Clause, m: Mention) -> bool:
     """Whether mention `m` opens clause `c` (nothing but articles and filler before it)."""
     return m.at < len(c.words) and c.words[m.at].role == "kind" and all(w.role in ("", "you") for w in c.words[: m.at])
+
+
+def _hidden_joins(c: Clause) -> list[Word]:
+    """The words of a piece read as saying nothing that might still join clauses ("followed by")."""
+    return [Word(w.text, "unknown") for w in c.words if _unknown(w) or w.role == "next"]
 
 
 def _resolve(mentions: list[Mention], needed: int, last: Mention | None) -> list[Mention]:
@@ -619,9 +713,10 @@ def _verb(c: Clause, last_verb: str | None, joins: list[Word]) -> str:
     if len(distinct) > 1:
         raise _Unsure(f"two verbs in one clause: {' and '.join(distinct)}")
     verb = distinct[0]
-    if verb == "goto" and (go := next((i for i, w in enumerate(c.words) if w.role == "verb"), None)) is not None \
-            and go + 1 < len(c.words) and _unknown(c.words[go + 1]):
-        raise _Unsure(f"{c.words[go].text!r} then a word it doesn't know: {c.words[go + 1].text!r}")  # "go opnen the door"
+    light = next((i for i, w in enumerate(c.words) if w.role == "verb" and (w.value == "goto" or w.text in LIGHT_VERBS)), None)
+    if light is not None and light + 1 < len(c.words) and _unknown(c.words[light + 1]) and (verb == "goto" or c.words[light].text in LIGHT_VERBS):
+        # "go opnen the door", "get ovre to the box": maybe a typo of what says the action
+        raise _Unsure(f"{c.words[light].text!r} then a word it doesn't know: {c.words[light + 1].text!r}")
     at = c.words.index(verbs[-1]) if verbs[-1] in c.words else len(c.words)
     after = [w for w in c.words[at + 1 :] if w.text not in _MOTION]
     if verb == "pickup" and verbs[-1].text in LIGHT_VERBS and after and after[0].role in ("to", "next"):
@@ -646,7 +741,7 @@ def _action(verb: str, mentions: list[Mention], c: Clause) -> object:
     if len(objs) == 2 and verb in ("put", "pickup", "goto") and (c.nexts or (c.verbs and any(w.role == "to" for w in between))):
         verb = "put"  # "move the ball next to the box", "carry the key over to the door"
     if verb == "put":
-        if len(objs) == 1 and c.nexts:
+        if len(objs) == 1 and c.nexts and any(w.text in ("yourself", "you") for w in c.words):
             verb = "goto"  # "position yourself next to the box"
         elif len(objs) != 2:
             raise _Unsure("'put' needs two objects")
