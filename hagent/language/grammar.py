@@ -393,19 +393,19 @@ class Reader(Protocol):
     def read(self, text: str) -> Reading: ...
 
 
-LEXICAL_POLICIES = ("agree", "alone", "off")
+LEXICAL_POLICIES = ("alone", "agree", "off")
 
 
-def understand(text: str, reader: Reader | None = None, lexical: str = "agree") -> Task:
+def understand(text: str, reader: Reader | None = None, lexical: str = "alone") -> Task:
     """Grammar first, the lexical reader second, the normalizer third.
 
     `parse(text)`; when the grammar doesn't take the text (and didn't refuse its meaning on
     purpose), the lexical reader's reading (`hagent.language.lexical`) when it is sure, sets a
-    goal, names exactly the colours the text says and (`lexical="agree"`, the default) the
-    normalizer's most probable reading, whatever its confidence, is the same task: two readers
-    built apart agreeing. When they disagree the text is asked about. `lexical="alone"` acts on
-    the lexical reader's sure reading without the normalizer; "off" skips it. Otherwise the
-    normalizer's reading. A normalizer reading
+    goal and names exactly the colours the text says; a text whose every word the lexical reader
+    knows and none of which asks for an action ("can you see the ball") is not an instruction,
+    and no model is asked. Else the normalizer's reading. `lexical="agree"` acts on the lexical
+    reading only when the normalizer's most probable reading, whatever its confidence, is the
+    same task (and asks when it isn't); "off" skips the lexical reader. A normalizer reading
     below its threshold, one naming what the text doesn't (`Reading.unnamed`) or leaving out a
     colour it says (`Reading.unread`) or setting no goal, raises `UnclearError` (say what was
     understood, act on nothing); no reading at all re-raises the grammar's `ParseError`. The task
@@ -424,6 +424,9 @@ def understand(text: str, reader: Reader | None = None, lexical: str = "agree") 
         found = None
         if lexical != "off":
             lexical_reading = lexical_reader.read(text)
+            if lexical_reading.asks_nothing:
+                raise ParseError(f"{text!r} asks for nothing I can do: I know every word of it, and none says "
+                                 "go to, pick up, open or put something", refused=True) from None
             found = lexical_reading.task
             if not (lexical_reading.sure and found is not None and found.goal is not None) or unnamed(text, found) or unread(text, found):
                 found = None

@@ -113,7 +113,9 @@ def _training_words() -> frozenset[str]:
 # Common function words: never typos, never a hidden joining word.
 FUNCTION_WORDS = frozenset(("done", "finished", "that's", "it's", "there's", "here's", "have", "has", "had", "been", "be",
                             "is", "are", "was", "were", "do", "does", "did", "will", "would", "can", "could", "with",
-                            "which", "whose", "who", "what", "this", "these", "those", "there", "here", "all", "once"))  # fmt: skip
+                            "which", "whose", "who", "what", "this", "these", "those", "there", "here", "all", "once",
+                            "hand", "side", "colour", "color", "coloured", "colored", "happens", "happen", "painted",
+                            "looks", "look", "shade", "shaded"))  # fmt: skip
 KNOWN_WORDS = FILLER | _training_words() | FUNCTION_WORDS | _grammar_words()
 IDIOMS = ("delay", "trouble", "problem", "rush", "doubt")  # "without delay", "if it's not too much trouble"
 _PLACE_WORDS: dict[str, str] = {**VERTICAL, **HORIZONTAL, **{m: "centre" for m in MIDDLE}}
@@ -210,7 +212,8 @@ def _word(raw: list[str], tags: list[int], i: int, out: list[Word]) -> tuple[int
         return 1, Word(w, "verb", v)
     if (v := _split_verb(raw, i)) is not None:
         return 1, Word(w, "verb", v)  # "gather it up", "take the key hold of"
-    expletive = w == "it" and (ahead in ("if", "would", "is", "was", "will", "'s", "when", "that") or (i and raw[i - 1] in ("appreciate", "make", "is", "was")))
+    # "it would be great", "is it possible", "i'd appreciate it", "make it snappy": an "it" that names nothing
+    expletive = w == "it" and (ahead in ("would", "is", "was", "will", "'s", "'d") or (i and raw[i - 1] in ("appreciate", "make", "is", "was")))
     determiner = w == "one" and (ahead == "of" or bool(tags[i + 1 : i + 2] and tags[i + 1]) or ahead in (*COLORS, *GENERIC_KINDS, "goal", "sphere"))
     if w in PRONOUNS and not expletive and not determiner:
         return 1, Word(w, "pron")
@@ -472,6 +475,9 @@ class LexicalReading(NamedTuple):
     task: Task | None
     sure: bool
     why: str = ""
+    asks_nothing: bool = False
+    """Every word is one the reader knows, and none of them asks for an action ("can you see the
+    ball", "the key is blue"): not an instruction, whatever a model makes of it."""
 
 
 def read(text: str) -> LexicalReading:
@@ -483,11 +489,12 @@ def read(text: str) -> LexicalReading:
     if typo := next((w.text for w in ws if _unknown(w) and len(w.text) >= 4 and _near_core(w.text)), None):
         return LexicalReading(None, False, f"{typo!r} may be a typo of a word it knows")
     if ws and ws[0].text in QUESTION_OPENERS:
-        return LexicalReading(None, False, "a question, not an instruction")
+        return LexicalReading(None, False, "a question, not an instruction", asks_nothing=not any(_unknown(w) for w in ws))
     try:
         return _read(clauses(ws))
     except _Unsure as err:
-        return LexicalReading(None, False, str(err))
+        idle = not any(w.role in ("verb", "neg", "avoid", "to", "next") or _unknown(w) for w in ws)
+        return LexicalReading(None, False, str(err), asks_nothing=idle and any(w.role == "kind" for w in ws))
 
 
 class _Unsure(Exception):
@@ -514,7 +521,7 @@ def _read(cs: list[Clause]) -> LexicalReading:
             continue
         if c.loose:
             raise _Unsure(f"{c.loose[0].text!r} describes nothing")
-        bare = not c.verbs and not c.to and not c.nexts and all(w.role in ("kind", "colour", "relative", "you", "pron") or w.text in ARTICLES for w in c.words)
+        bare = not c.verbs and not c.to and not c.nexts and not any(_unknown(w) for w in c.words)
         if bare and len(c.mentions) == 1 and c.mentions[0].kind != "pron" and c is not cs[-1] and not any(j.role in ("and", "also") for j in c.joins):
             last, dangling = c.mentions[0], c.mentions[0]  # "the key, which is blue: approach it"
             continue
@@ -628,6 +635,9 @@ def _join_partial(cs: list[Clause]) -> list[Clause]:
         topic = not any(_unknown(w) for w in c.words)
         if says_nothing_else and topic and concrete and not rooms and not c.lava and nxt is not None and nxt.verbs \
                 and any(m.kind == "pron" for m in nxt.mentions):
+            for m in nxt.mentions:
+                if m.kind == "pron":  # "the key - the red one behind you, pick it up": one key, described twice
+                    _describe(concrete[-1], m.color, m.location)
             nxt.mentions = [m if m.kind != "pron" else concrete[-1] for m in nxt.mentions]
             nxt.joins, nxt.loose = c.joins + nxt.joins, c.loose + nxt.loose
             continue
