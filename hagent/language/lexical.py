@@ -154,8 +154,8 @@ def _word(raw: list[str], tags: list[int], i: int, out: list[Word]) -> tuple[int
     while concept and i + span < len(raw) and tags[i + span] == tags[i]:
         span += 1  # one phrase ("tennis ball", "take hold of")
     phrase = " ".join(raw[i : i + span])
-    if concept and span == 1 and w in FILLER and not lexicon.listed(w):
-        concept = ""  # "buddy" is not a typo of "ruddy"
+    if concept and span == 1 and w in KNOWN_WORDS and not lexicon.listed(w):
+        concept = ""  # "buddy" is not a typo of "ruddy", nor "beside" of "besides"
     if w in PUNCTUATION:
         return 1, Word(w, "punct")
     if n := _keep_away(raw, i):
@@ -214,7 +214,8 @@ def _word(raw: list[str], tags: list[int], i: int, out: list[Word]) -> tuple[int
         return 1, Word(w, "verb", v)  # "gather it up", "take the key hold of"
     # "it would be great", "is it possible", "i'd appreciate it", "make it snappy": an "it" that names nothing
     expletive = w == "it" and (ahead in ("would", "is", "was", "will", "'s", "'d") or (i and raw[i - 1] in ("appreciate", "make", "is", "was")))
-    determiner = w == "one" and (ahead == "of" or bool(tags[i + 1 : i + 2] and tags[i + 1]) or ahead in (*COLORS, *GENERIC_KINDS, "goal", "sphere"))
+    kind_ahead = bool(tags[i + 1 : i + 2]) and lexicon.CONCEPTS[tags[i + 1] - 1] in (*KIND_CONCEPTS, *COLORS) if tags[i + 1 : i + 2] and tags[i + 1] else False
+    determiner = w == "one" and (ahead == "of" or kind_ahead or ahead in (*COLORS, *GENERIC_KINDS, "goal", "sphere"))
     if w in PRONOUNS and not expletive and not determiner:
         return 1, Word(w, "pron")
     if w in ("to", "towards", "toward"):
@@ -450,6 +451,7 @@ def _attach(c: Clause, i: int, w: Word) -> bool:
         candidates = sorted(before, key=lambda m: -m.at)
     else:
         candidates = [m for m in after[:1] if not between(m)] + sorted(before, key=lambda m: -m.at) + after[1:]
+    candidates = [m for m in candidates if not (m.kind == "pron" and c.words[m.at].text in ("it", "them"))]  # "the red one", never "the red it"
     for m in candidates:
         if w.role == "colour" and m.color is None and m.kind != "room":
             m.color = w.value
@@ -594,9 +596,7 @@ def _join_partial(cs: list[Clause]) -> list[Clause]:
         concrete = [m for m in c.mentions if m.kind != "pron"]
         first = next((w for w in c.words if w.role), None)
         if out and says_nothing_else and first is not None and first.role == "next" and concrete:
-            out[-1].mentions += c.mentions  # "put the purple one, the ball, next to a grey box"
-            out[-1].nexts += c.nexts or [0]
-            out[-1].loose += c.loose
+            _merge(out[-1], c)  # "put the purple one, the ball, next to a grey box"
             continue
         rooms = [m for m in concrete if m.kind == "room"]
         # "the key, which is blue", "the ball - the red one", "the yellow one, the key"
@@ -638,7 +638,9 @@ def _join_partial(cs: list[Clause]) -> list[Clause]:
             for m in nxt.mentions:
                 if m.kind == "pron":  # "the key - the red one behind you, pick it up": one key, described twice
                     _describe(concrete[-1], m.color, m.location)
-            nxt.mentions = [m if m.kind != "pron" else concrete[-1] for m in nxt.mentions]
+            topic = concrete[-1]
+            nxt.mentions = [m if m.kind != "pron" else Mention(topic.kind, m.at, color=topic.color, location=topic.location)
+                            for m in nxt.mentions]
             nxt.joins, nxt.loose = c.joins + nxt.joins, c.loose + nxt.loose
             continue
         # "lava is dangerous, avoid it", "the blue room - keep away from it"
@@ -664,8 +666,13 @@ def _describe(target: Mention, color: str | None, location: str | None) -> None:
 
 
 def _merge(prev: Clause, c: Clause) -> None:
-    """What is left of piece `c` goes on with the clause before it."""
-    prev.verbs, prev.mentions, prev.nexts = prev.verbs + c.verbs, prev.mentions + c.mentions, prev.nexts + c.nexts
+    """What is left of piece `c` goes on with the clause before it (its words after the clause's)."""
+    offset = len(prev.words)
+    for m in c.mentions:
+        m.at += offset
+    prev.words = prev.words + c.words
+    prev.verbs, prev.mentions = prev.verbs + c.verbs, prev.mentions + c.mentions
+    prev.nexts = prev.nexts + [n + offset for n in c.nexts]
     prev.loose, prev.to = prev.loose + c.loose, prev.to or c.to
 
 
@@ -745,10 +752,11 @@ def _action(verb: str, mentions: list[Mention], c: Clause) -> object:
     objs = [m for m in mentions if m.kind != "room"]
     if verb == "toggle":
         raise _Unsure("toggling is a guardrail's word, not a goal")
-    between = [w for w in c.words if objs and objs[0].at < c.words.index(w) < objs[-1].at] if len(objs) == 2 else []
     if any(m.referring for m in objs[1:]):
         raise _Unsure("an object next to itself")  # "travel towards the ball until you're beside it"
-    if len(objs) == 2 and verb in ("put", "pickup", "goto") and (c.nexts or (c.verbs and any(w.role == "to" for w in between))):
+    carried_to = len(objs) == 2 and any(w.role == "to" and objs[0].at < k < objs[1].at and _object_follows(c.words, k)
+                                        for k, w in enumerate(c.words))  # "carry the key over to the door"
+    if len(objs) == 2 and verb in ("put", "pickup", "goto") and (c.nexts or (c.verbs and carried_to)):
         verb = "put"  # "move the ball next to the box", "carry the key over to the door"
     if verb == "put":
         if len(objs) == 1 and c.nexts and any(w.text in ("yourself", "you") for w in c.words):
