@@ -115,7 +115,7 @@ FUNCTION_WORDS = frozenset(("done", "finished", "that's", "it's", "there's", "he
                             "is", "are", "was", "were", "do", "does", "did", "will", "would", "can", "could", "with",
                             "which", "whose", "who", "what", "this", "these", "those", "there", "here", "all", "once",
                             "hand", "side", "colour", "color", "coloured", "colored", "happens", "happen", "painted",
-                            "looks", "look", "shade", "shaded"))  # fmt: skip
+                            "looks", "look", "shade", "shaded", "doesn't", "matter"))  # fmt: skip
 KNOWN_WORDS = FILLER | _training_words() | FUNCTION_WORDS | _grammar_words()
 IDIOMS = ("delay", "trouble", "problem", "rush", "doubt")  # "without delay", "if it's not too much trouble"
 _PLACE_WORDS: dict[str, str] = {**VERTICAL, **HORIZONTAL, **{m: "centre" for m in MIDDLE}}
@@ -318,7 +318,7 @@ def _split_verb(raw: list[str], i: int) -> str | None:
     """A two-word verb with its object between its words ("gather it up", "break the door open")."""
     for base in lexicon.bases(raw[i]):
         for particle, verb in _PARTICLES.get(base, ()):
-            for w in raw[i + 2 : i + 8]:
+            for w in raw[i + 2 : i + 11]:
                 if (w in PUNCTUATION and w != ",") or w in AND_WORDS or w in THEN_WORDS:
                     break
                 if w == particle:
@@ -434,7 +434,7 @@ def _object_follows(ws: list[Word], i: int) -> bool:
     for w in ws[i + 1 :]:
         if w.role == "kind":
             return True
-        if w.role not in ("colour",) and w.text not in ("the", "a", "an", "that", "this", "any", "one", "of", "some"):
+        if w.role not in ("colour",) and w.text not in ARTICLES:
             return False
     return False
 
@@ -700,7 +700,7 @@ def _resolve(mentions: list[Mention], needed: int, last: Mention | None) -> list
     return [m if m.kind != "pron" or m.color is not None else referred for m in mentions] or [referred]
 
 
-ARTICLES = ("the", "a", "an", "any", "that", "this", "one", "of", "some")
+ARTICLES = ("the", "a", "an", "any", "that", "this", "one", "of", "some", "whichever", "whatever", "each", "every")
 
 
 def _unknown(w: Word) -> bool:
