@@ -28,6 +28,9 @@ from hagent.language.paraphrase import TRAINING, paraphrase
         ("walk to the box; keep well away from the top-left room", "go to the box, stay out of the top-left room"),
         ("approach the ball without picking anything up", "go to the ball, don't pick anything up"),
         ("go to the blal on your left", "go to the ball on your left"),  # a letter swapped
+        ("put the crate which is red in colour beside this key", "put the red box next to the key"),
+        ("drop the grey ball by any ball on your right now", "put the grey ball next to the ball on your right"),
+        ("the ball - the blue one behind you: pick it up", "pick up the blue ball behind you"),
     ],
 )
 def test_everyday_wordings_read_as_their_task(text: str, canonical: str) -> None:
@@ -47,6 +50,9 @@ def test_everyday_wordings_read_as_their_task(text: str, canonical: str) -> None
         "go opnen the door",  # "go" then a word it doesn't know: maybe a typo of a verb
         "leave the doos shut, then go to the box",  # "doos" is one letter from "door"
         "go to the ball the box",  # two objects for one "go to"
+        "open the red door, followed by go and find the box",  # a word it doesn't know may order the two
+        "go to the ball on the left",  # whose left?
+        "get ovre to the box",  # "get" then a word it doesn't know
     ],
 )
 def test_what_it_cannot_read_whole_it_does_not_read(text: str) -> None:
@@ -57,6 +63,16 @@ def test_a_typo_is_forgiven_only_where_it_cannot_be_another_word() -> None:
     roles = {w.text: w.role for w in words("make your way to the wall, then the")}
     assert roles["make"] == "" and roles["wall"] == "" and roles["the"] == ""  # not "take", "ball", "then"
     assert [w.value for w in words("the bule rde ball") if w.role == "colour"] == ["blue", "red"]
+
+
+def test_a_text_of_known_words_that_asks_for_nothing_is_not_an_instruction() -> None:
+    from hagent.language import ParseError
+
+    assert read("can you see the ball").asks_nothing and read("is the key blue").asks_nothing
+    assert not read("can you blorf the ball").asks_nothing  # a word it doesn't know: the normalizer may
+    with pytest.raises(ParseError, match="asks for nothing") as info:
+        understand("can you see the ball")
+    assert info.value.refused
 
 
 def test_understand_tries_the_lexical_reader_before_the_normalizer() -> None:

@@ -170,11 +170,13 @@ def _word(raw: list[str], tags: list[int], i: int, out: list[Word]) -> tuple[int
         return 1, Word(w, "")  # "back behind you": one place
     if w in RELATIVE_PLACES and i and raw[i - 1] == "the" and not _near(raw, i, ("room", "rooms"), 4):
         return 1, Word(w, "unplaced")  # "the ball on the right": whose right? not read past
-    if w in RELATIVE_PLACES and _idiom_place(raw, i):
-        return 1, Word(w, "")
-    if w in RELATIVE_PLACES and i and raw[i - 1] in YOU and not _near(raw, i, ("room", "rooms"), 4) and not _idiom_place(raw, i):
+    if w in RELATIVE_PLACES and _idiom_place(raw, i) and not (i and raw[i - 1] == "your"):
+        return 1, Word(w, "")  # "right away", "come back to me"
+    if w in RELATIVE_PLACES and i and raw[i - 1] in YOU and not _near(raw, i, ("room", "rooms"), 4) \
+            and (raw[i - 1] == "your" or not _idiom_place(raw, i)):  # "on your right now", not "with you right away"
         return 1, Word(w, "relative", RELATIVE_PLACES[w])  # "on your right next to the box"
-    if (n := _match(raw, i, NEXT_TO)) and out and (n > 1 or out[-1].role in ("kind", "colour", "relative", "verb", "pron")
+    # "by" and "near" join two objects only after one ("the key by the box"), not in "followed by"
+    if (n := _match(raw, i, NEXT_TO)) and out and (w not in ("by", "near") or out[-1].role in ("kind", "colour", "relative", "verb", "pron")
                                                   or out[-1].text in ("there", "here", "down", "up", "off", "over", "right", "it")):
         return n, Word(" ".join(raw[i : i + n]), "next")
     if w == "lava":
@@ -288,7 +290,8 @@ def _near_core(w: str) -> bool:
 
 
 _KNOWN = tuple(dict.fromkeys((*(c for c in _CORE if len(c) >= 4), *(v for v in EXTRA_VERBS if len(v) >= 5),
-                              *(w for w in (*THEN_WORDS, *AND_WORDS, *NEGATIONS, "avoid", "keep", "stay") if len(w) >= 4),
+                              *(w for w in (*THEN_WORDS, *AND_WORDS, *NEGATIONS, "avoid", "keep", "stay", "beside",
+                                            "alongside", "adjacent", "close", "next") if len(w) >= 4),
                               *(p[0] for p in lexicon._table()[1] if len(p) == 1 and len(p[0]) >= 4))))  # fmt: skip
 
 
@@ -446,11 +449,15 @@ def _attach(c: Clause, i: int, w: Word) -> bool:
         return False
     after = [m for m in c.mentions if m.at > i]
     before = [m for m in c.mentions if m.at < i]
-    between = lambda m: [x for x in c.words[min(i, m.at) + 1 : max(i, m.at)] if x.role not in ("", "colour", "place", "you")]  # noqa: E731
     if w.role == "relative":
         candidates = sorted(before, key=lambda m: -m.at)
     else:
-        candidates = [m for m in after[:1] if not between(m)] + sorted(before, key=lambda m: -m.at) + after[1:]
+        # the next object when nothing that joins or describes comes between ("the red ball", "the
+        # blueish master keys"), else the one said before ("the key in grey, beside a door")
+        adjacent = [m for m in after[:1] if all(x.role in ("colour", "place") or x.text in ARTICLES or x.text in ("coloured", "colored", "hand")
+                                                for x in c.words[i + 1 : m.at])]
+        loosely = [m for m in after[:1] if all(x.role in ("", "colour", "place", "you") for x in c.words[i + 1 : m.at])]
+        candidates = adjacent + [m for m in loosely if m not in adjacent] + sorted(before, key=lambda m: -m.at)
     candidates = [m for m in candidates if not (m.kind == "pron" and c.words[m.at].text in ("it", "them"))]  # "the red one", never "the red it"
     for m in candidates:
         if w.role == "colour" and m.color is None and m.kind != "room":
@@ -739,8 +746,9 @@ def _verb(c: Clause, last_verb: str | None, joins: list[Word]) -> str:
     if verb == "pickup" and verbs[-1].text in LIGHT_VERBS and after and after[0].role in ("to", "next"):
         return "goto"  # "get to the ball", "get over to the box", "get near the key"
     first_object = min((m.at for m in c.mentions if m.kind != "pron" and m.at < len(c.words)), default=len(c.words))
-    for v in verbs:
-        i = c.words.index(v) if v in c.words else -1
+    for i, v in enumerate(c.words):
+        if v.role != "verb" or v not in verbs:
+            continue
         if first_object < i and v.value == "goto" and c.nexts and min(c.nexts) > i:
             return "put"  # "the ball needs to go next to the box"
         if first_object < i and v.value != "put" and any(m.at > i for m in c.mentions if m.kind != "pron"):
