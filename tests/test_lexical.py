@@ -31,6 +31,7 @@ from hagent.language.paraphrase import TRAINING, paraphrase
         ("put the crate which is red in colour beside this key", "put the red box next to the key"),
         ("drop the grey ball by any ball on your right now", "put the grey ball next to the ball on your right"),
         ("the ball - the blue one behind you: pick it up", "pick up the blue ball behind you"),
+        ("so here's the thing: travel towards the red key until you're beside it", "go to the red key"),  # not a put
     ],
 )
 def test_everyday_wordings_read_as_their_task(text: str, canonical: str) -> None:
@@ -53,6 +54,7 @@ def test_everyday_wordings_read_as_their_task(text: str, canonical: str) -> None
         "open the red door, followed by go and find the box",  # a word it doesn't know may order the two
         "go to the ball on the left",  # whose left?
         "get ovre to the box",  # "get" then a word it doesn't know
+        "travel to one ball along with get next to this box",  # two actions in one piece
     ],
 )
 def test_what_it_cannot_read_whole_it_does_not_read(text: str) -> None:

@@ -639,7 +639,7 @@ def _join_partial(cs: list[Clause]) -> list[Clause]:
             nxt.joins = c.joins + _hidden_joins(c) + nxt.joins
             continue
         # "the red ball - walk over to it", "the key: grab it"
-        topic = not any(_unknown(w) for w in c.words)
+        topic = c.content and not any(_unknown(w) for w in c.words)  # not "so here's the thing:"
         if says_nothing_else and topic and concrete and not rooms and not c.lava and nxt is not None and nxt.verbs \
                 and any(m.kind == "pron" for m in nxt.mentions):
             for m in nxt.mentions:
@@ -741,10 +741,6 @@ def _verb(c: Clause, last_verb: str | None, joins: list[Word]) -> str:
     if light is not None and light + 1 < len(c.words) and _unknown(c.words[light + 1]) and (verb == "goto" or c.words[light].text in LIGHT_VERBS):
         # "go opnen the door", "get ovre to the box": maybe a typo of what says the action
         raise _Unsure(f"{c.words[light].text!r} then a word it doesn't know: {c.words[light + 1].text!r}")
-    at = c.words.index(verbs[-1]) if verbs[-1] in c.words else len(c.words)
-    after = [w for w in c.words[at + 1 :] if w.text not in _MOTION]
-    if verb == "pickup" and verbs[-1].text in LIGHT_VERBS and after and after[0].role in ("to", "next"):
-        return "goto"  # "get to the ball", "get over to the box", "get near the key"
     first_object = min((m.at for m in c.mentions if m.kind != "pron" and m.at < len(c.words)), default=len(c.words))
     for i, v in enumerate(c.words):
         if v.role != "verb" or v not in verbs:
@@ -753,6 +749,10 @@ def _verb(c: Clause, last_verb: str | None, joins: list[Word]) -> str:
             return "put"  # "the ball needs to go next to the box"
         if first_object < i and v.value != "put" and any(m.at > i for m in c.mentions if m.kind != "pron"):
             raise _Unsure(f"{v.text!r} between two objects: two actions in one clause")
+    at = c.words.index(verbs[-1]) if verbs[-1] in c.words else len(c.words)
+    after = [w for w in c.words[at + 1 :] if w.text not in _MOTION]
+    if verb == "pickup" and verbs[-1].text in LIGHT_VERBS and after and after[0].role in ("to", "next"):
+        return "goto"  # "get to the ball", "get over to the box", "get near the key"
     return verb
 
 
