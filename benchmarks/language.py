@@ -81,7 +81,7 @@ def coverage(seeds: range, progress: bool) -> dict:
     return {"seeds": len(seeds), "environments": environments, "total": dict(total), "families": families, "raised": raised}
 
 
-def paraphrases(normalizer, pairs: int, progress: bool, bank: Phrasings, seed: int, lexical: str = "alone") -> dict:
+def paraphrases(normalizer, pairs: int, progress: bool, bank: Phrasings, seed: int, lexical: bool = True) -> dict:
     """Paraphrases from `bank` through the grammar alone and through grammar + normalizer."""
     rng = random.Random(seed)
     counts = collections.Counter()
@@ -98,7 +98,7 @@ def paraphrases(normalizer, pairs: int, progress: bool, bank: Phrasings, seed: i
             grammar["same" if pair.task is None else "not understood"] += 1
         t0 = time.perf_counter()
         try:
-            task, outcome = understand(pair.text, normalizer, lexical=lexical), None
+            task, outcome = understand(pair.text, normalizer, **({} if lexical else {"lexical": None})), None
         except UnclearError:
             task, outcome = None, "asked"
         except ParseError:
@@ -154,8 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--episodes", type=int, default=20, help="agent episodes per newly covered world (default 20; 0 skips)")
     parser.add_argument("--seed", type=int, default=REPORT_SEED, help=f"first agent seed (default {REPORT_SEED})")
     parser.add_argument("--text-seed", type=int, default=HELDOUT_SEED, help=f"seed of the paraphrases (default {HELDOUT_SEED})")
-    parser.add_argument("--lexical", choices=("alone", "agree", "off"), default="alone",
-                        help="the lexical reader: acts on its sure readings (default), only when the normalizer's best reading agrees, or off")
+    parser.add_argument("--no-lexical", action="store_true", help="grammar + normalizer only, as before the lexical reader")
     parser.add_argument("--json", default="benchmarks/results/language.json", help="where to write the results")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     args = parser.parse_args(argv)
@@ -182,11 +181,11 @@ def main(argv: list[str] | None = None) -> int:
     for r in cov["raised"]:
         print(f"  RAISED {r}")
 
-    words = paraphrases(normalizer, pairs, progress, Phrasings.load(HELDOUT_WORDS), args.text_seed, args.lexical)
-    para = paraphrases(normalizer, pairs, progress, Phrasings.load(HELDOUT), args.text_seed, args.lexical)
+    words = paraphrases(normalizer, pairs, progress, Phrasings.load(HELDOUT_WORDS), args.text_seed, not args.no_lexical)
+    para = paraphrases(normalizer, pairs, progress, Phrasings.load(HELDOUT), args.text_seed, not args.no_lexical)
     # The training phrasings on seeds training never drew (it used seeds 0-2): new combinations and typos.
-    known = paraphrases(normalizer, pairs, progress, TRAINING, args.text_seed, args.lexical)
-    print(f"\nParaphrases ({pairs} each, seed {args.text_seed}, lexical reader: {args.lexical}):")
+    known = paraphrases(normalizer, pairs, progress, TRAINING, args.text_seed, not args.no_lexical)
+    print(f"\nParaphrases ({pairs} each, seed {args.text_seed}{', no lexical reader' if args.no_lexical else ''}):")
     print(f"  {'':<54}{'same task':>10}{'asked':>8}{'not read':>9}{'wrong':>8}")
     for name, row in (("held-out words + constructions, grammar alone", words["grammar_alone"]),
                       ("held-out words + constructions, grammar + normalizer", words["front_end"]),

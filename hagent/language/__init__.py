@@ -3,8 +3,10 @@
 `task` is what an instruction means (the goal tree and guardrails, and the errors that say why a
 text isn't one); `grammar` reads the BabyAI instruction language, every registered minigrid
 mission and common paraphrases into one (`parse`, `understand`), with the phrase tables of
-`rules`; `normalizer` is the small learned model that rewrites text
-the grammar doesn't take into its canonical form, trained on `paraphrase`'s generated pairs;
+`rules`; `lexical` reads everyday wordings the grammar doesn't take through the concepts
+`lexicon` (WordNet) files their words under, and says when it isn't sure; `normalizer` is the
+small learned model that rewrites what neither takes into its canonical form, trained on
+`paraphrase`'s generated pairs;
 `missions` lists the missions of the registered environments. The names below are
 `task`'s and `grammar`'s; import the normalizer from `hagent.language.normalizer`.
 """

@@ -62,7 +62,6 @@ from hagent.language.task import (
     UnclearError,
     all_of,
     in_order,
-    same_task,
 )
 
 # ------------------------------------------------------------------------- parse
@@ -393,52 +392,48 @@ class Reader(Protocol):
     def read(self, text: str) -> Reading: ...
 
 
-LEXICAL_POLICIES = ("alone", "agree", "off")
+class LexicalReader(Protocol):
+    """What `understand` needs of a lexical reader (`hagent.language.lexical.read`)."""
+
+    def __call__(self, text: str) -> Any: ...
 
 
-def understand(text: str, reader: Reader | None = None, lexical: str = "alone") -> Task:
+def _lexical_read(text: str) -> Any:
+    from hagent.language.lexical import read
+
+    return read(text)
+
+
+def understand(text: str, reader: Reader | None = None, lexical: LexicalReader | None = _lexical_read) -> Task:
     """Grammar first, the lexical reader second, the normalizer third.
 
     `parse(text)`; when the grammar doesn't take the text (and didn't refuse its meaning on
-    purpose), the lexical reader's reading (`hagent.language.lexical`) when it is sure, sets a
-    goal and names exactly the colours the text says; a text whose every word the lexical reader
-    knows and none of which asks for an action ("can you see the ball") is not an instruction,
-    and no model is asked. Else the normalizer's reading. `lexical="agree"` acts on the lexical
-    reading only when the normalizer's most probable reading, whatever its confidence, is the
-    same task (and asks when it isn't); "off" skips the lexical reader. A normalizer reading
-    below its threshold, one naming what the text doesn't (`Reading.unnamed`) or leaving out a
-    colour it says (`Reading.unread`) or setting no goal, raises `UnclearError` (say what was
-    understood, act on nothing); no reading at all re-raises the grammar's `ParseError`. The task
-    returned says what was read (`read_as`), by which reader (`read_by`) and how surely
-    (`confidence`)."""
-    from hagent.language import lexical as lexical_reader
+    purpose), the lexical reader's reading (`hagent.language.lexical`; None skips it) when it is
+    sure, sets a goal and names exactly the colours the text says. A text whose every word the
+    lexical reader knows and none of which asks for an action ("can you see the ball") is not an
+    instruction, and no model is asked. Else the normalizer's reading: one below its threshold,
+    naming what the text doesn't (`Reading.unnamed`), leaving out a colour it says
+    (`Reading.unread`) or setting no goal raises `UnclearError` (say what was understood, act on
+    nothing); no reading at all re-raises the grammar's `ParseError`. The task returned says what
+    was read (`read_as`), by which reader (`read_by`) and how surely (`confidence`)."""
     from hagent.language.normalizer import unnamed, unread
 
-    if lexical not in LEXICAL_POLICIES:
-        raise ValueError(f"lexical must be one of {LEXICAL_POLICIES}, not {lexical!r}")
     try:
         return parse(text)
     except ParseError as err:
         if err.refused:
             raise
-        found = None
-        if lexical != "off":
-            lexical_reading = lexical_reader.read(text)
-            if lexical_reading.asks_nothing:
+        if lexical is not None:
+            found = lexical(text)
+            if found.asks_nothing:
                 raise ParseError(f"{text!r} asks for nothing I can do: I know every word of it, and none says "
                                  "go to, pick up, open or put something", refused=True) from None
-            found = lexical_reading.task
-            if not (lexical_reading.sure and found is not None and found.goal is not None) or unnamed(text, found) or unread(text, found):
-                found = None
-        if found is not None and (reader is None or lexical == "alone"):
-            return Task(found.goal, found.guardrails, text, read_as=found.describe(), read_by="lexical")
+            task = found.task
+            if found.sure and task is not None and task.goal is not None and not unnamed(text, task) and not unread(text, task):
+                return Task(task.goal, task.guardrails, text, read_as=task.describe(), read_by="lexical")
         if reader is None:
             raise
         reading = reader.read(text)
-        if found is not None:
-            if same_task(reading.task, found):
-                return Task(found.goal, found.guardrails, text, read_as=found.describe(), read_by="lexical")
-            raise UnclearError(found.describe(), 1.0, reader.threshold, disagree=reading.canonical or "nothing") from None
         if reading.task is None:
             raise
         unnamed_, unread_ = tuple(getattr(reading, "unnamed", ())), tuple(getattr(reading, "unread", ()))

@@ -6,19 +6,27 @@ is red, "subsequently" joins in order) plus the grammar's own closed words (nega
 "room", the agent-relative places, "next to"), and ignores every other word as filler
 ("i'd be grateful if you would ..."). It works in three passes:
 
-1. **Words** (`_Word`): each word gets one role: a verb, a kind, a colour, a place, a joining word,
-   a negation, a pronoun, punctuation, or filler.
-2. **Clauses** (`_Clause`): the text is cut at punctuation and joining words; each piece collects
-   its verbs, its objects (a kind with the colour and place said nearest to it), its negations.
-   Pieces that carry only part of a clause are joined to their neighbour: "the red ball - walk
-   over to it", "the key, which is blue", "go and grab the box".
+1. **Words** (`words`, `Word`): each word gets one role: a verb, a kind, a colour, a place, a
+   joining word, a negation, a pronoun, punctuation, or filler. A typo is forgiven only where it
+   can't be another word ("blal", "bule"); a word one letter from a word it knows that it can't
+   place ("doos") makes the whole text unsure.
+2. **Clauses** (`clauses`, `Clause`): the text is cut at punctuation and joining words; each
+   piece collects its verbs, its objects (`Mention`: a kind with the colour and place said with
+   it), its negations. Pieces that carry only part of a clause are joined to their neighbour: "the
+   red ball - walk over to it", "the key, which is blue", "the ball - the red one", "go and grab
+   the box", "unlock and open the door".
 3. **Task**: each clause is one action or one guardrail; consecutive actions are joined "then"
-   when a joining word between them says so, else "and" (BabyAI's any-order).
+   when a joining word between them says so ("after you" and "before" reorder them), "and"
+   (BabyAI's any order) when one says that; with no joining word, or one it doesn't know
+   ("followed by"), it is not sure.
 
 The reader is *sure* only when every content word was used exactly once, every clause is one
-whole action or guardrail, and nothing contradicts (a door picked up, two kinds for one object).
+whole action or guardrail, and nothing contradicts (a door picked up, two colours for one object).
 Anything else is not sure, and the caller asks or hands the text to the learned normalizer:
-this reader never guesses.
+this reader never guesses. A text whose every word it knows and none of which asks for an action
+is `asks_nothing` ("can you see the ball"): not an instruction. The words it knows beyond
+WordNet's are the grammar's and the training phrasings' (`KNOWN_WORDS`, `EXTRA_VERBS`), never a
+held-out bank's.
 
     >>> read("would you be so kind as to seize the crimson orb").task.describe()
     'pick up the red ball'

@@ -67,13 +67,11 @@ class UnclearError(ParseError):
 
     def __init__(
         self, reading: str, confidence: float, threshold: float, unnamed: tuple[str, ...] = (), unread: tuple[str, ...] = (),
-        goalless: bool = False, disagree: str = "",
+        goalless: bool = False,
     ):
         self.reading, self.confidence, self.threshold = reading, confidence, threshold
-        self.unnamed, self.unread, self.goalless, self.disagree = tuple(unnamed), tuple(unread), goalless, disagree
-        if disagree:
-            why = f'but the normalizer reads it as "{disagree}"'
-        elif goalless:
+        self.unnamed, self.unread, self.goalless = tuple(unnamed), tuple(unread), goalless
+        if goalless:
             why = "but that sets no goal, only guardrails"
         elif unnamed:
             why = "but you didn't mention " + ", ".join(f'"{w}"' for w in unnamed)
@@ -86,8 +84,7 @@ class UnclearError(ParseError):
         )
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (self.reading, self.confidence, self.threshold, self.unnamed, self.unread, self.goalless,
-                             self.disagree))
+        return (type(self), (self.reading, self.confidence, self.threshold, self.unnamed, self.unread, self.goalless))
 
 
 # --------------------------------------------------------------------------- tree
