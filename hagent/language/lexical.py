@@ -85,10 +85,12 @@ NEXT_TO = (("right", "next", "to"), ("next", "to"), ("close", "to"), ("adjacent"
            ("near",), ("alongside",))  # fmt: skip
 AND_WORDS = ("and", "plus", "but", "while", "as")
 THEN_WORDS = ("then", "once", "when", "after", "before", "first", "finally", "afterward", "afterwards")
-RELATIVE_PLACES = {"front": "front", "ahead": "front", "behind": "behind", "back": "behind", "left": "left", "right": "right"}
+RELATIVE_PLACES = {"front": "front", "ahead": "front", "behind": "behind", "back": "behind",
+                   "left": "left", "right": "right"}  # fmt: skip
 YOU = ("you", "your", "yourself", "you've", "you're", "you'd", "you'll", "yourselves")
 PUNCTUATION = (",", ";", ":", ".", "!", "?", "-", "(", ")", '"')
-QUESTION_OPENERS = ("did", "do", "does", "is", "are", "was", "were", "where", "what", "which", "how", "who", "why", "have", "has")
+QUESTION_OPENERS = ("did", "do", "does", "is", "are", "was", "were", "where", "what", "which", "how", "who", "why",
+                    "have", "has")  # fmt: skip
 def _filler() -> frozenset[str]:
     """The words of the training bank's politeness, filler and noise: never typos of a content word."""
     from hagent.language.paraphrase import NOISE_PHRASES, NOISE_WORDS, TRAINING
@@ -174,7 +176,7 @@ def _word(raw: list[str], tags: list[int], i: int, out: list[Word]) -> tuple[int
         return 1, Word(w, "neg")
     if w in ("do", "must", "should") and ahead in ("not", "never"):
         return 2, Word(f"{w} {ahead}", "neg")
-    if w in RELATIVE_PLACES and ahead in RELATIVE_PLACES and ahead != w and RELATIVE_PLACES[ahead] == RELATIVE_PLACES[w]:
+    if w in RELATIVE_PLACES and ahead != w and RELATIVE_PLACES.get(ahead) == RELATIVE_PLACES[w]:
         return 1, Word(w, "")  # "back behind you": one place
     if w in RELATIVE_PLACES and i and raw[i - 1] == "the" and not _near(raw, i, ("room", "rooms"), 4):
         return 1, Word(w, "unplaced")  # "the ball on the right": whose right? not read past
@@ -184,8 +186,9 @@ def _word(raw: list[str], tags: list[int], i: int, out: list[Word]) -> tuple[int
             and (raw[i - 1] == "your" or not _idiom_place(raw, i)):  # "on your right now", not "with you right away"
         return 1, Word(w, "relative", RELATIVE_PLACES[w])  # "on your right next to the box"
     # "by" and "near" join two objects only after one ("the key by the box"), not in "followed by"
-    if (n := _match(raw, i, NEXT_TO)) and out and (w not in ("by", "near") or out[-1].role in ("kind", "colour", "relative", "verb", "pron")
-                                                  or out[-1].text in ("there", "here", "down", "up", "off", "over", "right", "it")):
+    follows_object = out and (out[-1].role in ("kind", "colour", "relative", "verb", "pron")
+                              or out[-1].text in ("there", "here", "down", "up", "off", "over", "right", "it"))
+    if (n := _match(raw, i, NEXT_TO)) and out and (w not in ("by", "near") or follows_object):
         return n, Word(" ".join(raw[i : i + n]), "next")
     if w == "lava":
         return 1, Word(w, "lava")
@@ -223,8 +226,9 @@ def _word(raw: list[str], tags: list[int], i: int, out: list[Word]) -> tuple[int
     if (v := _split_verb(raw, i)) is not None:
         return 1, Word(w, "verb", v)  # "gather it up", "take the key hold of"
     # "it would be great", "is it possible", "i'd appreciate it", "make it snappy": an "it" that names nothing
-    expletive = w == "it" and (ahead in ("would", "is", "was", "will", "'s", "'d") or (i and raw[i - 1] in ("appreciate", "make", "is", "was")))
-    kind_ahead = bool(tags[i + 1 : i + 2]) and lexicon.CONCEPTS[tags[i + 1] - 1] in (*KIND_CONCEPTS, *COLORS) if tags[i + 1 : i + 2] and tags[i + 1] else False
+    expletive = w == "it" and (ahead in ("would", "is", "was", "will", "'s", "'d")
+                               or (i > 0 and raw[i - 1] in ("appreciate", "make", "is", "was")))
+    kind_ahead = i + 1 < len(tags) and tags[i + 1] > 0 and lexicon.CONCEPTS[tags[i + 1] - 1] in (*KIND_CONCEPTS, *COLORS)
     determiner = w == "one" and (ahead == "of" or kind_ahead or ahead in (*COLORS, *GENERIC_KINDS, "goal", "sphere"))
     if w in PRONOUNS and not expletive and not determiner:
         return 1, Word(w, "pron")
@@ -259,7 +263,7 @@ def _idiom_place(raw: list[str], i: int) -> bool:
     if w == "back":
         return ahead in ("to", "here", "with") or before in ("come", "bring", "go", "get", "it", "them")
     if w in ("ahead", "front"):
-        return before == "go" and ahead in ("and",) or ahead == "of" and raw[i + 2 : i + 3] != ["you"] and w == "ahead"
+        return (before == "go" and ahead == "and") or (w == "ahead" and ahead == "of" and raw[i + 2 : i + 3] != ["you"])
     return False
 
 
@@ -466,7 +470,8 @@ def _attach(c: Clause, i: int, w: Word) -> bool:
                                                 for x in c.words[i + 1 : m.at])]
         loosely = [m for m in after[:1] if all(x.role in ("", "colour", "place", "you") for x in c.words[i + 1 : m.at])]
         candidates = adjacent + [m for m in loosely if m not in adjacent] + sorted(before, key=lambda m: -m.at)
-    candidates = [m for m in candidates if not (m.kind == "pron" and c.words[m.at].text in ("it", "them"))]  # "the red one", never "the red it"
+    # "the red one", never "the red it"
+    candidates = [m for m in candidates if not (m.kind == "pron" and c.words[m.at].text in ("it", "them"))]
     for m in candidates:
         if w.role == "colour" and m.color is None and m.kind != "room":
             m.color = w.value
@@ -506,7 +511,8 @@ def read(text: str) -> LexicalReading:
     if typo := next((w.text for w in ws if _unknown(w) and len(w.text) >= 4 and _near_core(w.text)), None):
         return LexicalReading(None, False, f"{typo!r} may be a typo of a word it knows")
     if ws and ws[0].text in QUESTION_OPENERS:
-        return LexicalReading(None, False, "a question, not an instruction", asks_nothing=not any(_unknown(w) for w in ws))
+        known = not any(_unknown(w) for w in ws)
+        return LexicalReading(None, False, "a question, not an instruction", asks_nothing=known)
     try:
         return _read(clauses(ws))
     except _Unsure as err:
@@ -539,7 +545,8 @@ def _read(cs: list[Clause]) -> LexicalReading:
         if c.loose:
             raise _Unsure(f"{c.loose[0].text!r} describes nothing")
         bare = not c.verbs and not c.to and not c.nexts and not any(_unknown(w) for w in c.words)
-        if bare and len(c.mentions) == 1 and c.mentions[0].kind != "pron" and c is not cs[-1] and not any(j.role in ("and", "also") for j in c.joins):
+        alone = len(c.mentions) == 1 and c.mentions[0].kind != "pron" and c is not cs[-1]
+        if bare and alone and not any(j.role in ("and", "also") for j in c.joins):
             last, dangling = c.mentions[0], c.mentions[0]  # "the key, which is blue: approach it"
             continue
         verb = _verb(c, last_verb, joins)
@@ -746,7 +753,8 @@ def _verb(c: Clause, last_verb: str | None, joins: list[Word]) -> str:
         raise _Unsure(f"two verbs in one clause: {' and '.join(distinct)}")
     verb = distinct[0]
     light = next((i for i, w in enumerate(c.words) if w.role == "verb" and (w.value == "goto" or w.text in LIGHT_VERBS)), None)
-    if light is not None and light + 1 < len(c.words) and _unknown(c.words[light + 1]) and (verb == "goto" or c.words[light].text in LIGHT_VERBS):
+    if light is not None and light + 1 < len(c.words) and _unknown(c.words[light + 1]) \
+            and (verb == "goto" or c.words[light].text in LIGHT_VERBS):
         # "go opnen the door", "get ovre to the box": maybe a typo of what says the action
         raise _Unsure(f"{c.words[light].text!r} then a word it doesn't know: {c.words[light + 1].text!r}")
     first_object = min((m.at for m in c.mentions if m.kind != "pron" and m.at < len(c.words)), default=len(c.words))
@@ -820,10 +828,10 @@ def _guardrail(c: Clause) -> Guardrail:
             raise _Unsure("a room named by neither or both of colour and place")
         return AvoidRegion(RegionRef(color=room.color, position=position))
     verbs = {v.value for v in c.verbs}
-    if c.neg and len(verbs) == 1 and all(m.kind in ("any",) or m.kind == "door" and m.color is None for m in others) and not c.loose:
-        verb = verbs.pop()
-        forbid = {"open": "open", "pickup": "pickup", "put": "drop", "toggle": "toggle"}.get(verb)
-        if forbid is not None and not (forbid == "open" and any(m.kind == "any" for m in others) and False):
+    anything = all(m.kind == "any" or (m.kind == "door" and m.color is None) for m in others)  # "any doors", "anything"
+    if c.neg and len(verbs) == 1 and anything and not c.loose:
+        forbid = {"open": "open", "pickup": "pickup", "put": "drop", "toggle": "toggle"}.get(verbs.pop())
+        if forbid is not None:
             return ForbidAction(forbid)
     raise _Unsure("a negation this reader can't turn into a guardrail")
 
