@@ -54,6 +54,7 @@ def test_everyday_wordings_read_as_their_task(text: str, canonical: str) -> None
         "open the red door, followed by go and find the box",  # a word it doesn't know may order the two
         "go to the ball on the left",  # whose left?
         "get ovre to the box",  # "get" then a word it doesn't know
+        "go to the \U0001f7e5 ball",  # a sign it can't read may be the colour
         "travel to one ball along with get next to this box",  # two actions in one piece
     ],
 )

@@ -513,6 +513,8 @@ def read(text: str) -> LexicalReading:
     content = [w for w in ws if w.role not in ("", "punct", "you", "to")]
     if not content:
         return LexicalReading(None, False, "no word of the text names a task")
+    if symbol := next((w.text for w in ws if w.role == "" and not all(ch.isalnum() or ch == "'" for ch in w.text)), None):
+        return LexicalReading(None, False, f"{symbol!r} is a sign it can't read")  # "the 🟥 ball", "$(rm -rf ~)"
     if typo := next((w.text for w in ws if _unknown(w) and len(w.text) >= 4 and _near_core(w.text)), None):
         return LexicalReading(None, False, f"{typo!r} may be a typo of a word it knows")
     if ws and ws[0].text in QUESTION_OPENERS:
