@@ -95,3 +95,13 @@ def test_on_new_draws_of_the_training_phrasings_it_is_mostly_sure_and_rarely_wro
             sure += 1
             wrong += not same_task(reading.task, pair.task)
     assert sure >= 0.6 * 400 and wrong <= 4, (sure, wrong)
+
+
+def test_any_text_gets_a_reading_or_a_reason_never_an_exception() -> None:
+    rng = random.Random(0)
+    vocab = ["go", "to", "the", "red", "ball", "it", "one", "-", ",", "then", "after", "you", "before", "don't", "lava",
+             "room", "left", "right", "next", "by", "put", "pick", "up", "and", "🟥", "ümlaut", "'", "of", "back", ":"]
+    for _ in range(3000):
+        text = " ".join(rng.choice(vocab) for _ in range(rng.randint(0, 12)))
+        reading = read(text)
+        assert reading.sure or reading.why, text
