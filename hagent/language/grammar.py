@@ -416,7 +416,7 @@ def understand(text: str, reader: Reader | None = None, lexical: LexicalReader |
     (`Reading.unread`) or setting no goal raises `UnclearError` (say what was understood, act on
     nothing); no reading at all re-raises the grammar's `ParseError`. The task returned says what
     was read (`read_as`), by which reader (`read_by`) and how surely (`confidence`)."""
-    from hagent.language.normalizer import unnamed, unread
+    from hagent.language.checks import unnamed, unread
 
     try:
         return parse(text)

@@ -86,6 +86,7 @@ AND_WORDS = ("and", "plus", "but", "while", "as")
 THEN_WORDS = ("then", "once", "when", "after", "before", "first", "finally", "afterward", "afterwards")
 RELATIVE_PLACES = {"front": "front", "ahead": "front", "behind": "behind", "back": "behind",
                    "left": "left", "right": "right"}  # fmt: skip
+ROOM_WORDS = ("room", "rooms")
 YOU = ("you", "your", "yourself", "you've", "you're", "you'd", "you'll", "yourselves")
 PUNCTUATION = (",", ";", ":", ".", "!", "?", "-", "(", ")", '"')
 QUESTION_OPENERS = ("did", "do", "does", "is", "are", "was", "were", "where", "what", "which", "how", "who", "why",
@@ -183,11 +184,11 @@ def _word(raw: list[str], tags: list[int], i: int, out: list[Word]) -> tuple[int
         return 2, Word(f"{w} {ahead}", "neg")
     if w in RELATIVE_PLACES and ahead != w and RELATIVE_PLACES.get(ahead) == RELATIVE_PLACES[w]:
         return 1, Word(w, "")  # "back behind you": one place
-    if w in RELATIVE_PLACES and i and raw[i - 1] == "the" and not _near(raw, i, ("room", "rooms"), 4):
+    if w in RELATIVE_PLACES and i and raw[i - 1] == "the" and not _near(raw, i, ROOM_WORDS, 4):
         return 1, Word(w, "unplaced")  # "the ball on the right": whose right? not read past
     if w in RELATIVE_PLACES and _idiom_place(raw, i) and not (i and raw[i - 1] == "your"):
         return 1, Word(w, "")  # "right away", "come back to me"
-    if w in RELATIVE_PLACES and i and raw[i - 1] in YOU and not _near(raw, i, ("room", "rooms"), 4) \
+    if w in RELATIVE_PLACES and i and raw[i - 1] in YOU and not _near(raw, i, ROOM_WORDS, 4) \
             and (raw[i - 1] == "your" or not _idiom_place(raw, i)):  # "on your right now", not "with you right away"
         return 1, Word(w, "relative", RELATIVE_PLACES[w])  # "on your right next to the box"
     # "by" and "near" join two objects only after one ("the key by the box"), not in "followed by"
@@ -197,15 +198,15 @@ def _word(raw: list[str], tags: list[int], i: int, out: list[Word]) -> tuple[int
         return n, Word(" ".join(raw[i : i + n]), "next")
     if w == "lava":
         return 1, Word(w, "lava")
-    if w in ("room", "rooms"):
+    if w in ROOM_WORDS:
         return 1, Word(w, "room")
-    if w in RELATIVE_PLACES and _near(raw, i, YOU, 2) and not _near(raw, i, ("room", "rooms"), 4):
+    if w in RELATIVE_PLACES and _near(raw, i, YOU, 2) and not _near(raw, i, ROOM_WORDS, 4):
         return 1, Word(w, "relative", RELATIVE_PLACES[w])
-    if w in RELATIVE_PLACES and not _near(raw, i, ("room", "rooms"), 4) and not _idiom_place(raw, i):
+    if w in RELATIVE_PLACES and not _near(raw, i, ROOM_WORDS, 4) and not _idiom_place(raw, i):
         return 1, Word(w, "unplaced")  # "the ball on the left": whose left? not read past
     if w in COMPASS:
         return 1, Word(w, "place", COMPASS[w])
-    if w in _PLACE_WORDS and (w in MIDDLE or _near(raw, i, ("room", "rooms"), 4)):
+    if w in _PLACE_WORDS and (w in MIDDLE or _near(raw, i, ROOM_WORDS, 4)):
         return 1, Word(w, "place", _PLACE_WORDS[w])
     if concept in COLORS or w == "gray":
         return span, Word(phrase, "colour", concept or "grey")

@@ -7,6 +7,7 @@ from `TRAINING`; the benchmark's held-out set draws from a bank kept in its own 
 (`benchmarks/language_heldout.json`) whose phrasings and filler words training never sees.
 
     >>> import random
+    >>> from hagent.language import parse
     >>> pair = paraphrase(random.Random(0), TRAINING)
     >>> parse(pair.canonical) == pair.task if pair.task else pair.canonical == ""
     True
@@ -22,7 +23,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from hagent.language import lexicon
-from hagent.language import (
+from hagent.language.task import (
     COLORS,
     AvoidHazard,
     AvoidRegion,
@@ -39,7 +40,6 @@ from hagent.language import (
     Task,
     all_of,
     in_order,
-    parse,
 )
 
 
