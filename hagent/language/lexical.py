@@ -97,8 +97,12 @@ def _filler() -> frozenset[str]:
     """The words of the training bank's politeness, filler and noise: never typos of a content word."""
     from hagent.language.paraphrase import NOISE_PHRASES, NOISE_WORDS, TRAINING
 
-    said = " ".join((*TRAINING.lead, *TRAINING.tail, *NOISE_WORDS, *NOISE_PHRASES))
-    return frozenset("".join(c if c.isalpha() or c == "'" else " " for c in said).split())
+    return _word_set((*TRAINING.lead, *TRAINING.tail, *NOISE_WORDS, *NOISE_PHRASES))
+
+
+def _word_set(phrases: tuple[str, ...] | list[str]) -> frozenset[str]:
+    """The lower-case words of `phrases` (letters and apostrophes; template slots and signs dropped)."""
+    return frozenset("".join(c if c.isalpha() or c == "'" else " " for c in " ".join(phrases).lower()).split())
 
 
 FILLER = _filler()
@@ -121,7 +125,7 @@ def _training_words() -> frozenset[str]:
         value = getattr(TRAINING, f.name)
         for item in value.values() if isinstance(value, dict) else value if isinstance(value, tuple) else ():
             said += list(item) if isinstance(item, tuple) else [item]
-    return frozenset("".join(c if c.isalpha() or c == "'" else " " for c in " ".join(said).lower()).split())
+    return _word_set(said)
 
 
 # Common function words: never typos, never a hidden joining word. Some of them ("happens",
