@@ -61,6 +61,18 @@ SEEDS: dict[str, list[tuple[str, str, str]]] = {
     "avoid": [("v", "00811393", ""),    # avoid: stay clear from, keep away from
               ("v", "00812167", "")],   # shun, eschew: stay away from deliberately
 }
+
+# The lexical reader's own senses (`reader` in the table), kept apart from `concepts` because the
+# normalizer was trained on those: adding a sense there would change what it was trained to see.
+READER_SEEDS: dict[str, list[tuple[str, str, str]]] = {
+    "beware": [("v", "00724682", ""),    # beware, mind: be on one's guard ("mind the lava")
+               ("v", "02151984", "")],   # watch, look out, watch out: be vigilant
+    "careful": [("a", "00309021", ""),   # careful: exercising caution
+                ("a", "00325281", "")],  # cautious
+    "forbidden": [("s", "02002684", ""),  # off-limits, out-of-bounds: barred ("that area is off-limits")
+                  ("s", "01761376", "")],  # forbidden, prohibited, proscribed, taboo, verboten
+    "release": [("v", "01474568", "")],  # let go of, let go, release, relinquish: the hand lets go ("drop")
+}
 """A hyponym joins its concept only when it names the concept's own word ("billiard ball", "trap
 door", "reopen"), not a thing of another shape that WordNet files under it ("revolver", "jack")."""
 
@@ -115,8 +127,33 @@ def _phrase(lemma: str) -> str:
 
 def build(wordnet: Path) -> dict:
     wn = WordNet(wordnet)
+    entries = _entries(wn, SEEDS)
+    owners: dict[str, set[str]] = {}
+    for concept, found in entries.items():
+        for phrase in found:
+            owners.setdefault(phrase, set()).add(concept)
+    ambiguous = sorted(p for p, o in owners.items() if len(o) > 1)
+    concepts = {
+        concept: [{"words": p, **row} for p, row in sorted(found.items(), key=lambda kv: (-kv[1]["count"], kv[0]))
+                  if p not in ambiguous]
+        for concept, found in entries.items()
+    }
+    reader = {concept: [{"words": p, **row} for p, row in sorted(found.items(), key=lambda kv: (-kv[1]["count"], kv[0]))]
+              for concept, found in _entries(wn, READER_SEEDS).items()}
+    return {
+        "source": "WordNet 3.0 (Princeton University), read from the Debian package wordnet-base by scripts/build_lexicon.py",
+        "licence": LICENCE,
+        "dropped_as_ambiguous": ambiguous,
+        "concepts": concepts,
+        "forms": irregular_forms(wordnet, concepts),
+        "reader": reader,
+    }
+
+
+def _entries(wn: WordNet, seeds_by_concept: dict[str, list[tuple[str, str, str]]]) -> dict[str, dict[str, dict]]:
+    """Each concept's phrases, from its seed senses and the relations they name."""
     entries: dict[str, dict[str, dict]] = {}
-    for concept, seeds in SEEDS.items():
+    for concept, seeds in seeds_by_concept.items():
         found = entries.setdefault(concept, {})
         for pos, offset, follow in seeds:
             head = wn.synset(pos, offset)
@@ -132,23 +169,7 @@ def build(wordnet: Path) -> dict:
                            "count": wn.count(synset, lemma.split("(")[0], lex_id)}
                     if phrase not in found or (found[phrase]["relation"] != "synonym" and relation == "synonym"):
                         found[phrase] = row
-    owners: dict[str, set[str]] = {}
-    for concept, found in entries.items():
-        for phrase in found:
-            owners.setdefault(phrase, set()).add(concept)
-    ambiguous = sorted(p for p, o in owners.items() if len(o) > 1)
-    concepts = {
-        concept: [{"words": p, **row} for p, row in sorted(found.items(), key=lambda kv: (-kv[1]["count"], kv[0]))
-                  if p not in ambiguous]
-        for concept, found in entries.items()
-    }
-    return {
-        "source": "WordNet 3.0 (Princeton University), read from the Debian package wordnet-base by scripts/build_lexicon.py",
-        "licence": LICENCE,
-        "dropped_as_ambiguous": ambiguous,
-        "concepts": concepts,
-        "forms": irregular_forms(wordnet, concepts),
-    }
+    return entries
 
 
 def irregular_forms(wordnet: Path, concepts: dict[str, list[dict]]) -> dict[str, str]:

@@ -32,6 +32,18 @@ from hagent.language.paraphrase import TRAINING, paraphrase
         ("drop the grey ball by any ball on your right now", "put the grey ball next to the ball on your right"),
         ("the ball - the blue one behind you: pick it up", "pick up the blue ball behind you"),
         ("so here's the thing: travel towards the red key until you're beside it", "go to the red key"),  # not a put
+        # English's joining phrases, questions that frame requests, guardrail words from WordNet
+        ("open the red door, followed by go and find the box", "open the red door, then go to the box"),
+        ("travel to one ball along with get next to this box", "go to the ball and go to the box"),
+        ("go to the ball on the left", "go to the ball on your left"),  # the agent is the only one with a left
+        ("right, head over to the blue box", "go to the blue box"),  # "right," opens the turn
+        ("do me a favour and fetch the key", "pick up the key"),
+        ("do you reckon you could hurry to the blue box", "go to the blue box"),
+        ("is it possible for you to lay the box beside the green door", "put the box next to the green door"),
+        ("what i need is for you to come near the green ball", "go to the green ball"),
+        ("go to the key, mind the lava", "go to the key, avoid lava"),
+        ("the yellow room is off limits - be careful of the lava", "stay out of the yellow room, avoid lava"),
+        ("stay outside the red room and don't let go of anything", "stay out of the red room, don't drop anything"),
     ],
 )
 def test_everyday_wordings_read_as_their_task(text: str, canonical: str) -> None:
@@ -51,11 +63,13 @@ def test_everyday_wordings_read_as_their_task(text: str, canonical: str) -> None
         "go opnen the door",  # "go" then a word it doesn't know: maybe a typo of a verb
         "leave the doos shut, then go to the box",  # "doos" is one letter from "door"
         "go to the ball the box",  # two objects for one "go to"
-        "open the red door, followed by go and find the box",  # a word it doesn't know may order the two
-        "go to the ball on the left",  # whose left?
+        "open the red door, chased by go and find the box",  # a word it doesn't know may order the two
+        "pick up the key to the left of the box",  # another object's left
+        "would you mind going to the blorf ball",  # "mind" asks politely here; "blorf" may be anything
+        "do you know where the red ball is",  # a question
         "get ovre to the box",  # "get" then a word it doesn't know
         "go to the \U0001f7e5 ball",  # a sign it can't read may be the colour
-        "travel to one ball along with get next to this box",  # two actions in one piece
+        "travel to one ball beside get next to this box",  # two actions in one piece
     ],
 )
 def test_what_it_cannot_read_whole_it_does_not_read(text: str) -> None:

@@ -429,7 +429,7 @@ def understand(text: str, reader: Reader | None = None, lexical: LexicalReader |
                 raise ParseError(f"{text!r} asks for nothing I can do: I know every word of it, and none says "
                                  "go to, pick up, open or put something", refused=True) from None
             task = found.task
-            if found.sure and task is not None and task.goal is not None and not unnamed(text, task) and not unread(text, task):
+            if found.sure and task is not None and not unnamed(text, task) and not unread(text, task):
                 return Task(task.goal, task.guardrails, text, read_as=task.describe(), read_by="lexical")
         if reader is None:
             raise

@@ -83,6 +83,11 @@ NEGATIONS = ("don't", "dont", "not", "never", "no", "without", "mustn't", "shoul
 NEXT_TO = (("right", "next", "to"), ("next", "to"), ("close", "to"), ("adjacent", "to"), ("beside",), ("by",),
            ("near",), ("alongside",))  # fmt: skip
 AND_WORDS = ("and", "plus", "but", "while", "as")
+# English's joining phrases of more than one word (a grammar's closed class, like "and" and "then"):
+# "followed by" orders, "along with" and the like join in any order ("along with you" joins nothing).
+JOIN_PHRASES = ((("followed", "by"), "then"), (("and", "after", "that"), "then"), (("after", "that"), "then"),
+                (("along", "with"), "and"), (("together", "with"), "and"), (("as", "well", "as"), "and"),
+                (("in", "addition", "to"), "and"))  # fmt: skip
 THEN_WORDS = ("then", "once", "when", "after", "before", "first", "finally", "afterward", "afterwards")
 RELATIVE_PLACES = {"front": "front", "ahead": "front", "behind": "behind", "back": "behind",
                    "left": "left", "right": "right"}  # fmt: skip
@@ -182,12 +187,18 @@ def _word(raw: list[str], tags: list[int], i: int, out: list[Word]) -> tuple[int
         return n, Word(" ".join(raw[i : i + n]), "avoid")
     if concept == "avoid":
         return span, Word(phrase, "avoid")
+    if n := _guard_word(raw, i):  # "mind the lava", "be careful of", "the blue room is off limits"
+        return n, Word(" ".join(raw[i : i + n]), "avoid")
+    if n := _match(raw, i, lexicon.reader_words("release")):  # "let go of the key": the hand puts it down
+        return n, Word(" ".join(raw[i : i + n]), "verb", "put")
     if w in NEGATIONS:
         return 1, Word(w, "neg")
     if w in ("do", "must", "should") and ahead in ("not", "never"):
         return 2, Word(f"{w} {ahead}", "neg")
     if w in RELATIVE_PLACES and ahead != w and RELATIVE_PLACES.get(ahead) == RELATIVE_PLACES[w]:
         return 1, Word(w, "")  # "back behind you": one place
+    if _ownerless_place(raw, i) and not _near(raw, i, ROOM_WORDS, 4):
+        return 1, Word(w, "relative", RELATIVE_PLACES[w])  # "the box on the left": the agent's left, the only viewer here
     if w in RELATIVE_PLACES and i and raw[i - 1] == "the" and not _near(raw, i, ROOM_WORDS, 4):
         return 1, Word(w, "unplaced")  # "the ball on the right": whose right? not read past
     if w in RELATIVE_PLACES and _idiom_place(raw, i) and not (i and raw[i - 1] == "your"):
@@ -200,6 +211,9 @@ def _word(raw: list[str], tags: list[int], i: int, out: list[Word]) -> tuple[int
                               or out[-1].text in ("there", "here", "down", "up", "off", "over", "right", "it"))
     if (n := _match(raw, i, NEXT_TO)) and out and (w not in ("by", "near") or follows_object):
         return n, Word(" ".join(raw[i : i + n]), "next")
+    for join, role in JOIN_PHRASES:
+        if tuple(raw[i : i + len(join)]) == join and (raw[i + len(join)] if i + len(join) < len(raw) else "") not in YOU:
+            return len(join), Word(" ".join(join), role)
     if w == "lava":
         return 1, Word(w, "lava")
     if w in ROOM_WORDS:
@@ -268,13 +282,42 @@ def _idiom_place(raw: list[str], i: int) -> bool:
     w, ahead = raw[i], raw[i + 1] if i + 1 < len(raw) else ""
     before = raw[i - 1] if i else ""
     if w == "right":
+        opens = not before or before in PUNCTUATION  # "right, go to the ball": a word that opens the turn
         return ahead in ("away", "now", "then", "there", "here", "after", "before", "behind") \
-            or before in ("all", "alright", "go", "walk", "head", "run", "move", "come")
+            or before in ("all", "alright", "go", "walk", "head", "run", "move", "come") or (opens and ahead in (",", "!", ":", "-", "so"))
     if w == "back":
         return ahead in ("to", "here", "with") or before in ("come", "bring", "go", "get", "it", "them")
     if w in ("ahead", "front"):
         return (before == "go" and ahead == "and") or (w == "ahead" and ahead == "of" and raw[i + 2 : i + 3] != ["you"])
     return False
+
+
+def _ownerless_place(raw: list[str], i: int) -> bool:
+    """"on the left", "at the right", "in front" with no "of" after them: a place the agent
+    sees, said without "your" (the agent is the only one whose left there is). Not "to the left
+    of the box" (another object's left) nor "the left door"."""
+    w, ahead = raw[i], raw[i + 1] if i + 1 < len(raw) else ""
+    if ahead == "of" or ahead in KIND_CONCEPTS or ahead in GENERIC_KINDS:
+        return False
+    if w in ("left", "right"):
+        return i >= 2 and raw[i - 1] == "the" and raw[i - 2] in ("on", "at", "over")
+    return w == "front" and i >= 1 and raw[i - 1] == "in"
+
+
+def _guard_word(raw: list[str], i: int) -> int:
+    """The length of a word (or phrase) at `i` that says to keep clear of what it names, or 0:
+    WordNet's "beware" verbs before what to beware of ("mind the lava", not "would you mind
+    going"), its "careful" adjectives before "of"/"with"/"around" ("be careful of the lava"), and
+    its "forbidden" adjectives ("the blue room is off limits"; not "out", a particle everywhere)."""
+    before = raw[i - 1] if i else ""
+    if (n := _match(raw, i, lexicon.reader_words("beware"))) and before not in (*YOU, *NEGATIONS, "i", "we") \
+            and (raw[i + n] if i + n < len(raw) else "") in (*ARTICLES, "lava", "for", "of", "all", "out"):
+        return n
+    if (n := _match(raw, i, lexicon.reader_words("careful"))) and (raw[i + n] if i + n < len(raw) else "") in ("of", "with", "around", "near", "about"):
+        return n + 1
+    if (n := _match(raw, i, lexicon.reader_words("forbidden"))) and raw[i : i + n] != ["out"]:
+        return n
+    return 0
 
 
 def _keep_away(raw: list[str], i: int) -> int:
@@ -284,7 +327,7 @@ def _keep_away(raw: list[str], i: int) -> int:
     if raw[i] not in ("keep", "stay", "steer", "staying", "keeping", "steering"):
         return 0
     for j in range(i + 1, min(i + 4, len(raw))):
-        if raw[j] in ("away", "clear", "out", "off", "distance"):
+        if raw[j] in ("away", "clear", "out", "off", "distance", "outside"):
             return j - i + 1
     return 0
 
@@ -522,7 +565,9 @@ def read(text: str) -> LexicalReading:
         return LexicalReading(None, False, f"{symbol!r} is a sign it can't read")  # "the 🟥 ball", "$(rm -rf ~)"
     if typo := next((w.text for w in ws if _unknown(w) and len(w.text) >= 4 and _near_core(w.text)), None):
         return LexicalReading(None, False, f"{typo!r} may be a typo of a word it knows")
-    if ws and ws[0].text in QUESTION_OPENERS:
+    if slot := _describer(ws):
+        return LexicalReading(None, False, f"{slot!r} may say which one it means")  # "the blorf ball", "the uby one"
+    if _question(ws):
         known = not any(_unknown(w) for w in ws)
         return LexicalReading(None, False, "a question, not an instruction", asks_nothing=known)
     try:
@@ -530,6 +575,41 @@ def read(text: str) -> LexicalReading:
     except _Unsure as err:
         idle = not any(w.role in ("verb", "neg", "avoid", "to", "next") or _unknown(w) for w in ws)
         return LexicalReading(None, False, str(err), asks_nothing=idle and any(w.role == "kind" for w in ws))
+
+
+def _describer(ws: list[Word]) -> str | None:
+    """A word it doesn't know where a colour could stand: right before a kind, after an article
+    or a colour ("the blorf ball", "a uby one"): it may be what tells the objects apart."""
+    for i in range(1, len(ws) - 1):
+        w, ahead, before = ws[i], ws[i + 1], ws[i - 1]
+        one = ahead.text == "one" and ahead.role != "pron"
+        if _unknown(w) and (ahead.role == "kind" or one or (ahead.role == "pron" and ahead.text == "one")) \
+                and (before.text in ARTICLES or before.role == "colour"):
+            return w.text
+    return None
+
+
+WH_WORDS = ("where", "what", "which", "how", "who", "why")
+SUBJECTS = ("i", "you", "we", "they", "u")
+REQUEST_FRAMES = (("you", "could"), ("you", "can"), ("you", "would"), ("you'd",), ("you", "will"), ("for", "you", "to"))
+
+
+def _question(ws: list[Word]) -> bool:
+    """Whether the text asks something rather than asking for something: an auxiliary before its
+    subject ("is the key blue", "did you open it"; not "do me a favour and ..." or "do not ..."),
+    or a wh-word before a verb ("where is the ball"; not "what i need is for you to ..."). A
+    question that frames a request ("do you reckon you could ...", "is it possible for you to
+    ...") is a request."""
+    raw = [w.text for w in ws]
+    if not raw or raw[0] not in QUESTION_OPENERS:
+        return False
+    ahead = raw[1] if len(raw) > 1 else ""
+    if raw[0] in WH_WORDS:
+        if ahead in SUBJECTS:
+            return False  # "what i need is for you to ...": a free relative, not a question
+    elif ahead in ("not", "never", "me", "us"):
+        return False  # "do not ...", "do me a favour and ..."
+    return not any(_match(raw, i, REQUEST_FRAMES) for i in range(1, len(raw)))
 
 
 class _Unsure(Exception):

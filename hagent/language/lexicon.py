@@ -78,6 +78,16 @@ def words(concept: str, split: str = "all") -> tuple[str, ...]:
     return tuple(w for w in rows if w not in HELD_OUT and not HELD_OUT & set(w.replace("-", " ").split()))
 
 
+@lru_cache(maxsize=None)
+def reader_words(concept: str) -> tuple[tuple[str, ...], ...]:
+    """The lexical reader's own senses (`reader` in the table: "beware", "careful", "forbidden",
+    "release"), each phrase as its words ("off-limits" -> ("off", "limits")), longest first. The
+    normalizer never sees these: it was trained on `CONCEPTS` alone."""
+    raw = json.loads(TABLE.read_text(encoding="utf-8"))
+    phrases = {tuple(row["words"].replace("-", " ").split()) for row in raw["reader"][concept]}
+    return tuple(sorted(phrases, key=lambda p: (-len(p), p)))
+
+
 def near(word: str, token: str) -> bool:
     """Whether `token` is `word` up to one edit (insert, delete, substitute, swap neighbours)."""
     if word == token:
