@@ -147,6 +147,7 @@ def build(wordnet: Path) -> dict:
         "concepts": concepts,
         "forms": irregular_forms(wordnet, concepts),
         "reader": reader,
+        "english": english_words(wordnet),
     }
 
 
@@ -170,6 +171,37 @@ def _entries(wn: WordNet, seeds_by_concept: dict[str, list[tuple[str, str, str]]
                     if phrase not in found or (found[phrase]["relation"] != "synonym" and relation == "synonym"):
                         found[phrase] = row
     return entries
+
+
+COLOR = ("n", "04956594")  # color, colour, coloring: a visual attribute (its hyponyms name colours)
+
+
+def english_words(wordnet: Path) -> dict[str, list[str]]:
+    """Every one-word lemma WordNet files (`words`, one string, space-separated: a word of
+    English, not a typo), and those of
+    them with a sense that names a colour (`colourish`: a hyponym of colour, or an adjective whose
+    gloss speaks of colour): "bouncy" and "cardboard" are English and say nothing of colour;
+    "lemon", "navy" and "deep" may."""
+    wn = WordNet(wordnet)
+    words: set[str] = set()
+    for name in ("noun", "verb", "adj", "adv"):
+        for line in (wordnet / f"index.{name}").read_text(encoding="utf-8").splitlines():
+            lemma = line.split(" ", 1)[0]
+            if not line.startswith(" ") and lemma.isalpha() and lemma.isascii():
+                words.add(lemma.lower())
+    colourish: set[str] = set()
+    todo, seen = [COLOR[1]], set()
+    while todo:  # the colour nouns: hyponyms of colour, all the way down
+        synset = wn.synset("n", todo.pop())
+        colourish.update(_phrase(w) for w, _ in synset.words)
+        for sym, offset, pos in synset.pointers:
+            if sym in ("~", "~i") and pos == "n" and offset not in seen:
+                seen.add(offset)
+                todo.append(offset)
+    for line in (wordnet / "data.adj").read_text(encoding="utf-8").splitlines():
+        if line[:1].isdigit() and any(c in line.split("|", 1)[-1].lower() for c in ("color", "colour", "hue")):
+            colourish.update(_phrase(w) for w, _ in Synset(line).words)
+    return {"words": " ".join(sorted(words)), "colourish": " ".join(sorted(w for w in colourish if w in words))}
 
 
 def irregular_forms(wordnet: Path, concepts: dict[str, list[dict]]) -> dict[str, str]:

@@ -350,14 +350,19 @@ def _typo(w: str) -> str | None:
 
 def _near_core(w: str) -> bool:
     """Whether `w` is one edit from a word this reader reads (a core word of four letters or more,
-    a verb it knows, a one-word lexicon entry of five or more): a typo it must not read past."""
-    return any(lexicon.near(c, w) for c in _KNOWN if abs(len(c) - len(w)) <= 1)
+    a verb it knows, a one-word lexicon entry of five or more): a typo it must not read past. A
+    word of English ("more", "whole") is taken for a typo only of a thing's name or colour ("bell")."""
+    known = _THINGS if lexicon.english(w) else _KNOWN
+    return any(lexicon.near(c, w) for c in known if abs(len(c) - len(w)) <= 1)
 
 
 _KNOWN = tuple(dict.fromkeys((*(c for c in _CORE if len(c) >= 4), *(v for v in EXTRA_VERBS if len(v) >= 5),
                               *(w for w in (*THEN_WORDS, *AND_WORDS, *NEGATIONS, "avoid", "keep", "stay", "beside",
                                             "alongside", "adjacent", "close", "next") if len(w) >= 4),
                               *(p[0] for p in lexicon._table()[1] if len(p) == 1 and len(p[0]) >= 4))))  # fmt: skip
+
+
+_THINGS = tuple(c for c in _CORE if len(c) >= 4 and (c in KIND_CONCEPTS or c in COLORS or c in ("sphere", "goal", "object", "thing", "item", "gray", "lava", "room")))
 
 
 def _allowed_edit(core: str, w: str) -> bool:
@@ -473,6 +478,8 @@ def _clause(ws: list[Word], joins: list[Word]) -> Clause:
     c = Clause(ws, joins)
     for i, w in enumerate(ws):
         match w.role:
+            case "verb" if i and ws[i - 1].text == "you" and c.mentions:
+                pass  # "whatever box you find", "the ball you see": a verb of a relative clause, not the action
             case "verb":
                 c.verbs.append(w)
             case "kind":
@@ -567,6 +574,8 @@ def read(text: str) -> LexicalReading:
         return LexicalReading(None, False, f"{typo!r} may be a typo of a word it knows")
     if slot := _describer(ws):
         return LexicalReading(None, False, f"{slot!r} may say which one it means")  # "the blorf ball", "the uby one"
+    if thing := _unnamed_object(ws):
+        return LexicalReading(None, False, f"{thing!r} may be a thing it can't name")  # "beside the gate"
     if _question(ws):
         known = not any(_unknown(w) for w in ws)
         return LexicalReading(None, False, "a question, not an instruction", asks_nothing=known)
@@ -584,8 +593,32 @@ def _describer(ws: list[Word]) -> str | None:
         w, ahead, before = ws[i], ws[i + 1], ws[i - 1]
         one = ahead.text == "one" and ahead.role != "pron"
         if _unknown(w) and (ahead.role == "kind" or one or (ahead.role == "pron" and ahead.text == "one")) \
-                and (before.text in ARTICLES or before.role == "colour"):
+                and (before.text in ARTICLES or before.role == "colour") \
+                and (not lexicon.english(w.text) or lexicon.colourish(w.text)):  # "the bouncy ball" says no colour
             return w.text
+    return None
+
+
+def _unnamed_object(ws: list[Word]) -> str | None:
+    """A word it doesn't know at the head of an object's description, where an object is expected
+    (after a verb, "to" or "next to": "beside the gate", "to some carton", "to the lft of you")."""
+    for i in range(len(ws) - 2):
+        slot = ws[i].role in ("verb", "to", "next")  # "leave some carton beside ...": a verb it doesn't know, then "next to"
+        if not (slot or (ws[i].role == "" and ws[i].text not in ARTICLES)) or ws[i + 1].text not in ARTICLES or ws[i + 1].text in ("one", "of"):
+            continue
+        unknown, end = None, len(ws)
+        for j in range(i + 2, len(ws)):
+            w = ws[j]
+            if w.role == "kind" or (w.role == "pron" and w.text == "one"):
+                unknown = None
+                break
+            if _unknown(w):
+                unknown = unknown or w.text
+            elif w.role != "colour":
+                end = j
+                break
+        if unknown and (slot or (end < len(ws) and ws[end].role in ("next", "to"))):
+            return unknown
     return None
 
 
@@ -601,6 +634,8 @@ def _question(ws: list[Word]) -> bool:
     question that frames a request ("do you reckon you could ...", "is it possible for you to
     ...") is a request."""
     raw = [w.text for w in ws]
+    if len(raw) > 1 and _unknown(ws[0]) and raw[1] in QUESTION_OPENERS and raw[1] not in WH_WORDS:
+        raw = raw[1:]  # "wheqe did the key go": a word it doesn't know, then the auxiliary before its subject
     if not raw or raw[0] not in QUESTION_OPENERS:
         return False
     ahead = raw[1] if len(raw) > 1 else ""
@@ -628,6 +663,9 @@ def _read(cs: list[Clause]) -> LexicalReading:
     for c in cs:
         joins += c.joins
         if not c.content:
+            first = next((w for w in c.words if w.role != "you" and w.text not in FILLER), None)
+            if first is not None and _unknown(first) and any(w.text in ARTICLES for w in c.words):
+                raise _Unsure(f"{first.text!r} may ask for an action it can't read")  # "scoop up some carton"
             # "..., followed by go and find ...": a word it doesn't know between two actions may order them
             joins += _hidden_joins(c)
             continue
@@ -642,6 +680,10 @@ def _read(cs: list[Clause]) -> LexicalReading:
             last, dangling = c.mentions[0], c.mentions[0]  # "the key, which is blue: approach it"
             continue
         verb = _verb(c, last_verb, joins)
+        if not c.mentions and c.words and c.words[0].role == "you":
+            raise _Unsure("a clause about you that names nothing to act on")  # "when you get a chance"
+        if not c.mentions and any(w.text in ARTICLES and k + 1 < len(c.words) and _unknown(c.words[k + 1]) for k, w in enumerate(c.words)):
+            raise _Unsure("an object it can't name")  # "i need the carton picked up": not the one before
         mentions = _resolve(c.mentions, 2 if verb == "put" else 1, last)
         action = _action(verb, mentions, c)
         # "... after you pick up the key": the clause after "after you" comes first
@@ -658,6 +700,11 @@ def _read(cs: list[Clause]) -> LexicalReading:
         if actions and action == actions[-1][0] and link == "and" and any(m.referring for m in mentions):
             joins = []
             continue  # "pick up the key and hold it"
+        if actions and link == "and" and isinstance(action, PutNext) and mentions[0].referring \
+                and actions[-1][0] == PickUp(action.move) and not actions[-1][2]:
+            actions[-1] = (action, actions[-1][1], False)  # "take the key and put it next to the box": one put
+            last, last_verb, joins = mentions[-1], verb, []
+            continue
         if dangling is not None and not any(m.referring for m in mentions):
             raise _Unsure("an object with no verb")
         dangling = None
@@ -858,9 +905,11 @@ def _verb(c: Clause, last_verb: str | None, joins: list[Word]) -> str:
         if first_object < i and v.value != "put" and any(m.at > i for m in c.mentions if m.kind != "pron"):
             raise _Unsure(f"{v.text!r} between two objects: two actions in one clause")
     at = c.words.index(verbs[-1]) if verbs[-1] in c.words else len(c.words)
-    after = [w for w in c.words[at + 1 :] if w.text not in _MOTION]
+    after = [w for w in c.words[at + 1 :] if w.text not in _MOTION and w.role != "you"]  # "get yourself over to
     if verb == "pickup" and verbs[-1].text in LIGHT_VERBS and after and after[0].role in ("to", "next"):
         return "goto"  # "get to the ball", "get over to the box", "get near the key"
+    if verb in ("pickup", "put") and at + 1 < len(c.words) and c.words[at + 1].text in ("yourself", "yourselves"):
+        return "goto"  # "take yourself over to the ball": what moves is you
     return verb
 
 

@@ -88,6 +88,22 @@ def reader_words(concept: str) -> tuple[tuple[str, ...], ...]:
     return tuple(sorted(phrases, key=lambda p: (-len(p), p)))
 
 
+@lru_cache(maxsize=1)
+def _english() -> tuple[frozenset[str], frozenset[str]]:
+    raw = json.loads(TABLE.read_text(encoding="utf-8"))["english"]
+    return frozenset(raw["words"].split()), frozenset(raw["colourish"].split())
+
+
+def english(word: str) -> bool:
+    """Whether WordNet files `word` (or a form it inflects from) as a word of English: not a typo."""
+    return any(b in _english()[0] for b in bases(word))
+
+
+def colourish(word: str) -> bool:
+    """Whether one of the senses of `word` (or of a form it inflects from) names a colour ("lemon", "navy")."""
+    return any(b in _english()[1] for b in bases(word))
+
+
 def near(word: str, token: str) -> bool:
     """Whether `token` is `word` up to one edit (insert, delete, substitute, swap neighbours)."""
     if word == token:
