@@ -96,7 +96,9 @@ def unread(text: str, task: Task | None) -> tuple[str, ...]:
             case ObjectRef(color=color) if color:
                 named.add(color)
     tagged = lexicon.named(text)
-    said = [c for c in COLORS if any(near(w, t) for w in ((c, "gray") if c == "grey" else (c,)) for t in tokens) or c in tagged]
+    # a word the lexicon files under another concept ("grab": pick up) is not a typo of a colour ("gray")
+    maybe = [t for t, tag in zip(tokens, lexicon.tag(tokens), strict=True) if not tag or lexicon.CONCEPTS[tag - 1] in COLORS]
+    said = [c for c in COLORS if any(near(w, t) for w in ((c, "gray") if c == "grey" else (c,)) for t in maybe) or c in tagged]
     return tuple(c for c in said if c not in named)
 
 

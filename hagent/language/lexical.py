@@ -87,7 +87,7 @@ AND_WORDS = ("and", "plus", "but", "while", "as")
 # "followed by" orders, "along with" and the like join in any order ("along with you" joins nothing).
 JOIN_PHRASES = ((("followed", "by"), "then"), (("and", "after", "that"), "then"), (("after", "that"), "then"),
                 (("along", "with"), "and"), (("together", "with"), "and"), (("as", "well", "as"), "and"),
-                (("in", "addition", "to"), "and"))  # fmt: skip
+                (("in", "addition", "to"), "and"), (("as", "soon", "as"), "then"))  # fmt: skip
 THEN_WORDS = ("then", "once", "when", "after", "before", "first", "finally", "afterward", "afterwards")
 RELATIVE_PLACES = {"front": "front", "ahead": "front", "behind": "behind", "back": "behind",
                    "left": "left", "right": "right"}  # fmt: skip
@@ -140,9 +140,11 @@ FUNCTION_WORDS = frozenset(("done", "finished", "that's", "it's", "there's", "he
                             "is", "are", "was", "were", "do", "does", "did", "will", "would", "can", "could", "with",
                             "which", "whose", "who", "what", "this", "these", "those", "there", "here", "all", "once",
                             "hand", "side", "colour", "color", "coloured", "colored", "happens", "happen", "painted",
-                            "looks", "look", "shade", "shaded", "doesn't", "matter"))  # fmt: skip
+                            "looks", "look", "shade", "shaded", "doesn't", "matter", "only"))  # fmt: skip
 KNOWN_WORDS = FILLER | _training_words() | FUNCTION_WORDS | _grammar_words()
 IDIOMS = ("delay", "trouble", "problem", "rush", "doubt")  # "without delay", "if it's not too much trouble"
+# "when you get a chance", "whenever you have a moment": when to do it, not what to do, nor in what order
+WHENEVER = tuple((verb, "a", noun) for verb in ("get", "have", "find") for noun in ("chance", "moment", "minute", "sec", "second"))
 _PLACE_WORDS: dict[str, str] = {**VERTICAL, **HORIZONTAL, **{m: "centre" for m in MIDDLE}}
 
 
@@ -191,6 +193,8 @@ def _word(raw: list[str], tags: list[int], i: int, out: list[Word]) -> tuple[int
         return n, Word(" ".join(raw[i : i + n]), "avoid")
     if n := _match(raw, i, lexicon.reader_words("release")):  # "let go of the key": the hand puts it down
         return n, Word(" ".join(raw[i : i + n]), "verb", "put")
+    if w in ("don't", "dont") and ahead == "mind" and i and raw[i - 1] == "you":
+        return 2, Word("don't mind", "")  # "if you don't mind": politeness, not a guardrail
     if w in NEGATIONS:
         return 1, Word(w, "neg")
     if w in ("do", "must", "should") and ahead in ("not", "never"):
@@ -211,6 +215,8 @@ def _word(raw: list[str], tags: list[int], i: int, out: list[Word]) -> tuple[int
                               or out[-1].text in ("there", "here", "down", "up", "off", "over", "right", "it"))
     if (n := _match(raw, i, NEXT_TO)) and out and (w not in ("by", "near") or follows_object):
         return n, Word(" ".join(raw[i : i + n]), "next")
+    if n := _match(raw, i, WHENEVER):
+        return n, Word(" ".join(raw[i : i + n]), "whenever")
     for join, role in JOIN_PHRASES:
         if tuple(raw[i : i + len(join)]) == join and (raw[i + len(join)] if i + len(join) < len(raw) else "") not in YOU:
             return len(join), Word(" ".join(join), role)
@@ -568,7 +574,7 @@ def read(text: str) -> LexicalReading:
     content = [w for w in ws if w.role not in ("", "punct", "you", "to")]
     if not content:
         return LexicalReading(None, False, "no word of the text names a task")
-    if symbol := next((w.text for w in ws if w.role == "" and not all(ch.isalnum() or ch == "'" for ch in w.text)), None):
+    if symbol := next((w.text for w in ws if w.role == "" and not all(ch.isalnum() or ch in "' " for ch in w.text)), None):
         return LexicalReading(None, False, f"{symbol!r} is a sign it can't read")  # "the 🟥 ball", "$(rm -rf ~)"
     if typo := next((w.text for w in ws if _unknown(w) and len(w.text) >= 4 and _near_core(w.text)), None):
         return LexicalReading(None, False, f"{typo!r} may be a typo of a word it knows")
@@ -594,7 +600,7 @@ def _describer(ws: list[Word]) -> str | None:
         one = ahead.text == "one" and ahead.role != "pron"
         if _unknown(w) and (ahead.role == "kind" or one or (ahead.role == "pron" and ahead.text == "one")) \
                 and (before.text in ARTICLES or before.role == "colour") \
-                and (not lexicon.english(w.text) or lexicon.colourish(w.text)):  # "the bouncy ball" says no colour
+                and (not lexicon.english(w.text) or lexicon.colourish(w.text) or _near_colour(w.text)):  # "the bouncy ball" says no colour; "the bed ball" may be red
             return w.text
     return None
 
@@ -603,7 +609,8 @@ def _unnamed_object(ws: list[Word]) -> str | None:
     """A word it doesn't know at the head of an object's description, where an object is expected
     (after a verb, "to" or "next to": "beside the gate", "to some carton", "to the lft of you")."""
     for i in range(len(ws) - 2):
-        slot = ws[i].role in ("verb", "to", "next")  # "leave some carton beside ...": a verb it doesn't know, then "next to"
+        slot = ws[i].role in ("verb", "to", "next") or ws[i].text == "for"  # "make a beeline for the carton"
+        # "leave some carton beside ...": a verb it doesn't know, then "next to"
         if not (slot or (ws[i].role == "" and ws[i].text not in ARTICLES)) or ws[i + 1].text not in ARTICLES or ws[i + 1].text in ("one", "of"):
             continue
         unknown, end = None, len(ws)
@@ -620,6 +627,10 @@ def _unnamed_object(ws: list[Word]) -> str | None:
         if unknown and (slot or (end < len(ws) and ws[end].role in ("next", "to"))):
             return unknown
     return None
+
+
+def _near_colour(w: str) -> bool:
+    return any(lexicon.near(c, w) for c in (*COLORS, "gray"))
 
 
 WH_WORDS = ("where", "what", "which", "how", "who", "why")
@@ -663,8 +674,13 @@ def _read(cs: list[Clause]) -> LexicalReading:
     for c in cs:
         joins += c.joins
         if not c.content:
+            if any(w.role == "whenever" for w in c.words):
+                joins = joins[: len(joins) - len(c.joins)]  # "when you get a chance" orders nothing
+                continue
             first = next((w for w in c.words if w.role != "you" and w.text not in FILLER), None)
-            if first is not None and _unknown(first) and any(w.text in ARTICLES for w in c.words):
+            headless = any(w.text in ARTICLES and k + 1 < len(c.words) and _unknown(c.words[k + 1]) for k, w in enumerate(c.words))
+            particle = len(c.words) >= 3 and c.words[-1].text in ("up", "down", "open", "over")  # "scoop qsome carton up", not "listen up"
+            if first is not None and _unknown(first) and (headless or particle):
                 raise _Unsure(f"{first.text!r} may ask for an action it can't read")  # "scoop up some carton"
             # "..., followed by go and find ...": a word it doesn't know between two actions may order them
             joins += _hidden_joins(c)
@@ -905,6 +921,8 @@ def _verb(c: Clause, last_verb: str | None, joins: list[Word]) -> str:
         if first_object < i and v.value != "put" and any(m.at > i for m in c.mentions if m.kind != "pron"):
             raise _Unsure(f"{v.text!r} between two objects: two actions in one clause")
     at = c.words.index(verbs[-1]) if verbs[-1] in c.words else len(c.words)
+    if at + 2 < len(c.words) and _unknown(c.words[at + 1]) and (c.words[at + 2].text in _MOTION or c.words[at + 2].role == "to"):
+        raise _Unsure(f"{c.words[at].text!r} then a word it doesn't know: {c.words[at + 1].text!r}")  # "take gyourself over to"
     after = [w for w in c.words[at + 1 :] if w.text not in _MOTION and w.role != "you"]  # "get yourself over to
     if verb == "pickup" and verbs[-1].text in LIGHT_VERBS and after and after[0].role in ("to", "next"):
         return "goto"  # "get to the ball", "get over to the box", "get near the key"
@@ -970,7 +988,7 @@ def _guardrail(c: Clause) -> Guardrail:
         return AvoidRegion(RegionRef(color=room.color, position=position))
     verbs = {v.value for v in c.verbs}
     anything = all(m.kind == "any" or (m.kind == "door" and m.color is None) for m in others)  # "any doors", "anything"
-    if c.neg and len(verbs) == 1 and anything and not c.loose:
+    if (c.neg or c.avoid) and len(verbs) == 1 and anything and not c.loose:  # "don't open doors", "avoid toggling anything"
         forbid = {"open": "open", "pickup": "pickup", "put": "drop", "toggle": "toggle"}.get(verbs.pop())
         if forbid is not None:
             return ForbidAction(forbid)
