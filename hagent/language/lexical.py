@@ -289,7 +289,7 @@ def _idiom_place(raw: list[str], i: int) -> bool:
     before = raw[i - 1] if i else ""
     if w == "right":
         opens = not before or before in PUNCTUATION  # "right, go to the ball": a word that opens the turn
-        return ahead in ("away", "now", "then", "there", "here", "after", "before", "behind") \
+        return ahead in ("away", "now", "then", "there", "here", "after", "before", "behind", "in", "at", "on", "by", "beside", "near") \
             or before in ("all", "alright", "go", "walk", "head", "run", "move", "come") or (opens and ahead in (",", "!", ":", "-", "so"))
     if w == "back":
         return ahead in ("to", "here", "with") or before in ("come", "bring", "go", "get", "it", "them")
@@ -515,8 +515,8 @@ def _object_follows(ws: list[Word], i: int) -> bool:
     for w in ws[i + 1 :]:
         if w.role == "kind":
             return True
-        if w.role not in ("colour",) and w.text not in ARTICLES:
-            return False
+        if w.role not in ("colour",) and w.text not in ARTICLES and w.text not in ("coloured", "colored"):
+            return False  # "to the red-coloured crate" goes on to an object
     return False
 
 
@@ -609,7 +609,8 @@ def _unnamed_object(ws: list[Word]) -> str | None:
     """A word it doesn't know at the head of an object's description, where an object is expected
     (after a verb, "to" or "next to": "beside the gate", "to some carton", "to the lft of you")."""
     for i in range(len(ws) - 2):
-        slot = ws[i].role in ("verb", "to", "next") or ws[i].text == "for"  # "make a beeline for the carton"
+        near_room = any(w.role == "room" for w in ws[max(0, i - 4) : i])  # "the room on the map": the room's own words
+        slot = ws[i].role in ("verb", "to", "next") or ws[i].text == "for" or (ws[i].text in ("in", "on", "at") and not near_room)
         # "leave some carton beside ...": a verb it doesn't know, then "next to"
         if not (slot or (ws[i].role == "" and ws[i].text not in ARTICLES)) or ws[i + 1].text not in ARTICLES or ws[i + 1].text in ("one", "of"):
             continue
