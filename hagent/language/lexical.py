@@ -303,6 +303,8 @@ def _ownerless_place(raw: list[str], i: int) -> bool:
     sees, said without "your" (the agent is the only one whose left there is). Not "to the left
     of the box" (another object's left) nor "the left door"."""
     w, ahead = raw[i], raw[i + 1] if i + 1 < len(raw) else ""
+    if ahead == "of" and raw[i + 2 : i + 3] in (["you"], ["yourself"]) and w in ("left", "right"):
+        return i >= 2 and raw[i - 1] == "the" and raw[i - 2] in ("to", "on", "at")  # "to the left of you"
     if ahead == "of" or ahead in KIND_CONCEPTS or ahead in GENERIC_KINDS:
         return False
     if w in ("left", "right"):
