@@ -7,10 +7,11 @@ Four measurements, printed as tables and written as JSON:
    Nothing may raise anything else.
 2. **Paraphrases**: held-out paraphrases go through
    `hagent.language.understand` (grammar first, normalizer second), from two banks training never
-   draws from (seed 7,000,006; 7,000,000-7,000,005 were read while building the readers): `language_heldout_words.json` (issue #33: WordNet words the
+   draws from (seed 7,000,007; 7,000,000-7,000,006 were read while building the readers): `language_heldout_words.json` (issue #33: WordNet words the
    lexicon holds out of training, `hagent.language.lexicon.HELD_OUT`, in constructions no
    training phrasing uses) and `language_heldout.json` (the older bank: phrasings and filler
-   words the normalizer never trained on). Reported: the share that
+   words the normalizer never trained on), and `language_heldout_fresh.json` (written on 2026-12-07
+   by a helper that never saw the readers; its development seed is 6,200,000). Reported: the share that
    reads as the same task as its canonical form, the share the agent asks about (below the
    threshold), the share of confident wrong readings, and the same for the grammar alone.
 3. **Latency**: milliseconds the normalizer adds to an instruction that needed it.
@@ -40,7 +41,8 @@ from hagent.language.paraphrase import TRAINING, Phrasings, paraphrase
 
 HELDOUT = Path(__file__).with_name("language_heldout.json")
 HELDOUT_WORDS = Path(__file__).with_name("language_heldout_words.json")
-HELDOUT_SEED = 7_000_006  # 7,000,000-7,000,005 were read while building the readers (BENCHMARKS.md)
+HELDOUT_FRESH = Path(__file__).with_name("language_heldout_fresh.json")
+HELDOUT_SEED = 7_000_007  # 7,000,000-7,000,006 were read while building the readers (BENCHMARKS.md)
 # The families whose missions the grammar took only after issue #19, one or two sizes each.
 NEW_FAMILIES = (
     "minigrid:MiniGrid-SimpleCrossingS9N1-v0", "minigrid:MiniGrid-SimpleCrossingS11N5-v0",
@@ -185,6 +187,8 @@ def main(argv: list[str] | None = None) -> int:
     para = paraphrases(normalizer, pairs, progress, Phrasings.load(HELDOUT), args.text_seed, not args.no_lexical)
     # The training phrasings on seeds training never drew (it used seeds 0-2): new combinations and typos.
     known = paraphrases(normalizer, pairs, progress, TRAINING, args.text_seed, not args.no_lexical)
+    # Written on 2026-12-07 by a helper that never saw the readers, before they were changed that day.
+    fresh = paraphrases(normalizer, pairs, progress, Phrasings.load(HELDOUT_FRESH), args.text_seed, not args.no_lexical)
     print(f"\nParaphrases ({pairs} each, seed {args.text_seed}{', no lexical reader' if args.no_lexical else ''}):")
     print(f"  {'':<54}{'same task':>10}{'asked':>8}{'not read':>9}{'wrong':>8}")
     for name, row in (("held-out words + constructions, grammar alone", words["grammar_alone"]),
@@ -192,19 +196,21 @@ def main(argv: list[str] | None = None) -> int:
                       ("held-out phrasings, grammar alone", para["grammar_alone"]),
                       ("held-out phrasings, grammar + normalizer", para["front_end"]),
                       ("training phrasings (new seeds), grammar alone", known["grammar_alone"]),
-                      ("training phrasings (new seeds), grammar + normalizer", known["front_end"])):  # fmt: skip
+                      ("training phrasings (new seeds), grammar + normalizer", known["front_end"]),
+                      ("fresh bank (2026-12-07), grammar alone", fresh["grammar_alone"]),
+                      ("fresh bank (2026-12-07), grammar + normalizer", fresh["front_end"])):  # fmt: skip
         print(f"  {name:<54}{row['same']:>10.4f}{row['asked']:>8.4f}{row['not understood']:>9.4f}{row['wrong']:>8.4f}")
     print("  read by (share of all texts: same / wrong):")
-    for name, run in (("held-out words", words), ("held-out phrasings", para), ("training phrasings", known)):
+    for name, run in (("held-out words", words), ("held-out phrasings", para), ("training phrasings", known), ("fresh bank", fresh)):
         parts = ", ".join(f"{r} {v['same']:.4f} / {v['wrong']:.4f}" for r, v in run["by_reader"].items())
         print(f"    {name:<22}{parts}")
-    for name, run in (("held-out words", words), ("held-out phrasings", para)):
+    for name, run in (("held-out words", words), ("held-out phrasings", para), ("fresh bank", fresh)):
         if run["normalizer_latency"]:
             lat = run["normalizer_latency"]
             print(f"  normalizer adds {lat['median_ms']:.1f} ms (median; p95 {lat['p95_ms']:.1f} ms) to the {lat['n']} {name} instructions that needed it")
     if normalizer is None:
         print("  (this checkpoint has no normalizer: hagent train --normalizer-only --out DIR)")
-    for w in words["wrong_examples"] + para["wrong_examples"]:
+    for w in words["wrong_examples"] + para["wrong_examples"] + fresh["wrong_examples"]:
         print(f"  wrong: {w}")
 
     rows = agent_success(args.checkpoint, episodes, args.seed, worlds, progress) if episodes else []
@@ -213,7 +219,8 @@ def main(argv: list[str] | None = None) -> int:
         for r in rows:
             print(f"  {r['world']:<44}{100 * r['success']:>6.1f}%  mean steps {r['mean_steps']:.1f}  median {r['median_ms']:.0f} ms/step  seeds {r['seeds']}")
     print(f"({time.perf_counter() - start:.0f} s)")
-    out = {"coverage": cov, "heldout_words": words, "paraphrases": para, "training_phrasings": known, "agent": rows, "quick": args.quick}
+    out = {"coverage": cov, "heldout_words": words, "paraphrases": para, "training_phrasings": known, "fresh_bank": fresh,
+           "agent": rows, "quick": args.quick}  # fmt: skip
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(args.json, json.dumps(out, indent=1) + "\n")
     return 1 if cov["raised"] else 0

@@ -35,6 +35,7 @@ from hagent.worlds import make_world
 
 HELDOUT = Path(__file__).resolve().parent.parent / "benchmarks" / "language_heldout.json"
 HELDOUT_WORDS = HELDOUT.with_name("language_heldout_words.json")
+HELDOUT_FRESH = HELDOUT.with_name("language_heldout_fresh.json")
 BLUE_BALL = ObjectRef("ball", "blue")
 
 
@@ -95,7 +96,7 @@ def test_generated_canonical_texts_parse_back_to_their_tasks() -> None:
 CALIBRATION = Path(__file__).resolve().parent.parent / "hagent" / "phrasings_calibration.json"
 
 
-@pytest.mark.parametrize("path", [HELDOUT, HELDOUT_WORDS, CALIBRATION], ids=["held-out", "held-out-words", "calibration"])
+@pytest.mark.parametrize("path", [HELDOUT, HELDOUT_WORDS, HELDOUT_FRESH, CALIBRATION], ids=["held-out", "held-out-words", "fresh", "calibration"])
 def test_the_evaluation_banks_share_no_phrasing_with_training(path: Path) -> None:
     import re
 
