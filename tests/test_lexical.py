@@ -44,6 +44,12 @@ from hagent.language.paraphrase import TRAINING, paraphrase
         ("go to the key, mind the lava", "go to the key, avoid lava"),
         ("the yellow room is off limits - be careful of the lava", "stay out of the yellow room, avoid lava"),
         ("stay outside the red room and don't let go of anything", "stay out of the red room, don't drop anything"),
+        ("take the key and put it next to the box", "put the key next to the box"),  # one put, not a pick-up and a put
+        ("take yourself over to the bouncy ball", "go to the ball"),  # what moves is you; "bouncy" says no colour
+        ("go pick the box up when you get a chance", "pick up the box"),  # when, not what
+        ("if you don't mind, go to a green ball to the right of you", "go to the green ball on your right"),
+        ("go to the box. as soon as that's done, open the door", "go to the box, then open the door"),
+        ("avoid toggling anything", "don't toggle anything"),  # guardrails alone are a task
     ],
 )
 def test_everyday_wordings_read_as_their_task(text: str, canonical: str) -> None:
@@ -70,6 +76,14 @@ def test_everyday_wordings_read_as_their_task(text: str, canonical: str) -> None
         "get ovre to the box",  # "get" then a word it doesn't know
         "go to the \U0001f7e5 ball",  # a sign it can't read may be the colour
         "travel to one ball beside get next to this box",  # two actions in one piece
+        "scoop up whatever box you find",  # "find" is the relative clause's verb; "scoop up" it doesn't know
+        "go to the key, then i need the carton picked up",  # a thing it can't name is not the one before
+        "scoop up some carton. never touch the lava",  # not "avoid lava" alone: an action it can't read was asked for
+        "leave the box beside the gate",  # "beside" a thing it can't name
+        "go to the bed ball",  # a word of English one letter from a colour may be the colour
+        "take gyourself over to the ball",  # a word it doesn't know right after the verb
+        "go to the ball in the hallway",  # a place it can't read
+        "wheqe did the key go",  # a question, the wh-word misspelt
     ],
 )
 def test_what_it_cannot_read_whole_it_does_not_read(text: str) -> None:
@@ -119,3 +133,16 @@ def test_any_text_gets_a_reading_or_a_reason_never_an_exception() -> None:
         text = " ".join(rng.choice(vocab) for _ in range(rng.randint(0, 12)))
         reading = read(text)
         assert reading.sure or reading.why, text
+
+
+def test_words_of_english_and_colour_words_come_from_wordnet() -> None:
+    from hagent.language import lexicon
+    from hagent.language.checks import unread
+
+    assert lexicon.english("bouncy") and lexicon.english("cardboard") and not lexicon.english("blorf")
+    assert lexicon.colourish("lemon") and not lexicon.colourish("bouncy")
+    assert lexicon.reader_words("forbidden") and ("off", "limits") in lexicon.reader_words("forbidden")
+    # the normalizer's concepts are the ones it was trained on: the reader's senses live apart
+    assert "beware" not in lexicon.CONCEPTS and len(lexicon.CONCEPTS) == 17
+    assert unread("grab the ball in lime green", parse("pick up the green ball")) == ()  # "grab" is not "gray"
+    assert unread("go to the bed ball", parse("go to the ball")) == ("red",)

@@ -53,8 +53,13 @@ _ENDINGS = (("s", ""), ("ses", "s"), ("xes", "x"), ("zes", "z"), ("ches", "ch"),
 
 
 @lru_cache(maxsize=1)
+def _raw() -> dict:
+    return json.loads(TABLE.read_text(encoding="utf-8"))
+
+
+@lru_cache(maxsize=1)
 def _table() -> tuple[tuple[str, ...], dict[tuple[str, ...], int], dict[str, str], dict[str, int]]:
-    raw = json.loads(TABLE.read_text(encoding="utf-8"))
+    raw = _raw()
     concepts = tuple(raw["concepts"])
     phrases = {tuple(row["words"].split()): i + 1 for i, rows in enumerate(raw["concepts"].values()) for row in rows}
     singles = {p[0]: c for p, c in phrases.items() if len(p) == 1 and len(p[0]) >= 5}
@@ -68,7 +73,7 @@ LONGEST = max(len(p) for p in _table()[1])
 
 def words(concept: str, split: str = "all") -> tuple[str, ...]:
     """The table's words and phrases for `concept`: "all", the "training" ones or the "held-out" ones."""
-    raw = json.loads(TABLE.read_text(encoding="utf-8"))
+    raw = _raw()
     rows = [row["words"] for row in raw["concepts"][concept]]
     if split == "all":
         return tuple(rows)
@@ -83,14 +88,14 @@ def reader_words(concept: str) -> tuple[tuple[str, ...], ...]:
     """The lexical reader's own senses (`reader` in the table: "beware", "careful", "forbidden",
     "release"), each phrase as its words ("off-limits" -> ("off", "limits")), longest first. The
     normalizer never sees these: it was trained on `CONCEPTS` alone."""
-    raw = json.loads(TABLE.read_text(encoding="utf-8"))
+    raw = _raw()
     phrases = {tuple(row["words"].replace("-", " ").split()) for row in raw["reader"][concept]}
     return tuple(sorted(phrases, key=lambda p: (-len(p), p)))
 
 
 @lru_cache(maxsize=1)
 def _english() -> tuple[frozenset[str], frozenset[str]]:
-    raw = json.loads(TABLE.read_text(encoding="utf-8"))["english"]
+    raw = _raw()["english"]
     return frozenset(raw["words"].split()), frozenset(raw["colourish"].split())
 
 
