@@ -10,7 +10,10 @@ kinds and colours, the words that join goals in order or in any order, and the g
 where named below, its direct hyponyms (verbs, nouns) or similar adjectives (colours), and how
 often each sense is tagged in WordNet's semantic concordance (`count`; 0 = untagged). A lemma
 that lands in two concepts is dropped from both: the table never says which of two meanings a
-word has. `--check` rebuilds in memory and exits 1 if the shipped table differs.
+word has. Two more parts are the lexical reader's alone (the normalizer was trained on
+`concepts` and never reads them): `reader`, a few more senses (READER_SEEDS: "mind the lava",
+"off limits", "let go of"), and `english`, every one-word lemma of WordNet's indexes with those
+that have a colour sense. `--check` rebuilds in memory and exits 1 if the shipped table differs.
 
 Which senses carry a concept is chosen here, by sense, once (SEEDS); everything else is WordNet's.
 """
