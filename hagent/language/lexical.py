@@ -684,9 +684,8 @@ def _read(cs: list[Clause]) -> LexicalReading:
                 joins = joins[: len(joins) - len(c.joins)]  # "when you get a chance" orders nothing
                 continue
             first = next((w for w in c.words if w.role != "you" and w.text not in FILLER), None)
-            headless = any(w.text in ARTICLES and k + 1 < len(c.words) and _unknown(c.words[k + 1]) for k, w in enumerate(c.words))
             particle = len(c.words) >= 3 and c.words[-1].text in ("up", "down", "open", "over")  # "scoop qsome carton up", not "listen up"
-            if first is not None and _unknown(first) and (headless or particle):
+            if first is not None and _unknown(first) and (_unnamed_thing(c) or particle):
                 raise _Unsure(f"{first.text!r} may ask for an action it can't read")  # "scoop up some carton"
             # "..., followed by go and find ...": a word it doesn't know between two actions may order them
             joins += _hidden_joins(c)
@@ -704,7 +703,7 @@ def _read(cs: list[Clause]) -> LexicalReading:
         verb = _verb(c, last_verb, joins)
         if not c.mentions and c.words and c.words[0].role == "you":
             raise _Unsure("a clause about you that names nothing to act on")  # "when you get a chance"
-        if not c.mentions and any(w.text in ARTICLES and k + 1 < len(c.words) and _unknown(c.words[k + 1]) for k, w in enumerate(c.words)):
+        if not c.mentions and _unnamed_thing(c):
             raise _Unsure("an object it can't name")  # "i need the carton picked up": not the one before
         mentions = _resolve(c.mentions, 2 if verb == "put" else 1, last)
         action = _action(verb, mentions, c)
@@ -834,6 +833,11 @@ def _join_partial(cs: list[Clause]) -> list[Clause]:
             continue
         out.append(c)
     return out
+
+
+def _unnamed_thing(c: Clause) -> bool:
+    """Whether an article in `c` is followed by a word it doesn't know ("some carton")."""
+    return any(w.text in ARTICLES and k + 1 < len(c.words) and _unknown(c.words[k + 1]) for k, w in enumerate(c.words))
 
 
 def _opens(c: Clause, at: int) -> bool:
