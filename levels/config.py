@@ -264,6 +264,12 @@ class LatentPlanConfig(_Frozen):
     closed: bool = False
     """Drop an imagined state within `merge` (Euclidean) of one the search kept at a shallower
     depth, so the beam spreads outward instead of coming back (a closed set, as in A*)."""
+    learn: bool = False
+    """Correct the cost-to-go from the episode's own searches (LRTA*, `levels.latent.LearnedToGo`):
+    a real state the search found no cheap way from counts as that far from then on."""
+    learn_radius: float = Field(1.0, gt=0.0)
+    """With `learn`: how near (Euclidean, in the level's space) an imagined state must lie to a
+    corrected real state to take its correction."""
 
 
 class AbstractLevelConfig(_Frozen):

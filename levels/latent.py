@@ -11,10 +11,19 @@ the data's own hindsight distances), plus a guardrail penalty on every predicted
 cheapest imagined state (or the first one within `arrive` of a goal) ends the plan; the first
 predicted state of the way there goes down as the subgoal of the level below, which minimizes
 its energy to it in level k's space.
+
+A learned cost-to-go can be wrong in a way that traps a real-time planner: a goal behind a wall
+looks a few steps away from the wall, so every plan made there heads back to the wall. With
+`learn` on, the planner corrects its estimate from its own searches, the way real-time heuristic
+search does (LRTA*, Korf 1990): after a plan from the real state `s0`, the cost-to-go of `s0` is
+raised to the cost of the cheapest way the search found (`LearnedToGo`); a later search that
+imagines a state within `learn_radius` of `s0` uses the raised value. Standing at the wall, the
+estimate climbs with every plan until a way around looks cheaper, and the agent leaves.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -37,6 +46,43 @@ class LatentRoute(NamedTuple):
     evaluations: int  # cost-to-go evaluations spent
 
 
+class LearnedToGo:
+    """The episode's corrections to a learned cost-to-go (LRTA*'s learned heuristic; see the
+    module doc): real level-k states and the least cost-to-go each has shown itself to have,
+    for one set of goals (new goals start over)."""
+
+    def __init__(self, radius: float):
+        self.radius = radius
+        self.states = torch.zeros(0, 0)  # [M, D] (the goals' D once aimed)
+        self.values = torch.zeros(0)  # [M] cost-to-go floors (steps of the level below)
+        self.goals: torch.Tensor | None = None
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def aim(self, goals: torch.Tensor) -> None:
+        """Forget the corrections when the goals change (they were costs to other goals)."""
+        if self.goals is None or self.goals.shape != goals.shape or not torch.equal(self.goals, goals):
+            self.states, self.values, self.goals = torch.zeros(0, goals.shape[-1]), torch.zeros(0), goals.clone()
+
+    def floor(self, s: torch.Tensor) -> torch.Tensor:
+        """The least cost-to-go of each `s [N, D]` the corrections imply (0 where none lies within the radius): `[N]`."""
+        if not len(self.values):
+            return torch.zeros(len(s))
+        near = torch.cdist(s, self.states) <= self.radius  # [N, M]
+        return torch.where(near, self.values[None], torch.zeros(())).max(1).values
+
+    def raise_to(self, s: torch.Tensor, value: float) -> None:
+        """State `s [D]` costs at least `value` to the goals."""
+        if len(self.values):
+            d, i = (self.states - s).norm(dim=1).min(0)
+            if float(d) <= self.radius / 2:  # the same state seen again: one entry
+                self.values[i] = max(float(self.values[i]), value)
+                return
+        self.states = torch.cat([self.states, s[None]])
+        self.values = torch.cat([self.values, torch.tensor([value])])
+
+
 class LatentPlanner:
     """Beam search over an abstract level's macro-action codebook (see the module doc)."""
 
@@ -52,14 +98,18 @@ class LatentPlanner:
         goals: torch.Tensor,
         *,
         penalty: Callable[[torch.Tensor], torch.Tensor] | None = None,
+        learned: LearnedToGo | None = None,
     ) -> LatentRoute | None:
         """Plan from the level-k state `s0 [D]` toward the nearest of `goals [G, D]`. `to_go(s, g)`
         is the learned cost-to-go between level-k states (in steps of the level below);
         `penalty` maps predicted states `[N, D]` to guardrail costs `[N]` (inf: a hard guardrail
-        forbids the state). None: the level has no codebook, or every imagined step was forbidden."""
+        forbids the state). `learned`: the episode's corrections to the cost-to-go, used and raised
+        (see the module doc). None: the level has no codebook, or every imagined step was forbidden."""
         c, codes = self.cfg, level.codes
         if len(codes) == 0:
             return None
+        if learned is not None:
+            learned.aim(goals)
         n_codes = len(codes)
         states = s0[None]  # [B, D] the beam's last states
         paths = torch.zeros(1, 0, dtype=torch.long)  # [B, depth] codebook indices
@@ -76,6 +126,8 @@ class LatentPlanner:
             fined = fined.repeat_interleave(n_codes) + (penalty(s) if penalty is not None else 0.0)
             calls += len(s)
             h = _nearest(to_go, s, goals)
+            if learned is not None:
+                h = torch.maximum(h, learned.floor(s))
             evaluations += len(s) * len(goals)
             score = depth * level.period + h + fined
             score = torch.where(torch.isfinite(fined), score, torch.inf)
@@ -107,6 +159,8 @@ class LatentPlanner:
             return None
         arrived = [k for k in kept if k[4]]
         score, h, chain, path, reached = min(arrived or kept, key=lambda k: (k[0], k[1]))  # ties: the one further along
+        if learned is not None and math.isfinite(score):  # s0 is at least as far as the cheapest way found from it
+            learned.raise_to(s0, score)
         return LatentRoute(chain, path, h, reached, calls, evaluations)
 
 

@@ -5,7 +5,7 @@ import torch
 
 from levels.abstract import AbstractLevel
 from levels.config import AbstractLevelConfig, LatentPlanConfig
-from levels.latent import LatentPlanner, fit_codebook
+from levels.latent import LatentPlanner, LearnedToGo, fit_codebook
 
 
 class Shift(AbstractLevel):
@@ -109,3 +109,52 @@ def test_a_closed_search_never_comes_back_to_a_state_it_kept():
     assert not plan.reached
     visited = [tuple(s) for s in plan.states.tolist()]
     assert (0.0, 0.0) not in visited and len(set(visited)) == len(visited)
+
+
+class Boxed(Walled):
+    """`Walled` inside a box: x in [-1, 3], y in [0, 4] (a finite world, as every room is)."""
+
+    def predict(self, s: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+        nxt = super().predict(s, u)
+        inside = (nxt[:, 0] >= -1) & (nxt[:, 0] <= 3) & (nxt[:, 1] >= 0) & (nxt[:, 1] <= 4)
+        return torch.where(inside[:, None], nxt, s)
+
+
+def _walk(learned: LearnedToGo | None, plans: int = 80) -> list[tuple[float, float]]:
+    """Where a real-time agent goes that plans 2 macro-steps ahead round `Boxed`'s wall and takes
+    the first planned step each time (the level's predictor is the world here)."""
+    level = Boxed(AbstractLevelConfig(dim=2, hidden=8, period=4, macro_dim=2, codes=4), 2, 2, False)
+    level.codes = _level().codes
+    planner = LatentPlanner(LatentPlanConfig(horizon=2, width=16, arrive=0.5))
+    s, goal, visited = torch.tensor([1.0, 3.0]), torch.tensor([[2.0, 3.0]]), []
+    for _ in range(plans):
+        visited.append(tuple(s.tolist()))
+        if s.tolist() == [2.0, 3.0]:
+            break
+        s = planner.plan(s, level, _steps, goal, learned=learned).states[0]
+    return visited
+
+
+def test_a_cost_to_go_corrected_by_the_agent_s_own_searches_leads_it_out_of_the_trap():
+    """The city-block cost-to-go puts the goal 4 steps away across the wall, and a 2-deep search
+    can't see round it: planning afresh each time, the agent stays by the wall. Raising the
+    cost-to-go of each state it planned from to the cheapest way it found (LRTA*) fills the trap
+    until the way through the doorway is the cheapest, and the agent arrives."""
+    stuck = _walk(None)
+    assert (2.0, 3.0) not in stuck and len(set(stuck)) <= 4  # back and forth by the wall
+    learned = LearnedToGo(radius=0.1)
+    arrived = _walk(learned)
+    assert arrived[-1] == (2.0, 3.0) and (1.0, 0.0) in arrived and (2.0, 0.0) in arrived  # through the doorway
+    assert len(learned) > 0
+
+
+def test_corrections_are_forgotten_when_the_goals_change():
+    learned = LearnedToGo(radius=0.5)
+    learned.aim(torch.tensor([[2.0, 3.0]]))
+    learned.raise_to(torch.zeros(2), 10.0)
+    learned.raise_to(torch.tensor([0.1, 0.0]), 12.0)  # the same state again: one entry, the larger value
+    assert len(learned) == 1 and learned.floor(torch.tensor([[0.0, 0.2], [3.0, 3.0]])).tolist() == [12.0, 0.0]
+    learned.aim(torch.tensor([[2.0, 3.0]]))
+    assert len(learned) == 1
+    learned.aim(torch.tensor([[5.0, 3.0]]))
+    assert len(learned) == 0

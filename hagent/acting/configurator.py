@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from hagent.config import AgentConfig
 from hagent.language import ForbidAction, Guardrail as GuardrailSpec, Task, parse
 from levels.config import BeamConfig
+from levels.latent import LearnedToGo
 
 if TYPE_CHECKING:
     import torch
@@ -96,6 +97,7 @@ class Watch:
     missed: list[torch.Tensor] = field(default_factory=list)
     check_from: torch.Tensor | None = None  # level 1's state where the prediction check began
     check_actions: list[int] = field(default_factory=list)
+    learned: LearnedToGo | None = None  # level 1's corrections to its cost-to-go this episode (`agent.hjepa.learn`)
 
     @property
     def subgoal(self) -> tuple[int, int] | None:

@@ -70,7 +70,7 @@ from hagent.language import Reader, Task, understand
 from hagent.worlds import ACTION_NAMES, LEFT
 from levels.abstract import AbstractLevel
 from levels.imagined import ImaginedPlanner
-from levels.latent import LatentPlanner
+from levels.latent import LatentPlanner, LearnedToGo
 from levels.level import Level
 from levels.planner import BeamPlanner, CategoricalCEMPlanner, Plan
 from levels.recall import Recall
@@ -376,11 +376,11 @@ class GridActor:
     ) -> None:
         """Level 1 plans its route again (avoiding the hops given up on) and `watch` starts over
         from step `t`; with `retry`, when those hops cut every way, they are tried again."""
-        watch.route = self._route(config, guards, memory, grounded, stm, t, reason, frozenset(watch.failed), obs, watch.missed, generator)
+        watch.route = self._route(config, guards, memory, grounded, stm, t, reason, frozenset(watch.failed), obs, watch.missed, generator, watch)
         if retry and watch.route is None and watch.failed:
             reason = f"{reason}; the {len(watch.failed)} subgoal(s) given up on cut every route, so they are tried again"
             watch.failed.clear()
-            watch.route = self._route(config, guards, memory, grounded, stm, t, reason, frozenset(), obs, watch.missed, generator)
+            watch.route = self._route(config, guards, memory, grounded, stm, t, reason, frozenset(), obs, watch.missed, generator, watch)
         watch.planned_at = t
         watch.left = self._steps_to(obs, watch.target, watch.route.target_level) if watch.target is not None else 0.0
 
@@ -393,11 +393,13 @@ class GridActor:
     def _route(
         self, config: Configuration, guards: Guards, memory: Memory, grounded: Grounded, stm: ShortTermMemory, t: int,
         reason: str, failed: frozenset = frozenset(), obs: dict | None = None, missed: list[torch.Tensor] | None = None,
-        generator: torch.Generator | None = None,
+        generator: torch.Generator | None = None, watch: Watch | None = None,
     ) -> Route | None:
         if self.cfg.graph == "hjepa" and obs is not None:
             goals = self._encode_goals(grounded.goal_images, grounded.goal_headings, grounded.goal_carried)
-            route = self.navigator.latent(self.latent, self._encode_obs(obs)[0], goals)
+            if self.cfg.hjepa.learn and watch is not None and watch.learned is None:
+                watch.learned = LearnedToGo(self.cfg.hjepa.learn_radius)
+            route = self.navigator.latent(self.latent, self._encode_obs(obs)[0], goals, None if watch is None else watch.learned)
         elif self.cfg.graph == "imagined" and obs is not None:
             goals = self._encode_goals(grounded.goal_images, grounded.goal_headings, grounded.goal_carried)
             route = self.navigator.imagine(

@@ -28,7 +28,7 @@ from hagent.acting.waypoints import opened, place, reachable, room_index, rooms_
 from levels.abstract import AbstractLevel
 from levels.graph import GraphPlanner, pairwise
 from levels.imagined import ImaginedPlanner
-from levels.latent import LatentPlanner
+from levels.latent import LatentPlanner, LearnedToGo
 from levels.level import Level
 
 _WALL = OBJECT_TO_IDX["wall"]
@@ -190,12 +190,13 @@ class Navigator:
         return Route((), steps, (), plan.reached, plan.evaluations, s1, states)
 
     @torch.no_grad()
-    def latent(self, planner: LatentPlanner, s0: torch.Tensor, goals: torch.Tensor) -> Route | None:
+    def latent(self, planner: LatentPlanner, s0: torch.Tensor, goals: torch.Tensor, learned: LearnedToGo | None = None) -> Route | None:
         """Level 1's route planned with its own model (`levels.latent`) from level 0's state
         `s0 [D0]` toward the nearest of `goals [G, D0]`: macro-actions through level 1's predictor
-        under level 1's critic; the predicted level-1 states are the route's targets."""
+        under level 1's critic (corrected by `learned`, when given); the predicted level-1 states
+        are the route's targets."""
         level, critic = self.levels[0], self.critics[0]
-        plan = planner.plan(level.encode(s0[None])[0], level, critic.distance, level.encode(goals))
+        plan = planner.plan(level.encode(s0[None])[0], level, critic.distance, level.encode(goals), learned=learned)
         if plan is None:
             return None
         steps = tuple(float(level.period) for _ in range(len(plan.states)))
