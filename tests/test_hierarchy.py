@@ -74,9 +74,11 @@ def test_each_abstract_level_keeps_a_codebook_of_the_data_s_macro_actions(stack:
     assert torch.equal(load_checkpoint(stack).abstract[0].codes, ckpt.abstract[0].codes)
 
 
-def test_hjepa_level_1_plans_with_its_own_model_and_no_rule_graph(stack: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("learn", [False, True])
+def test_hjepa_level_1_plans_with_its_own_model_and_no_rule_graph(stack: Path, monkeypatch: pytest.MonkeyPatch, learn: bool) -> None:
     """graph "hjepa": level 1's route is its own predicted states, searched through its predictor;
-    the rule lattice, flood-filled rooms and the graph search are never called."""
+    the rule lattice, flood-filled rooms and the graph search are never called. With `learn`, the
+    episode's corrections to level 1's cost-to-go are kept from one plan to the next."""
     from hagent.acting import Agent, navigator
     from levels import latent
 
@@ -90,18 +92,24 @@ def test_hjepa_level_1_plans_with_its_own_model_and_no_rule_graph(stack: Path, m
     monkeypatch.setattr(GraphPlanner, "plan_distances", refuse)
     plans: list = []
     plan = latent.LatentPlanner.plan
-    monkeypatch.setattr(latent.LatentPlanner, "plan", lambda self, *a, **k: plans.append(plan(self, *a, **k)) or plans[-1])
+    corrections: list = []
+    monkeypatch.setattr(latent.LatentPlanner, "plan",
+                        lambda self, *a, **k: corrections.append(k.get("learned")) or plans.append(plan(self, *a, **k)) or plans[-1])
     energies: list = []
     step_cost = AboveEnergy.step_cost
     monkeypatch.setattr(AboveEnergy, "step_cost", lambda self, s, a: energies.append(len(s)) or step_cost(self, s, a))
     agent = Agent.load(stack, AgentConfig(beam={"horizon": 2, "width": 8}, max_steps=12, hierarchy="full", graph="hjepa",
-                                          hjepa={"arrive": 0.01, "horizon": 2}))  # never "arrived": level 1 always hands one down
+                                          hjepa={"arrive": 0.01, "horizon": 2, "learn": learn}))  # never "arrived": level 1 always hands one down
     episode = agent.run(make_world("rooms:2x2?size=5", seed=2))
     assert plans and all(p is not None for p in plans)
     level1 = load_checkpoint(stack).abstract[0]
     assert all(p.states.shape[1] == level1.dim for p in plans)  # routes in level 1's own space
     assert any("level-1 step(s) of its own model" in d.choice for d in episode.decisions if d.topic == "replan")
     assert energies  # level 0 minimized its energy to level 1's subgoal in level 1's space
+    if learn:  # one record of corrections for the episode, raised by every plan
+        assert corrections[0] is not None and all(c is corrections[0] for c in corrections) and len(corrections[0]) >= 1
+    else:
+        assert all(c is None for c in corrections)
 
 
 def test_a_checkpoint_without_codebooks_refuses_the_hjepa_planner(stack: Path, tmp_path: Path) -> None:
