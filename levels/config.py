@@ -264,6 +264,11 @@ class LatentPlanConfig(_Frozen):
     closed: bool = False
     """Drop an imagined state within `merge` (Euclidean) of one the search kept at a shallower
     depth, so the beam spreads outward instead of coming back (a closed set, as in A*)."""
+    consistent: bool = False
+    """Keep the cost-to-go consistent along each imagined way ("pathmax"): a predicted state is
+    never nearer the goal than the state it was predicted from, less one macro-step's `period`
+    steps. A learned cost-to-go is at its least reliable on imagined states, and a search that
+    ranks thousands of them finds the ones it underrates; this caps what it can gain per step."""
     learn: bool = False
     """Correct the cost-to-go from the episode's own searches (LRTA*, `levels.latent.LearnedToGo`):
     a real state the search found no cheap way from counts as that far from then on."""

@@ -118,6 +118,9 @@ class LatentPlanner:
         trail = s0[None, None, :]  # [B, depth+1, D] states along each beam path
         calls = evaluations = 0
         visited = s0[None]  # [V, D] states the search has kept (with `closed`)
+        bound = _nearest(to_go, s0[None], goals)  # [B] the cost-to-go of the beam's last states (with `consistent`)
+        if learned is not None:
+            bound = torch.maximum(bound, learned.floor(s0[None]))
         for depth in range(1, c.horizon + 1):
             b = len(states)
             s = level.predict(states.repeat_interleave(n_codes, 0), codes.repeat(b, 1))  # [B*C, D]
@@ -128,6 +131,8 @@ class LatentPlanner:
             h = _nearest(to_go, s, goals)
             if learned is not None:
                 h = torch.maximum(h, learned.floor(s))
+            if c.consistent:  # a macro-step covers at most `period` steps: no child is nearer than its parent less that
+                h = torch.maximum(h, (bound - level.period).repeat_interleave(n_codes))
             evaluations += len(s) * len(goals)
             score = depth * level.period + h + fined
             score = torch.where(torch.isfinite(fined), score, torch.inf)
@@ -152,7 +157,7 @@ class LatentPlanner:
             if len(keep) == 0:
                 break
             evaluations += len(keep) * len(s) if c.merge > 0 else 0
-            states, paths, fined, trail = s[keep], paths[keep], fined[keep], trail[keep]
+            states, paths, fined, trail, bound = s[keep], paths[keep], fined[keep], trail[keep], h[keep]
             if c.closed:
                 visited = torch.cat([visited, states])
         if not kept:

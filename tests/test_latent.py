@@ -158,3 +158,19 @@ def test_corrections_are_forgotten_when_the_goals_change():
     assert len(learned) == 1
     learned.aim(torch.tensor([[5.0, 3.0]]))
     assert len(learned) == 0
+
+
+def test_a_consistent_cost_to_go_is_not_fooled_by_one_imagined_state_it_underrates():
+    """The cost-to-go calls one imagined state (0, 1) the goal itself. Ranked as given, the search
+    stops there; kept consistent along each way (no state nearer than its parent less one
+    macro-step), it can gain at most one macro-step per hop and walks to the real goal."""
+    def fooled(s: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
+        at = (s[:, 0] == 0.0) & (s[:, 1] == 1.0)
+        return torch.where(at, torch.zeros(()), _steps(s, g))
+
+    goal = torch.tensor([[5.0, 0.0]])
+    cfg = dict(horizon=5, width=8, arrive=1.0)
+    wormhole = LatentPlanner(LatentPlanConfig(**cfg)).plan(torch.zeros(2), _level(), fooled, goal)
+    assert wormhole.reached and wormhole.states.tolist() == [[0.0, 1.0]]
+    plan = LatentPlanner(LatentPlanConfig(**cfg, consistent=True)).plan(torch.zeros(2), _level(), fooled, goal)
+    assert plan.reached and plan.states[-1].tolist() == [5.0, 0.0] and len(plan.states) == 5
