@@ -275,6 +275,9 @@ class LatentPlanConfig(_Frozen):
     learn_radius: float = Field(1.0, gt=0.0)
     """With `learn`: how near (Euclidean, in the level's space) an imagined state must lie to a
     corrected real state to take its correction."""
+    learn_miss: float = Field(0.0, ge=0.0)
+    """With `learn`: steps added to an imagined hop from near where a handed-down hop was missed
+    to near its target, per miss (0: missed hops aren't learned)."""
 
 
 class AbstractLevelConfig(_Frozen):

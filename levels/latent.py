@@ -18,7 +18,11 @@ looks a few steps away from the wall, so every plan made there heads back to the
 search does (LRTA*, Korf 1990): after a plan from the real state `s0`, the cost-to-go of `s0` is
 raised to the cost of the cheapest way the search found (`LearnedToGo`); a later search that
 imagines a state within `learn_radius` of `s0` uses the raised value. Standing at the wall, the
-estimate climbs with every plan until a way around looks cheaper, and the agent leaves.
+estimate climbs with every plan until a way around looks cheaper, and the agent leaves. That
+only works when the model's imagined moves are real ones; a level-1 predictor also imagines
+moves through walls, and a search over thousands of imagined states finds them. So the planner
+also learns which of its hops the world refused: a first hop the agent got no closer to by the
+next plan costs `learn_miss` more steps, each time it is missed, from then on.
 """
 
 from __future__ import annotations
@@ -47,23 +51,38 @@ class LatentRoute(NamedTuple):
 
 
 class LearnedToGo:
-    """The episode's corrections to a learned cost-to-go (LRTA*'s learned heuristic; see the
-    module doc): real level-k states and the least cost-to-go each has shown itself to have,
-    for one set of goals (new goals start over)."""
+    """The episode's corrections to level k's planning (see the module doc), for one set of goals
+    (new goals start over):
 
-    def __init__(self, radius: float):
-        self.radius = radius
-        self.states = torch.zeros(0, 0)  # [M, D] (the goals' D once aimed)
-        self.values = torch.zeros(0)  # [M] cost-to-go floors (steps of the level below)
+    - floors (LRTA*'s learned heuristic): real level-k states and the least cost-to-go each has
+      shown itself to have;
+    - missed hops: a first hop handed down that the agent got no closer to by the next plan
+      (its state then, its distance to the hop's state) is a move the model imagines and the
+      world refuses, like a step through a wall; each miss adds `miss` steps to any imagined hop
+      from near the same state to near the same target.
+    """
+
+    def __init__(self, radius: float, miss: float = 0.0):
+        self.radius, self.miss = radius, miss
         self.goals: torch.Tensor | None = None
+        self._forget(0)
+
+    def _forget(self, dim: int) -> None:
+        self.states = torch.zeros(0, dim)  # [M, D] real states with a floor
+        self.values = torch.zeros(0)  # [M] cost-to-go floors (steps of the level below)
+        self.froms = torch.zeros(0, dim)  # [E, D] where a missed hop started
+        self.tos = torch.zeros(0, dim)  # [E, D] the state it aimed for
+        self.last: tuple[torch.Tensor, torch.Tensor, float] | None = None  # (s0, first hop, cost-to-go between) of the last plan
 
     def __len__(self) -> int:
-        return len(self.values)
+        """Corrections held: floors and missed hops."""
+        return len(self.values) + len(self.froms)
 
     def aim(self, goals: torch.Tensor) -> None:
         """Forget the corrections when the goals change (they were costs to other goals)."""
         if self.goals is None or self.goals.shape != goals.shape or not torch.equal(self.goals, goals):
-            self.states, self.values, self.goals = torch.zeros(0, goals.shape[-1]), torch.zeros(0), goals.clone()
+            self.goals = goals.clone()
+            self._forget(goals.shape[-1])
 
     def floor(self, s: torch.Tensor) -> torch.Tensor:
         """The least cost-to-go of each `s [N, D]` the corrections imply (0 where none lies within the radius): `[N]`."""
@@ -81,6 +100,27 @@ class LearnedToGo:
                 return
         self.states = torch.cat([self.states, s[None]])
         self.values = torch.cat([self.values, torch.tensor([value])])
+
+    def follow_up(self, s0: torch.Tensor, to_go: Distance) -> None:
+        """The agent now stands at `s0 [D]`: if it got no closer to the last plan's first hop than
+        it was (by one step), that hop was missed."""
+        if self.last is not None and self.miss > 0:
+            start, target, before = self.last
+            if float(to_go(s0[None], target[None])[0]) > before - 1.0:
+                self.froms = torch.cat([self.froms, start[None]])
+                self.tos = torch.cat([self.tos, target[None]])
+        self.last = None
+
+    def handed_down(self, s0: torch.Tensor, target: torch.Tensor, to_go: Distance) -> None:
+        """The plan from `s0` handed down `target` as the next subgoal."""
+        self.last = (s0.clone(), target.clone(), float(to_go(s0[None], target[None])[0]))
+
+    def hop_cost(self, parents: torch.Tensor, children: torch.Tensor) -> torch.Tensor:
+        """Steps added to each imagined hop `parents [N, D] -> children [N, D]` by the missed hops: `[N]`."""
+        if not len(self.froms):
+            return torch.zeros(len(children))
+        both = (torch.cdist(parents, self.froms) <= self.radius) & (torch.cdist(children, self.tos) <= self.radius)  # [N, E]
+        return self.miss * both.sum(1).float()
 
 
 class LatentPlanner:
@@ -110,6 +150,7 @@ class LatentPlanner:
             return None
         if learned is not None:
             learned.aim(goals)
+            learned.follow_up(s0, to_go)
         n_codes = len(codes)
         states = s0[None]  # [B, D] the beam's last states
         paths = torch.zeros(1, 0, dtype=torch.long)  # [B, depth] codebook indices
@@ -127,6 +168,8 @@ class LatentPlanner:
             paths = torch.cat([paths.repeat_interleave(n_codes, 0), torch.arange(n_codes).repeat(b)[:, None]], 1)
             trail = torch.cat([trail.repeat_interleave(n_codes, 0), s[:, None]], 1)
             fined = fined.repeat_interleave(n_codes) + (penalty(s) if penalty is not None else 0.0)
+            if learned is not None:
+                fined = fined + learned.hop_cost(states.repeat_interleave(n_codes, 0), s)
             calls += len(s)
             h = _nearest(to_go, s, goals)
             if learned is not None:
@@ -164,8 +207,10 @@ class LatentPlanner:
             return None
         arrived = [k for k in kept if k[4]]
         score, h, chain, path, reached = min(arrived or kept, key=lambda k: (k[0], k[1]))  # ties: the one further along
-        if learned is not None and math.isfinite(score):  # s0 is at least as far as the cheapest way found from it
-            learned.raise_to(s0, score)
+        if learned is not None:
+            if math.isfinite(score):  # s0 is at least as far as the cheapest way found from it
+                learned.raise_to(s0, score)
+            learned.handed_down(s0, chain[0], to_go)
         return LatentRoute(chain, path, h, reached, calls, evaluations)
 
 

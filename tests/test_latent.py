@@ -174,3 +174,38 @@ def test_a_consistent_cost_to_go_is_not_fooled_by_one_imagined_state_it_underrat
     assert wormhole.reached and wormhole.states.tolist() == [[0.0, 1.0]]
     plan = LatentPlanner(LatentPlanConfig(**cfg, consistent=True)).plan(torch.zeros(2), _level(), fooled, goal)
     assert plan.reached and plan.states[-1].tolist() == [5.0, 0.0] and len(plan.states) == 5
+
+
+class Leaky(Shift):
+    """`Boxed`'s box without its wall: a model that imagines walking through the wall."""
+
+    def predict(self, s: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+        nxt = s + u
+        inside = (nxt[:, 0] >= -1) & (nxt[:, 0] <= 3) & (nxt[:, 1] >= 0) & (nxt[:, 1] <= 4)
+        return torch.where(inside[:, None], nxt, s)
+
+
+def test_hops_the_world_refuses_are_learned_and_planned_around():
+    """The planner's model walks through the wall; the world doesn't. Without learning, the agent
+    tries the same step into the wall forever; learning each handed-down hop it got no closer to,
+    it tries along the wall and crosses at the doorway."""
+    cfg = AbstractLevelConfig(dim=2, hidden=8, period=4, macro_dim=2, codes=4)
+    model, world = Leaky(cfg, 2, 2, False), Boxed(cfg, 2, 2, False)
+    model.codes = world.codes = _level().codes
+    planner = LatentPlanner(LatentPlanConfig(horizon=2, width=16, arrive=0.5))
+
+    def walk(learned: LearnedToGo) -> list[tuple[float, float]]:
+        s, goal, visited = torch.tensor([1.0, 3.0]), torch.tensor([[2.0, 3.0]]), []
+        for _ in range(100):
+            visited.append(tuple(s.tolist()))
+            if s.tolist() == [2.0, 3.0]:
+                break
+            plan = planner.plan(s, model, _steps, goal, learned=learned)
+            s = world.predict(s[None], model.codes[plan.codes[:1]])[0]  # the world takes the first macro-action
+        return visited
+
+    assert set(walk(LearnedToGo(radius=0.1))) == {(1.0, 3.0)}  # floors alone: the model's way looks open
+    learned = LearnedToGo(radius=0.1, miss=16.0)
+    arrived = walk(learned)
+    assert arrived[-1] == (2.0, 3.0) and (2.0, 0.0) in arrived  # round by the doorway
+    assert len(learned.froms) >= 3  # the step into the wall, missed at each row it was tried from

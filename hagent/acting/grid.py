@@ -398,7 +398,7 @@ class GridActor:
         if self.cfg.graph == "hjepa" and obs is not None:
             goals = self._encode_goals(grounded.goal_images, grounded.goal_headings, grounded.goal_carried)
             if self.cfg.hjepa.learn and watch is not None and watch.learned is None:
-                watch.learned = LearnedToGo(self.cfg.hjepa.learn_radius)
+                watch.learned = LearnedToGo(self.cfg.hjepa.learn_radius, self.cfg.hjepa.learn_miss)
             route = self.navigator.latent(self.latent, self._encode_obs(obs)[0], goals, None if watch is None else watch.learned)
         elif self.cfg.graph == "imagined" and obs is not None:
             goals = self._encode_goals(grounded.goal_images, grounded.goal_headings, grounded.goal_carried)
