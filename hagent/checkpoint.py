@@ -138,10 +138,14 @@ def save_checkpoint(
 
 def write_abstract_levels(directory: str | Path, config: HagentConfig, abstract: tuple[tuple[AbstractLevel, Critic], ...]) -> None:
     """Replace the abstract levels and their critics of the checkpoint in `directory`, and its
-    config (which must describe them); level 0 and the rest are left as they are."""
+    config (which must describe them); level 0 and the rest are left as they are, except a plan
+    decoder that reads level states of other sizes than the new levels': it is removed."""
     directory = Path(directory)
-    metadata = {"format": FORMAT, "format_version": str(FORMAT_VERSION), "step": str(load_checkpoint(directory).step)}
+    before = load_checkpoint(directory)
+    metadata = {"format": FORMAT, "format_version": str(FORMAT_VERSION), "step": str(before.step)}
     _write_levels(directory, abstract, metadata)
+    if [lv.dim for lv in before.abstract] != [lv.dim for lv, _ in abstract]:
+        shutil.rmtree(directory / DECODER_DIR, ignore_errors=True)  # it reads states of the old sizes: it could only crash
     save_config(config, directory)
 
 

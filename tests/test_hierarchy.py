@@ -23,6 +23,8 @@ from hagent.worlds import make_world
 from levels.graph import GraphPlanner
 from levels.planner import BeamConfig, BeamPlanner
 
+ROOT = Path(__file__).resolve().parent.parent
+
 # -- a 3-level stack trained end to end on a tiny dataset ------------------------------------
 
 STACK = [
@@ -148,6 +150,29 @@ def test_levels_only_retrains_the_levels_above_in_place(stack: Path, tmp_path: P
     kept = before.level.state_dict()
     assert all(torch.equal(v, kept[k]) for k, v in after.level.state_dict().items())  # level 0 as it was
     assert main(["train", "--levels-only", "--out", str(copy), "-q"]) == 2  # no --data: a usage error
+
+
+def test_levels_of_a_new_size_take_the_decoder_that_read_the_old_ones_away(tmp_path: Path) -> None:
+    """The shipped decoder reads level 1's 32-wide states; once `--levels-only` writes 5-wide ones
+    it could only crash mid-episode, so it goes, and the agent acts and explains without it."""
+    import shutil
+
+    from costs.critic import Critic
+    from hagent.acting import Agent
+    from hagent.checkpoint import write_abstract_levels
+    from hagent.config import with_overrides
+    from levels.abstract import AbstractLevel
+
+    copy = tmp_path / "ckpt"
+    shutil.copytree(ROOT / "checkpoints" / "default", copy)
+    before = load_checkpoint(copy)
+    assert before.explainer is not None
+    config = with_overrides(before.config, ["hierarchy=[{dim=5, hidden=16, period=3, macro_dim=2, codes=0}]"])
+    level = AbstractLevel(config.hierarchy[0], before.level.dim, before.level.actions, True)
+    write_abstract_levels(copy, config, ((level, Critic(config.critic, 5)),))
+    assert load_checkpoint(copy).explainer is None
+    episode = Agent.load(copy, AgentConfig(max_steps=4, hierarchy="full")).run(make_world("rooms:2x2?size=5", seed=2))
+    assert episode.steps >= 1
 
 
 def test_levels_only_can_teach_level_1_a_quasimetric_cost_to_go(stack: Path, tmp_path: Path) -> None:

@@ -119,8 +119,12 @@ def cmd_train(args: argparse.Namespace) -> int:
 
         data = _in_place_data(args, "--levels-only trains the levels above level 0", args.decoder_only or args.refit_level0
                               or args.blocked_step_only, "--decoder-only, --refit-level0, --blocked-step-only")
+        from hagent.checkpoint import DECODER_DIR
+
+        had = (Path(args.out) / DECODER_DIR).exists()
         result = train_levels_only(cfg, args.out, data, command=command, progress=not args.quiet)
-        print(f"trained the abstract levels in {result.seconds:.1f}s -> {args.out}; the plan decoder reads their states: "
+        gone = " (the old one read states of other sizes and was removed)" if had and not (Path(args.out) / DECODER_DIR).exists() else ""
+        print(f"trained the abstract levels in {result.seconds:.1f}s -> {args.out}; the plan decoder reads their states{gone}: "
               f"retrain it with hagent train --decoder-only --out {args.out}")
         return 0
     if args.blocked_step_only:
