@@ -22,7 +22,10 @@ estimate climbs with every plan until a way around looks cheaper, and the agent 
 only works when the model's imagined moves are real ones; a level-1 predictor also imagines
 moves through walls, and a search over thousands of imagined states finds them. So the planner
 also learns which of its hops the world refused: a first hop the agent got no closer to by the
-next plan costs `learn_miss` more steps, each time it is missed, from then on.
+next plan costs `learn_miss` more steps, each time it is missed, from then on. And with
+`consistent`, no imagined state is rated nearer the goal than its parent less one macro-step
+(pathmax), which caps what a state the cost-to-go underrates can gain the search.
+BENCHMARKS.md ("Level 1's search picks moves through walls") measures all three.
 """
 
 from __future__ import annotations
