@@ -86,6 +86,16 @@ def summarize(scores: list[EpisodeScore]) -> dict:
     }
 
 
+def with_agent_settings(p: argparse.ArgumentParser, agent: Agent, settings: list[str]) -> Agent:
+    """`agent` with the `--set agent.KEY=VALUE` settings applied; a usage error (exit 2) for any other key or a bad value."""
+    if any(not text.startswith("agent.") for text in settings):
+        p.error("--set: only agent.* settings apply to a trained checkpoint")
+    try:
+        return agent.reconfigured(**dict(with_overrides(HagentConfig(agent=agent.cfg), settings).agent))
+    except ConfigError as err:
+        p.error("; ".join(err.lines))
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--checkpoint", default="checkpoints/default", help="trained checkpoint with abstract levels")
@@ -103,13 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick:
         args.worlds, args.episodes, args.max_steps = ["rooms:3x3"], 2, 60
 
-    base = Agent.load(args.checkpoint)
-    if any(not text.startswith("agent.") for text in args.set):
-        p.error("--set: only agent.* settings apply to a trained checkpoint")
-    try:
-        base = base.reconfigured(**dict(with_overrides(HagentConfig(agent=base.cfg), args.set).agent))
-    except ConfigError as err:
-        p.error("; ".join(err.lines))
+    base = with_agent_settings(p, Agent.load(args.checkpoint), args.set)
     results: dict = {"checkpoint": args.checkpoint, "seed": args.seed, "episodes": args.episodes, "worlds": {}}
     start = time.perf_counter()
     for world in args.worlds:

@@ -50,7 +50,7 @@ from hagent.training.hierarchy import marked_cells  # noqa: E402
 from hagent.acting import Agent  # noqa: E402
 from hagent.acting.grounding import Memory, agent_pose, encode_observation, ground, stages  # noqa: E402
 from hagent.acting.waypoints import at_cell  # noqa: E402
-from hagent.config import ConfigError, HagentConfig, with_overrides  # noqa: E402
+from benchmarks.hierarchy import with_agent_settings  # noqa: E402
 from hagent.labels import steps_to_pose  # noqa: E402
 from hagent.language import parse  # noqa: E402
 from hagent.worlds import make_world  # noqa: E402
@@ -184,13 +184,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{r['hops']:>5} {r['actions']:>8} {r['n']:>6} {r['level1']:>8.1%} {r['level0_composed']:>17.1%}")
     search = None
     if args.search_episodes and len(ckpt.abstract[0].codes):
-        agent = Agent.load(args.checkpoint)
-        if any(not text.startswith("agent.") for text in args.set):
-            p.error("--set: only agent.* settings apply to a trained checkpoint")
-        try:
-            agent = agent.reconfigured(**dict(with_overrides(HagentConfig(agent=agent.cfg), args.set).agent))
-        except ConfigError as err:
-            p.error("; ".join(err.lines))
+        agent = with_agent_settings(p, Agent.load(args.checkpoint), args.set)
         search = searched_hops(agent, args.world, range(args.search_seed, args.search_seed + args.search_episodes))
         print(f"\nlevel 1's search, first plan of {search['episodes']} episodes of {args.world} (seeds {search['seeds'][0]}-"
               f"{search['seeds'][1]}): {search['hops']} hops planned, {search['through_walls']:.1%} need more than {period + 2} steps")
@@ -199,6 +193,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  level 1's critic at the real start: mean error {search['critic_error_at_start']:.1f} steps "
               f"(signed {search['critic_bias_at_start']:+.1f})")
     elif args.search_episodes:
+        with_agent_settings(p, Agent.load(args.checkpoint), args.set)  # a bad --set is still an error
         print(f"\nlevel 1's search: not scored ({args.checkpoint}'s level 1 has no macro-action codebook)")
     if args.out:
         atomic_write_text(Path(args.out), json.dumps({"checkpoint": args.checkpoint, "data": None if collected else args.data, "world": args.world if collected else None, "collect_seed": args.collect_seed if collected else None, "rows": rows, "search": search}, indent=1))
