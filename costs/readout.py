@@ -27,6 +27,21 @@ class GoalReadout(nn.Module):
         return self.net(s)
 
 
+class GoalEmbedding(nn.Module):
+    """The other way round, for a level that plans toward states: a goal-space point `g [N, G]`
+    -> the state `[N, D]` of that level the data's observations achieving `g` encode to (level 1
+    of a gym world plans toward it: the goal is a point, its planner compares states). An MLP
+    fit on the data's own (achieved_goal, state) pairs, like the readout."""
+
+    def __init__(self, goal_dim: int, dim: int, hidden: int = HIDDEN):
+        super().__init__()
+        self.goal_dim, self.dim = goal_dim, dim
+        self.net = nn.Sequential(nn.Linear(goal_dim, hidden), nn.GELU(), nn.Linear(hidden, hidden), nn.GELU(), nn.Linear(hidden, dim))
+
+    def forward(self, g: torch.Tensor) -> torch.Tensor:
+        return self.net(g)
+
+
 class ReadoutCost:
     """Distance in the goal space from every imagined state's readout to `goal [G]`."""
 

@@ -21,7 +21,7 @@ from safetensors.torch import save_file
 from costs.critic import Critic, QuasimetricCritic
 from costs.hazard import BlockedStep, CellProbe, HazardModel, StepHazard
 from costs.place import PlaceGoal
-from costs.readout import GoalReadout
+from costs.readout import GoalEmbedding, GoalReadout
 from decoder.config import DecoderConfig
 from decoder.explain import Explainer
 from decoder.model import PlanDecoder, PrefixDims
@@ -48,6 +48,8 @@ BLOCKED_STEP_FILE = "blocked_step.safetensors"
 PLACES_FILE = "places.safetensors"
 READOUT_FILE = "readout.safetensors"
 LANDMARKS_FILE = "landmarks.safetensors"
+GOAL1_FILE = "goal1.safetensors"
+"""Gym worlds with a level 1: goal-space point -> level-1 state (`costs.readout.GoalEmbedding`)."""
 DECODER_DIR = "decoder"  # gpt/ (save_pretrained), prefix.safetensors, tokenizer.model
 TOKENIZER_FILE = "tokenizer.model"
 METRICS_FILE = "metrics.jsonl"
@@ -76,6 +78,7 @@ class Checkpoint(NamedTuple):
     places: PlaceGoal | None = None  # point worlds: grounds named places as goal states
     readout: GoalReadout | None = None  # gym worlds: level-0 state -> the goal space
     landmarks: LandmarkGraph | None = None  # gym worlds: level 1, landmarks and the hops between them
+    goal1: GoalEmbedding | None = None  # gym worlds with a level 1: the goal's level-1 state
 
     @property
     def level(self) -> Level:
@@ -130,20 +133,28 @@ def save_checkpoint(
         else:
             (directory / path).unlink(missing_ok=True)
     _write_levels(directory, abstract, metadata)
+    (directory / GOAL1_FILE).unlink(missing_ok=True)  # it read the old level 1
     shutil.rmtree(directory / DECODER_DIR, ignore_errors=True)  # a decoder reads the old levels' states
     save_config(config, directory)
     atomic_write_text(directory / README_FILE, readme)
     return directory
 
 
-def write_abstract_levels(directory: str | Path, config: HagentConfig, abstract: tuple[tuple[AbstractLevel, Critic], ...]) -> None:
-    """Replace the abstract levels and their critics of the checkpoint in `directory`, and its
-    config (which must describe them); level 0 and the rest are left as they are, except a plan
-    decoder that reads level states of other sizes than the new levels': it is removed."""
+def write_abstract_levels(
+    directory: str | Path, config: HagentConfig, abstract: tuple[tuple[AbstractLevel, Critic], ...], goal1: GoalEmbedding | None = None,
+) -> None:
+    """Replace the abstract levels and their critics of the checkpoint in `directory` (and level
+    1's goal embedding: removed when not given, since it read the old level 1), and its config
+    (which must describe them); level 0 and the rest are left as they are, except a plan decoder
+    that reads level states of other sizes than the new levels': it is removed."""
     directory = Path(directory)
     before = load_checkpoint(directory)
     metadata = {"format": FORMAT, "format_version": str(FORMAT_VERSION), "step": str(before.step)}
     _write_levels(directory, abstract, metadata)
+    if goal1 is not None:
+        _write_tensors(directory / GOAL1_FILE, goal1, metadata)
+    else:
+        (directory / GOAL1_FILE).unlink(missing_ok=True)
     if [lv.dim for lv in before.abstract] != [lv.dim for lv, _ in abstract]:
         shutil.rmtree(directory / DECODER_DIR, ignore_errors=True)  # it reads states of the old sizes: it could only crash
     save_config(config, directory)
@@ -219,7 +230,7 @@ def load_checkpoint(directory: str | Path, device: str | torch.device = "cpu") -
         except (KeyError, ValueError, IndexError) as err:
             raise CheckpointError(f"{directory / LANDMARKS_FILE}: not a landmark graph ({err})") from None
     abstract, critics = [], []
-    below_dim, below_actions, discrete = model.level.dim, model.level.actions, True
+    below_dim, below_actions, discrete = model.level.dim, model.level.actions, not model.level.continuous
     for k, lcfg in enumerate(config.hierarchy, start=1):
         if not (directory / f"level{k}.safetensors").exists():
             break  # trained up to level k-1 (an older or interrupted run): a shorter stack
@@ -227,11 +238,16 @@ def load_checkpoint(directory: str | Path, device: str | torch.device = "cpu") -
         cost_to_go = QuasimetricCritic(lcfg.dim) if lcfg.critic == "quasimetric" else Critic(config.critic, lcfg.dim)
         critics.append(_load_module(directory / f"critic{k}.safetensors", cost_to_go, device))
         below_dim, below_actions, discrete = lcfg.dim, lcfg.macro_dim, False
+    goal1 = None
+    if abstract and (directory / GOAL1_FILE).exists():
+        tensors, _ = _read_weights(directory / GOAL1_FILE)
+        goal1 = GoalEmbedding(tensors["net.0.weight"].shape[1] if "net.0.weight" in tensors else 0, abstract[0].dim)
+        goal1 = _load_module(directory / GOAL1_FILE, goal1, device)
     return Checkpoint(
         config=config, jepa=model.to(device).eval(), step=step, directory=directory, critic=critic,
         hazard=hazard, abstract=tuple(abstract), abstract_critics=tuple(critics), probe=probe,
         step_hazard=step_hazard, blocked_step=blocked_step, explainer=load_decoder(_decoder_dir(directory), config.decoder),
-        places=places, readout=readout, landmarks=landmarks,
+        places=places, readout=readout, landmarks=landmarks, goal1=goal1,
     )
 
 

@@ -281,8 +281,20 @@ class GoalAgentConfig(_Frozen):
     """How the agent plans in gym worlds (its vector actor, `hagent.acting.vector`; a goal in the env's goal space)."""
 
     hierarchy: Literal["auto", "flat"] = "auto"
-    """`auto`: level 1's landmark graph hands level 0 its subgoals; `flat`: level 0's MPPI alone,
-    straight at the goal."""
+    """`auto`: level 1 hands level 0 its subgoals (`graph` says how it plans); `flat`: level 0's
+    MPPI alone, straight at the goal."""
+    graph: Literal["landmarks", "hjepa"] = "landmarks"
+    """How level 1 plans: "landmarks", Dijkstra over its landmark graph of the data's points (a
+    named baseline); "hjepa", with its own model: a search over its macro-actions through its
+    predictor under its critic (`levels.latent`; a checkpoint whose level 1 was trained by
+    `hagent train --levels-only`), the first predicted level-1 state handed down."""
+    hjepa: LatentPlanConfig = LatentPlanConfig(replan=1)
+    """Level 1's search over its own macro-actions (graph "hjepa"); `replan` counts level-0 plans."""
+    subgoal_energy: float = Field(1.0, ge=0.0)
+    """Graph "hjepa": weight of level 0's energy to level 1's subgoal, in level 1's space (level 1's
+    encoding of each imagined state against the predicted level-1 state)."""
+    subgoal_critic: float = Field(0.0, ge=0.0)
+    """Graph "hjepa": weight of level 1's critic from each imagined state to the subgoal (steps)."""
     mppi: MPPIConfig = MPPIConfig(horizon=8, samples=128, iterations=3, noise_std=0.6, temperature=0.05, action_bound=1.0)
     """Level 0's MPPI over its actions (each held for the level's `time_scale` env steps)."""
     hops: int = Field(3, ge=1)

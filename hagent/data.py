@@ -132,6 +132,21 @@ class OfflineDataset:
         view.episode_offsets = np.asarray(offsets, dtype=np.int64)
         return view
 
+    def stopped_forwards(self) -> np.ndarray:
+        """`[N]` bool: row t took a "forward" that went nowhere (a wall, a closed door or an object
+        in the way), its next observation the same as its own. Read from the observations alone;
+        all False for point and gym worlds."""
+        from hagent.worlds import FORWARD
+
+        a = self.arrays
+        still = np.zeros(len(a["action"]), dtype=bool)
+        if self.vector or self.continuous:
+            return still
+        image, direction = a["image"], a["direction"]
+        same = (image[1:] == image[:-1]).reshape(len(image) - 1, -1).all(1) & (direction[1:] == direction[:-1])
+        still[:-1] = (a["action"][:-1] == FORWARD) & same  # an episode's last row takes no action (-1)
+        return still
+
     def windows(self, length: int) -> WindowDataset:
         """All windows of `length` observations whose actions are all real."""
         return WindowDataset(self, length)
@@ -199,18 +214,9 @@ class WindowDataset(torch.utils.data.Dataset):
         return np.nonzero((a["events"][rows] != 0).any(1))[0]
 
     def stopped(self) -> np.ndarray:
-        """Indices of grid windows holding a "forward" that went nowhere (a wall, a closed door or
-        an object in the way): the next observation is the same as the one before. Read from the
-        observations alone; empty for point and gym worlds."""
-        from hagent.worlds import FORWARD
-
-        if self.data.vector or self.data.continuous:
-            return np.zeros(0, dtype=np.int64)
-        a = self.data.arrays
-        image, direction = a["image"], a["direction"]
-        still = np.zeros(len(image), dtype=bool)  # still[t]: step t's forward left the view as it was
-        same = (image[1:] == image[:-1]).reshape(len(image) - 1, -1).all(1) & (direction[1:] == direction[:-1])
-        still[:-1] = (a["action"][:-1] == FORWARD) & same
+        """Indices of grid windows holding a "forward" that went nowhere
+        (`OfflineDataset.stopped_forwards`); empty for point and gym worlds."""
+        still = self.data.stopped_forwards()
         rows = self.starts[:, None] + np.arange(self.length - 1)[None, :]
         return np.nonzero(still[rows].any(1))[0]
 

@@ -278,6 +278,14 @@ class LatentPlanConfig(_Frozen):
     learn_miss: float = Field(0.0, ge=0.0)
     """With `learn`: steps added to an imagined hop from near where a handed-down hop was missed
     to near its target, per miss (0: missed hops aren't learned)."""
+    hop_by: Literal["period", "critic"] = "period"
+    """What an imagined macro-step costs: "period", its `period` steps of the level below;
+    "critic", the cost-to-go between the state it starts from and the state it is predicted to
+    reach, never less than `period` (a hop the predictor imagines through a wall lands where the
+    critic, which only read real states, says many steps lie between)."""
+    hop_limit: float = Field(0.0, ge=0.0)
+    """Forbid an imagined macro-step whose cost-to-go (start to predicted end) exceeds this many
+    steps of the level below (0: no limit)."""
 
 
 class AbstractLevelConfig(_Frozen):
@@ -316,6 +324,11 @@ class AbstractTrainConfig(_Frozen):
     macro_var_weight: float = Field(0.1, ge=0.0)
     """Weight of a variance hinge on the macro-action latents (an action code that collapses to a
     constant can't tell the predictor where the agent went)."""
+    stopped_fraction: float = Field(0.0, ge=0.0, le=1.0)
+    """Share of each batch drawn from samples whose level-0 actions include a "forward" that went
+    nowhere (a wall in the way; read from the observations alone), so the predictor learns the
+    moves the world refuses, which a search over its imagined moves otherwise exploits (0: drawn
+    like the rest; grid data only)."""
     quasimetric_steps: int = Field(3000, ge=1)
     """Optimizer steps of a level's quasimetric critic (`critic = "quasimetric"`)."""
     quasimetric_slack: float = Field(0.5, gt=0.0)

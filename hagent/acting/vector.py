@@ -5,13 +5,22 @@ worlds (`gym:<EnvId>`): the goal is a point of the env's goal space
 Every `time_scale` env steps (level 0's own step; the action is held meanwhile) the agent
 encodes its observation (`s = E(vector)`) and plans:
 
-* **level 1** (`hierarchy="auto"`, the default) plans with its landmark graph
-  (`levels.landmarks`): the shortest way from the landmark nearest the readout of `s` to the
-  landmark nearest the goal, computed once per episode. Its action, the landmark `hops` ahead on
-  that way (the goal itself near the end), is level 0's subgoal.
+* **level 1** (`hierarchy="auto"`, the default) hands level 0 its subgoals, planned one of two ways
+  (`graph`):
+  - "landmarks" (the default, a baseline over the data's points): its landmark graph
+    (`levels.landmarks`), the shortest way from the landmark nearest the readout of `s` to the
+    landmark nearest the goal, computed once per episode. Its action, the landmark `hops` ahead on
+    that way (the goal itself near the end), is level 0's subgoal, a goal-space point.
+  - "hjepa": its own model. The goal point becomes a level-1 state (`costs.readout.GoalEmbedding`,
+    fit on the data's own achieved goals), level 1 searches its macro-actions through its
+    predictor under its critic (`levels.latent`), and its first predicted level-1 state is level
+    0's subgoal, reached in level 1's space. Once its search arrives in one macro-step, level 0
+    goes straight at the goal.
 * **level 0** plans with its predictor: MPPI (`levels.planner.MPPIPlanner`) over its continuous
-  actions, minimizing the goal-space distance of every imagined state's readout to the subgoal
-  (`costs.readout.ReadoutCost`). `hierarchy="flat"` plans straight at the goal.
+  actions, minimizing the goal-space distance of every imagined state's readout to the goal or
+  landmark (`costs.readout.ReadoutCost`), or the energy of level 1's encoding of every imagined
+  state to level 1's subgoal (`costs.task.AboveEnergy`, with `AboveCritic`). `hierarchy="flat"`
+  plans straight at the goal.
 
 Planning reads the observation (`vector`, `goal`) only; the env's success is the world's
 judgement, for scoring.
@@ -25,13 +34,18 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from costs.readout import GoalReadout, ReadoutCost
+from costs.base import CostStack, WeightedCost
+from costs.critic import Critic
+from costs.readout import GoalEmbedding, GoalReadout, ReadoutCost
+from costs.task import AboveCritic, AboveEnergy
 from hagent.acting.configurator import ShortTermMemory, configure_continuous
 from hagent.acting.records import GOAL_STAGE, AgentPlan, Loop, Run, StepRecord, goal_plan, headed_for, unjudged
 from hagent.acting.sealed import SealedWorld, episode_generator, open_episode
 from hagent.config import GoalAgentConfig
 from hagent.worlds import parse_spec
+from levels.abstract import AbstractLevel
 from levels.landmarks import LandmarkGraph, LandmarkPlanner
+from levels.latent import LatentPlanner
 from levels.level import Level
 from levels.planner import MPPIPlanner
 
@@ -42,6 +56,34 @@ GOAL_WORDS = ("reach the goal", "go to the goal", "go")
 """Instructions that mean the world's own goal (its desired_goal), besides its mission."""
 COST = "goal-space distance to the (sub)goal"
 """The objective level 0 minimizes, as plans name it."""
+SUBGOAL_COST = "energy to level 1's predicted state, in level 1's space"
+"""Level 0's objective under level 1's own subgoal (graph "hjepa")."""
+
+
+class LatentSubgoals:
+    """Level 1 planning with its own model toward one goal (graph "hjepa"): every `cfg.replan`
+    plans it searches its macro-actions from the agent's level-1 state (`levels.latent`) and
+    hands down the first predicted level-1 state; None once its search arrives in one step (level
+    0 then goes straight at the goal) or finds no way."""
+
+    def __init__(self, level: AbstractLevel, critic: Critic, planner: LatentPlanner, goal: torch.Tensor):
+        self.level, self.critic, self.planner, self.goal = level, critic, planner, goal  # goal: [D1]
+        self.target: torch.Tensor | None = None
+        self.to_go, self.calls, self._since = 0.0, 0, None
+
+    def plan(self, s0: torch.Tensor) -> torch.Tensor | None:
+        """Level 1's subgoal `[D1]` for level 0's state `s0 [D0]` (None: straight at the goal)."""
+        if self._since is None or self._since >= self.planner.cfg.replan:
+            s1 = self.level.encode(s0[None])[0]
+            route = self.planner.plan(s1, self.level, self.critic.distance, self.goal[None])
+            self._since = 0
+            self.calls = 0 if route is None else route.calls
+            self.to_go = float(self.critic.distance(s1[None], self.goal[None])[0])
+            self.target = None if route is None or (route.reached and len(route.states) == 1) else route.states[0]
+        else:
+            self.calls = 0
+        self._since += 1
+        return self.target
 
 
 def _check(obs: dict, text: str | None) -> None:
@@ -62,12 +104,22 @@ class VectorActor:
     family: str = "gym"
     """That env's world family: "gym" or "ogbench"."""
 
-    def __init__(self, level: Level, readout: GoalReadout, landmarks: LandmarkGraph | None, cfg: GoalAgentConfig, seed: int = 0):
+    def __init__(
+        self, level: Level, readout: GoalReadout, landmarks: LandmarkGraph | None, cfg: GoalAgentConfig, seed: int = 0,
+        abstract: tuple[AbstractLevel, ...] = (), abstract_critics: tuple[Critic, ...] = (), goal1: GoalEmbedding | None = None,
+    ):
         if level.config.encoder.kind != "vector" or not level.continuous:
             raise ValueError("VectorActor needs a level trained on a gym world (vectors in, continuous actions)")
         self.level, self.readout, self.landmarks = level.eval(), readout.eval(), landmarks
+        self.abstract, self.abstract_critics, self.goal1 = abstract, abstract_critics, goal1
         self.cfg, self.seed = cfg, seed
         self.mppi = MPPIPlanner(cfg.mppi, level.actions)
+        self.latent = LatentPlanner(cfg.hjepa)
+        if cfg.graph == "hjepa" and not (abstract and len(abstract[0].codes) and goal1 is not None):
+            raise ValueError(
+                'goal_agent.graph "hjepa" plans with level 1\'s own model, and this checkpoint has no level 1 with a '
+                "macro-action codebook and a goal embedding: train one with hagent train --levels-only --out CKPT --data DIR"
+            )
 
     @classmethod
     def from_checkpoint(cls, ckpt: Checkpoint, directory: Path, cfg: GoalAgentConfig | None = None, seed: int = 0) -> VectorActor:
@@ -76,7 +128,8 @@ class VectorActor:
 
         if ckpt.readout is None:
             raise CheckpointError(f"{directory}: has no goal readout (trained with train.readout_steps=0?)")
-        actor = cls(ckpt.level, ckpt.readout, ckpt.landmarks, cfg or ckpt.config.goal_agent, seed)
+        actor = cls(ckpt.level, ckpt.readout, ckpt.landmarks, cfg or ckpt.config.goal_agent, seed, ckpt.abstract, ckpt.abstract_critics,
+                    ckpt.goal1)
         spec = parse_spec(ckpt.config.world.spec)
         actor.env_id, actor.family = spec.env_id, spec.family
         return actor
@@ -88,7 +141,8 @@ class VectorActor:
 
     def reconfigured(self, **updates: Any) -> VectorActor:
         """The same models under changed settings, e.g. `reconfigured(hierarchy="flat")`."""
-        actor = VectorActor(self.level, self.readout, self.landmarks, self.cfg.model_copy(update=updates), self.seed)
+        actor = VectorActor(self.level, self.readout, self.landmarks, self.cfg.model_copy(update=updates), self.seed, self.abstract,
+                            self.abstract_critics, self.goal1)
         actor.env_id, actor.family = self.env_id, self.family
         return actor
 
@@ -111,16 +165,25 @@ class VectorActor:
         goal = torch.as_tensor(obs["goal"], dtype=torch.float32)
         c = self.cfg
         stm = ShortTermMemory()
-        rules = (f"level 1 hands down the farthest stop (of {c.hops}) its route reaches in a straight line (within {c.bend:g}); "
-                 f"after {c.patience} plans without getting {c.progress:g} closer, the next stop only, then it drops the hop")
-        graph = None if self.landmarks is None else f"a graph of {len(self.landmarks.points)} landmarks from its own data"
-        configure_continuous(stm, c.hierarchy, graph, "goal-space distance of every imagined state's readout to the (sub)goal",
-                             c.mppi, rules)
-        hierarchical = self.cfg.hierarchy == "auto" and self.landmarks is not None
+        own = c.graph == "hjepa"
+        if own:
+            rules = (f"level 1 plans again every {c.hjepa.replan} plan(s) and hands down its first predicted state; once its "
+                     "search arrives in one macro-step, level 0 goes straight at the goal")
+            graph = (f"its own model: a search over {len(self.abstract[0].codes)} macro-actions, {c.hjepa.horizon} steps of "
+                     f"{self.abstract[0].period} ahead, under its critic")
+            cost = "energy of level 1's encoding of every imagined state to level 1's predicted state (the goal's readout distance at the end)"
+        else:
+            rules = (f"level 1 hands down the farthest stop (of {c.hops}) its route reaches in a straight line (within {c.bend:g}); "
+                     f"after {c.patience} plans without getting {c.progress:g} closer, the next stop only, then it drops the hop")
+            graph = None if self.landmarks is None else f"a graph of {len(self.landmarks.points)} landmarks from its own data"
+            cost = "goal-space distance of every imagined state's readout to the (sub)goal"
+        configure_continuous(stm, c.hierarchy, graph, cost, c.mppi, rules)
+        hierarchical = c.hierarchy == "auto" and (own or self.landmarks is not None)
         start = time.perf_counter()
         upper = None
-        if hierarchical:
-            c = self.cfg
+        if hierarchical and own:
+            upper = LatentSubgoals(self.abstract[0], self.abstract_critics[0], self.latent, self.goal1(goal[None])[0])
+        elif hierarchical:
             upper = LandmarkPlanner(self.landmarks, goal, c.hops, c.bend, c.patience, c.progress)
         setup = time.perf_counter() - start  # counted in the first step's planning time
         trace: list[StepRecord] = []
@@ -141,7 +204,8 @@ class VectorActor:
                     break
             yield obs, plan, record
         target = f"the goal at ({', '.join(f'{v:.2f}' for v in goal.tolist())})"
-        explanation = headed_for(target, hierarchical, "landmarks on the way, from where my own data went")
+        explanation = headed_for(target, hierarchical, "the states my own model predicted on the way" if own
+                                 else "landmarks on the way, from where my own data went")
         return unjudged(t, explanation, plan, tuple(trace), tuple(stm.decisions))
 
     @torch.no_grad()
@@ -152,10 +216,22 @@ class VectorActor:
         goal = torch.as_tensor(observation["goal"], dtype=torch.float32)
         return self.plan_step(observation, goal, None, torch.Generator().manual_seed(self.seed))
 
-    def plan_step(self, obs: dict, goal: torch.Tensor, upper: LandmarkPlanner | None, generator: torch.Generator) -> AgentPlan:
+    def plan_step(
+        self, obs: dict, goal: torch.Tensor, upper: LandmarkPlanner | LatentSubgoals | None, generator: torch.Generator,
+    ) -> AgentPlan:
         """One plan from an observation: level 1's subgoal (when `upper`), then level 0's MPPI toward it."""
         s = self.level.encode(torch.as_tensor(obs["vector"][None]))[0]
         target, path, levels, left = goal, (), 1, 0.0
+        if isinstance(upper, LatentSubgoals):
+            sub = upper.plan(s)
+            if sub is not None:
+                encode = upper.level.encode
+                objective = CostStack([WeightedCost(AboveEnergy(encode, sub), self.cfg.subgoal_energy),
+                                       WeightedCost(AboveCritic(upper.critic, encode, sub), self.cfg.subgoal_critic)])
+                plan = self.mppi.plan(s, self.level, objective, generator)
+                return goal_plan(plan, SUBGOAL_COST, (), upper.to_go, 2, plan.calls + upper.calls)
+            plan = self.mppi.plan(s, self.level, ReadoutCost(self.readout, goal), generator)
+            return goal_plan(plan, COST, (), upper.to_go, 2, plan.calls + upper.calls)
         if upper is not None:
             here = self.readout(s[None])[0]
             sub = upper.plan(here)

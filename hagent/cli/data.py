@@ -119,13 +119,14 @@ def cmd_train(args: argparse.Namespace) -> int:
 
         data = _in_place_data(args, "--levels-only trains the levels above level 0", args.decoder_only or args.refit_level0
                               or args.blocked_step_only, "--decoder-only, --refit-level0, --blocked-step-only")
-        from hagent.checkpoint import DECODER_DIR
+        from hagent.checkpoint import DECODER_DIR, checkpoint_reads
 
         had = (Path(args.out) / DECODER_DIR).exists()
         result = train_levels_only(cfg, args.out, data, command=command, progress=not args.quiet)
         gone = " (the old one read states of other sizes and was removed)" if had and not (Path(args.out) / DECODER_DIR).exists() else ""
-        print(f"trained the abstract levels in {result.seconds:.1f}s -> {args.out}; the plan decoder reads their states{gone}: "
-              f"retrain it with hagent train --decoder-only --out {args.out}")
+        decoder = (f"; the plan decoder reads their states{gone}: retrain it with hagent train --decoder-only --out {args.out}"
+                   if checkpoint_reads(args.out) == "grid" else "")
+        print(f"trained the abstract levels in {result.seconds:.1f}s -> {args.out}{decoder}")
         return 0
     if args.blocked_step_only:
         from hagent.training.pipeline import train_blocked_step_only

@@ -40,6 +40,9 @@ def encode_dataset(level: Level, data: OfflineDataset, device: torch.device, chu
     a = data.arrays
     level.eval()
     out = []
+    if data.vector:
+        vectors = torch.as_tensor(a["vector"], device=device)
+        return torch.cat([level.encode(vectors[i : i + chunk]) for i in range(0, len(vectors), chunk)])
     for i in range(0, len(a["image"]), chunk):
         image = torch.as_tensor(a["image"][i : i + chunk], device=device)
         direction = torch.as_tensor(a["direction"][i : i + chunk], device=device).long()

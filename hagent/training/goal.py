@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from hagent.progress import bar as progress_bar
 
-from costs.readout import GoalReadout
+from costs.readout import GoalEmbedding, GoalReadout
 from hagent.data import OfflineDataset
 from levels.landmarks import LandmarkGraph
 from levels.level import Level
@@ -86,3 +86,34 @@ def train_goal_parts(
         with open(log_path, "a", encoding="utf-8") as f:
             f.write(json.dumps({"stage": "goal", **metrics}) + "\n")
     return GoalParts(readout, landmarks, metrics)
+
+
+def fit_goal_embedding(
+    states: torch.Tensor, datasets: list[OfflineDataset], steps: int, seed: int, progress: bool = True,
+) -> tuple[GoalEmbedding, dict]:
+    """Fit level 1's goal embedding (`costs.readout.GoalEmbedding`) on the datasets' (achieved
+    goal, level-1 state) pairs; `states [N, D1]` are level 1's encodings of the datasets' rows, in
+    order. Returns it and its held-out error relative to the states' spread (1: no better than
+    their mean; the velocity a goal point leaves open keeps it above 0)."""
+    achieved = torch.cat([torch.as_tensor(d.arrays["achieved"]) for d in datasets]).float()
+    episode = torch.cat([torch.as_tensor(np.repeat(np.arange(d.episodes), np.diff(d.episode_offsets))) + 1_000_000 * k
+                         for k, d in enumerate(datasets)])
+    generator = torch.Generator().manual_seed(seed)
+    held = torch.rand(int(episode.max()) + 1, generator=generator) < VALIDATION
+    val = held[episode]
+    model = GoalEmbedding(achieved.shape[1], states.shape[1])
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=1e-4)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, max(steps, 1))
+    train_idx = torch.nonzero(~val).squeeze(1)
+    for _ in progress_bar(range(steps), desc="level-1 goal embedding", unit="step", progress=progress):
+        pick = train_idx[torch.randint(len(train_idx), (512,), generator=generator)]
+        loss = (model(achieved[pick]) - states[pick]).pow(2).mean()
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        schedule.step()
+    model.eval()
+    with torch.no_grad():
+        rows = val if val.any() else ~val
+        error = (model(achieved[rows]) - states[rows]).pow(2).mean() / states[rows].var(0).sum().clamp_min(1e-8) * states.shape[1]
+    return model, {"goal1_val_error_rel": round(float(error), 4)}

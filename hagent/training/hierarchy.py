@@ -58,7 +58,7 @@ class Embedded(NamedTuple):
     """Level-0 states of every observation of several datasets, concatenated."""
 
     states: torch.Tensor  # [N, D0]
-    actions: torch.Tensor  # [N] long; -1 on each episode's last observation
+    actions: torch.Tensor  # [N] long, -1 on each episode's last observation; continuous: [N, A] float, zeros there
     offsets: np.ndarray  # [E+1] first row of each episode
     hazard: torch.Tensor  # [N] bool: the observation shows the agent in a hazard (label)
 
@@ -67,8 +67,10 @@ class Embedded(NamedTuple):
 def embed(level: Level, datasets: list[OfflineDataset], device: torch.device) -> Embedded:
     """Encode every observation of `datasets` with level 0."""
     states = torch.cat([encode_dataset(level, d, device) for d in datasets])
-    actions = torch.cat([torch.as_tensor(d.arrays["action"]).long() for d in datasets]).to(device)
-    hazard = torch.cat([torch.as_tensor(d.arrays["on_lava"]).bool() for d in datasets]).to(device)
+    actions = torch.cat([torch.as_tensor(d.arrays["action"]) for d in datasets]).to(device)
+    actions = actions.float() if level.continuous else actions.long()
+    hazard = torch.cat([torch.as_tensor(d.arrays["on_lava"]).bool() if "on_lava" in d.arrays else torch.zeros(len(d.arrays["action"]), dtype=torch.bool)
+                        for d in datasets]).to(device)
     offsets, base = [np.zeros(1, dtype=np.int64)], 0
     for d in datasets:
         offsets.append(d.episode_offsets[1:] + base)
@@ -134,7 +136,7 @@ def train_abstract_levels(
     (`precision="bf16"`: the JEPA loss under bfloat16 autocast)."""
     results: list[LevelResult] = []
     levels: list[AbstractLevel] = []
-    below_dim, below_actions, discrete = level0.dim, level0.actions, True
+    below_dim, below_actions, discrete = level0.dim, level0.actions, not level0.continuous
     pairs, episode = pairs if pairs is not None else dataset_pairs(datasets, critic_cfg, seed, cap=ABSTRACT_CAP * critic_cfg.max_steps)
     episodes = sum(d.episodes for d in datasets)
     for k, lcfg in enumerate(configs, start=1):
@@ -147,6 +149,8 @@ def train_abstract_levels(
                 f"level {k}: no episode lasts {cfg.horizon * stack.span(k)} steps (train.abstract.horizon x the "
                 "levels' periods); collect longer episodes or shorten hierarchy periods"
             )
+        stopped = _stopped_rows(datasets, rows, cfg.horizon * stack.span(k)) if cfg.stopped_fraction > 0 else rows[:0]
+        n_stopped = round(cfg.stopped_fraction * cfg.batch_size) if len(stopped) else 0
         optimizer = torch.optim.Adam(level.parameters(), lr=cfg.lr)
         distributed.check_batch("train.abstract.batch_size", cfg.batch_size)
         objective = distributed.wrap(level, lambda lv, b, c: abstract_loss(lv, b, c, jepa, cfg, distributed.gather))
@@ -155,7 +159,9 @@ def train_abstract_levels(
         bar = progress_bar(range(1, cfg.steps + 1), desc=f"level {k}", unit="step", progress=progress)
         row: dict = {}
         for step in bar:
-            r = torch.as_tensor(distributed.shard(rows[rng.integers(len(rows), size=cfg.batch_size)]), device=data.states.device)
+            picked = np.concatenate([rows[rng.integers(len(rows), size=cfg.batch_size - n_stopped)],
+                                     stopped[rng.integers(max(len(stopped), 1), size=n_stopped)]])
+            r = torch.as_tensor(distributed.shard(picked), device=data.states.device)
             span = stack.span(k)
             with torch.no_grad():
                 below = torch.stack([stack.state(k - 1, r + t * span) for t in range(cfg.horizon + 1)], 1)
@@ -199,6 +205,14 @@ def train_abstract_levels(
         results.append(LevelResult(level, critic, row))
         below_dim, below_actions, discrete = lcfg.dim, lcfg.macro_dim, False
     return results
+
+
+def _stopped_rows(datasets: list[OfflineDataset], rows: np.ndarray, steps: int) -> np.ndarray:
+    """The `rows` (of the datasets' concatenation) whose next `steps` level-0 actions include a
+    forward that went nowhere."""
+    still = np.concatenate([d.stopped_forwards() for d in datasets])
+    before = np.concatenate([[0], np.cumsum(still)])  # before[t]: stopped forwards in rows < t
+    return rows[before[rows + steps] > before[rows]]
 
 
 @torch.no_grad()

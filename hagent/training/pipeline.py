@@ -257,40 +257,55 @@ def train_decoder_only(config: HagentConfig, directory: str | Path, command: str
 def train_levels_only(
     config: HagentConfig, directory: str | Path, data_dirs: list[Path], command: str = "", progress: bool = True
 ) -> TrainResult:
-    """Train (or retrain) the abstract levels of the grid checkpoint in `directory`, in place, with
-    their critics and codebooks, on level 0's embeddings of `data_dirs`, with the `hierarchy` and
-    `train.abstract` sections of `config` (the critics' shape and teaching, and the JEPA loss's
-    weights, are the checkpoint's own); level 0 and everything
-    reading level-0 states are left as they are. The plan decoder reads level 1's states too:
-    retrain it after (`train_decoder_only`)."""
+    """Train (or retrain) the abstract levels of the grid or gym-world checkpoint in `directory`,
+    in place, with their critics and codebooks, on level 0's embeddings of `data_dirs`, with the
+    `hierarchy`, `train.abstract` and `train.critic` sections of `config` (the critics' shape and
+    the JEPA loss's weights are the checkpoint's own); level 0 and everything reading level-0 states
+    are left as they are. A gym world's data is strided by level 0's time scale (level 1's period
+    counts level-0 steps), and level 1 gets a goal embedding (goal point -> level-1 state) for its
+    planner. The plan decoder reads level 1's states too: retrain it after (`train_decoder_only`)."""
     from hagent.checkpoint import write_abstract_levels
     from hagent.training.critic import dataset_pairs
+    from hagent.training.goal import fit_goal_embedding
     from hagent.training.hierarchy import ABSTRACT_CAP, embed, train_abstract_levels
 
     start = time.perf_counter()
     directory = Path(directory)
     ckpt = load_checkpoint(directory)
-    if ckpt.config.level.encoder.kind != "grid":
-        raise TrainingError(f"{directory}: abstract levels are trained on grid checkpoints; this one's level 0 reads {ckpt.config.level.encoder.kind}")
+    kind = ckpt.config.level.encoder.kind
+    if kind not in ("grid", "vector"):
+        raise TrainingError(f"{directory}: abstract levels are trained on grid and gym-world checkpoints; this one's level 0 reads {kind}")
     if not config.hierarchy or config.train.abstract.steps == 0:
         raise TrainingError("nothing to train: hierarchy is empty or train.abstract.steps is 0")
     torch.manual_seed(config.seed)
     torch.set_num_threads(cpu_threads(config.train.threads))
     datasets = _load_datasets(data_dirs)
+    if any(d.reads != kind for d in datasets):
+        raise TrainingError(f"{directory}'s level 0 reads {kind}; the data holds {', '.join(sorted({d.reads for d in datasets}))}")
+    if kind == "vector":
+        datasets = [d.strided(ckpt.level.time_scale) for d in datasets]  # level 0 acts every time_scale env steps
     device = next(ckpt.level.parameters()).device
     embedded = embed(ckpt.level, datasets, device)
-    cfg, own = config.train, ckpt.config  # the critics' shape and teaching are the checkpoint's own
-    pairs = dataset_pairs(datasets, own.train.critic, config.seed, cap=ABSTRACT_CAP * own.train.critic.max_steps)
+    # the critics' shape and the JEPA loss's weights are the checkpoint's own; how the levels' critics
+    # are taught is this command's `train.critic` (a gym-world checkpoint trained no critic at level 0)
+    cfg, own = config.train, ckpt.config
+    pairs = dataset_pairs(datasets, cfg.critic, config.seed, cap=ABSTRACT_CAP * cfg.critic.max_steps)
     log = directory / METRICS_FILE
     levels = train_abstract_levels(
-        list(config.hierarchy), ckpt.level, embedded, datasets, own.train.jepa, cfg.abstract, own.critic, own.train.critic,
+        list(config.hierarchy), ckpt.level, embedded, datasets, own.train.jepa, cfg.abstract, own.critic, cfg.critic,
         config.seed, log, progress, pairs, precision=cfg.precision,
     )
     updated = ckpt.config.model_copy(update={
         "hierarchy": config.hierarchy,
         "train": ckpt.config.train.model_copy(update={"abstract": cfg.abstract}),
     })
-    write_abstract_levels(directory, updated, tuple((r.level, r.critic) for r in levels))
+    goal1 = None
+    if kind == "vector" and cfg.readout_steps > 0:
+        with torch.no_grad():
+            states1 = torch.cat([levels[0].level.encode(embedded.states[i : i + 8192]) for i in range(0, len(embedded.states), 8192)])
+        goal1, fitted = fit_goal_embedding(states1, datasets, cfg.readout_steps, config.seed, progress)
+        levels[0] = levels[0]._replace(metrics={**levels[0].metrics, **fitted})
+    write_abstract_levels(directory, updated, tuple((r.level, r.critic) for r in levels), goal1)
     final = {}
     parts = []
     for k, r in enumerate(levels, start=1):
@@ -298,11 +313,13 @@ def train_levels_only(
         parts.append(
             f"level {k} (D={r.level.dim}, period {r.level.period}, {len(r.level.codes)} macro-action codes): relative "
             f"prediction loss {r.metrics['pred_loss_rel']:.3g}, " + critic_words(r.metrics['critic_val_mae'])
+            + (f", goal embedding's held-out relative error {r.metrics['goal1_val_error_rel']:.3g}" if "goal1_val_error_rel" in r.metrics else "")
         )
     write_readme_section(directory, "Abstract levels", (
         f"Retrained on this checkpoint's level 0 by `{command or 'train_levels_only'}` (seed {config.seed}) on "
-        f"{', '.join(str(d) for d in data_dirs)}: {cfg.abstract.steps} steps each, {cfg.abstract.horizon}-step rollouts; "
-        + "; ".join(parts) + ". The plan decoder was trained on the levels before: retrain it with `--decoder-only`."
+        f"{', '.join(str(d) for d in data_dirs)}: {cfg.abstract.steps} steps each, {cfg.abstract.horizon}-step rollouts, "
+        f"critics {cfg.critic.steps} steps; "
+        + "; ".join(parts) + "." + (" The plan decoder was trained on the levels before: retrain it with `--decoder-only`." if kind == "grid" else "")
     ))
     return TrainResult(steps=cfg.abstract.steps, seconds=time.perf_counter() - start, final=final, directory=directory)
 
