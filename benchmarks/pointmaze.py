@@ -1,7 +1,8 @@
 """gymnasium-robotics' PointMaze (an env no one here wrote): success and planning time of hagent
-(level 1's landmark graph over level 0), flat (level 0's MPPI alone) and a random policy, on
-held-out episodes: the goal from `desired_goal`, the env's own step limit, success from the
-env's own signal.
+(level 1's landmark graph over level 0), hjepa (level 1 planning with its own model,
+`goal_agent.graph = "hjepa"`, for a checkpoint with a level 1), flat (level 0's MPPI alone) and
+a random policy, on held-out episodes: the goal from `desired_goal`, the env's own step limit,
+success from the env's own signal.
 
     python benchmarks/pointmaze.py                       # both mazes, 200 episodes each
     python benchmarks/pointmaze.py --mazes PointMaze_UMaze-v3 --episodes 20 --methods hagent
@@ -32,7 +33,7 @@ from hagent.worlds.gym import make_gym_world
 from hagent.io import atomic_write_text
 
 SEEDS = {"PointMaze_UMaze-v3": 270_000, "PointMaze_Medium-v3": 280_000}
-METHODS = ("hagent", "flat", "random")
+METHODS = ("hagent", "hjepa", "flat", "random")
 
 
 def run_random(spec: str, seed: int) -> dict:
@@ -44,13 +45,14 @@ def run_random(spec: str, seed: int) -> dict:
     while not done:
         _, _, terminated, truncated, _ = world.step(rng.uniform(low, high))
         steps, done = steps + 1, terminated or truncated
-    return {"seed": seed, "success": world.judge().success, "steps": steps, "ms": []}
+    return {"seed": seed, "success": world.judge().success, "steps": steps, "ms": [], "calls": []}
 
 
 def run_agent(agent: Agent, spec: str, seed: int) -> dict:
     # as `hagent eval` runs it, so the two print the same success
     episode = agent.run(make_gym_world(spec, seed=seed))
-    return {"seed": seed, "success": episode.success, "steps": episode.steps, "ms": [r.ms for r in episode.trace]}
+    return {"seed": seed, "success": episode.success, "steps": episode.steps, "ms": [r.ms for r in episode.trace],
+            "calls": [r.calls for r in episode.trace]}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -77,22 +79,29 @@ def main(argv: list[str] | None = None) -> int:
                 every = 1
             else:
                 agent = Agent.load(args.checkpoint, world=spec)
-                agent = agent.reconfigured(hierarchy="auto" if method == "hagent" else "flat")
+                if method == "hjepa" and not agent.actor.abstract:
+                    print(f"{env_id:22s} {method:7s} skipped: the checkpoint has no level 1 (hagent train --levels-only)", flush=True)
+                    continue
+                updates = {"flat": {"hierarchy": "flat"}, "hjepa": {"hierarchy": "auto", "graph": "hjepa"}}
+                agent = agent.reconfigured(**updates.get(method, {"hierarchy": "auto", "graph": "landmarks"}))
                 results = [run_agent(agent, spec, s) for s in seeds]
                 every = agent.level.time_scale
             ms = [m for r in results for m in r["ms"]]
+            calls = [c for r in results for c in r["calls"]]
             row = {
                 "maze": env_id, "method": method, "episodes": len(results), "seeds": f"{first}-{first + args.episodes - 1}",
                 "success": sum(r["success"] for r in results) / len(results),
                 "mean_steps": statistics.fmean(r["steps"] for r in results),
                 "median_ms_per_plan": statistics.median(ms) if ms else 0.0,
                 "median_ms_per_env_step": statistics.median(ms) / every if ms else 0.0,
+                "median_predictor_calls_per_plan": statistics.median(calls) if calls else 0,
                 "wall_s": round(time.perf_counter() - start, 1),
-                "per_episode": [{k: v for k, v in r.items() if k != "ms"} for r in results],
+                "per_episode": [{k: v for k, v in r.items() if k not in ("ms", "calls")} for r in results],
             }
             rows.append(row)
             print(f"{env_id:22s} {method:7s} success {row['success']:6.1%}  mean steps {row['mean_steps']:6.1f}  "
                   f"median ms {row['median_ms_per_plan']:5.1f}/plan {row['median_ms_per_env_step']:5.1f}/env step  "
+                  f"predictor calls {row['median_predictor_calls_per_plan']:6.0f}/plan  "
                   f"seeds {row['seeds']}  ({row['wall_s']} s)", flush=True)
     if args.out:
         doc = {"benchmark": "pointmaze", "checkpoint": args.checkpoint, "rows": rows}

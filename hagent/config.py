@@ -288,8 +288,9 @@ class GoalAgentConfig(_Frozen):
     named baseline); "hjepa", with its own model: a search over its macro-actions through its
     predictor under its critic (`levels.latent`; a checkpoint whose level 1 was trained by
     `hagent train --levels-only`), the first predicted level-1 state handed down."""
-    hjepa: LatentPlanConfig = LatentPlanConfig(replan=1)
-    """Level 1's search over its own macro-actions (graph "hjepa"); `replan` counts level-0 plans."""
+    hjepa: LatentPlanConfig = LatentPlanConfig()
+    """Level 1's search over its own macro-actions (graph "hjepa"); `replan` counts level-0 plans
+    (4, one macro-step of the shipped level 1: 88–92% on development seeds for 1, 2, 4 and 8)."""
     subgoal_energy: float = Field(1.0, ge=0.0)
     """Graph "hjepa": weight of level 0's energy to level 1's subgoal, in level 1's space (level 1's
     encoding of each imagined state against the predicted level-1 state)."""

@@ -278,14 +278,6 @@ class LatentPlanConfig(_Frozen):
     learn_miss: float = Field(0.0, ge=0.0)
     """With `learn`: steps added to an imagined hop from near where a handed-down hop was missed
     to near its target, per miss (0: missed hops aren't learned)."""
-    hop_by: Literal["period", "critic"] = "period"
-    """What an imagined macro-step costs: "period", its `period` steps of the level below;
-    "critic", the cost-to-go between the state it starts from and the state it is predicted to
-    reach, never less than `period` (a hop the predictor imagines through a wall lands where the
-    critic, which only read real states, says many steps lie between)."""
-    hop_limit: float = Field(0.0, ge=0.0)
-    """Forbid an imagined macro-step whose cost-to-go (start to predicted end) exceeds this many
-    steps of the level below (0: no limit)."""
 
 
 class AbstractLevelConfig(_Frozen):

@@ -158,7 +158,6 @@ class LatentPlanner:
         states = s0[None]  # [B, D] the beam's last states
         paths = torch.zeros(1, 0, dtype=torch.long)  # [B, depth] codebook indices
         fined = torch.zeros(1)  # [B] guardrail costs so far
-        spent = torch.zeros(1)  # [B] steps of the level below the imagined way so far costs
         kept: list[tuple[float, float, torch.Tensor, torch.Tensor, bool]] = []  # (score, to-go, states [depth, D], codes, arrived)
         trail = s0[None, None, :]  # [B, depth+1, D] states along each beam path
         calls = evaluations = 0
@@ -171,27 +170,17 @@ class LatentPlanner:
             s = level.predict(states.repeat_interleave(n_codes, 0), codes.repeat(b, 1))  # [B*C, D]
             paths = torch.cat([paths.repeat_interleave(n_codes, 0), torch.arange(n_codes).repeat(b)[:, None]], 1)
             trail = torch.cat([trail.repeat_interleave(n_codes, 0), s[:, None]], 1)
-            parents = states.repeat_interleave(n_codes, 0)
             fined = fined.repeat_interleave(n_codes) + (penalty(s) if penalty is not None else 0.0)
             if learned is not None:
-                fined = fined + learned.hop_cost(parents, s)
+                fined = fined + learned.hop_cost(states.repeat_interleave(n_codes, 0), s)
             calls += len(s)
-            spent = spent.repeat_interleave(n_codes)
-            if c.hop_by == "critic" or c.hop_limit > 0:  # how far the critic puts the hop's end from its start
-                hop = to_go(parents, s)
-                evaluations += len(s)
-                if c.hop_limit > 0:
-                    fined = torch.where(hop > c.hop_limit, torch.inf, fined)
-                spent = spent + (hop.clamp_min(level.period) if c.hop_by == "critic" else level.period)
-            else:
-                spent = spent + level.period
             h = _nearest(to_go, s, goals)
             if learned is not None:
                 h = torch.maximum(h, learned.floor(s))
             if c.consistent:  # a macro-step covers at most `period` steps: no child is nearer than its parent less that
                 h = torch.maximum(h, (bound - level.period).repeat_interleave(n_codes))
             evaluations += len(s) * len(goals)
-            score = spent + h + fined
+            score = depth * level.period + h + fined
             score = torch.where(torch.isfinite(fined), score, torch.inf)
             best = int(score.argmin())
             if not torch.isfinite(score[best]):
@@ -214,7 +203,7 @@ class LatentPlanner:
             if len(keep) == 0:
                 break
             evaluations += len(keep) * len(s) if c.merge > 0 else 0
-            states, paths, fined, trail, bound, spent = s[keep], paths[keep], fined[keep], trail[keep], h[keep], spent[keep]
+            states, paths, fined, trail, bound = s[keep], paths[keep], fined[keep], trail[keep], h[keep]
             if c.closed:
                 visited = torch.cat([visited, states])
         if not kept:

@@ -162,3 +162,18 @@ def test_train_preset_default_is_one_command(capsys: pytest.CaptureFixture) -> N
     assert 'train.critic.labels="data"' in commands[1] and 'train.critic.labels="data"' in commands[-2]
     assert not any("oracle" in c for c in commands)
     assert main(["train", "--preset", "default", "--data", "x"]) == 2
+
+
+def test_train_preset_pointmaze_builds_level_1_s_own_model_too(capsys: pytest.CaptureFixture) -> None:
+    """Each maze's checkpoint gets level 0, its readout and landmarks, then `--levels-only`: the
+    H-JEPA level 1 that `goal_agent.graph = "hjepa"` plans with; every printed command pastes into
+    a shell as it is."""
+    import shlex
+
+    assert main(["train", "--preset", "pointmaze", "--dry-run"]) == 0
+    commands = [line for line in capsys.readouterr().out.splitlines() if line.startswith("hagent ")]
+    levels = [c for c in commands if "--levels-only" in c]
+    assert len(commands) == 6 and len(levels) == 2
+    for command in levels:
+        args = shlex.split(command)
+        assert "hierarchy=[{dim=16, hidden=256, period=4, macro_dim=8, codes=64}]" in args and 'train.critic.labels="data"' in args

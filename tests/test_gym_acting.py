@@ -184,3 +184,42 @@ def test_steps_on_gym_data_says_nothing_of_a_critic_it_never_trains(tmp_path: Pa
     assert main(["train", "--data", str(tmp_path / "d"), "--out", str(tmp_path / "c"), "--steps", "3", "--set", "level.time_scale=5",
                  "--set", "data.batch_size=4", "--set", "train.readout_steps=5"]) == 0
     assert "still trains" not in capsys.readouterr().err
+
+
+def test_levels_only_gives_a_gym_checkpoint_a_level_1_that_plans_with_its_own_model(
+    tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`hagent train --levels-only` over a gym checkpoint's level 0 (continuous actions, data strided
+    by its time scale), then `goal_agent.graph = "hjepa"`: level 1 searches its own macro-actions
+    and hands level 0 its predicted states; the landmark graph is never consulted."""
+    from hagent.acting.vector import SUBGOAL_COST
+    from hagent.checkpoint import load_checkpoint
+    from hagent.cli import main
+    from hagent.config import GoalAgentConfig
+
+    data, ckpt = str(tmp_path / "d"), str(tmp_path / "c")
+    collect(UMAZE, data, CollectConfig(episodes=6, max_steps=120, shard_episodes=6), seed=0, progress=False)
+    assert main(["train", "--data", data, "--out", ckpt, "--steps", "3", "--set", "level.time_scale=5", "--set", "data.batch_size=4",
+                 "--set", "train.readout_steps=5", "-q"]) == 0
+    with pytest.raises(ValueError, match="--levels-only"):
+        Agent.load(ckpt, GoalAgentConfig(graph="hjepa"))
+    sets = ["--set", "hierarchy=[{dim=4, hidden=16, period=2, macro_dim=2, codes=8}]", "--set", "train.abstract.steps=10",
+            "--set", "train.abstract.batch_size=16", "--set", "train.abstract.horizon=2", "--set", "train.critic.steps=5",
+            "--set", "train.critic.goals_per_episode=2", "--set", "train.readout_steps=5"]  # fmt: skip
+    assert main(["train", "--levels-only", "--out", ckpt, "--data", data, "-q", *sets]) == 0
+    assert "--decoder-only" not in capsys.readouterr().out  # a gym checkpoint has no plan decoder to retrain
+    loaded = load_checkpoint(ckpt)
+    level1 = loaded.abstract[0]
+    assert not level1.below_discrete and level1.below_actions == 2 and 1 < len(level1.codes) <= 8
+    assert loaded.goal1 is not None and loaded.goal1(torch.zeros(1, 2)).shape == (1, 4)
+
+    def no_landmarks(*args, **kwargs):
+        raise AssertionError("the landmark graph planned")
+
+    monkeypatch.setattr(LandmarkPlanner, "plan", no_landmarks)
+    agent = Agent.load(ckpt, GoalAgentConfig(graph="hjepa", hjepa={"arrive": 0.01}))  # never arrives: level 1 always hands one down
+    episode = agent.run(make_gym_world(UMAZE), max_steps=30, seed=TEST_SEEDS[4])
+    assert episode.trace and all(r.levels == 2 for r in episode.trace)
+    assert SUBGOAL_COST in episode.plan.costs
+    assert any("its own model" in d.choice for d in episode.decisions if d.topic == "levels")
+    assert "my own model predicted" in episode.explanation

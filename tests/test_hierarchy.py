@@ -132,7 +132,7 @@ def test_a_checkpoint_without_codebooks_refuses_the_hjepa_planner(stack: Path, t
         Agent.load(copy, AgentConfig(graph="hjepa"))
 
 
-def test_levels_only_retrains_the_levels_above_in_place(stack: Path, tmp_path: Path, capsys) -> None:
+def test_levels_only_retrains_the_levels_above_in_place(stack: Path, tmp_path: Path, capsys, metrics_rows) -> None:
     import shutil
 
     copy = tmp_path / "ckpt"
@@ -141,11 +141,13 @@ def test_levels_only_retrains_the_levels_above_in_place(stack: Path, tmp_path: P
     collect("rooms:2x2?size=5", data, CollectConfig(episodes=6, max_steps=40), seed=5, progress=False)
     before = load_checkpoint(copy)
     sets = ["--set", "train.abstract.steps=20", "--set", "train.abstract.batch_size=32", "--set",
-            "hierarchy=[{dim=5, hidden=16, period=3, macro_dim=2, codes=8}]"]  # fmt: skip
+            "hierarchy=[{dim=5, hidden=16, period=3, macro_dim=2, codes=8}]", "--set", "train.critic.steps=7",
+            "--set", "train.critic.goals_per_episode=2"]  # fmt: skip
     assert main(["train", "--levels-only", "--out", str(copy), "--data", str(data), "-q", *sets]) == 0
     assert "--decoder-only" in capsys.readouterr().out
     after = load_checkpoint(copy)
     assert [lv.dim for lv in after.abstract] == [5] and after.abstract[0].period == 3 and 1 < len(after.abstract[0].codes) <= 8
+    assert metrics_rows(copy, "critic1")[-1]["step"] == 7  # the levels' critics are taught by this command's train.critic
     assert not (copy / "level2.safetensors").exists()
     kept = before.level.state_dict()
     assert all(torch.equal(v, kept[k]) for k, v in after.level.state_dict().items())  # level 0 as it was
@@ -185,7 +187,8 @@ def test_levels_only_can_teach_level_1_a_quasimetric_cost_to_go(stack: Path, tmp
     data = tmp_path / "data"
     collect("rooms:2x2?size=5", data, CollectConfig(episodes=6, max_steps=40), seed=5, progress=False)
     sets = ["--set", "train.abstract.steps=10", "--set", "train.abstract.batch_size=32", "--set", "train.abstract.quasimetric_steps=20",
-            "--set", 'hierarchy=[{dim=5, hidden=16, period=3, macro_dim=2, codes=8, critic="quasimetric"}]']  # fmt: skip
+            "--set", 'hierarchy=[{dim=5, hidden=16, period=3, macro_dim=2, codes=8, critic="quasimetric"}]',
+            "--set", "train.critic.goals_per_episode=2"]  # fmt: skip
     assert main(["train", "--levels-only", "--out", str(copy), "--data", str(data), "-q", *sets]) == 0
     assert "quasimetric critic (taught without distance labels)" in (copy / "README.md").read_text()
     after = load_checkpoint(copy)
@@ -208,6 +211,11 @@ def test_stopped_windows_are_read_from_the_observations(tmp_path: Path) -> None:
     still[:-1] = (a["action"][:-1] == FORWARD) & (a["agent"][1:] == a["agent"][:-1]).all(1)
     expected = np.nonzero(still[windows.starts[:, None] + np.arange(3)[None]].any(1))[0]
     assert len(expected) > 0 and np.array_equal(windows.stopped(), expected)
+    # level 1's training draws from the rows whose next actions hold one (`train.abstract.stopped_fraction`)
+    from hagent.training.hierarchy import _stopped_rows
+
+    rows = windows.starts
+    assert np.array_equal(_stopped_rows([data], rows, 3), rows[expected])
 
 
 def test_refit_level0_teaches_the_predictor_the_stopped_moves_and_nothing_else(stack: Path, tmp_path: Path, capsys) -> None:

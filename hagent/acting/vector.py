@@ -165,7 +165,7 @@ class VectorActor:
         goal = torch.as_tensor(obs["goal"], dtype=torch.float32)
         c = self.cfg
         stm = ShortTermMemory()
-        own = c.graph == "hjepa"
+        own = c.graph == "hjepa" and c.hierarchy == "auto"
         if own:
             rules = (f"level 1 plans again every {c.hjepa.replan} plan(s) and hands down its first predicted state; once its "
                      "search arrives in one macro-step, level 0 goes straight at the goal")
@@ -225,9 +225,11 @@ class VectorActor:
         if isinstance(upper, LatentSubgoals):
             sub = upper.plan(s)
             if sub is not None:
-                encode = upper.level.encode
-                objective = CostStack([WeightedCost(AboveEnergy(encode, sub), self.cfg.subgoal_energy),
-                                       WeightedCost(AboveCritic(upper.critic, encode, sub), self.cfg.subgoal_critic)])
+                encode, c = upper.level.encode, self.cfg
+                terms = [WeightedCost(AboveEnergy(encode, sub), c.subgoal_energy)]
+                if c.subgoal_critic > 0:  # each term costs a forward pass over every imagined state
+                    terms.append(WeightedCost(AboveCritic(upper.critic, encode, sub), c.subgoal_critic))
+                objective = CostStack(terms)
                 plan = self.mppi.plan(s, self.level, objective, generator)
                 return goal_plan(plan, SUBGOAL_COST, (), upper.to_go, 2, plan.calls + upper.calls)
             plan = self.mppi.plan(s, self.level, ReadoutCost(self.readout, goal), generator)

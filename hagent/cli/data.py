@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -211,7 +212,7 @@ def _run_preset(args: argparse.Namespace) -> int:
         raise CliError("--preset runs a whole recipe; it takes no --data, --init, --decoder-only, --levels-only, "
                        "--normalizer-only, --refit-level0 or --blocked-step-only")
     preset = PRESETS[args.preset](args.out) if args.out else PRESETS[args.preset]()
-    commands = [" ".join(["hagent", *step]) for step in preset.steps]
+    commands = [shlex.join(["hagent", *step]) for step in preset.steps]  # each one pastes into a shell as it is
     if args.dry_run:
         print(f"preset {preset.name}: {preset.what}; {len(commands)} commands:")
         print("\n".join(commands))

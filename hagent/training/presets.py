@@ -101,11 +101,19 @@ POINTMAZES = (("PointMaze_UMaze-v3", 300), ("PointMaze_Medium-v3", 600))
 """The gymnasium-robotics mazes of the shipped gym-world agent, with each env's own step limit."""
 
 
+POINTMAZE_LEVEL1 = ("--set", "hierarchy=[{dim=16, hidden=256, period=4, macro_dim=8, codes=64}]",
+                    "--set", "train.abstract.steps=4000", "--set", "train.abstract.horizon=4")
+"""The gym agents' H-JEPA level 1 (`goal_agent.graph = "hjepa"`): 4 level-0 steps (20 env steps)
+per macro-step, 4-step rollouts, a 16-wide state (BENCHMARKS.md, "PointMaze: level 1 plans with
+its own model")."""
+
+
 def pointmaze_preset(out: str = "checkpoints/pointmaze") -> Preset:
     """The gym-world agent for gymnasium-robotics' PointMaze (an env no one here wrote): per maze,
     1,000 reward-free episodes of random held actions (the env's step limit each), then level 0
-    acting every 5 env steps (2,000 steps), its goal readout and level 1's landmark graph; one
-    sub-checkpoint per env id; seed 0, CPU, about 6 minutes on 2 cores."""
+    acting every 5 env steps (2,000 steps), its goal readout and level 1's landmark graph, then
+    level 1's own model (`--levels-only`: predictor, macro-action codebook, critic, goal
+    embedding); one sub-checkpoint per env id; seed 0, CPU, about 12 minutes on 2 cores."""
     steps = []
     for env_id, limit in POINTMAZES:
         data = f"data/pointmaze/{env_id}"
@@ -114,6 +122,8 @@ def pointmaze_preset(out: str = "checkpoints/pointmaze") -> Preset:
              "--set", f"collect.max_steps={limit}"),
             ("train", "--data", data, "--out", f"{out}/{env_id}", "--steps", "2000", "--seed", "0",
              "--set", "level.time_scale=5", "--set", "train.threads=2"),
+            ("train", "--levels-only", "--data", data, "--out", f"{out}/{env_id}", "--seed", "0", "--set", "train.threads=2",
+             *POINTMAZE_LEVEL1, *DATA_CRITICS),
         ]
     return Preset("pointmaze", f"the gym-world agent for PointMaze UMaze and Medium ({out}/<EnvId>)", tuple(steps))
 
