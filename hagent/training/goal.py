@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
 
@@ -51,23 +52,10 @@ def train_goal_parts(
     level.eval()
     states = torch.cat([_states(level, d) for d in datasets])
     achieved = torch.cat([torch.as_tensor(d.arrays["achieved"]) for d in datasets]).float()
-    episode = torch.cat([torch.as_tensor(np.repeat(np.arange(d.episodes), np.diff(d.episode_offsets))) + 1_000_000 * k
-                         for k, d in enumerate(datasets)])
     generator = torch.Generator().manual_seed(seed)
-    held = torch.rand(int(episode.max()) + 1, generator=generator) < VALIDATION
-    val = held[episode]
-    readout = GoalReadout(level.dim, achieved.shape[1])
-    optimizer = torch.optim.AdamW(readout.parameters(), lr=1e-3, weight_decay=1e-4)
-    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, max(steps, 1))
-    train_idx = torch.nonzero(~val).squeeze(1)
-    for _ in progress_bar(range(steps), desc="goal readout", unit="step", progress=progress):
-        pick = train_idx[torch.randint(len(train_idx), (512,), generator=generator)]
-        loss = (readout(states[pick]) - achieved[pick]).norm(dim=-1).mean()
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        schedule.step()
-    readout.eval()
+    val = _held_out(datasets, generator)
+    readout = _regress(GoalReadout(level.dim, achieved.shape[1]), states, achieved, val, steps, generator,
+                       lambda out, y: (out - y).norm(dim=-1).mean(), "goal readout", progress)
     with torch.no_grad():
         points = readout(states)
         error = (points - achieved).norm(dim=-1)
@@ -96,24 +84,38 @@ def fit_goal_embedding(
     order. Returns it and its held-out error relative to the states' spread (1: no better than
     their mean; the velocity a goal point leaves open keeps it above 0)."""
     achieved = torch.cat([torch.as_tensor(d.arrays["achieved"]) for d in datasets]).float()
-    episode = torch.cat([torch.as_tensor(np.repeat(np.arange(d.episodes), np.diff(d.episode_offsets))) + 1_000_000 * k
-                         for k, d in enumerate(datasets)])
     generator = torch.Generator().manual_seed(seed)
-    held = torch.rand(int(episode.max()) + 1, generator=generator) < VALIDATION
-    val = held[episode]
-    model = GoalEmbedding(achieved.shape[1], states.shape[1])
-    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=1e-4)
-    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, max(steps, 1))
-    train_idx = torch.nonzero(~val).squeeze(1)
-    for _ in progress_bar(range(steps), desc="level-1 goal embedding", unit="step", progress=progress):
-        pick = train_idx[torch.randint(len(train_idx), (512,), generator=generator)]
-        loss = (model(achieved[pick]) - states[pick]).pow(2).mean()
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        schedule.step()
-    model.eval()
+    val = _held_out(datasets, generator)
+    model = _regress(GoalEmbedding(achieved.shape[1], states.shape[1]), achieved, states, val, steps, generator,
+                     lambda out, y: (out - y).pow(2).mean(), "level-1 goal embedding", progress)
     with torch.no_grad():
         rows = val if val.any() else ~val
         error = (model(achieved[rows]) - states[rows]).pow(2).mean() / states[rows].var(0).sum().clamp_min(1e-8) * states.shape[1]
     return model, {"goal1_val_error_rel": round(float(error), 4)}
+
+
+def _held_out(datasets: list[OfflineDataset], generator: torch.Generator) -> torch.Tensor:
+    """`[N]` bool over the datasets' rows: those of the episodes held out for validation (a
+    `VALIDATION` share, drawn per episode)."""
+    episode = torch.cat([torch.as_tensor(np.repeat(np.arange(d.episodes), np.diff(d.episode_offsets))) + 1_000_000 * k
+                         for k, d in enumerate(datasets)])
+    held = torch.rand(int(episode.max()) + 1, generator=generator) < VALIDATION
+    return held[episode]
+
+
+def _regress(
+    model: torch.nn.Module, inputs: torch.Tensor, targets: torch.Tensor, val: torch.Tensor, steps: int, generator: torch.Generator,
+    loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], desc: str, progress: bool,
+) -> torch.nn.Module:
+    """Fit `model(inputs) -> targets` on the rows not in `val` (AdamW, cosine schedule, 512 rows a step); returns it in eval mode."""
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=1e-4)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, max(steps, 1))
+    train_idx = torch.nonzero(~val).squeeze(1)
+    for _ in progress_bar(range(steps), desc=desc, unit="step", progress=progress):
+        pick = train_idx[torch.randint(len(train_idx), (512,), generator=generator)]
+        value = loss(model(inputs[pick]), targets[pick])
+        optimizer.zero_grad(set_to_none=True)
+        value.backward()
+        optimizer.step()
+        schedule.step()
+    return model.eval()
