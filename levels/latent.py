@@ -217,6 +217,34 @@ class LatentPlanner:
         return LatentRoute(chain, path, h, reached, calls, evaluations)
 
 
+class LatentSubgoals:
+    """Level 1 planning with its own model toward one goal, for an actor whose level 0 plans
+    every step (graph "hjepa" of the gym and point actors): every `cfg.replan` level-0 plans it
+    searches its macro-actions from the agent's level-1 state (`levels.latent`) and
+    hands down the first predicted level-1 state; None once its search arrives in one step (level
+    0 then goes straight at the goal) or finds no way."""
+
+    def __init__(self, level: AbstractLevel, to_go: Distance, planner: LatentPlanner, goal: torch.Tensor):
+        """`to_go(s, g)`: level 1's learned cost-to-go; `goal [D1]`: the goal's level-1 state."""
+        self.level, self.to_go_of, self.planner, self.goal = level, to_go, planner, goal
+        self.target: torch.Tensor | None = None
+        self.to_go, self.calls, self._since = 0.0, 0, None  # steps left as of the last plan; its predictor calls
+
+    def plan(self, s0: torch.Tensor) -> torch.Tensor | None:
+        """Level 1's subgoal `[D1]` for level 0's state `s0 [D0]` (None: straight at the goal)."""
+        if self._since is None or self._since >= self.planner.cfg.replan:
+            s1 = self.level.encode(s0[None])[0]
+            route = self.planner.plan(s1, self.level, self.to_go_of, self.goal[None])
+            self._since = 0
+            self.calls = 0 if route is None else route.calls
+            self.to_go = float(self.to_go_of(s1[None], self.goal[None])[0])  # level 1's steps left, for the records
+            self.target = None if route is None or (route.reached and len(route.states) == 1) else route.states[0]
+        else:
+            self.calls = 0
+        self._since += 1
+        return self.target
+
+
 def _spread(s: torch.Tensor, score: torch.Tensor, distance: Distance, width: int, merge: float) -> torch.Tensor:
     """Up to `width` indices of `s [N, D]`, cheapest `score` first, each at least `merge` (by
     `distance`) from those kept before it, so the beam doesn't spend itself on copies of one state

@@ -209,3 +209,14 @@ def test_hops_the_world_refuses_are_learned_and_planned_around():
     arrived = walk(learned)
     assert arrived[-1] == (2.0, 3.0) and (2.0, 0.0) in arrived  # round by the doorway
     assert len(learned.froms) >= 3  # the step into the wall, missed at each row it was tried from
+
+
+def test_level_1_hands_down_its_first_predicted_state_every_replan_plans_until_it_arrives():
+    from levels.latent import LatentSubgoals
+
+    level = _level()
+    level.encode = lambda s: s  # level 0's states are level 1's own here
+    upper = LatentSubgoals(level, _steps, LatentPlanner(LatentPlanConfig(horizon=3, width=8, arrive=1.0, replan=2)), torch.tensor([3.0, 0.0]))
+    assert upper.plan(torch.zeros(2)).tolist() == [1.0, 0.0] and upper.calls > 0 and upper.to_go == 12.0
+    assert upper.plan(torch.tensor([5.0, 5.0])).tolist() == [1.0, 0.0] and upper.calls == 0  # kept until replan plans have passed
+    assert upper.plan(torch.tensor([2.0, 0.0])) is None  # one macro-step from the goal: level 0 goes straight at it

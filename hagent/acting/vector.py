@@ -45,7 +45,7 @@ from hagent.config import GoalAgentConfig
 from hagent.worlds import parse_spec
 from levels.abstract import AbstractLevel
 from levels.landmarks import LandmarkGraph, LandmarkPlanner
-from levels.latent import LatentPlanner
+from levels.latent import LatentPlanner, LatentSubgoals
 from levels.level import Level
 from levels.planner import MPPIPlanner
 
@@ -58,32 +58,6 @@ COST = "goal-space distance to the (sub)goal"
 """The objective level 0 minimizes, as plans name it."""
 SUBGOAL_COST = "energy to level 1's predicted state, in level 1's space"
 """Level 0's objective under level 1's own subgoal (graph "hjepa")."""
-
-
-class LatentSubgoals:
-    """Level 1 planning with its own model toward one goal (graph "hjepa"): every `cfg.replan`
-    plans it searches its macro-actions from the agent's level-1 state (`levels.latent`) and
-    hands down the first predicted level-1 state; None once its search arrives in one step (level
-    0 then goes straight at the goal) or finds no way."""
-
-    def __init__(self, level: AbstractLevel, critic: Critic, planner: LatentPlanner, goal: torch.Tensor):
-        self.level, self.critic, self.planner, self.goal = level, critic, planner, goal  # goal: [D1]
-        self.target: torch.Tensor | None = None
-        self.to_go, self.calls, self._since = 0.0, 0, None
-
-    def plan(self, s0: torch.Tensor) -> torch.Tensor | None:
-        """Level 1's subgoal `[D1]` for level 0's state `s0 [D0]` (None: straight at the goal)."""
-        if self._since is None or self._since >= self.planner.cfg.replan:
-            s1 = self.level.encode(s0[None])[0]
-            route = self.planner.plan(s1, self.level, self.critic.distance, self.goal[None])
-            self._since = 0
-            self.calls = 0 if route is None else route.calls
-            self.to_go = float(self.critic.distance(s1[None], self.goal[None])[0])
-            self.target = None if route is None or (route.reached and len(route.states) == 1) else route.states[0]
-        else:
-            self.calls = 0
-        self._since += 1
-        return self.target
 
 
 def _check(obs: dict, text: str | None) -> None:
@@ -182,7 +156,7 @@ class VectorActor:
         start = time.perf_counter()
         upper = None
         if hierarchical and own:
-            upper = LatentSubgoals(self.abstract[0], self.abstract_critics[0], self.latent, self.goal1(goal[None])[0])
+            upper = LatentSubgoals(self.abstract[0], self.abstract_critics[0].distance, self.latent, self.goal1(goal[None])[0])
         elif hierarchical:
             upper = LandmarkPlanner(self.landmarks, goal, c.hops, c.bend, c.patience, c.progress)
         setup = time.perf_counter() - start  # counted in the first step's planning time
@@ -228,7 +202,7 @@ class VectorActor:
                 encode, c = upper.level.encode, self.cfg
                 terms = [WeightedCost(AboveEnergy(encode, sub), c.subgoal_energy)]
                 if c.subgoal_critic > 0:  # each term costs a forward pass over every imagined state
-                    terms.append(WeightedCost(AboveCritic(upper.critic, encode, sub), c.subgoal_critic))
+                    terms.append(WeightedCost(AboveCritic(self.abstract_critics[0], encode, sub), c.subgoal_critic))
                 objective = CostStack(terms)
                 plan = self.mppi.plan(s, self.level, objective, generator)
                 return goal_plan(plan, SUBGOAL_COST, (), upper.to_go, 2, plan.calls + upper.calls)
