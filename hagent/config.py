@@ -243,10 +243,16 @@ class PointAgentConfig(_Frozen):
     straight at the goal."""
     mppi: MPPIConfig = MPPIConfig(horizon=8, samples=128, iterations=3, noise_std=0.5, temperature=0.5, action_bound=2.45)
     """Level 0's MPPI (actions in pixels; the world clips each step's norm to its bound)."""
-    graph: Literal["view", "model"] = "view"
-    """Level 1's places: imagined from the views (the agent's sprite on every free place of a
-    lattice; ways that keep clear of the walls it has seen) or imagined with level 0's predictor
-    alone (headings held for `macro` strides, merged within `merge` strides)."""
+    graph: Literal["view", "model", "hjepa"] = "view"
+    """How level 1 plans: "view", over places imagined from the views (the agent's sprite on every
+    free place of a lattice; ways that keep clear of the walls it has seen; a named baseline, with
+    its straight-line warm start and stalled override); "model", over places imagined with level
+    0's predictor alone (headings held for `macro` strides, merged within `merge` strides);
+    "hjepa", with its own model: a search over its macro-actions through its predictor under its
+    critic (`levels.latent`; a checkpoint whose level 1 `hagent train --levels-only` trained),
+    the first predicted level-1 state handed down."""
+    hjepa: LatentPlanConfig = LatentPlanConfig()
+    """Level 1's search over its own macro-actions (graph "hjepa"); `replan` counts level-0 steps."""
     spacing: float = Field(4.0, gt=0.0)
     """View graph: pixels between lattice places."""
     clearance: float = Field(2.5, ge=0.0)

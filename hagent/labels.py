@@ -91,12 +91,12 @@ def observed_pairs(data: OfflineDataset, goals_per_episode: int, cap: int, seed:
 def _observed_graph(a: dict[str, np.ndarray], lo: int, hi: int) -> tuple[np.ndarray, list[list[int]]]:
     """One episode's observed transition graph: each row's node (`[L]`, rows with the same
     observation share one) and, per node, the nodes with a recorded step into it."""
-    if "image" in a:
+    if "direction" in a:
         view = np.concatenate(
             [a["image"][lo:hi].reshape(hi - lo, -1), a["direction"][lo:hi].reshape(-1, 1).astype(np.uint8), a["carried"][lo:hi]], 1
         )
-    else:  # a gym world's vectors: an observation seen twice is the same node, as on a grid
-        view = a["vector"][lo:hi]
+    else:  # a gym world's vectors, a point world's views: an observation seen twice is the same node, as on a grid
+        view = a["vector" if "vector" in a else "image"][lo:hi].reshape(hi - lo, -1)
     _, node = np.unique(view, axis=0, return_inverse=True)
     node = node.reshape(-1)
     into: list[list[int]] = [[] for _ in range(int(node.max()) + 1)]

@@ -143,3 +143,40 @@ def test_benchmark_distance_is_the_way_through_the_doors() -> None:
     world.position, world.goal = np.array([20.0, 50.0]), np.array([44.0, 50.0])  # door at y = 32
     straight = np.hypot(24.0, 0.0)
     assert bench.shortest_strides(world) > np.ceil((straight - 4.5) / 2.45)  # around through the door, not through the wall
+
+
+def test_levels_only_gives_a_point_agent_a_level_1_that_plans_with_its_own_model(
+    trained: Path, dataset: Path, tmp_path: Path, monkeypatch,
+) -> None:
+    """`hagent train --levels-only` over a pixel level 0, then `point_agent.graph = "hjepa"`: level 1
+    searches its own macro-actions and hands level 0 its predicted states. No colour threshold,
+    view lattice, straight-line clearance or straight-line action is on the acting path."""
+    import shutil
+
+    import hagent.acting.pixels as pixels
+    from hagent.acting.pixels import SUBGOAL_COST
+
+    copy = tmp_path / "ckpt"
+    shutil.copytree(trained, copy)
+    with pytest.raises(ValueError, match="--levels-only"):
+        Agent.load(copy, cfg=PointAgentConfig(graph="hjepa"))
+    sets = _sets("hierarchy=[{dim=4, hidden=16, period=2, macro_dim=2, codes=8}]", "train.abstract.steps=10",
+                 "train.abstract.batch_size=16", "train.abstract.horizon=2", "train.critic.steps=5", "train.critic.goals_per_episode=2")
+    assert main(["train", "--levels-only", "--out", str(copy), "--data", str(dataset), "-q", *sets]) == 0
+    level1 = load_checkpoint(copy).abstract[0]
+    assert not level1.below_discrete and level1.below_actions == 2 and 1 < len(level1.codes) <= 8
+
+    def baseline(*args, **kwargs):
+        raise AssertionError("a view-graph helper ran on the hjepa acting path")
+
+    for name in ("where_agent", "scene", "with_place", "imagine"):
+        monkeypatch.setattr(pixels, name, baseline)
+    monkeypatch.setattr(pixels.PixelActor, "places_of", baseline)
+    monkeypatch.setattr(pixels.PixelActor, "_plan_on_places", baseline)
+    monkeypatch.setattr(pixels.MPPIPlanner, "warm", baseline)  # no straight-line warm start either
+    cfg = PointAgentConfig(graph="hjepa", hjepa={"arrive": 0.01}, mppi={"horizon": 4, "samples": 32, "iterations": 2})
+    episode = Agent.load(copy, cfg=cfg).run(make_point_world("point:tworooms", seed=7), max_steps=6, seed=7)
+    assert episode.steps == 6 and {r.levels for r in episode.trace} == {2}
+    assert SUBGOAL_COST in episode.plan.costs
+    assert any("its own model" in d.choice for d in episode.decisions if d.topic == "levels")
+    assert "my own model predicted" in episode.explanation

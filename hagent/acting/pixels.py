@@ -30,6 +30,7 @@ one a world draws for its own scoring of the text.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from itertools import pairwise
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -38,6 +39,7 @@ import networkx as nx
 import numpy as np
 import torch
 
+from costs.critic import Critic
 from costs.place import PlaceGoal
 from hagent.acting.configurator import ShortTermMemory, configure_continuous
 from hagent.acting.records import GOAL_STAGE, AgentPlan, Loop, Run, StepRecord, goal_plan, headed_for, unjudged
@@ -45,6 +47,8 @@ from hagent.acting.sealed import SealedWorld, episode_generator, open_episode
 from hagent.acting.view_graph import Scene, scene, where_agent, with_place
 from hagent.config import PointAgentConfig
 from hagent.worlds.point import PlaceError, PointParams, PointSpecError, parse_place, parse_point
+from levels.abstract import AbstractLevel
+from levels.latent import LatentPlanner, LatentSubgoals
 from levels.level import Level
 from levels.planner import MPPIPlanner, Plan, imagine
 
@@ -53,6 +57,8 @@ if TYPE_CHECKING:
 
 COST = "latent distance to the (sub)goal"
 """The objective level 0 minimizes, as plans name it."""
+SUBGOAL_COST = "energy to level 1's predicted state, in level 1's space"
+"""Level 0's objective under level 1's own subgoal (graph "hjepa")."""
 
 
 class Places(NamedTuple):
@@ -81,13 +87,14 @@ def _names_place(observation: dict, text: str | None) -> bool:
 
 
 class _Objective:
-    """Latent distance of every imagined state to a goal embedding (no cost-to-go)."""
+    """Latent distance of every imagined state to a goal embedding, in strides (no cost-to-go);
+    with `encode`, measured in the level above's space (level 1's subgoal)."""
 
-    def __init__(self, goal: torch.Tensor, scale: float):
-        self.goal, self.scale = goal, scale
+    def __init__(self, goal: torch.Tensor, scale: float, encode: Callable[[torch.Tensor], torch.Tensor] | None = None):
+        self.goal, self.scale, self.encode = goal, scale, encode
 
     def step_cost(self, s: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
-        return (s - self.goal).norm(dim=-1) / self.scale
+        return ((s if self.encode is None else self.encode(s)) - self.goal).norm(dim=-1) / self.scale
 
     def terminal_cost(self, s: torch.Tensor) -> torch.Tensor:
         return torch.zeros(len(s), dtype=s.dtype)
@@ -103,10 +110,15 @@ class PixelActor:
     env_id = None
 
     def __init__(self, level: Level, cfg: PointAgentConfig, seed: int = 0, max_step: float = 2.45, places: PlaceGoal | None = None,
-                 trained_in: str = "point:tworooms"):
+                 trained_in: str = "point:tworooms", abstract: tuple[AbstractLevel, ...] = (), abstract_critics: tuple[Critic, ...] = ()):
         if level.config.encoder.kind != "pixels" or not level.continuous:
             raise ValueError("PixelActor needs a level trained on a point world (pixels in, 2D actions)")
         self.level, self.cfg, self.seed, self.max_step = level.eval(), cfg, seed, max_step
+        self.abstract, self.abstract_critics = abstract, abstract_critics
+        self.latent = LatentPlanner(cfg.hjepa)
+        if cfg.graph == "hjepa" and not (abstract and len(abstract[0].codes)):
+            raise ValueError('point_agent.graph "hjepa" plans with level 1\'s own model, and this checkpoint has no level 1 with a '
+                             "macro-action codebook: train one with hagent train --levels-only --out CKPT --data DIR")
         self.places = None if places is None else places.eval()
         angles = torch.arange(cfg.directions, dtype=torch.float32) * (2 * np.pi / cfg.directions)
         self.headings = torch.stack([angles.cos(), angles.sin()], dim=1) * max_step  # [M, 2] full strides
@@ -125,11 +137,13 @@ class PixelActor:
     @classmethod
     def from_checkpoint(cls, ckpt: Checkpoint, directory: Path, cfg: PointAgentConfig | None = None, seed: int = 0) -> PixelActor:
         """The actor of a point-world checkpoint; `cfg` overrides its `point_agent` settings."""
-        return cls(ckpt.level, cfg or ckpt.config.point_agent, seed, places=ckpt.places, trained_in=ckpt.config.world.spec)
+        return cls(ckpt.level, cfg or ckpt.config.point_agent, seed, places=ckpt.places, trained_in=ckpt.config.world.spec,
+                   abstract=ckpt.abstract, abstract_critics=ckpt.abstract_critics)
 
     def reconfigured(self, **updates: Any) -> PixelActor:
         """The same level under changed settings, e.g. `reconfigured(hierarchy="flat")`."""
-        return PixelActor(self.level, self.cfg.model_copy(update=updates), self.seed, self.max_step, self.places, self.trained_in)
+        return PixelActor(self.level, self.cfg.model_copy(update=updates), self.seed, self.max_step, self.places, self.trained_in,
+                          self.abstract, self.abstract_critics)
 
     # -- public verbs ---------------------------------------------------------------------
     @torch.no_grad()
@@ -152,7 +166,7 @@ class PixelActor:
         generator = generator or torch.Generator().manual_seed(self.seed)
         g = self.goal_state(observation, text)
         s = self.level.encode(torch.as_tensor(observation["image"][None]))[0]
-        return self._plan(s, g, generator)
+        return self._plan(s, g, generator, upper=self._own_level1(g))
 
     def start(self, world: SealedWorld, text: str | None = None, max_steps: int | None = None, reset: bool | None = None,
               seed: int | None = None) -> Run:
@@ -179,26 +193,34 @@ class PixelActor:
                 generator: torch.Generator) -> Loop:
         """The acting loop: yields (observation, plan, step) after every action; returns the episode."""
         stm = ShortTermMemory()
-        graph = "a graph of places imagined from the views" if self.cfg.graph == "view" else "a graph imagined with level 0's predictor"
-        rules = (f"level 1's route is planned once, from the first view; level 0's subgoal is the farthest place on it within "
-                 f"{self.cfg.lookahead:g} pixels in a clear line" if self.cfg.graph == "view" else
-                 "level 1 plans its imagined graph again every step; a move that didn't happen is left out near that place")
-        configure_continuous(stm, self.cfg.hierarchy, graph, "latent distance of every imagined state to the (sub)goal's",
-                             self.cfg.mppi, rules)
+        c = self.cfg
+        graph, rules = {
+            "view": ("a graph of places imagined from the views", f"level 1's route is planned once, from the first view; level 0's "
+                     f"subgoal is the farthest place on it within {c.lookahead:g} pixels in a clear line"),
+            "model": ("a graph imagined with level 0's predictor",
+                      "level 1 plans its imagined graph again every step; a move that didn't happen is left out near that place"),
+            "hjepa": (f"its own model: a search over {len(self.abstract[0].codes) if self.abstract else 0} macro-actions, "
+                      f"{c.hjepa.horizon} steps of {self.abstract[0].period if self.abstract else 0} ahead, under its critic",
+                      f"level 1 plans again every {c.hjepa.replan} steps and hands down its first predicted state; once its search "
+                      "arrives in one macro-step, level 0 goes straight at the goal"),
+        }[c.graph]
+        configure_continuous(stm, c.hierarchy, graph, "latent distance of every imagined state to the (sub)goal's", c.mppi, rules)
+        upper = self._own_level1(g)
+        view_graph = c.hierarchy == "auto" and c.graph == "view"
         trace: list[StepRecord] = []
         plan: AgentPlan | None = None
         bumps: list[tuple[torch.Tensor, torch.Tensor]] = []  # (state, unit heading) of moves that didn't happen
         remember_bumps = self.cfg.hierarchy == "auto" and self.cfg.graph == "model" and self.cfg.bump > 0
         start = time.perf_counter()
-        places = self.places_of(obs["image"], goal_view, g) if self.cfg.hierarchy == "auto" and self.cfg.graph == "view" else None
+        places = self.places_of(obs["image"], goal_view, g) if view_graph else None
         setup_ms = (time.perf_counter() - start) * 1000  # counted in the first step's planning time
         s = self.level.encode(torch.as_tensor(obs["image"][None]))[0]
-        seen = [where_agent(obs["image"])]  # where the view showed the agent, step by step
+        seen = [where_agent(obs["image"])] if view_graph else []  # the view graph's reading of where the agent is, step by step
         for t in range(budget):
             start = time.perf_counter()
             recent = seen[-4:]
             stalled = len(recent) == 4 and all(p is not None for p in recent) and np.linalg.norm(recent[-1] - recent[0]) < 1.5
-            plan = self._plan(s, g, generator, bumps, places, obs["image"], stalled)
+            plan = self._plan(s, g, generator, bumps, places, obs["image"], stalled, upper)
             if t == 0:
                 start -= setup_ms / 1000
             action = plan.plan.actions[0]
@@ -217,11 +239,20 @@ class PixelActor:
                 if (s_next - s).norm() < self.cfg.bump * (expected - s).norm():  # the view moved far less than imagined
                     bumps.append((s, action / action.norm().clamp_min(1e-6)))
             s = s_next
-            seen.append(where_agent(obs["image"], None if places is None else places.scene.walls))
-        explanation = headed_for(target, self.cfg.hierarchy == "auto", "places on the way, seen in the first view")
+            if view_graph:
+                seen.append(where_agent(obs["image"], None if places is None else places.scene.walls))
+        explanation = headed_for(target, c.hierarchy == "auto", "the states my own model predicted on the way" if upper is not None
+                                 else "places on the way, seen in the first view")
         return unjudged(len(trace), explanation, plan, tuple(trace), tuple(stm.decisions))
 
     # -- planning -------------------------------------------------------------------------
+    def _own_level1(self, g: torch.Tensor) -> LatentSubgoals | None:
+        """Level 1 planning with its own model toward the goal state `g` (graph "hjepa"), else None."""
+        if self.cfg.hierarchy != "auto" or self.cfg.graph != "hjepa":
+            return None
+        level = self.abstract[0]
+        return LatentSubgoals(level, self.abstract_critics[0].distance, self.latent, level.encode(g[None])[0])
+
     def _stride(self, s: torch.Tensor) -> float:
         """The latent length of one full stride from `s`: the median over the headings."""
         moved = self.level.predict(s.expand(len(self.headings), -1), self.headings)
@@ -247,13 +278,23 @@ class PixelActor:
 
     def _plan(
         self, s: torch.Tensor, g: torch.Tensor, generator: torch.Generator, bumps: list | None = None,
-        places: Places | None = None, view: np.ndarray | None = None, stalled: bool = False,
+        places: Places | None = None, view: np.ndarray | None = None, stalled: bool = False, upper: LatentSubgoals | None = None,
     ) -> AgentPlan:
         stride = self._stride(s)
         calls = 1
         if self.cfg.hierarchy == "flat":
             plan = self.mppi.plan(s, self.level, _Objective(g, stride), generator)
             return goal_plan(plan, COST, (), 0.0, 1, calls + plan.calls)
+        if upper is not None:  # level 1's own model: its predicted state, reached in its space; at the end the goal itself
+            sub = upper.plan(s)
+            if sub is None:
+                objective = _Objective(g, stride)
+            else:  # level 1's distance to it, in strides of level 1's encoding
+                encode = upper.level.encode
+                stride1 = float((encode(self.level.predict(s.expand(len(self.headings), -1), self.headings)) - encode(s[None])).norm(dim=-1).median())
+                objective = _Objective(sub, max(stride1, 1e-6), encode)
+            plan = self.mppi.plan(s, self.level, objective, generator)
+            return goal_plan(plan, COST if sub is None else SUBGOAL_COST, (), upper.to_go, 2, calls + upper.calls + plan.calls)
         if self.cfg.graph == "view":
             return self._plan_on_places(s, g, stride, generator, places, view, stalled)
         graph = self.imagine(s, stride, bumps)

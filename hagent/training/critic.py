@@ -40,9 +40,9 @@ def encode_dataset(level: Level, data: OfflineDataset, device: torch.device, chu
     a = data.arrays
     level.eval()
     out = []
-    if data.vector:
-        vectors = torch.as_tensor(a["vector"], device=device)
-        return torch.cat([level.encode(vectors[i : i + chunk]) for i in range(0, len(vectors), chunk)])
+    if data.vector or data.continuous:  # a gym world's vectors, a point world's RGB views: the observation alone
+        key = "vector" if data.vector else "image"
+        return torch.cat([level.encode(torch.as_tensor(a[key][i : i + chunk], device=device)) for i in range(0, len(a[key]), chunk)])
     for i in range(0, len(a["image"]), chunk):
         image = torch.as_tensor(a["image"][i : i + chunk], device=device)
         direction = torch.as_tensor(a["direction"][i : i + chunk], device=device).long()

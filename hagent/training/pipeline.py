@@ -257,8 +257,8 @@ def train_decoder_only(config: HagentConfig, directory: str | Path, command: str
 def train_levels_only(
     config: HagentConfig, directory: str | Path, data_dirs: list[Path], command: str = "", progress: bool = True
 ) -> TrainResult:
-    """Train (or retrain) the abstract levels of the grid or gym-world checkpoint in `directory`,
-    in place, with their critics and codebooks, on level 0's embeddings of `data_dirs`, with the
+    """Train (or retrain) the abstract levels of the checkpoint in `directory` (grid, point or gym
+    world), in place, with their critics and codebooks, on level 0's embeddings of `data_dirs`, with the
     `hierarchy`, `train.abstract` and `train.critic` sections of `config` (the critics' shape and
     the JEPA loss's weights are the checkpoint's own); level 0 and everything reading level-0 states
     are left as they are. A gym world's data is strided by level 0's time scale (level 1's period
@@ -273,8 +273,6 @@ def train_levels_only(
     directory = Path(directory)
     ckpt = load_checkpoint(directory)
     kind = ckpt.config.level.encoder.kind
-    if kind not in ("grid", "vector"):
-        raise TrainingError(f"{directory}: abstract levels are trained on grid and gym-world checkpoints; this one's level 0 reads {kind}")
     if not config.hierarchy or config.train.abstract.steps == 0:
         raise TrainingError("nothing to train: hierarchy is empty or train.abstract.steps is 0")
     torch.manual_seed(config.seed)
