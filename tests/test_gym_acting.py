@@ -206,6 +206,10 @@ def test_levels_only_gives_a_gym_checkpoint_a_level_1_that_plans_with_its_own_mo
     sets = ["--set", "hierarchy=[{dim=4, hidden=16, period=2, macro_dim=2, codes=8}]", "--set", "train.abstract.steps=10",
             "--set", "train.abstract.batch_size=16", "--set", "train.abstract.horizon=2", "--set", "train.critic.steps=5",
             "--set", "train.critic.goals_per_episode=2", "--set", "train.readout_steps=5"]  # fmt: skip
+    grid = str(tmp_path / "grid")
+    collect("rooms:2x2?size=5", grid, CollectConfig(episodes=2, max_steps=20), seed=0, progress=False)
+    assert main(["train", "--levels-only", "--out", ckpt, "--data", grid, "-q", *sets]) == 2  # level 0 can't read it
+    assert "reads vector; the data holds grid" in capsys.readouterr().err
     assert main(["train", "--levels-only", "--out", ckpt, "--data", data, "-q", *sets]) == 0
     assert "--decoder-only" not in capsys.readouterr().out  # a gym checkpoint has no plan decoder to retrain
     loaded = load_checkpoint(ckpt)

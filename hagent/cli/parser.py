@@ -133,7 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--levels-only", action="store_true",
         help="train only the abstract levels (levels 1+, their critics and macro-action codebooks; hierarchy, "
-        "train.abstract.* and train.critic.*) of the grid or gym-world checkpoint in --out, in place, on --data, over its "
+        "train.abstract.* and train.critic.*) of the grid, point or gym-world checkpoint in --out, in place, on --data, over its "
         "level 0 as it is (a grid's plan decoder: retrain it after with --decoder-only)",
     )
     p.add_argument(
