@@ -227,6 +227,8 @@ class LatentSubgoals:
     def __init__(self, level: AbstractLevel, to_go: Distance, planner: LatentPlanner, goal: torch.Tensor):
         """`to_go(s, g)`: level 1's learned cost-to-go; `goal [D1]`: the goal's level-1 state."""
         self.level, self.to_go_of, self.planner, self.goal = level, to_go, planner, goal
+        cfg = planner.cfg
+        self.learned = LearnedToGo(cfg.learn_radius, cfg.learn_miss) if cfg.learn else None  # the episode's corrections
         self.target: torch.Tensor | None = None
         self.to_go, self.calls, self._since = 0.0, 0, None  # steps left as of the last plan; its predictor calls
 
@@ -234,7 +236,7 @@ class LatentSubgoals:
         """Level 1's subgoal `[D1]` for level 0's state `s0 [D0]` (None: straight at the goal)."""
         if self._since is None or self._since >= self.planner.cfg.replan:
             s1 = self.level.encode(s0[None])[0]
-            route = self.planner.plan(s1, self.level, self.to_go_of, self.goal[None])
+            route = self.planner.plan(s1, self.level, self.to_go_of, self.goal[None], learned=self.learned)
             self._since = 0
             self.calls = 0 if route is None else route.calls
             self.to_go = float(self.to_go_of(s1[None], self.goal[None])[0])  # level 1's steps left, for the records

@@ -220,3 +220,15 @@ def test_level_1_hands_down_its_first_predicted_state_every_replan_plans_until_i
     assert upper.plan(torch.zeros(2)).tolist() == [1.0, 0.0] and upper.calls > 0 and upper.to_go == 12.0
     assert upper.plan(torch.tensor([5.0, 5.0])).tolist() == [1.0, 0.0] and upper.calls == 0  # kept until replan plans have passed
     assert upper.plan(torch.tensor([2.0, 0.0])) is None  # one macro-step from the goal: level 0 goes straight at it
+
+
+def test_level_1_s_own_planning_keeps_the_episode_s_corrections_when_it_learns():
+    from levels.latent import LatentSubgoals
+
+    level = _level()
+    level.encode = lambda s: s
+    plain = LatentSubgoals(level, _steps, LatentPlanner(LatentPlanConfig(horizon=2, width=8)), torch.tensor([3.0, 0.0]))
+    learning = LatentSubgoals(level, _steps, LatentPlanner(LatentPlanConfig(horizon=2, width=8, learn=True)), torch.tensor([3.0, 0.0]))
+    plain.plan(torch.zeros(2))
+    learning.plan(torch.zeros(2))
+    assert plain.learned is None and len(learning.learned) == 1  # the start's cost-to-go, raised to the way found from it
