@@ -9,7 +9,7 @@ import json
 import re
 import tomllib
 from pathlib import Path
-from typing import Any, Literal, get_args, get_origin
+from typing import Any, Literal, TypeVar, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -43,6 +43,9 @@ class ConfigError(ValueError):
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
+
+
+_M = TypeVar("_M", bound=BaseModel)
 
 
 class WorldConfig(_Frozen):
@@ -492,6 +495,21 @@ def _apply(tree: dict[str, Any], path: list[str], value: Any, text: str) -> None
             raise ConfigError([f"--set {text}: {'.'.join(path[: i + 1])} is not a section"])
         node = child
     node[path[-1]] = value
+
+
+def with_settings(settings: _M, **updates: Any) -> _M:
+    """`settings` (a config section) with `updates`, validated like a config file: a nested
+    section given as a dict changes only the keys it names (`hjepa={"learn": True}`), and a bad
+    key or value raises `ValidationError` here, not deep inside a planner."""
+
+    def merged(base: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+        out = dict(base)
+        for key, value in new.items():
+            out[key] = merged(base[key], value) if isinstance(value, dict) and isinstance(base.get(key), dict) else value
+        return out
+
+    new = {k: v.model_dump() if isinstance(v, BaseModel) else v for k, v in updates.items()}
+    return type(settings).model_validate(merged(settings.model_dump(), new))
 
 
 def load_config(path: str | Path | None = None, overrides: list[str] = ()) -> HagentConfig:

@@ -97,3 +97,16 @@ def test_resolved_config_is_saved(tmp_path) -> None:
     saved = json.loads((out / "config.json").read_text())
     assert saved["seed"] == 9 and saved["collect"]["episodes"] == 2 and saved["collect"]["max_steps"] == 5
     assert HagentConfig.model_validate(saved).world.spec == "rooms:3x3"
+
+
+def test_acting_settings_change_only_what_they_name_and_are_checked() -> None:
+    """`Agent.reconfigured(...)` goes through `with_settings`: a nested section given as a dict
+    keeps its other keys, and a misspelt key is refused at once (it once crashed mid-plan)."""
+    from hagent.config import GoalAgentConfig, with_settings
+
+    base = GoalAgentConfig(hops=5)
+    changed = with_settings(base, graph="hjepa", hjepa={"learn": True})
+    assert changed.graph == "hjepa" and changed.hjepa.learn and changed.hjepa.replan == base.hjepa.replan and changed.hops == 5
+    assert with_settings(base, hjepa=changed.hjepa).hjepa == changed.hjepa  # a section given whole
+    with pytest.raises(ValidationError, match="lern"):
+        with_settings(base, hjepa={"lern": True})

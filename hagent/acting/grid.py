@@ -64,7 +64,7 @@ from hagent.acting.navigator import Navigator, Route
 from hagent.acting.records import AgentPlan, Episode, Loop, Run, StepRecord, unjudged
 from hagent.acting.sealed import SealedWorld, resets
 from hagent.acting.waypoints import at_cell
-from hagent.config import AgentConfig, WorldConfig
+from hagent.config import AgentConfig, WorldConfig, with_settings
 from hagent.errors import UnsupportedTaskError
 from hagent.language import Reader, Task, understand
 from hagent.worlds import ACTION_NAMES, LEFT
@@ -171,7 +171,7 @@ class GridActor:
     def reconfigured(self, **updates: Any) -> GridActor:
         """The same trained models under changed agent settings, e.g. `reconfigured(hierarchy="flat")`."""
         return GridActor(
-            self.level, self.critic, self.cfg.model_copy(update=updates), self.seed, hazard=self.hazard, probe=self.probe,
+            self.level, self.critic, with_settings(self.cfg, **updates), self.seed, hazard=self.hazard, probe=self.probe,
             abstract=self.abstract, abstract_critics=self.abstract_critics, step_hazard=self.step_hazard,
             blocked_step=self.blocked_step, explainer=self.explainer, normalizer=self.normalizer,
         )

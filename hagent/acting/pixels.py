@@ -45,7 +45,7 @@ from hagent.acting.configurator import ShortTermMemory, configure_continuous
 from hagent.acting.records import GOAL_STAGE, AgentPlan, Loop, Run, StepRecord, goal_plan, headed_for, unjudged
 from hagent.acting.sealed import SealedWorld, episode_generator, open_episode
 from hagent.acting.view_graph import Scene, scene, where_agent, with_place
-from hagent.config import PointAgentConfig
+from hagent.config import PointAgentConfig, with_settings
 from hagent.worlds.point import PlaceError, PointParams, PointSpecError, parse_place, parse_point
 from levels.abstract import AbstractLevel
 from levels.latent import LatentPlanner, LatentSubgoals
@@ -142,7 +142,7 @@ class PixelActor:
 
     def reconfigured(self, **updates: Any) -> PixelActor:
         """The same level under changed settings, e.g. `reconfigured(hierarchy="flat")`."""
-        return PixelActor(self.level, self.cfg.model_copy(update=updates), self.seed, self.max_step, self.places, self.trained_in,
+        return PixelActor(self.level, with_settings(self.cfg, **updates), self.seed, self.max_step, self.places, self.trained_in,
                           self.abstract, self.abstract_critics)
 
     # -- public verbs ---------------------------------------------------------------------

@@ -41,7 +41,7 @@ from costs.task import AboveCritic, AboveEnergy
 from hagent.acting.configurator import ShortTermMemory, configure_continuous
 from hagent.acting.records import GOAL_STAGE, AgentPlan, Loop, Run, StepRecord, goal_plan, headed_for, unjudged
 from hagent.acting.sealed import SealedWorld, episode_generator, open_episode
-from hagent.config import GoalAgentConfig
+from hagent.config import GoalAgentConfig, with_settings
 from hagent.worlds import parse_spec
 from levels.abstract import AbstractLevel
 from levels.landmarks import LandmarkGraph, LandmarkPlanner
@@ -115,7 +115,7 @@ class VectorActor:
 
     def reconfigured(self, **updates: Any) -> VectorActor:
         """The same models under changed settings, e.g. `reconfigured(hierarchy="flat")`."""
-        actor = VectorActor(self.level, self.readout, self.landmarks, self.cfg.model_copy(update=updates), self.seed, self.abstract,
+        actor = VectorActor(self.level, self.readout, self.landmarks, with_settings(self.cfg, **updates), self.seed, self.abstract,
                             self.abstract_critics, self.goal1)
         actor.env_id, actor.family = self.env_id, self.family
         return actor
