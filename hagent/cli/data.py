@@ -73,7 +73,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     steps_key = "train.refit.steps" if args.refit_level0 else "train.steps"  # --steps bounds the one stage a refit runs
     cfg = _resolve(args, {"seed": args.seed, "device": args.device, steps_key: args.steps})
-    command = " ".join(["hagent", *(sys.argv[1:] if args.argv is None else args.argv)])
+    command = shlex.join(["hagent", *(sys.argv[1:] if args.argv is None else args.argv)])  # as it pastes into a shell
     if args.quick:
         if args.preset is not None:
             raise CliError("--quick bounds one training run; a --preset rebuilds a shipped checkpoint as it ships")
