@@ -15,13 +15,17 @@ from torch import nn
 HIDDEN = 128
 
 
+def _mlp(inp: int, hidden: int, out: int) -> nn.Sequential:
+    return nn.Sequential(nn.Linear(inp, hidden), nn.GELU(), nn.Linear(hidden, hidden), nn.GELU(), nn.Linear(hidden, out))
+
+
 class GoalReadout(nn.Module):
     """s [N, D] -> the point of the goal space the state amounts to, [N, G]."""
 
     def __init__(self, dim: int, goal_dim: int, hidden: int = HIDDEN):
         super().__init__()
         self.dim, self.goal_dim = dim, goal_dim
-        self.net = nn.Sequential(nn.Linear(dim, hidden), nn.GELU(), nn.Linear(hidden, hidden), nn.GELU(), nn.Linear(hidden, goal_dim))
+        self.net = _mlp(dim, hidden, goal_dim)
 
     def forward(self, s: torch.Tensor) -> torch.Tensor:
         return self.net(s)
@@ -36,7 +40,7 @@ class GoalEmbedding(nn.Module):
     def __init__(self, goal_dim: int, dim: int, hidden: int = HIDDEN):
         super().__init__()
         self.goal_dim, self.dim = goal_dim, dim
-        self.net = nn.Sequential(nn.Linear(goal_dim, hidden), nn.GELU(), nn.Linear(hidden, hidden), nn.GELU(), nn.Linear(hidden, dim))
+        self.net = _mlp(goal_dim, hidden, dim)
 
     def forward(self, g: torch.Tensor) -> torch.Tensor:
         return self.net(g)

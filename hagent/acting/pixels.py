@@ -253,9 +253,12 @@ class PixelActor:
         level = self.abstract[0]
         return LatentSubgoals(level, self.abstract_critics[0].distance, self.latent, level.encode(g[None])[0])
 
-    def _stride(self, s: torch.Tensor) -> float:
-        """The latent length of one full stride from `s`: the median over the headings."""
+    def _stride(self, s: torch.Tensor, encode: Callable[[torch.Tensor], torch.Tensor] | None = None) -> float:
+        """The latent length of one full stride from `s`: the median over the headings (with
+        `encode`, measured in the level above's space)."""
         moved = self.level.predict(s.expand(len(self.headings), -1), self.headings)
+        if encode is not None:
+            moved, s = encode(moved), encode(s[None])[0]
         return float((moved - s).norm(dim=-1).median().clamp_min(1e-6))
 
     def places_of(self, view: np.ndarray, goal_view: np.ndarray | None, g: torch.Tensor) -> Places | None:
@@ -280,21 +283,17 @@ class PixelActor:
         self, s: torch.Tensor, g: torch.Tensor, generator: torch.Generator, bumps: list | None = None,
         places: Places | None = None, view: np.ndarray | None = None, stalled: bool = False, upper: LatentSubgoals | None = None,
     ) -> AgentPlan:
-        stride = self._stride(s)
         calls = 1
+        if upper is not None and self.cfg.hierarchy == "auto":  # level 1's own model: its predicted state, reached in its space
+            sub = upper.plan(s)
+            encode = None if sub is None else upper.level.encode  # None: one macro-step from the goal, the goal itself
+            objective = _Objective(g if sub is None else sub, self._stride(s, encode), encode)
+            plan = self.mppi.plan(s, self.level, objective, generator)
+            return goal_plan(plan, COST if sub is None else SUBGOAL_COST, (), upper.to_go, 2, calls + upper.calls + plan.calls)
+        stride = self._stride(s)
         if self.cfg.hierarchy == "flat":
             plan = self.mppi.plan(s, self.level, _Objective(g, stride), generator)
             return goal_plan(plan, COST, (), 0.0, 1, calls + plan.calls)
-        if upper is not None:  # level 1's own model: its predicted state, reached in its space; at the end the goal itself
-            sub = upper.plan(s)
-            if sub is None:
-                objective = _Objective(g, stride)
-            else:  # level 1's distance to it, in strides of level 1's encoding
-                encode = upper.level.encode
-                stride1 = float((encode(self.level.predict(s.expand(len(self.headings), -1), self.headings)) - encode(s[None])).norm(dim=-1).median())
-                objective = _Objective(sub, max(stride1, 1e-6), encode)
-            plan = self.mppi.plan(s, self.level, objective, generator)
-            return goal_plan(plan, COST if sub is None else SUBGOAL_COST, (), upper.to_go, 2, calls + upper.calls + plan.calls)
         if self.cfg.graph == "view":
             return self._plan_on_places(s, g, stride, generator, places, view, stalled)
         graph = self.imagine(s, stride, bumps)
