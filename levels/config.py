@@ -295,11 +295,13 @@ class AbstractLevelConfig(_Frozen):
     codes: int = Field(64, ge=0)
     """Macro-actions in the level's codebook: k-means centroids of the macro-action latents of the
     training data's chunks, what the level's own planner searches (`levels.latent`); 0: none."""
-    critic: Literal["hindsight", "quasimetric"] = "hindsight"
-    """How its cost-to-go is taught, by the data alone either way: "hindsight" regresses the fewest
+    critic: Literal["hindsight", "quasimetric", "td"] = "hindsight"
+    """How its cost-to-go is taught, by the data alone every way: "hindsight" regresses the fewest
     recorded steps between two states of an episode (`costs.critic.Critic`); "quasimetric" pushes
     states of an episode apart while every recorded step costs at most one (QRL,
-    `costs.critic.QuasimetricCritic`), so distances compose along the data's steps."""
+    `costs.critic.QuasimetricCritic`), so distances compose along the data's steps; "td" learns
+    one more step than from the next state, to goals anywhere in the data (IQL/HIQL's value,
+    `hagent.training.critic.fit_td_critic`), so it stitches episodes together."""
 
 
 class AbstractTrainConfig(_Frozen):
@@ -326,3 +328,11 @@ class AbstractTrainConfig(_Frozen):
     quasimetric_slack: float = Field(0.5, gt=0.0)
     """How far above one a recorded step's cost may be on average (root mean square of the
     excess) while the quasimetric critic pushes states apart."""
+    td_steps: int = Field(20000, ge=1)
+    """Optimizer steps of a level's temporal-difference critic (`critic = "td"`)."""
+    td_random_goals: float = Field(0.3, ge=0.0, le=1.0)
+    """Share of the temporal-difference critic's goals drawn from anywhere in the data (the rest:
+    the start itself or a later state of its episode)."""
+    td_polyak: float = Field(0.05, gt=0.0, le=1.0)
+    """How fast the temporal-difference critic's target copy follows it, per step (higher
+    carries distances further per step, less steadily)."""

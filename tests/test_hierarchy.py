@@ -190,12 +190,33 @@ def test_levels_only_can_teach_level_1_a_quasimetric_cost_to_go(stack: Path, tmp
             "--set", 'hierarchy=[{dim=5, hidden=16, period=3, macro_dim=2, codes=8, critic="quasimetric"}]',
             "--set", "train.critic.goals_per_episode=2"]  # fmt: skip
     assert main(["train", "--levels-only", "--out", str(copy), "--data", str(data), "-q", *sets]) == 0
-    assert "quasimetric critic (taught without distance labels)" in (copy / "README.md").read_text()
+    assert "quasimetric critic (20 steps, taught without distance labels)" in (copy / "README.md").read_text()
     after = load_checkpoint(copy)
     assert isinstance(after.abstract_critics[0], QuasimetricCritic) and after.config.hierarchy[0].critic == "quasimetric"
     s1 = after.abstract[0].encode(torch.randn(4, after.level.dim))
     with torch.no_grad():
         assert torch.all(after.abstract_critics[0].distance(s1, s1) == 0)
+
+
+def test_levels_only_can_teach_level_1_a_temporal_difference_cost_to_go(stack: Path, tmp_path: Path) -> None:
+    import shutil
+
+    from costs.critic import Critic
+
+    copy = tmp_path / "ckpt"
+    shutil.copytree(stack, copy)
+    data = tmp_path / "data"
+    collect("rooms:2x2?size=5", data, CollectConfig(episodes=6, max_steps=40), seed=5, progress=False)
+    sets = ["--set", "train.abstract.steps=10", "--set", "train.abstract.batch_size=32", "--set", "train.abstract.td_steps=20",
+            "--set", 'hierarchy=[{dim=5, hidden=16, period=3, macro_dim=2, codes=8, critic="td"}]',
+            "--set", "train.critic.goals_per_episode=2"]  # fmt: skip
+    assert main(["train", "--levels-only", "--out", str(copy), "--data", str(data), "-q", *sets]) == 0
+    assert "temporal-difference critic (20 steps, taught without distance labels)" in (copy / "README.md").read_text()
+    after = load_checkpoint(copy)
+    assert type(after.abstract_critics[0]) is Critic and after.config.hierarchy[0].critic == "td"
+    s1 = after.abstract[0].encode(torch.randn(4, after.level.dim))
+    with torch.no_grad():
+        assert torch.all(after.abstract_critics[0].distance(s1, s1) >= 0)
 
 
 def test_stopped_windows_are_read_from_the_observations(tmp_path: Path) -> None:

@@ -185,7 +185,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         if f"level{k}_pred_loss_rel" in f:
             parts.append(
                 f"level {k}: relative prediction loss {f[f'level{k}_pred_loss_rel']:.3g}, effective rank "
-                f"{f[f'level{k}_eff_rank']:.1f}, " + critic_words(f[f'level{k}_critic_val_mae'])
+                f"{f[f'level{k}_eff_rank']:.1f}, " + critic_words(cfg.hierarchy[k - 1].critic, f[f'level{k}_critic_steps'], f[f'level{k}_critic_val_mae'])
             )
     if "decoder_val_faithfulness" in f:
         parts.append(_decoder_summary(f))

@@ -244,3 +244,69 @@ def fit_quasimetric(
     bar.close()
     critic.eval()
     return critic
+
+
+def fit_td_critic(
+    states: torch.Tensor,
+    transitions: np.ndarray,
+    episode_of: np.ndarray,
+    arch: CriticConfig,
+    cfg: CriticTrainConfig,
+    *,
+    steps: int = 20000,
+    random_goals: float = 0.3,
+    cap: float = 180.0,
+    polyak: float = 0.05,
+    seed: int = 0,
+    progress: bool = True,
+    name: str = "critic",
+) -> Critic:
+    """Fit a `Critic` on `states [N, D]` by goal-conditioned temporal differences over the data's
+    recorded steps (`transitions`: rows whose next row is the same episode's next step), the way
+    IQL/HIQL learn their value, with no distance labels: a state's distance to a goal is one more
+    than the next state's, `d(s_t, g) <- 1 + d'(s_{t+1}, g)` (`d'` a slowly following copy), read
+    at a low expectile (`cfg.expectile`), so the critic leans toward the best of the data's ways
+    on from `s_t`. Goals are the start itself (distance 0), a later state of the episode (then the
+    recorded steps between them also bound the target from above), or, with probability
+    `random_goals`, any state of the data: those distances only exist by stitching episodes
+    together where they pass the same places, which hindsight labels can't do. Targets stop at
+    `cap` steps (goals the data never joins up)."""
+    generator = torch.Generator().manual_seed(seed)
+    torch.manual_seed(seed)
+    critic = Critic(arch, states.shape[1])
+    target = Critic(arch, states.shape[1])
+    target.load_state_dict(critic.state_dict())
+    target.requires_grad_(False)
+    optimizer = torch.optim.Adam(critic.parameters(), lr=cfg.lr)
+    episode_of_t = torch.as_tensor(episode_of)
+    ends_of = torch.as_tensor(np.searchsorted(episode_of, np.arange(episode_of.max() + 1), side="right"))
+    transitions_t = torch.as_tensor(transitions)
+    batch = int(cfg.batch_size)
+    bar = progress_bar(range(1, steps + 1), desc=name, unit="step", progress=progress)
+    for step in bar:
+        t = transitions_t[torch.randint(len(transitions_t), (batch,), generator=generator)]
+        end = ends_of[episode_of_t[t]]  # one past the episode's last row
+        later = t + 1 + (torch.rand(batch, generator=generator) * (end - t - 1)).long()  # t+1 .. end-1
+        draw = torch.rand(batch, generator=generator)
+        itself = draw < 0.2
+        anywhere = draw > 1.0 - random_goals
+        goal = torch.where(itself, t, torch.where(anywhere, torch.randint(len(states), (batch,), generator=generator), later))
+        with torch.no_grad():
+            y = 1.0 + target.distance(states[t + 1], states[goal])
+            y = torch.where(anywhere, y, torch.minimum(y, (goal - t).float()))  # same episode: the recorded steps bound it
+            y = torch.where(itself, torch.zeros_like(y), y).clamp(max=cap)
+        s = states[t] + cfg.noise * torch.randn(states[t].shape, generator=generator)
+        loss = expectile_loss(critic.distance(s, states[goal]), y, cfg.expectile)
+        if not torch.isfinite(loss):
+            raise FloatingPointError(f"non-finite {name} loss at step {step}")
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        with torch.no_grad():
+            for p, q in zip(target.parameters(), critic.parameters()):
+                p.lerp_(q, polyak)
+        if step % 250 == 0:
+            bar.set_postfix(loss=f"{float(loss.detach()):.3g}", to_any=f"{float(y[anywhere].mean()) if anywhere.any() else 0:.1f}")
+    bar.close()
+    critic.eval()
+    return critic

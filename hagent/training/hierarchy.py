@@ -33,7 +33,7 @@ from costs.critic import Critic, QuasimetricCritic
 from costs.hazard import BlockedStep, CellProbe, HazardModel, StepHazard, patches
 from hagent import distributed
 from hagent.data import OfflineDataset
-from hagent.training.critic import dataset_pairs, encode_dataset, episode_transitions, fit_critic, fit_quasimetric
+from hagent.training.critic import dataset_pairs, encode_dataset, episode_transitions, fit_critic, fit_quasimetric, fit_td_critic
 from levels.abstract import AbstractLevel, abstract_loss
 from levels.config import AbstractLevelConfig, AbstractTrainConfig, JEPAConfig
 from levels.jepa import effective_rank
@@ -198,10 +198,16 @@ def train_abstract_levels(
             transitions, episode_of = episode_transitions(datasets)
             critic = fit_quasimetric(states, transitions, episode_of, steps=cfg.quasimetric_steps, slack=cfg.quasimetric_slack,
                                      seed=seed + k, progress=progress, name=f"critic{k}")
-            row = dict(row, critic_val_mae=float("nan"))  # nothing to compare with: no labels
+            row = dict(row, critic_val_mae=float("nan"), critic_steps=cfg.quasimetric_steps)  # nothing to compare with: no labels
+        elif lcfg.critic == "td":  # no distance labels: one recorded step at a time, stitched across episodes
+            transitions, episode_of = episode_transitions(datasets)
+            critic = fit_td_critic(states, transitions, episode_of, critic_arch, critic_cfg, steps=cfg.td_steps,
+                                   random_goals=cfg.td_random_goals, polyak=cfg.td_polyak, cap=float(ABSTRACT_CAP * critic_cfg.max_steps),
+                                   seed=seed + k, progress=progress, name=f"critic{k}")
+            row = dict(row, critic_val_mae=float("nan"), critic_steps=cfg.td_steps)  # shortest ways, not the walks hindsight labels count
         else:
             fitted = fit_critic(states, pairs, episode, episodes, critic_arch, critic_cfg, seed + k, metrics_path, progress, name=f"critic{k}")
-            row, critic = dict(row, critic_val_mae=fitted.val_mae), fitted.critic
+            row, critic = dict(row, critic_val_mae=fitted.val_mae, critic_steps=critic_cfg.steps), fitted.critic
         results.append(LevelResult(level, critic, row))
         below_dim, below_actions, discrete = lcfg.dim, lcfg.macro_dim, False
     return results

@@ -310,13 +310,12 @@ def train_levels_only(
         final.update({f"level{k}_{key}": value for key, value in r.metrics.items() if key not in ("stage", "step")})
         parts.append(
             f"level {k} (D={r.level.dim}, period {r.level.period}, {len(r.level.codes)} macro-action codes): relative "
-            f"prediction loss {r.metrics['pred_loss_rel']:.3g}, " + critic_words(r.metrics['critic_val_mae'])
+            f"prediction loss {r.metrics['pred_loss_rel']:.3g}, " + critic_words(r.level.cfg.critic, r.metrics['critic_steps'], r.metrics['critic_val_mae'])
             + (f", goal embedding's held-out relative error {r.metrics['goal1_val_error_rel']:.3g}" if "goal1_val_error_rel" in r.metrics else "")
         )
     write_readme_section(directory, "Abstract levels", (
         f"Retrained on this checkpoint's level 0 by `{command or 'train_levels_only'}` (seed {config.seed}) on "
-        f"{', '.join(str(d) for d in data_dirs)}: {cfg.abstract.steps} steps each, {cfg.abstract.horizon}-step rollouts, "
-        f"critics {cfg.critic.steps} steps; "
+        f"{', '.join(str(d) for d in data_dirs)}: {cfg.abstract.steps} steps each, {cfg.abstract.horizon}-step rollouts; "
         + "; ".join(parts) + "." + (" The plan decoder was trained on the levels before: retrain it with `--decoder-only`." if kind == "grid" else "")
     ))
     return TrainResult(steps=cfg.abstract.steps, seconds=time.perf_counter() - start, final=final, directory=directory)
@@ -465,8 +464,12 @@ def _metrics_row(step: int, loss: JEPALoss, grad_norm: torch.Tensor, lr: float, 
     }
 
 
-def critic_words(val_mae: float) -> str:
-    """A level critic's held-out error in words (a quasimetric critic has no labels to miss: NaN)."""
-    if val_mae != val_mae:
-        return "quasimetric critic (taught without distance labels)"
-    return f"critic held-out error {val_mae:.2f} steps"
+def critic_words(kind: str, steps: int, val_mae: float) -> str:
+    """A level critic in words: how it was taught (`AbstractLevelConfig.critic`), for how many
+    steps, and its held-out error where it had distance labels to miss."""
+    match kind:
+        case "quasimetric":
+            return f"quasimetric critic ({steps} steps, taught without distance labels)"
+        case "td":
+            return f"temporal-difference critic ({steps} steps, taught without distance labels)"
+    return f"critic ({steps} steps) held-out error {val_mae:.2f} steps"
