@@ -32,6 +32,7 @@ def _quick_runs(out: Path) -> dict[str, list[str]]:
         "pointmaze": ["--out", str(out / "pointmaze.json")],
         "defaults": ["--out", str(out / "defaults.json")],
         "level1_model": ["--out", str(out / "level1_model.json")],
+        "point_level1": ["--out", str(out / "point_level1.json")],
         "blocked_moves": ["--out", str(out / "blocked_moves.json")],
         "step_hazard": ["--out", str(out / "step_hazard.json")],
         "hazard_classifier": ["--out", str(out / "hazard_classifier.json")],
