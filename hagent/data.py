@@ -133,14 +133,19 @@ class OfflineDataset:
         return view
 
     def stopped_forwards(self) -> np.ndarray:
-        """`[N]` bool: row t took a "forward" that went nowhere (a wall, a closed door or an object
-        in the way), its next observation the same as its own. Read from the observations alone;
-        all False for point and gym worlds."""
+        """`[N]` bool: row t took a move that went nowhere (a wall, a closed door or an object in
+        the way), its next observation the same as its own: a grid's "forward", a point world's
+        displacement. Read from the observations alone; all False for gym worlds (their vectors
+        carry velocities, never the same twice)."""
         from hagent.worlds import FORWARD
 
         a = self.arrays
         still = np.zeros(len(a["action"]), dtype=bool)
-        if self.vector or self.continuous:
+        if self.vector:
+            return still
+        if self.continuous:  # a point world's view: the same picture after a move
+            same = (a["image"][1:] == a["image"][:-1]).reshape(len(a["image"]) - 1, -1).all(1)
+            still[:-1] = same & (np.abs(a["action"][:-1]).sum(1) > 0)  # an episode's last row: zeros, no move
             return still
         image, direction = a["image"], a["direction"]
         same = (image[1:] == image[:-1]).reshape(len(image) - 1, -1).all(1) & (direction[1:] == direction[:-1])
@@ -214,8 +219,8 @@ class WindowDataset(torch.utils.data.Dataset):
         return np.nonzero((a["events"][rows] != 0).any(1))[0]
 
     def stopped(self) -> np.ndarray:
-        """Indices of grid windows holding a "forward" that went nowhere
-        (`OfflineDataset.stopped_forwards`); empty for point and gym worlds."""
+        """Indices of windows holding a move that went nowhere (`OfflineDataset.stopped_forwards`);
+        empty for gym worlds."""
         still = self.data.stopped_forwards()
         rows = self.starts[:, None] + np.arange(self.length - 1)[None, :]
         return np.nonzero(still[rows].any(1))[0]

@@ -319,10 +319,10 @@ class AbstractTrainConfig(_Frozen):
     """Weight of a variance hinge on the macro-action latents (an action code that collapses to a
     constant can't tell the predictor where the agent went)."""
     stopped_fraction: float = Field(0.0, ge=0.0, le=1.0)
-    """Share of each batch drawn from samples whose level-0 actions include a "forward" that went
-    nowhere (a wall in the way; read from the observations alone), so the predictor learns the
-    moves the world refuses, which a search over its imagined moves otherwise exploits (0: drawn
-    like the rest; grid data only)."""
+    """Share of each batch drawn from samples whose level-0 actions include a move that went
+    nowhere (a wall in the way; read from the observations alone: the next view the same), so
+    the predictor learns the moves the world refuses, which a search over its imagined moves
+    otherwise exploits (0: drawn like the rest; grid and point data)."""
     quasimetric_steps: int = Field(3000, ge=1)
     """Optimizer steps of a level's quasimetric critic (`critic = "quasimetric"`)."""
     quasimetric_slack: float = Field(0.5, gt=0.0)

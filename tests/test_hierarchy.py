@@ -239,6 +239,20 @@ def test_stopped_windows_are_read_from_the_observations(tmp_path: Path) -> None:
     assert np.array_equal(_stopped_rows([data], rows, 3), rows[expected])
 
 
+def test_a_point_worlds_moves_that_went_nowhere_are_read_from_its_views(tmp_path: Path) -> None:
+    from hagent.data import OfflineDataset
+
+    collect("point:tworooms", tmp_path, CollectConfig(episodes=30), seed=5, progress=False)
+    data = OfflineDataset(tmp_path)
+    a = data.arrays
+    still = data.stopped_forwards()
+    # the world's own positions, for scoring the test only: a move the agent made no way with
+    moved = np.zeros(len(still))
+    moved[:-1] = np.linalg.norm(a["position"][1:] - a["position"][:-1], axis=1)
+    assert still.sum() > 0 and np.all(moved[still] < 0.5)
+    assert not still[data.episode_offsets[1:] - 1].any()  # an episode's last view moves nowhere: it takes no action
+
+
 def test_refit_level0_teaches_the_predictor_the_stopped_moves_and_nothing_else(stack: Path, tmp_path: Path, capsys) -> None:
     import shutil
 
