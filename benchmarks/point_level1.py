@@ -17,8 +17,9 @@ positions and the layouts are the world's state: they score here and nothing pla
 3. **The critic's ranking**: Spearman's rank correlation between level 1's critic and the
    shortest way (breadth-first over the layout's free pixels) for state pairs of one episode.
 4. **Acting** (`--acting-episodes`): the agent with `point_agent.graph = "hjepa"` on seeds
-   `--acting-seed`...; at every plan of level 1 the hop it hands down (planned again from the
-   same observation, as the agent does) is read by the probe from the agent's true position;
+   `--acting-seed`...; at every plan of level 1 the hop it hands down (by a twin of its level-1
+   planner fed the same views, so it makes the same plans, `learn` included) is read by the
+   probe from the agent's true position;
    steps that moved the agent less than 0.1 px; failed episodes whose last 10 steps moved it
    less than 1 px in all.
 
@@ -169,14 +170,13 @@ def acting_scores(agent: Agent, ckpt, probe: torch.nn.Module, world_spec: str, s
         obs, _ = world.reset()
         goal = level1.encode(ckpt.level.encode(torch.as_tensor(obs["goal"][None])))[0]
         run = agent.start(world, obs["mission"])
+        upper = LatentSubgoals(level1, critic.distance, planner, goal)  # a twin of the agent's level 1: the same views, the same plans
         path, t = [world.position.copy()], 0
         while not run.done:
-            if t % cfg.hjepa.replan == 0:  # level 1 plans now: its hop, planned again from the same view
-                upper = LatentSubgoals(level1, critic.distance, planner, goal)
-                sub = upper.plan(ckpt.level.encode(torch.as_tensor(world.observe()["image"][None]))[0])
-                if sub is not None:
-                    hops += 1
-                    through += bool(through_wall(world.layout, world.position[None], probe(sub[None]).numpy())[0])
+            sub = upper.plan(ckpt.level.encode(torch.as_tensor(world.observe()["image"][None]))[0])
+            if t % cfg.hjepa.replan == 0 and sub is not None:  # level 1 planned now and handed a hop down
+                hops += 1
+                through += bool(through_wall(world.layout, world.position[None], probe(sub[None]).numpy())[0])
             if run.step() is None:
                 break
             path.append(world.position.copy())
