@@ -288,6 +288,34 @@ def test_refit_level0_teaches_the_predictor_the_stopped_moves_and_nothing_else(s
     assert main(["train", "--refit-level0", "--levels-only", "--out", str(copy), "--data", str(data), "-q"]) == 2
 
 
+def test_refit_level0_of_a_point_checkpoint_teaches_its_moves_that_went_nowhere(tmp_path: Path) -> None:
+    import shutil
+
+    from hagent.data import OfflineDataset
+    from hagent.training.critic import encode_dataset
+
+    copy = tmp_path / "ckpt"
+    shutil.copytree(Path(__file__).resolve().parent.parent / "checkpoints" / "point", copy)
+    data = tmp_path / "data"
+    collect("point:tworooms", data, CollectConfig(episodes=30), seed=5, progress=False)
+    windows = OfflineDataset(data).windows(4)
+
+    def stopped_error(level) -> float:  # error on the windows holding a move the view shows went nowhere
+        s = encode_dataset(level, windows.data, torch.device("cpu"))
+        rows = torch.as_tensor(windows.starts[windows.stopped()])[:, None] + torch.arange(4)[None]
+        a = torch.as_tensor(windows.data.arrays["action"]).float()
+        with torch.no_grad():
+            return (level.rollout(s[rows[:, 0]], a[rows[:, :-1]]) - s[rows[:, 1:]]).pow(2).mean().item()
+
+    before = load_checkpoint(copy)
+    sets = ["--set", "train.refit.batch_size=32", "--set", "train.refit.fraction=1.0", "--set", "train.refit.lr=1e-3"]
+    assert main(["train", "--refit-level0", "--out", str(copy), "--data", str(data), "--steps", "30", "-q", *sets]) == 0
+    after = load_checkpoint(copy)
+    assert stopped_error(after.level) < stopped_error(before.level)
+    old, new = before.level.state_dict(), after.level.state_dict()
+    assert all(torch.equal(v, old[k]) for k, v in new.items() if k.startswith("encoder."))
+
+
 def test_blocked_step_only_adds_the_model_in_place_and_nothing_else(stack: Path, tmp_path: Path, capsys) -> None:
     import shutil
 

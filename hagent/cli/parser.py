@@ -138,8 +138,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--refit-level0", action="store_true",
-        help="refit only level 0's predictor of the grid checkpoint in --out, in place, on --data, its encoder frozen, "
-        "with the moves that went nowhere (a forward into a wall, door or object) oversampled (train.refit.*; "
+        help="refit only level 0's predictor of the grid or point checkpoint in --out, in place, on --data, its encoder "
+        "frozen, with the moves that went nowhere (a forward into a wall, door or object; a point pushed at a wall) "
+        "oversampled (train.refit.*; "
         "about 12 minutes on 2 cores for the default's data)",
     )
     p.add_argument(

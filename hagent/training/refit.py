@@ -34,14 +34,14 @@ from hagent.training.pipeline import TrainResult, _load_datasets, cpu_threads
 def refit_level0(
     config: HagentConfig, directory: str | Path, data_dirs: list[Path], command: str = "", progress: bool = True
 ) -> TrainResult:
-    """Refit the predictor of the grid checkpoint in `directory`, in place, on `data_dirs` with
+    """Refit the predictor of the grid or point checkpoint in `directory`, in place, on `data_dirs` with
     `config.train.refit`; its encoder and every other module stay as they are."""
     start = time.perf_counter()
     directory = Path(directory)
     ckpt = load_checkpoint(directory)
-    if ckpt.config.level.encoder.kind != "grid":
-        raise TrainingError(f"{directory}: the refit oversamples a grid's stopped moves; this checkpoint's level 0 reads "
-                            f"{ckpt.config.level.encoder.kind}")
+    if ckpt.config.level.encoder.kind not in ("grid", "pixels"):
+        raise TrainingError(f"{directory}: the refit oversamples the moves a grid's or a point world's views show went nowhere; "
+                            f"this checkpoint's level 0 reads {ckpt.config.level.encoder.kind}")
     cfg = config.train.refit
     torch.manual_seed(config.seed)
     torch.set_num_threads(cpu_threads(config.train.threads))
@@ -53,14 +53,15 @@ def refit_level0(
     for data in datasets:
         windows = data.windows(cfg.window)
         states.append(encode_dataset(level, data, torch.device("cpu")))
-        actions.append(torch.as_tensor(data.arrays["action"]).long())
+        action = torch.as_tensor(data.arrays["action"])
+        actions.append(action.float() if level.continuous else action.long())
         stopped.append(windows.stopped() + sum(len(s) for s in starts))
         starts.append(windows.starts + base)
         base += len(data.arrays["action"])
     s_all, a_all = torch.cat(states), torch.cat(actions)
     starts_all, stopped_all = np.concatenate(starts), np.concatenate(stopped)
     if len(stopped_all) == 0 and cfg.fraction > 0:
-        raise TrainingError(f"no window of {', '.join(map(str, data_dirs))} holds a forward that went nowhere; nothing to oversample")
+        raise TrainingError(f"no window of {', '.join(map(str, data_dirs))} holds a move that went nowhere; nothing to oversample")
     stages.start("refit the predictor", f"{cfg.steps} steps, {len(stopped_all):,} of {len(starts_all):,} windows hold a stopped forward")
     level.encoder.requires_grad_(False)
     optimizer = torch.optim.Adam(level.predictor.parameters(), lr=cfg.lr)
@@ -90,6 +91,6 @@ def refit_level0(
         f"Level 0's predictor refit by `{command or 'refit_level0'}` (seed {config.seed}) on "
         f"{', '.join(str(d) for d in data_dirs)}, its encoder frozen: {cfg.steps} steps of {cfg.batch_size} windows of "
         f"{cfg.window} observations, {cfg.fraction:.0%} of each batch drawn from the {len(stopped_all):,} windows (of "
-        f"{len(starts_all):,}) holding a forward that went nowhere; final prediction loss {loss.item():.4f}."
+        f"{len(starts_all):,}) holding a move that went nowhere; final prediction loss {loss.item():.4f}."
     ))
     return TrainResult(steps=cfg.steps, seconds=seconds, final=final, directory=directory)
