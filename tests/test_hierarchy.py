@@ -177,21 +177,26 @@ def test_levels_of_a_new_size_take_the_decoder_that_read_the_old_ones_away(tmp_p
     assert episode.steps >= 1
 
 
-def test_levels_only_can_teach_level_1_a_quasimetric_cost_to_go(stack: Path, tmp_path: Path) -> None:
+def _levels_only_with_critic(stack: Path, tmp_path: Path, kind: str, steps_key: str) -> tuple[Path, object]:
+    """A copy of `stack` whose level 1 `--levels-only` retrained with a `kind` critic of 20 steps."""
     import shutil
-
-    from costs.critic import QuasimetricCritic
 
     copy = tmp_path / "ckpt"
     shutil.copytree(stack, copy)
     data = tmp_path / "data"
     collect("rooms:2x2?size=5", data, CollectConfig(episodes=6, max_steps=40), seed=5, progress=False)
-    sets = ["--set", "train.abstract.steps=10", "--set", "train.abstract.batch_size=32", "--set", "train.abstract.quasimetric_steps=20",
-            "--set", 'hierarchy=[{dim=5, hidden=16, period=3, macro_dim=2, codes=8, critic="quasimetric"}]',
+    sets = ["--set", "train.abstract.steps=10", "--set", "train.abstract.batch_size=32", "--set", f"train.abstract.{steps_key}=20",
+            "--set", f'hierarchy=[{{dim=5, hidden=16, period=3, macro_dim=2, codes=8, critic="{kind}"}}]',
             "--set", "train.critic.goals_per_episode=2"]  # fmt: skip
     assert main(["train", "--levels-only", "--out", str(copy), "--data", str(data), "-q", *sets]) == 0
+    return copy, load_checkpoint(copy)
+
+
+def test_levels_only_can_teach_level_1_a_quasimetric_cost_to_go(stack: Path, tmp_path: Path) -> None:
+    from costs.critic import QuasimetricCritic
+
+    copy, after = _levels_only_with_critic(stack, tmp_path, "quasimetric", "quasimetric_steps")
     assert "quasimetric critic (20 steps, taught without distance labels)" in (copy / "README.md").read_text()
-    after = load_checkpoint(copy)
     assert isinstance(after.abstract_critics[0], QuasimetricCritic) and after.config.hierarchy[0].critic == "quasimetric"
     s1 = after.abstract[0].encode(torch.randn(4, after.level.dim))
     with torch.no_grad():
@@ -199,20 +204,10 @@ def test_levels_only_can_teach_level_1_a_quasimetric_cost_to_go(stack: Path, tmp
 
 
 def test_levels_only_can_teach_level_1_a_temporal_difference_cost_to_go(stack: Path, tmp_path: Path) -> None:
-    import shutil
-
     from costs.critic import Critic
 
-    copy = tmp_path / "ckpt"
-    shutil.copytree(stack, copy)
-    data = tmp_path / "data"
-    collect("rooms:2x2?size=5", data, CollectConfig(episodes=6, max_steps=40), seed=5, progress=False)
-    sets = ["--set", "train.abstract.steps=10", "--set", "train.abstract.batch_size=32", "--set", "train.abstract.td_steps=20",
-            "--set", 'hierarchy=[{dim=5, hidden=16, period=3, macro_dim=2, codes=8, critic="td"}]',
-            "--set", "train.critic.goals_per_episode=2"]  # fmt: skip
-    assert main(["train", "--levels-only", "--out", str(copy), "--data", str(data), "-q", *sets]) == 0
+    copy, after = _levels_only_with_critic(stack, tmp_path, "td", "td_steps")
     assert "temporal-difference critic (20 steps, taught without distance labels)" in (copy / "README.md").read_text()
-    after = load_checkpoint(copy)
     assert type(after.abstract_critics[0]) is Critic and after.config.hierarchy[0].critic == "td"
     s1 = after.abstract[0].encode(torch.randn(4, after.level.dim))
     with torch.no_grad():
